@@ -1,0 +1,2 @@
+namespace MlOps.Client;
+internal static class Placeholder { }
