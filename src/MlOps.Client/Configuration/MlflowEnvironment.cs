@@ -1,0 +1,109 @@
+using System.Globalization;
+
+namespace MlOps.Client.Configuration;
+
+/// <summary>
+/// The <c>MLFLOW_*</c> environment variables this SDK reads, with the names and defaults of MLflow's
+/// <c>mlflow/environment_variables.py</c>.
+/// </summary>
+public static class MlflowEnvironment
+{
+    /// <summary><c>MLFLOW_TRACKING_URI</c>: the tracking server (<c>http(s)://…</c>) or store (<c>sqlite:///mlflow.db</c>).</summary>
+    public const string TrackingUri = "MLFLOW_TRACKING_URI";
+
+    /// <summary><c>MLFLOW_TRACKING_USERNAME</c>: basic authentication user.</summary>
+    public const string TrackingUsername = "MLFLOW_TRACKING_USERNAME";
+
+    /// <summary><c>MLFLOW_TRACKING_PASSWORD</c>: basic authentication password.</summary>
+    public const string TrackingPassword = "MLFLOW_TRACKING_PASSWORD";
+
+    /// <summary><c>MLFLOW_TRACKING_TOKEN</c>: bearer token (wins over basic authentication, as in Python).</summary>
+    public const string TrackingToken = "MLFLOW_TRACKING_TOKEN";
+
+    /// <summary><c>MLFLOW_TRACKING_INSECURE_TLS</c>: <c>true</c> disables TLS certificate verification. Default <c>false</c>.</summary>
+    public const string TrackingInsecureTls = "MLFLOW_TRACKING_INSECURE_TLS";
+
+    /// <summary><c>MLFLOW_TRACKING_SERVER_CERT_PATH</c>: a PEM CA bundle to verify the server's certificate with.</summary>
+    public const string TrackingServerCertPath = "MLFLOW_TRACKING_SERVER_CERT_PATH";
+
+    /// <summary><c>MLFLOW_TRACKING_CLIENT_CERT_PATH</c>: a PEM client certificate (with its key) for mutual TLS.</summary>
+    public const string TrackingClientCertPath = "MLFLOW_TRACKING_CLIENT_CERT_PATH";
+
+    /// <summary><c>MLFLOW_HTTP_REQUEST_TIMEOUT</c>: seconds per attempt. Default 120.</summary>
+    public const string HttpRequestTimeout = "MLFLOW_HTTP_REQUEST_TIMEOUT";
+
+    /// <summary><c>MLFLOW_HTTP_REQUEST_MAX_RETRIES</c>: retries after the first attempt. Default 7.</summary>
+    public const string HttpRequestMaxRetries = "MLFLOW_HTTP_REQUEST_MAX_RETRIES";
+
+    /// <summary><c>MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR</c>: the backoff is <c>factor × 2^(retry-1)</c> seconds. Default 2.</summary>
+    public const string HttpRequestBackoffFactor = "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR";
+
+    /// <summary><c>MLFLOW_HTTP_REQUEST_BACKOFF_JITTER</c>: up to this many seconds of random jitter per retry. Default 1.0.</summary>
+    public const string HttpRequestBackoffJitter = "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER";
+
+    /// <summary><c>MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER</c>: honour <c>Retry-After</c>. Default <c>true</c>.</summary>
+    public const string HttpRespectRetryAfterHeader = "MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER";
+
+    /// <summary><c>MLFLOW_EXPERIMENT_NAME</c>: the experiment runs go to (created if missing).</summary>
+    public const string ExperimentName = "MLFLOW_EXPERIMENT_NAME";
+
+    /// <summary><c>MLFLOW_EXPERIMENT_ID</c>: the experiment runs go to, by id.</summary>
+    public const string ExperimentId = "MLFLOW_EXPERIMENT_ID";
+
+    /// <summary><c>MLFLOW_RUN_ID</c>: resume this run instead of creating one.</summary>
+    public const string RunId = "MLFLOW_RUN_ID";
+
+    /// <summary>Default of <see cref="HttpRequestTimeout"/>: 120 seconds.</summary>
+    public static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(120);
+
+    /// <summary>Default of <see cref="HttpRequestMaxRetries"/>: 7.</summary>
+    public const int DefaultMaxRetries = 7;
+
+    /// <summary>Default of <see cref="HttpRequestBackoffFactor"/>: 2.</summary>
+    public const double DefaultBackoffFactor = 2;
+
+    /// <summary>Default of <see cref="HttpRequestBackoffJitter"/>: 1.0.</summary>
+    public const double DefaultBackoffJitter = 1.0;
+
+    /// <summary>The longest single backoff (urllib3's <c>BACKOFF_MAX</c>, which Python MLflow inherits): 120 seconds.</summary>
+    public static readonly TimeSpan DefaultMaxBackoff = TimeSpan.FromSeconds(120);
+
+    internal static bool ParseBool(string name, string value)
+    {
+        var v = value.Trim();
+        if (v.Equals("true", StringComparison.OrdinalIgnoreCase) || v == "1")
+        {
+            return true;
+        }
+
+        if (v.Equals("false", StringComparison.OrdinalIgnoreCase) || v == "0")
+        {
+            return false;
+        }
+
+        throw new FormatException($"{name} must be one of 'true', 'false', '1', '0' (case insensitive); got '{Excerpt(value)}'.");
+    }
+
+    internal static int ParseInt(string name, string value, int min)
+    {
+        if (!int.TryParse(value.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var result) || result < min)
+        {
+            throw new FormatException($"{name} must be an integer >= {min}; got '{Excerpt(value)}'.");
+        }
+
+        return result;
+    }
+
+    internal static double ParseDouble(string name, string value, double min)
+    {
+        if (!double.TryParse(value.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var result)
+            || double.IsNaN(result) || result < min)
+        {
+            throw new FormatException($"{name} must be a number >= {min.ToString(CultureInfo.InvariantCulture)}; got '{Excerpt(value)}'.");
+        }
+
+        return result;
+    }
+
+    private static string Excerpt(string value) => value.Length <= 40 ? value : value[..40] + "…";
+}

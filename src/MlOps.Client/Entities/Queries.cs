@@ -1,0 +1,68 @@
+namespace MlOps.Client;
+
+/// <summary>Options of <see cref="MlflowClient.CreateRunAsync"/>.</summary>
+public sealed class CreateRunOptions
+{
+    /// <summary>The run name; the server generates one (e.g. <c>agreeable-fawn-34</c>) when absent.</summary>
+    public string? RunName { get; set; }
+
+    /// <summary>The start time; now when absent.</summary>
+    public DateTimeOffset? StartTime { get; set; }
+
+    /// <summary>The user id recorded with the run.</summary>
+    public string? UserId { get; set; }
+
+    /// <summary>Tags set at creation (system tags such as <c>mlflow.user</c> included).</summary>
+    public IDictionary<string, string> Tags { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+}
+
+/// <summary>A query of <see cref="MlflowClient.SearchExperimentsAsync"/>.</summary>
+public sealed class SearchExperimentsOptions
+{
+    /// <summary>A filter, e.g. <c>name LIKE 'iris%'</c> or <c>tags.team = 'ml'</c>.</summary>
+    public string? Filter { get; set; }
+
+    /// <summary>Order clauses, e.g. <c>last_update_time DESC</c>.</summary>
+    public IList<string> OrderBy { get; } = [];
+
+    /// <summary>Which lifecycle stages to return. Default active only.</summary>
+    public ViewType ViewType { get; set; } = ViewType.ActiveOnly;
+
+    /// <summary>Page size (1 to 50,000). Default 1000.</summary>
+    public int MaxResults { get; set; } = 1000;
+}
+
+/// <summary>A query of <see cref="MlflowClient.SearchRunsAsync"/>.</summary>
+public sealed class SearchRunsOptions
+{
+    /// <summary>The experiments to search (at least one).</summary>
+    public IList<string> ExperimentIds { get; } = [];
+
+    /// <summary>A filter, e.g. <c>metrics.acc &gt; 0.5 and params.optimizer = 'adam'</c>.</summary>
+    public string? Filter { get; set; }
+
+    /// <summary>Order clauses, e.g. <c>metrics.acc DESC</c>, <c>attributes.start_time ASC</c>.</summary>
+    public IList<string> OrderBy { get; } = [];
+
+    /// <summary>Which lifecycle stages to return. Default active only.</summary>
+    public ViewType ViewType { get; set; } = ViewType.ActiveOnly;
+
+    /// <summary>Page size (1 to 50,000). Default 1000.</summary>
+    public int MaxResults { get; set; } = 1000;
+}
+
+/// <summary>A set of metrics, params and tags to log in one <c>log-batch</c> request (within MLflow's limits).</summary>
+public sealed class RunBatch
+{
+    /// <summary>Metrics (at most 1000).</summary>
+    public IList<Metric> Metrics { get; } = [];
+
+    /// <summary>Params (at most 100, one value per key).</summary>
+    public IList<Param> Params { get; } = [];
+
+    /// <summary>Tags (at most 100).</summary>
+    public IList<RunTag> Tags { get; } = [];
+
+    /// <summary>Metrics + params + tags.</summary>
+    public int Count => Metrics.Count + Params.Count + Tags.Count;
+}

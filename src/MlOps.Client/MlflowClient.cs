@@ -1,0 +1,307 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using MlOps.Client.Rest;
+
+namespace MlOps.Client;
+
+/// <summary>
+/// A typed client for MLflow's REST API (tracking and model registry, API version 2.0). Thread-safe; create one
+/// per tracking server and reuse it. Every call is asynchronous and retried on transient failures (connection
+/// errors, timeouts, 408, 429, 5xx) with MLflow's backoff, honouring <c>Retry-After</c>. Non-2xx answers raise
+/// <see cref="MlflowException"/>.
+/// </summary>
+public partial class MlflowClient : IDisposable
+{
+    internal const string ApiPrefix = "api/2.0/mlflow/";
+    private static readonly MediaTypeHeaderValue JsonMediaType = new("application/json");
+
+    private readonly HttpClient _http;
+    private readonly bool _ownsHttpClient;
+    private readonly MlflowCredential? _credential;
+
+    /// <summary>For mocking only.</summary>
+    protected MlflowClient()
+    {
+        _http = null!;
+        Options = new MlflowClientOptions();
+        BaseUri = new Uri("http://127.0.0.1/");
+    }
+
+    /// <summary>Creates a client for the server at <paramref name="trackingUri"/> with default options.</summary>
+    /// <param name="trackingUri">The tracking server, e.g. <c>http://127.0.0.1:5000</c>.</param>
+    public MlflowClient(string trackingUri)
+        : this(new MlflowClientOptions { TrackingUri = trackingUri })
+    {
+    }
+
+    /// <summary>Creates a client from <paramref name="options"/>, without any dependency-injection container.</summary>
+    /// <param name="options">The options; <see cref="MlflowClientOptions.TrackingUri"/> must be an http(s) URI.</param>
+    public MlflowClient(MlflowClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Options = options;
+        (BaseUri, _credential) = ResolveServer(options);
+        var logger = MlflowHttpPipeline.CreateLogger(options);
+        var transport = options.Transport ?? MlflowHttpPipeline.CreateTransport(options);
+        var handler = MlflowHttpPipeline.Chain(transport, MlflowHttpPipeline.CreateHandlers(options, () => _credential, logger));
+        _http = new HttpClient(handler, disposeHandler: options.Transport is null) { Timeout = Timeout.InfiniteTimeSpan };
+        _ownsHttpClient = true;
+        ConfigureHttpClient(_http);
+    }
+
+    /// <summary>
+    /// Creates a client over an <see cref="HttpClient"/> whose handlers already include the MLflow pipeline
+    /// (what <c>services.AddMlflowClient()</c> registers).
+    /// </summary>
+    /// <param name="httpClient">The HTTP client from <see cref="IHttpClientFactory"/>.</param>
+    /// <param name="options">The options.</param>
+    [ActivatorUtilitiesConstructor]
+    public MlflowClient(HttpClient httpClient, IOptions<MlflowClientOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(httpClient);
+        ArgumentNullException.ThrowIfNull(options);
+        Options = options.Value;
+        (BaseUri, _credential) = ResolveServer(Options);
+        _http = httpClient;
+        _http.Timeout = Timeout.InfiniteTimeSpan;
+        ConfigureHttpClient(_http);
+    }
+
+    /// <summary>Creates a client from the <c>MLFLOW_*</c> environment variables.</summary>
+    public static MlflowClient FromEnvironment() => new(MlflowClientOptions.FromEnvironment());
+
+    /// <summary>The options this client was created with.</summary>
+    public MlflowClientOptions Options { get; }
+
+    /// <summary>The tracking server's base address (without user info).</summary>
+    public Uri BaseUri { get; }
+
+    internal MlflowCredential? Credential => _credential;
+
+    /// <summary>Disposes the HTTP resources this client created.</summary>
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Disposes the HTTP resources this client created.</summary>
+    /// <param name="disposing">Whether called from <see cref="Dispose()"/>.</param>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing && _ownsHttpClient)
+        {
+            _http?.Dispose();
+        }
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"MlflowClient({BaseUri})";
+
+    internal static (Uri BaseUri, MlflowCredential? Credential) ResolveServer(MlflowClientOptions options)
+    {
+        var text = options.TrackingUri;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            throw new InvalidOperationException(
+                "No MLflow tracking server is configured: set MLFLOW_TRACKING_URI (e.g. http://127.0.0.1:5000) or MlflowClientOptions.TrackingUri.");
+        }
+
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new ArgumentException(
+                $"MlflowClient needs an http:// or https:// tracking URI; got '{MlflowClientOptions.RedactUri(text)}'. " +
+                "Use the tracker for sqlite:/// URIs (embedded store).",
+                nameof(options));
+        }
+
+        var credential = options.Credential;
+        if (!string.IsNullOrEmpty(uri.UserInfo))
+        {
+            var parts = uri.UserInfo.Split(':', 2);
+            credential ??= MlflowCredential.Basic(Uri.UnescapeDataString(parts[0]), parts.Length > 1 ? Uri.UnescapeDataString(parts[1]) : "");
+            uri = new UriBuilder(uri) { UserName = "", Password = "" }.Uri;
+        }
+
+        var baseText = uri.GetLeftPart(UriPartial.Path);
+        if (!baseText.EndsWith('/'))
+        {
+            baseText += "/";
+        }
+
+        return (new Uri(baseText), credential);
+    }
+
+    private void ConfigureHttpClient(HttpClient http)
+    {
+        var version = typeof(MlflowClient).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+        var agent = $"mlops-client-dotnet/{version}";
+        if (!string.IsNullOrWhiteSpace(Options.ApplicationId))
+        {
+            agent += " " + Options.ApplicationId;
+        }
+
+        http.DefaultRequestHeaders.UserAgent.Clear();
+        http.DefaultRequestHeaders.TryAddWithoutValidation("User-Agent", agent);
+        http.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+    }
+
+    // ---- request helpers shared by the REST areas ----
+
+    internal Uri ApiUri(string endpoint, QueryString? query = null) =>
+        new(BaseUri, ApiPrefix + endpoint + (query?.ToString() ?? ""));
+
+    internal Task<TResponse> PostAsync<TRequest, TResponse>(
+        string endpoint, TRequest body, JsonTypeInfo<TRequest> requestInfo, JsonTypeInfo<TResponse> responseInfo, CancellationToken cancellationToken) =>
+        SendJsonAsync(HttpMethod.Post, endpoint, body, requestInfo, responseInfo, cancellationToken);
+
+    internal Task PostAsync<TRequest>(string endpoint, TRequest body, JsonTypeInfo<TRequest> requestInfo, CancellationToken cancellationToken) =>
+        SendJsonAsync(HttpMethod.Post, endpoint, body, requestInfo, MlflowJsonContext.Default.EmptyMessage, cancellationToken);
+
+    internal async Task<TResponse> SendJsonAsync<TRequest, TResponse>(
+        HttpMethod method, string endpoint, TRequest body, JsonTypeInfo<TRequest> requestInfo, JsonTypeInfo<TResponse> responseInfo, CancellationToken cancellationToken)
+    {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(body, requestInfo);
+        using var request = new HttpRequestMessage(method, ApiUri(endpoint));
+        request.Content = new ByteArrayContent(bytes) { Headers = { ContentType = JsonMediaType } };
+        return await SendAsync(request, responseInfo, cancellationToken).ConfigureAwait(false);
+    }
+
+    internal async Task<TResponse> GetAsync<TResponse>(string endpoint, QueryString query, JsonTypeInfo<TResponse> responseInfo, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, ApiUri(endpoint, query));
+        return await SendAsync(request, responseInfo, cancellationToken).ConfigureAwait(false);
+    }
+
+    internal async Task<TResponse> SendAsync<TResponse>(HttpRequestMessage request, JsonTypeInfo<TResponse> responseInfo, CancellationToken cancellationToken)
+    {
+        using var response = await SendRawAsync(request, cancellationToken).ConfigureAwait(false);
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            if (response.Content.Headers.ContentLength == 0)
+            {
+                return JsonSerializer.Deserialize("{}"u8, responseInfo)!;
+            }
+
+            try
+            {
+                return await JsonSerializer.DeserializeAsync(stream, responseInfo, cancellationToken).ConfigureAwait(false)
+                    ?? throw new MlflowException((int)response.StatusCode, null, $"MLflow {request.Method} {MlflowHttpPipeline.Describe(request)} answered an empty JSON body.");
+            }
+            catch (JsonException ex)
+            {
+                throw new MlflowException((int)response.StatusCode, null,
+                    $"MLflow {request.Method} {MlflowHttpPipeline.Describe(request)} answered {(int)response.StatusCode} with a body that is not the expected JSON: {ex.Message}", ex);
+            }
+        }
+    }
+
+    /// <summary>Sends through the pipeline; a non-2xx answer becomes an <see cref="MlflowException"/>.</summary>
+    internal async Task<HttpResponseMessage> SendRawAsync(HttpRequestMessage request, CancellationToken cancellationToken, HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new MlflowException(0, null, $"MLflow {request.Method} {MlflowHttpPipeline.Describe(request)} could not reach {BaseUri.GetLeftPart(UriPartial.Authority)}: {ex.Message}", ex);
+        }
+
+        if (response.IsSuccessStatusCode)
+        {
+            return response;
+        }
+
+        using (response)
+        {
+            throw await CreateExceptionAsync(request, response, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    internal async Task<MlflowException> CreateExceptionAsync(HttpRequestMessage request, HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var status = (int)response.StatusCode;
+        string body;
+        try
+        {
+            body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException)
+        {
+            body = "";
+        }
+
+        if (_credential is not null)
+        {
+            body = _credential.Redact(body);
+        }
+
+        var what = $"MLflow {request.Method} {MlflowHttpPipeline.Describe(request)}";
+        MlflowErrorBody? error = null;
+        if (body.Length > 0 && body.TrimStart().StartsWith('{'))
+        {
+            try
+            {
+                error = JsonSerializer.Deserialize(body, MlflowJsonContext.Default.MlflowErrorBody);
+            }
+            catch (JsonException)
+            {
+                error = null;
+            }
+        }
+
+        if (error is { ErrorCode: not null } || error is { Message: not null })
+        {
+            return new MlflowException(status, error.ErrorCode, $"{what} failed with {status} {error.ErrorCode}: {error.Message}")
+            {
+                ServerMessage = error.Message,
+            };
+        }
+
+        var excerpt = Excerpt(body);
+        var contentType = response.Content.Headers.ContentType?.MediaType ?? "no content type";
+        var message = excerpt.Length == 0
+            ? $"{what} failed with {status} {response.ReasonPhrase} and an empty body."
+            : $"{what} failed with {status} {response.ReasonPhrase} ({contentType}): {excerpt}";
+        return new MlflowException(status, null, message) { BodyExcerpt = excerpt };
+    }
+
+    private static string Excerpt(string body)
+    {
+        var sb = new StringBuilder(Math.Min(body.Length, 200));
+        var lastSpace = false;
+        foreach (var c in body)
+        {
+            var ws = char.IsWhiteSpace(c) || char.IsControl(c);
+            if (ws)
+            {
+                if (!lastSpace && sb.Length > 0)
+                {
+                    sb.Append(' ');
+                }
+
+                lastSpace = true;
+            }
+            else
+            {
+                sb.Append(c);
+                lastSpace = false;
+            }
+
+            if (sb.Length >= 200)
+            {
+                sb.Append('…');
+                break;
+            }
+        }
+
+        return sb.ToString().Trim();
+    }
+}

@@ -1,0 +1,74 @@
+using System.Runtime.CompilerServices;
+
+namespace MlOps.Client;
+
+/// <summary>One page of a paged MLflow API.</summary>
+/// <typeparam name="T">The item type.</typeparam>
+/// <param name="Values">The items of this page.</param>
+/// <param name="NextPageToken">The token of the next page, or <see langword="null"/> on the last page.</param>
+public sealed record MlflowPage<T>(IReadOnlyList<T> Values, string? NextPageToken);
+
+/// <summary>
+/// A paged MLflow collection: enumerate it to get every item (following <c>next_page_token</c>), or call
+/// <see cref="AsPages"/> to walk page by page.
+/// </summary>
+/// <typeparam name="T">The item type.</typeparam>
+public abstract class MlflowPageable<T> : IAsyncEnumerable<T>
+{
+    /// <summary>Enumerates the pages, starting at <paramref name="pageToken"/>.</summary>
+    /// <param name="pageToken">The token of the first page to fetch; <see langword="null"/> for the first page.</param>
+    /// <param name="pageSize">The page size to ask for; <see langword="null"/> for the query's own.</param>
+    public abstract IAsyncEnumerable<MlflowPage<T>> AsPages(string? pageToken = null, int? pageSize = null);
+
+    /// <inheritdoc />
+    public virtual async IAsyncEnumerator<T> GetAsyncEnumerator(CancellationToken cancellationToken = default)
+    {
+        await foreach (var page in AsPages().WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            foreach (var item in page.Values)
+            {
+                yield return item;
+            }
+        }
+    }
+}
+
+/// <summary>Factory of <see cref="MlflowPageable{T}"/> instances (also handy for mocks in tests).</summary>
+public static class MlflowPageable
+{
+    /// <summary>Creates a pageable from a function that fetches one page.</summary>
+    /// <typeparam name="T">The item type.</typeparam>
+    /// <param name="fetchPage">Fetches the page for a token and page size.</param>
+    /// <param name="cancellationToken">Cancels the enumeration.</param>
+    public static MlflowPageable<T> Create<T>(
+        Func<string?, int?, CancellationToken, Task<MlflowPage<T>>> fetchPage,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fetchPage);
+        return new FuncPageable<T>(fetchPage, cancellationToken);
+    }
+
+    private sealed class FuncPageable<T>(
+        Func<string?, int?, CancellationToken, Task<MlflowPage<T>>> fetchPage,
+        CancellationToken cancellationToken) : MlflowPageable<T>
+    {
+        public override IAsyncEnumerable<MlflowPage<T>> AsPages(string? pageToken = null, int? pageSize = null) =>
+            Enumerate(pageToken, pageSize, CancellationToken.None);
+
+        private async IAsyncEnumerable<MlflowPage<T>> Enumerate(
+            string? pageToken,
+            int? pageSize,
+            [EnumeratorCancellation] CancellationToken enumeratorToken)
+        {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, enumeratorToken);
+            string? token = pageToken;
+            do
+            {
+                var page = await fetchPage(token, pageSize, linked.Token).ConfigureAwait(false);
+                yield return page;
+                token = string.IsNullOrEmpty(page.NextPageToken) ? null : page.NextPageToken;
+            }
+            while (token is not null);
+        }
+    }
+}

@@ -1,2 +1,0 @@
-namespace MlOps.Client;
-internal static class Placeholder { }

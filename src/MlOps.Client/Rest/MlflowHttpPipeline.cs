@@ -1,0 +1,294 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using MlOps.Client.Diagnostics;
+using Polly;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace MlOps.Client.Rest;
+
+/// <summary>
+/// Builds the handler chain every request goes through, in a fixed order:
+/// resilience (overall deadline → retry → per-attempt timeout) → authentication (per try) → diagnostics → transport.
+/// </summary>
+internal static class MlflowHttpPipeline
+{
+    public static DelegatingHandler[] CreateHandlers(MlflowClientOptions options, Func<MlflowCredential?> credential, ILogger logger) =>
+    [
+        new ResilienceHandler(options, logger),
+        new AuthenticationHandler(credential),
+        new DiagnosticsHandler(logger),
+    ];
+
+    public static HttpMessageHandler CreateTransport(MlflowClientOptions options)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            AutomaticDecompression = DecompressionMethods.GZip | DecompressionMethods.Deflate,
+            AllowAutoRedirect = false,
+        };
+        ConfigureTls(handler.SslOptions, options);
+        return handler;
+    }
+
+    public static HttpMessageHandler Chain(HttpMessageHandler transport, IEnumerable<DelegatingHandler> handlers)
+    {
+        HttpMessageHandler inner = transport;
+        foreach (var handler in handlers.Reverse())
+        {
+            handler.InnerHandler = inner;
+            inner = handler;
+        }
+
+        return inner;
+    }
+
+    internal static void ConfigureTls(SslClientAuthenticationOptions ssl, MlflowClientOptions options)
+    {
+        if (options.ClientCertificatePath is { Length: > 0 } clientPath)
+        {
+            ssl.ClientCertificates = [X509Certificate2.CreateFromPemFile(clientPath)];
+        }
+
+        if (options.InsecureTls)
+        {
+#pragma warning disable CA5359 // Only when the user set MLFLOW_TRACKING_INSECURE_TLS=true explicitly, as Python MLflow does.
+            ssl.RemoteCertificateValidationCallback = static (_, _, _, _) => true;
+#pragma warning restore CA5359
+        }
+        else if (options.ServerCertificatePath is { Length: > 0 } caPath)
+        {
+            var roots = new X509Certificate2Collection();
+            roots.ImportFromPemFile(caPath);
+            ssl.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                ValidateWithCustomRoots(certificate, errors, roots);
+        }
+
+        // Otherwise: the platform's default validation (fails closed).
+    }
+
+    private static bool ValidateWithCustomRoots(X509Certificate? certificate, SslPolicyErrors errors, X509Certificate2Collection roots)
+    {
+        if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
+        {
+            return false; // no certificate, or a name mismatch: never accepted
+        }
+
+        if (errors == SslPolicyErrors.None)
+        {
+            return true;
+        }
+
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        using var cert = new X509Certificate2(certificate);
+        return chain.Build(cert);
+    }
+
+    internal static string Describe(HttpRequestMessage request) =>
+        request.RequestUri is { } uri ? (uri.IsAbsoluteUri ? uri.PathAndQuery : uri.OriginalString) : "";
+
+    /// <summary>Overall deadline, retries with MLflow's backoff and <c>Retry-After</c>, per-attempt timeout.</summary>
+    internal sealed class ResilienceHandler : DelegatingHandler
+    {
+        private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
+        private readonly ILogger _logger;
+
+        public ResilienceHandler(MlflowClientOptions options, ILogger logger)
+        {
+            _logger = logger;
+            var retry = options.Retry;
+            var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = options.TimeProvider };
+            if (options.OverallTimeout != Timeout.InfiniteTimeSpan && options.OverallTimeout > TimeSpan.Zero)
+            {
+                builder.AddTimeout(options.OverallTimeout);
+            }
+
+            if (retry.MaxRetries > 0)
+            {
+                var random = new Random();
+                builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+                {
+                    MaxRetryAttempts = retry.MaxRetries,
+                    ShouldHandle = static args => ValueTask.FromResult(IsTransient(args.Outcome)),
+                    DelayGenerator = args =>
+                    {
+                        var delay = ComputeDelay(retry, args.AttemptNumber + 1, args.Outcome.Result, options.TimeProvider, random);
+                        return ValueTask.FromResult<TimeSpan?>(delay);
+                    },
+                    OnRetry = args =>
+                    {
+                        var request = args.Context.Properties.GetValue(RequestKey, null!);
+                        MlflowClientMetrics.Retries.Add(1, new KeyValuePair<string, object?>("http.request.method", request.Method.Method));
+                        if (!_logger.IsEnabled(LogLevel.Information))
+                        {
+                            args.Outcome.Result?.Dispose();
+                            return default;
+                        }
+
+                        var reason = args.Outcome.Result is { } r
+                            ? $"{(int)r.StatusCode} {r.ReasonPhrase}"
+                            : args.Outcome.Exception?.GetType().Name + ": " + args.Outcome.Exception?.Message;
+                        ClientLog.Retrying(_logger, request.Method.Method, Describe(request), args.RetryDelay.TotalMilliseconds, args.AttemptNumber + 1, retry.MaxRetries, reason);
+                        args.Outcome.Result?.Dispose();
+                        return default;
+                    },
+                });
+            }
+
+            if (options.RequestTimeout != Timeout.InfiniteTimeSpan && options.RequestTimeout > TimeSpan.Zero)
+            {
+                builder.AddTimeout(options.RequestTimeout);
+            }
+
+            _pipeline = builder.Build();
+        }
+
+        internal static readonly ResiliencePropertyKey<HttpRequestMessage> RequestKey = new("MlOps.Client.Request");
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.Content is { } content)
+            {
+                // Retries send the same content again: make sure it can be read more than once.
+                #if NET9_0_OR_GREATER
+                await content.LoadIntoBufferAsync(cancellationToken).ConfigureAwait(false);
+#else
+                await content.LoadIntoBufferAsync().ConfigureAwait(false);
+#endif
+            }
+
+            var context = ResilienceContextPool.Shared.Get(cancellationToken);
+            context.Properties.Set(RequestKey, request);
+            try
+            {
+                var outcome = await _pipeline.ExecuteOutcomeAsync(
+                    static async (ctx, state) =>
+                    {
+                        try
+                        {
+                            var response = await state.Handler.SendCoreAsync(state.Request, ctx.CancellationToken).ConfigureAwait(ctx.ContinueOnCapturedContext);
+                            return Outcome.FromResult(response);
+                        }
+                        catch (Exception ex)
+                        {
+                            return Outcome.FromException<HttpResponseMessage>(ex);
+                        }
+                    },
+                    context,
+                    (Handler: this, Request: request)).ConfigureAwait(false);
+                if (outcome.Exception is TimeoutRejectedException timeout)
+                {
+                    throw new MlflowException(0, null, $"MLflow {request.Method} {Describe(request)} timed out: {timeout.Message}", timeout);
+                }
+
+                outcome.ThrowIfException();
+                return outcome.Result!;
+            }
+            finally
+            {
+                ResilienceContextPool.Shared.Return(context);
+            }
+        }
+
+        private Task<HttpResponseMessage> SendCoreAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            base.SendAsync(request, cancellationToken);
+
+        private static bool IsTransient(Outcome<HttpResponseMessage> outcome) => outcome switch
+        {
+            { Exception: HttpRequestException } => true,
+            { Exception: TimeoutRejectedException } => true,
+            { Exception: IOException } => true,
+            { Result: { } response } => MlflowException.IsTransientStatus((int)response.StatusCode),
+            _ => false,
+        };
+
+        internal static TimeSpan ComputeDelay(MlflowRetryOptions retry, int retryNumber, HttpResponseMessage? response, TimeProvider time, Random random)
+        {
+            var exponential = retry.BackoffFactor * Math.Pow(2, Math.Max(0, retryNumber - 1));
+            var backoff = TimeSpan.FromSeconds(Math.Min(exponential, retry.MaxBackoff.TotalSeconds));
+            if (retry.BackoffJitter > 0)
+            {
+                backoff += TimeSpan.FromSeconds(random.NextDouble() * retry.BackoffJitter);
+            }
+
+            if (retry.RespectRetryAfter && response?.Headers.RetryAfter is { } retryAfter)
+            {
+                TimeSpan? told = retryAfter.Delta ?? (retryAfter.Date is { } date ? date - time.GetUtcNow() : null);
+                if (told is { } wait && wait > backoff)
+                {
+                    backoff = wait;
+                }
+            }
+
+            return backoff < TimeSpan.Zero ? TimeSpan.Zero : backoff;
+        }
+    }
+
+    /// <summary>Adds the <c>Authorization</c> header on every try (so a rotated token is used), and only to the tracking server's origin.</summary>
+    internal sealed class AuthenticationHandler(Func<MlflowCredential?> credential) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (credential() is { } cred && !request.Options.TryGetValue(NoAuthKey, out _))
+            {
+                request.Headers.Remove("Authorization");
+                request.Headers.TryAddWithoutValidation("Authorization", cred.AuthorizationHeaderValue);
+            }
+
+            return base.SendAsync(request, cancellationToken);
+        }
+
+        internal static readonly HttpRequestOptionsKey<bool> NoAuthKey = new("MlOps.Client.NoAuth");
+    }
+
+    /// <summary>Logs and measures each attempt; never logs bodies or headers.</summary>
+    internal sealed class DiagnosticsHandler(ILogger logger) : DelegatingHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var start = Stopwatch.GetTimestamp();
+            var method = new KeyValuePair<string, object?>("http.request.method", request.Method.Method);
+            var server = new KeyValuePair<string, object?>("server.address", request.RequestUri?.Authority);
+            try
+            {
+                var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                var elapsed = Stopwatch.GetElapsedTime(start);
+                var status = new KeyValuePair<string, object?>("http.response.status_code", (int)response.StatusCode);
+                MlflowClientMetrics.Requests.Add(1, method, server, status);
+                MlflowClientMetrics.Duration.Record(elapsed.TotalSeconds, method, server, status);
+                if (!response.IsSuccessStatusCode)
+                {
+                    MlflowClientMetrics.Failures.Add(1, method, server, status);
+                }
+
+                if (logger.IsEnabled(LogLevel.Debug))
+                {
+                    ClientLog.RequestCompleted(logger, request.Method.Method, Describe(request), (int)response.StatusCode, elapsed.TotalMilliseconds);
+                }
+                return response;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                MlflowClientMetrics.Requests.Add(1, method, server);
+                MlflowClientMetrics.Failures.Add(1, method, server);
+                MlflowClientMetrics.Duration.Record(Stopwatch.GetElapsedTime(start).TotalSeconds, method, server);
+                if (logger.IsEnabled(LogLevel.Warning))
+                {
+                    ClientLog.RequestFailed(logger, request.Method.Method, Describe(request), ex.GetType().Name + ": " + ex.Message);
+                }
+                throw;
+            }
+        }
+    }
+
+    internal static ILogger CreateLogger(MlflowClientOptions options) =>
+        options.LoggerFactory?.CreateLogger("MlOps.Client.MlflowClient") ?? NullLogger.Instance;
+}

@@ -1,0 +1,28 @@
+namespace MlOps.Client.Rest;
+
+#pragma warning disable CA1812 // instantiated by the JSON source generator
+internal sealed record CreateExperimentRequest(string Name, string? ArtifactLocation, IReadOnlyList<ExperimentTag>? Tags);
+internal sealed record CreateExperimentResponse(string ExperimentId);
+internal sealed record ExperimentResponse(Experiment? Experiment);
+internal sealed record SearchExperimentsRequest(int MaxResults, string? PageToken, string? Filter, IReadOnlyList<string>? OrderBy, ViewType? ViewType);
+internal sealed record SearchExperimentsResponse(IReadOnlyList<Experiment>? Experiments, string? NextPageToken);
+internal sealed record UpdateExperimentRequest(string ExperimentId, string NewName);
+internal sealed record ExperimentIdRequest(string ExperimentId);
+internal sealed record SetExperimentTagRequest(string ExperimentId, string Key, string Value);
+
+internal sealed record CreateRunRequest(string ExperimentId, string? UserId, string? RunName, long? StartTime, IReadOnlyList<RunTag>? Tags);
+internal sealed record RunResponse(Run? Run);
+internal sealed record UpdateRunRequest(string RunId, string RunUuid, RunStatus? Status, long? EndTime, string? RunName);
+internal sealed record UpdateRunResponse(RunInfo? RunInfo);
+internal sealed record RunIdRequest(string RunId);
+internal sealed record SearchRunsRequest(IReadOnlyList<string> ExperimentIds, string? Filter, ViewType? RunViewType, int MaxResults, IReadOnlyList<string>? OrderBy, string? PageToken);
+internal sealed record SearchRunsResponse(IReadOnlyList<Run>? Runs, string? NextPageToken);
+internal sealed record LogMetricRequest(string RunId, string RunUuid, string Key, double Value, long Timestamp, long Step);
+internal sealed record LogParamRequest(string RunId, string RunUuid, string Key, string Value);
+internal sealed record SetTagRequest(string RunId, string RunUuid, string Key, string Value);
+internal sealed record DeleteTagRequest(string RunId, string Key);
+internal sealed record LogBatchRequest(string RunId, IReadOnlyList<Metric>? Metrics, IReadOnlyList<Param>? Params, IReadOnlyList<RunTag>? Tags);
+internal sealed record LogInputsRequest(string RunId, IReadOnlyList<DatasetInput> Datasets);
+internal sealed record LogModelRequest(string RunId, string ModelJson);
+internal sealed record MetricHistoryResponse(IReadOnlyList<Metric>? Metrics, string? NextPageToken);
+#pragma warning restore CA1812
