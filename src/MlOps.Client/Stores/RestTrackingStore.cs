@@ -1,0 +1,75 @@
+namespace MlOps.Client.Stores;
+
+/// <summary>An <see cref="ITrackingStore"/> over an MLflow tracking server, through <see cref="MlflowClient"/>.</summary>
+/// <param name="client">The client.</param>
+/// <param name="ownsClient">Whether disposing the store disposes the client.</param>
+public sealed class RestTrackingStore(MlflowClient client, bool ownsClient = false) : ITrackingStore
+{
+    /// <summary>The client.</summary>
+    public MlflowClient Client { get; } = client ?? throw new ArgumentNullException(nameof(client));
+
+    /// <inheritdoc />
+    public string Uri => Client.BaseUri.ToString().TrimEnd('/');
+
+    /// <inheritdoc />
+    public Task<string> CreateExperimentAsync(string name, string? artifactLocation, IReadOnlyDictionary<string, string>? tags, CancellationToken cancellationToken) =>
+        Client.CreateExperimentAsync(name, artifactLocation, tags, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<Experiment> GetExperimentAsync(string experimentId, CancellationToken cancellationToken) =>
+        Client.GetExperimentAsync(experimentId, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<Experiment?> FindExperimentByNameAsync(string name, CancellationToken cancellationToken) =>
+        Client.FindExperimentByNameAsync(name, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<MlflowPage<Experiment>> SearchExperimentsAsync(SearchExperimentsOptions query, string? pageToken, CancellationToken cancellationToken) =>
+        Client.SearchExperimentsPageAsync(query, pageToken, null, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<Run> CreateRunAsync(string experimentId, CreateRunOptions options, CancellationToken cancellationToken) =>
+        Client.CreateRunAsync(experimentId, options, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<Run> GetRunAsync(string runId, CancellationToken cancellationToken) => Client.GetRunAsync(runId, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<RunInfo> UpdateRunAsync(string runId, RunStatus? status, DateTimeOffset? endTime, string? runName, CancellationToken cancellationToken) =>
+        Client.UpdateRunAsync(runId, status, endTime, runName, cancellationToken);
+
+    /// <inheritdoc />
+    public Task LogBatchAsync(string runId, IReadOnlyList<Metric> metrics, IReadOnlyList<Param> parameters, IReadOnlyList<RunTag> tags, CancellationToken cancellationToken) =>
+        Client.LogBatchCoreAsync(runId, metrics, parameters, tags, cancellationToken);
+
+    /// <inheritdoc />
+    public Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> datasets, CancellationToken cancellationToken) =>
+        Client.LogInputsAsync(runId, datasets, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<Metric>> GetMetricHistoryAsync(string runId, string metricKey, CancellationToken cancellationToken)
+    {
+        var list = new List<Metric>();
+        await foreach (var m in Client.GetMetricHistoryAsync(runId, metricKey, cancellationToken).ConfigureAwait(false))
+        {
+            list.Add(m);
+        }
+
+        return list;
+    }
+
+    /// <inheritdoc />
+    public Task<MlflowPage<Run>> SearchRunsAsync(SearchRunsOptions query, string? pageToken, CancellationToken cancellationToken) =>
+        Client.SearchRunsPageAsync(query, pageToken, null, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        if (ownsClient)
+        {
+            Client.Dispose();
+        }
+
+        return ValueTask.CompletedTask;
+    }
+}

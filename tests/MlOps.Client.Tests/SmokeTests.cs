@@ -1,2 +1,0 @@
-namespace MlOps.Client.Tests;
-public class SmokeTests { [Fact] public void Runs() => Assert.True(true); }
