@@ -1,0 +1,37 @@
+namespace MlOps.Client.Stores;
+
+/// <summary>Opens the <see cref="ITrackingStore"/> a tracking URI names.</summary>
+public static class TrackingStores
+{
+    /// <summary>The embedded store used when no tracking URI is configured: <c>sqlite:///mlflow.db</c>, as MLflow's own default.</summary>
+    public const string DefaultUri = "sqlite:///mlflow.db";
+
+    /// <summary>
+    /// Opens the store for <see cref="MlflowClientOptions.TrackingUri"/>: <c>http(s)://…</c> → a tracking server,
+    /// <c>sqlite:///…</c> → the embedded store, nothing → <see cref="DefaultUri"/>. Other schemes are refused with
+    /// the list of supported ones.
+    /// </summary>
+    /// <param name="options">The client options.</param>
+    public static ITrackingStore Open(MlflowClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var uri = string.IsNullOrWhiteSpace(options.TrackingUri) ? DefaultUri : options.TrackingUri.Trim();
+        if (uri.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || uri.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+        {
+            return new RestTrackingStore(new MlflowClient(options), ownsClient: true);
+        }
+
+        if (uri.StartsWith("sqlite:", StringComparison.OrdinalIgnoreCase))
+        {
+            return OpenSqlite(uri);
+        }
+
+        throw new NotSupportedException(
+            $"Tracking URI '{MlflowClientOptions.RedactUri(uri)}' is not supported. Supported: http:// or https:// (an MLflow tracking server) " +
+            $"and sqlite:///path/to/mlflow.db (the embedded store; the default is {DefaultUri}). " +
+            "For file stores (./mlruns), databases other than SQLite or Databricks, run 'mlflow server' against them and use its http URI.");
+    }
+
+    private static ITrackingStore OpenSqlite(string uri) =>
+        throw new NotSupportedException($"The embedded SQLite store is not available in this build ('{uri}').");
+}

@@ -1,0 +1,41 @@
+namespace MlOps.Client.Uploading;
+
+/// <summary>The kind of a queued entity.</summary>
+internal enum EntityKind : byte
+{
+    Metric,
+    Param,
+    Tag,
+}
+
+/// <summary>
+/// One metric, param or tag waiting to be sent. A struct stored in a preallocated ring: queuing one costs no
+/// allocation (the strings are the caller's). <see cref="Sequence"/> is the enqueue order.
+/// </summary>
+internal struct PendingEntity
+{
+    public string RunId;
+    public string Key;
+    public string? Text;
+    public double Value;
+    public long Timestamp;
+    public long Step;
+    public long Sequence;
+    public EntityKind Kind;
+
+    public static PendingEntity ForMetric(string runId, string key, double value, long timestamp, long step) =>
+        new() { RunId = runId, Key = key, Value = value, Timestamp = timestamp, Step = step, Kind = EntityKind.Metric };
+
+    public static PendingEntity ForParam(string runId, string key, string value) =>
+        new() { RunId = runId, Key = key, Text = value, Kind = EntityKind.Param };
+
+    public static PendingEntity ForTag(string runId, string key, string value) =>
+        new() { RunId = runId, Key = key, Text = value, Kind = EntityKind.Tag };
+
+    public readonly override string ToString() => Kind switch
+    {
+        EntityKind.Metric => $"metric '{Key}'={Value} step {Step} of run {RunId}",
+        EntityKind.Param => $"param '{Key}' of run {RunId}",
+        _ => $"tag '{Key}' of run {RunId}",
+    };
+}

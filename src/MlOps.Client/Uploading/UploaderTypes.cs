@@ -1,0 +1,69 @@
+namespace MlOps.Client.Uploading;
+
+/// <summary>What logging does when the upload buffer is full.</summary>
+public enum BufferFullPolicy
+{
+    /// <summary>The logging call waits until the uploader makes room (backpressure). The default: nothing is lost.</summary>
+    Wait,
+
+    /// <summary>The new entity is dropped, counted in <see cref="UploaderCounters.Dropped"/>, and a warning is logged.</summary>
+    DropNewest,
+
+    /// <summary>The logging call throws <see cref="InvalidOperationException"/>.</summary>
+    Throw,
+}
+
+/// <summary>An entity the server refused permanently (after isolating it from the valid ones around it).</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="Kind"><c>metric</c>, <c>param</c> or <c>tag</c>.</param>
+/// <param name="Key">The key.</param>
+/// <param name="Error">The server's (or validation's) error.</param>
+public sealed record RejectedEntity(string RunId, string Kind, string Key, MlflowException Error)
+{
+    /// <inheritdoc />
+    public override string ToString() => $"{Kind} '{Key}' of run {RunId}: {Error.Message}";
+}
+
+/// <summary>A snapshot of the uploader's counters (also published on the <c>MlOps.Client</c> meter).</summary>
+public readonly record struct UploaderCounters
+{
+    /// <summary>Entities accepted into the buffer.</summary>
+    public long Queued { get; init; }
+
+    /// <summary>Entities the server accepted.</summary>
+    public long Sent { get; init; }
+
+    /// <summary>Entities re-sent after a failure that outlasted the client's own retries.</summary>
+    public long Retried { get; init; }
+
+    /// <summary>Entities the server refused permanently.</summary>
+    public long Rejected { get; init; }
+
+    /// <summary>Entities dropped because the buffer was full under <see cref="BufferFullPolicy.DropNewest"/>.</summary>
+    public long Dropped { get; init; }
+
+    /// <summary>Logging calls that had to wait for room in the buffer.</summary>
+    public long BackpressureWaits { get; init; }
+
+    /// <summary>Entities in the buffer now.</summary>
+    public long Buffered { get; init; }
+
+    /// <summary>log-batch requests sent (successful or not).</summary>
+    public long Requests { get; init; }
+}
+
+/// <summary>Raised when entities logged in a run could not be delivered: some were refused by the server.</summary>
+public sealed class MlflowUploadException : MlflowException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">The message.</param>
+    /// <param name="rejected">The refused entities.</param>
+    public MlflowUploadException(string message, IReadOnlyList<RejectedEntity> rejected)
+        : base(message, rejected.Count > 0 ? rejected[0].Error : null)
+    {
+        Rejected = rejected;
+    }
+
+    /// <summary>The refused entities.</summary>
+    public IReadOnlyList<RejectedEntity> Rejected { get; }
+}
