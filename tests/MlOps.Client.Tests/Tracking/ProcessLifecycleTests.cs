@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.Json.Nodes;
+using MlOps.Client.Tests.Fixtures;
+
+namespace MlOps.Client.Tests.Tracking;
+
+/// <summary>
+/// A child process logs to a WireMock server replaying the recorded answers; the test stops it with a signal
+/// or lets it return from Main without flushing, then reads what reached the server.
+/// </summary>
+public class ProcessLifecycleTests
+{
+    [Fact]
+    public async Task Sigterm_delivers_what_was_logged_and_ends_the_run_killed()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
+        {
+            return; // POSIX signals only
+        }
+
+        using var server = NewServer();
+        using var child = StartChild(server, "wait", 2500);
+        var line = await ReadReadyAsync(child);
+        Assert.StartsWith("READY ", line, StringComparison.Ordinal);
+        Assert.Equal(0, Kill(child.Id, 15 /* SIGTERM */));
+        Assert.True(await WaitForExitAsync(child));
+
+        Assert.Equal(2500, MetricsReceived(server));
+        Assert.Equal("KILLED", LastStatus(server));
+        AssertStatusAfterLastBatch(server);
+    }
+
+    [Fact]
+    public async Task Ctrl_c_ends_the_run_killed()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
+        {
+            return;
+        }
+
+        using var server = NewServer();
+        using var child = StartChild(server, "wait", 10);
+        await ReadReadyAsync(child);
+        Assert.Equal(0, Kill(child.Id, 2 /* SIGINT */));
+        Assert.True(await WaitForExitAsync(child));
+
+        Assert.Equal(10, MetricsReceived(server));
+        Assert.Equal("KILLED", LastStatus(server));
+    }
+
+    [Fact]
+    public async Task Returning_from_main_with_unflushed_data_loses_nothing_and_ends_finished()
+    {
+        using var server = NewServer();
+        using var child = StartChild(server, "exit", 3000);
+        await ReadReadyAsync(child);
+        Assert.True(await WaitForExitAsync(child));
+
+        Assert.Equal(0, child.ExitCode);
+        Assert.Equal(3000, MetricsReceived(server));
+        Assert.Equal("FINISHED", LastStatus(server));
+        AssertStatusAfterLastBatch(server);
+    }
+
+    private static RecordedServer NewServer()
+    {
+        var server = new RecordedServer();
+        server.Serve("040-runs-create");
+        server.ServeStatus("POST", "/api/2.0/mlflow/runs/log-batch", 200, "{}");
+        server.Serve("114-runs-update-finished");
+        return server;
+    }
+
+    private static Process StartChild(RecordedServer server, string mode, int count)
+    {
+        var host = Path.Combine(AppContext.BaseDirectory, "MlOps.Client.Tests.ProcessHost.dll");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(host);
+        start.ArgumentList.Add(mode);
+        start.ArgumentList.Add(count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        start.Environment["MLFLOW_TRACKING_URI"] = server.Url;
+        start.Environment.Remove("MLFLOW_EXPERIMENT_NAME");
+        start.Environment.Remove("MLFLOW_EXPERIMENT_ID");
+        start.Environment.Remove("MLFLOW_RUN_ID");
+        return Process.Start(start)!;
+    }
+
+    private static async Task<string> ReadReadyAsync(Process child)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            var line = await child.StandardOutput.ReadLineAsync(cts.Token);
+            if (line is null)
+            {
+                var err = await child.StandardError.ReadToEndAsync(cts.Token);
+                throw new InvalidOperationException("The child process ended before READY: " + err);
+            }
+
+            if (line.StartsWith("READY", StringComparison.Ordinal))
+            {
+                return line;
+            }
+        }
+    }
+
+    private static async Task<bool> WaitForExitAsync(Process child)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await child.WaitForExitAsync(cts.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            child.Kill(entireProcessTree: true);
+            return false;
+        }
+    }
+
+    private static int MetricsReceived(RecordedServer server) =>
+        server.Requests.Where(r => r.Path.EndsWith("/runs/log-batch", StringComparison.Ordinal))
+            .Sum(r => (RecordedServer.BodyOf(r)?["metrics"] as JsonArray)?.Count ?? 0);
+
+    private static string? LastStatus(RecordedServer server) =>
+        server.Requests.LastOrDefault(r => r.Path.EndsWith("/runs/update", StringComparison.Ordinal)) is { } update
+            ? RecordedServer.BodyOf(update)?["status"]?.GetValue<string>()
+            : null;
+
+    private static void AssertStatusAfterLastBatch(RecordedServer server)
+    {
+        var paths = server.Requests.Select(r => r.Path).ToList();
+        Assert.True(paths.FindLastIndex(p => p.EndsWith("/runs/log-batch", StringComparison.Ordinal)) < paths.FindLastIndex(p => p.EndsWith("/runs/update", StringComparison.Ordinal)));
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+}
