@@ -5,8 +5,18 @@ namespace MlOps.Client.Diagnostics;
 /// <summary>Instruments of the batched uploader on the <c>MlOps.Client</c> meter.</summary>
 internal static class UploaderMetrics
 {
-    public static readonly Counter<long> Queued =
-        MlflowClientMetrics.Meter.CreateCounter<long>("mlops.client.uploader.queued", "{entity}", "Metrics, params and tags accepted for upload.");
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Uploading.BatchUploader, byte> Live = new();
+
+    // Read from the buffers when observed, so the logging hot path pays nothing for it.
+    private static readonly ObservableCounter<long> Queued =
+        MlflowClientMetrics.Meter.CreateObservableCounter("mlops.client.uploader.queued", static () => Live.Keys.Sum(u => u.Counters.Queued), "{entity}", "Metrics, params and tags accepted for upload.");
+
+    private static readonly ObservableGauge<long> Buffered =
+        MlflowClientMetrics.Meter.CreateObservableGauge("mlops.client.uploader.buffered", static () => Live.Keys.Sum(u => u.Counters.Buffered), "{entity}", "Entities waiting in upload buffers.");
+
+    public static void Track(Uploading.BatchUploader uploader) => Live.TryAdd(uploader, 0);
+
+    public static void Untrack(Uploading.BatchUploader uploader) => Live.TryRemove(uploader, out _);
 
     public static readonly Counter<long> Sent =
         MlflowClientMetrics.Meter.CreateCounter<long>("mlops.client.uploader.sent", "{entity}", "Entities the server accepted.");

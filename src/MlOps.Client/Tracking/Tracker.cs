@@ -273,7 +273,29 @@ public sealed class Tracker : IDisposable, IAsyncDisposable
     /// <inheritdoc />
     public override string ToString() => $"Tracker({Store.Uri})";
 
-    internal long NowMilliseconds() => Options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+    /// <summary>
+    /// Wall-clock milliseconds for metric timestamps, from a monotonic timestamp and an anchor refreshed every
+    /// minute (cheaper than reading the wall clock on every call).
+    /// </summary>
+    internal long NowMilliseconds()
+    {
+        var time = Options.TimeProvider;
+        var now = time.GetTimestamp();
+        var anchor = _clockAnchor;
+        var elapsed = now - anchor.Timestamp;
+        if (elapsed < 0 || elapsed > anchor.RefreshAfter)
+        {
+            anchor = new ClockAnchor(now, time.GetUtcNow().ToUnixTimeMilliseconds(), time.TimestampFrequency * 60);
+            _clockAnchor = anchor;
+            return anchor.UnixMilliseconds;
+        }
+
+        return anchor.UnixMilliseconds + (elapsed * 1000 / time.TimestampFrequency);
+    }
+
+    private volatile ClockAnchor _clockAnchor = new(long.MinValue / 2, 0, 0);
+
+    private sealed record ClockAnchor(long Timestamp, long UnixMilliseconds, long RefreshAfter);
 
     /// <summary>Validates a metric key once per distinct string instance (a reference check on the hot path).</summary>
     internal void ValidateMetricKey(string key)

@@ -39,7 +39,6 @@ internal sealed class BatchUploader : IAsyncDisposable
     private int _retryAttempt;
     private DateTimeOffset _retryNotBefore;
 
-    private long _queued;
     private long _sent;
     private long _retried;
     private long _rejected;
@@ -54,6 +53,7 @@ internal sealed class BatchUploader : IAsyncDisposable
         _time = time;
         _logger = logger;
         _buffer = new EntityBuffer(options.MaxBufferedEntities, MlflowLimits.MaxMetricsPerBatch, Wake);
+        UploaderMetrics.Track(this);
         using (ExecutionContext.SuppressFlow())
         {
             _loop = Task.Run(RunLoopAsync);
@@ -62,7 +62,7 @@ internal sealed class BatchUploader : IAsyncDisposable
 
     public UploaderCounters Counters => new()
     {
-        Queued = Interlocked.Read(ref _queued),
+        Queued = _buffer.EnqueuedCount,
         Sent = Interlocked.Read(ref _sent),
         Retried = Interlocked.Read(ref _retried),
         Rejected = Interlocked.Read(ref _rejected),
@@ -98,8 +98,6 @@ internal sealed class BatchUploader : IAsyncDisposable
                 return;
         }
 
-        Interlocked.Increment(ref _queued);
-        UploaderMetrics.Queued.Add(1);
     }
 
     /// <summary>Takes (and forgets) the entities of <paramref name="runId"/> refused so far.</summary>
@@ -186,6 +184,8 @@ internal sealed class BatchUploader : IAsyncDisposable
         {
             await ShutdownAsync(_options.ShutdownTimeout).ConfigureAwait(false);
         }
+
+        UploaderMetrics.Untrack(this);
 
         _abort.Dispose();
     }

@@ -1,0 +1,12 @@
+using BenchmarkDotNet.Running;
+using MlOps.Client.Benchmarks;
+
+// dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- throughput [metrics] [threads]
+// dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- --filter '*HotPath*'
+if (args.Length > 0 && args[0] == "throughput")
+{
+    return await ThroughputHarness.RunAsync(args);
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(HotPathBenchmarks).Assembly).Run(args);
+return 0;

@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using System.Globalization;
+using MlOps.Client.Stores;
+using MlOps.Client.Tracking;
+
+namespace MlOps.Client.Benchmarks;
+
+/// <summary>
+/// End-to-end metrics/s: the tracker logging N metrics from T threads until everything is delivered, into
+/// (a) the in-process fake endpoint, (b) MLFLOW_TRACKING_URI when set, (c) the embedded SQLite store; and, against
+/// the fake endpoint, a naive baseline that sends one log-metric request per value as a synchronous client does.
+/// </summary>
+internal static class ThroughputHarness
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var metrics = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000_000;
+        var threads = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 4;
+        Console.WriteLine($"# throughput: {metrics:N0} metrics from {threads} threads; {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}");
+
+        await using (var fake = await FakeMlflowServer.StartAsync())
+        {
+            using var client = new MlflowClient(fake.Url);
+            var rate = await MeasureAsync(new RestTrackingStore(client), metrics, threads);
+            Console.WriteLine($"fake endpoint (batched uploader): {rate:N0} metrics/s ({fake.Requests:N0} requests, {fake.Metrics:N0} metrics received)");
+
+            var naiveCount = Math.Min(metrics, 5_000);
+            var run = await client.CreateRunAsync("0");
+            var sw = Stopwatch.StartNew();
+            for (var i = 0; i < naiveCount; i++)
+            {
+                await client.LogMetricAsync(run.Info.RunId, "m", i, i);
+            }
+
+            var naive = naiveCount / sw.Elapsed.TotalSeconds;
+            Console.WriteLine($"fake endpoint (naive, one log-metric request per value, {naiveCount:N0} values): {naive:N0} metrics/s; batched/naive = {rate / naive:N0}x");
+        }
+
+        if (Environment.GetEnvironmentVariable("MLFLOW_TRACKING_URI") is { Length: > 0 } uri && uri.StartsWith("http", StringComparison.Ordinal))
+        {
+            await using var store = TrackingStores.Open(MlflowClientOptions.FromEnvironment());
+            var rate = await MeasureAsync(store, metrics, threads);
+            Console.WriteLine($"MLFLOW_TRACKING_URI ({MlflowClientOptions.RedactUri(uri)}): {rate:N0} metrics/s");
+        }
+
+        var dir = Directory.CreateTempSubdirectory("mlops-bench-");
+        try
+        {
+            var dbUri = "sqlite:///" + Path.Combine(dir.FullName, "mlflow.db");
+            ITrackingStore? sqlite = null;
+            try
+            {
+                sqlite = TrackingStores.Open(new MlflowClientOptions { TrackingUri = dbUri });
+            }
+            catch (NotSupportedException ex)
+            {
+                Console.WriteLine("embedded store: " + ex.Message);
+            }
+
+            if (sqlite is not null)
+            {
+                await using (sqlite)
+                {
+                    var rate = await MeasureAsync(sqlite, metrics, threads);
+                    Console.WriteLine($"embedded SQLite store: {rate:N0} metrics/s");
+                }
+            }
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+
+        return 0;
+    }
+
+    private static async Task<double> MeasureAsync(ITrackingStore store, int metrics, int threads)
+    {
+        await using var tracker = new Tracker(store, new TrackerOptions { HandleProcessExit = false, SetSystemTags = false });
+        var run = await tracker.StartRunAsync("throughput");
+        var perThread = metrics / threads;
+        var sw = Stopwatch.StartNew();
+        var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
+        {
+            var key = "metric_" + t;
+            for (var i = 0; i < perThread; i++)
+            {
+                run.LogMetric(key, i * 0.001, i);
+            }
+        })).ToList();
+        workers.ForEach(w => w.Start());
+        workers.ForEach(w => w.Join());
+        await run.EndAsync();
+        sw.Stop();
+        if (tracker.Counters.Sent != (long)perThread * threads)
+        {
+            throw new InvalidOperationException($"Delivered {tracker.Counters.Sent} of {perThread * threads} metrics.");
+        }
+
+        return perThread * threads / sw.Elapsed.TotalSeconds;
+    }
+}
