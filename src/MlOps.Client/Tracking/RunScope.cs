@@ -28,7 +28,7 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
     private readonly Tracker _tracker;
     private readonly RunScope? _previousActive;
     private readonly Dictionary<string, string> _params = new(StringComparer.Ordinal);
-    private readonly List<Task> _pendingInputs = [];
+    private readonly List<Task> _pending = [];
     private readonly TaskCompletionSource<bool> _created = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Run? _run;
     private RunStatus? _requestedStatus;
@@ -224,10 +224,19 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
     {
         EnsureOpen();
         MlflowValidator.ValidateDatasetInput(input);
-        var task = _tracker.Store.LogInputsAsync(RunId, [input], CancellationToken.None);
-        lock (_pendingInputs)
+        TrackPending(_tracker.Store.LogInputsAsync(RunId, [input], CancellationToken.None));
+    }
+
+    /// <summary>
+    /// Registers background work of this run (a dataset, an artifact upload) that must complete before the run
+    /// ends; the run end awaits it and surfaces its failure.
+    /// </summary>
+    internal void TrackPending(Task task)
+    {
+        EnsureOpen();
+        lock (_pending)
         {
-            _pendingInputs.Add(task);
+            _pending.Add(task);
         }
     }
 
@@ -240,7 +249,7 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
     public async Task<bool> FlushAsync(CancellationToken cancellationToken = default)
     {
         var delivered = await _tracker.Uploader.FlushAsync(_tracker.Options.Uploader.FlushTimeout, cancellationToken).ConfigureAwait(false);
-        await AwaitInputsAsync().ConfigureAwait(false);
+        await AwaitPendingAsync().ConfigureAwait(false);
         ThrowIfRejected();
         return delivered;
     }
@@ -329,7 +338,7 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
     {
         _tracker.Forget(this);
         var delivered = await _tracker.Uploader.FlushAsync(_tracker.Options.Uploader.FlushTimeout, cancellationToken).ConfigureAwait(false);
-        await AwaitInputsAsync().ConfigureAwait(false);
+        await AwaitPendingAsync().ConfigureAwait(false);
         if (!delivered)
         {
             _tracker.ReportUndelivered(this);
@@ -359,13 +368,13 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
         }
     }
 
-    private async Task AwaitInputsAsync()
+    private async Task AwaitPendingAsync()
     {
         Task[] pending;
-        lock (_pendingInputs)
+        lock (_pending)
         {
-            pending = [.. _pendingInputs];
-            _pendingInputs.Clear();
+            pending = [.. _pending];
+            _pending.Clear();
         }
 
         if (pending.Length > 0)
