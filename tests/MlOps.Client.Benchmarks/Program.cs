@@ -2,7 +2,13 @@ using BenchmarkDotNet.Running;
 using MlOps.Client.Benchmarks;
 
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- throughput [metrics] [threads]
+// dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- hotpath [calls]   (training-thread bytes, precise)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- --filter '*HotPath*'
+if (args.Length > 0 && args[0] == "hotpath")
+{
+    return HotPathHarness.Run(args);
+}
+
 if (args.Length > 0 && args[0] == "throughput")
 {
     return await ThroughputHarness.RunAsync(args);

@@ -31,6 +31,7 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
     private readonly List<Task> _pending = [];
     private readonly TaskCompletionSource<bool> _created = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Run? _run;
+    private string? _runId;
     private RunStatus? _requestedStatus;
     private int _ended;
     private Task? _endTask;
@@ -78,6 +79,7 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
     internal void SetCreated(Run run)
     {
         _run = run;
+        _runId = run.Info.RunId;
         _created.TrySetResult(true);
     }
 
@@ -98,9 +100,14 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
     /// <param name="step">The step.</param>
     public void LogMetric(string key, double value, long step)
     {
-        EnsureOpen();
+        var runId = _runId;
+        if (runId is null || _ended != 0)
+        {
+            EnsureOpen();
+        }
+
         _tracker.ValidateMetricKey(key);
-        var entity = PendingEntity.ForMetric(RunId, key, value, _tracker.NowMilliseconds(), step);
+        var entity = new PendingEntity { RunId = runId!, Key = key, Value = value, Timestamp = _tracker.NowMilliseconds(), Step = step };
         _tracker.Uploader.Enqueue(ref entity);
     }
 

@@ -188,6 +188,7 @@ internal sealed class BatchUploader : IAsyncDisposable
         UploaderMetrics.Untrack(this);
 
         _abort.Dispose();
+        _buffer.Dispose();
     }
 
     private bool IsDelivered(long watermark) =>

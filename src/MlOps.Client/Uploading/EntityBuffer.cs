@@ -1,46 +1,54 @@
+using System.Runtime.InteropServices;
+
 namespace MlOps.Client.Uploading;
 
 /// <summary>
-/// A bounded FIFO ring of <see cref="PendingEntity"/> shared by every logging thread (many writers, one reader).
-/// Adding copies a struct into a preallocated slot under a short lock: no allocation, no task. When the ring is
-/// full, <see cref="Add"/> applies the <see cref="BufferFullPolicy"/>: by default the writer waits until the
-/// uploader makes room (backpressure); nothing is dropped silently.
+/// A bounded lock-free ring of <see cref="PendingEntity"/> (many writers, one reader), after Dmitry Vyukov's
+/// bounded queue: a writer reserves a slot with one compare-and-swap, copies the struct in and publishes it with a
+/// sequence number — no lock, no allocation, no task. The reader never blocks writers. When the ring is full,
+/// <see cref="Add"/> applies the <see cref="BufferFullPolicy"/>: by default the writer waits until the uploader
+/// makes room (backpressure); nothing is dropped silently.
 /// </summary>
-internal sealed class EntityBuffer
+internal sealed class EntityBuffer : IDisposable
 {
-    private readonly PendingEntity[] _items;
-    private readonly object _gate = new();
+    private readonly Cell[] _cells;
+    private readonly long _mask;
     private readonly int _signalThreshold;
     private readonly Action _signal;
-    private int _head;
-    private int _count;
-    private long _enqueued;
+    private readonly SemaphoreSlim _space = new(0, int.MaxValue);
+    private PaddedLong _enqueuePos;
+    private PaddedLong _dequeuePos;
+    private int _signalled;
     private int _waitingWriters;
-    private bool _signalled;
 
     public EntityBuffer(int capacity, int signalThreshold, Action signal)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        _items = new PendingEntity[capacity];
-        _signalThreshold = Math.Clamp(signalThreshold, 1, capacity);
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 2);
+        var size = 1;
+        while (size < capacity)
+        {
+            size <<= 1;
+        }
+
+        _cells = new Cell[size];
+        for (var i = 0; i < size; i++)
+        {
+            _cells[i].Sequence = i;
+        }
+
+        _mask = size - 1;
+        _signalThreshold = Math.Clamp(signalThreshold, 1, size);
         _signal = signal;
     }
 
-    public int Capacity => _items.Length;
+    /// <summary>The number of slots (the requested capacity rounded up to a power of two).</summary>
+    public int Capacity => _cells.Length;
 
-    public int Count
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _count;
-            }
-        }
-    }
+    /// <summary>Entities in the ring now (reserved or published, not yet drained).</summary>
+    public int Count => (int)Math.Max(0, Volatile.Read(ref _enqueuePos.Value) - Volatile.Read(ref _dequeuePos.Value));
 
     /// <summary>Entities ever accepted; the sequence number the next one gets.</summary>
-    public long EnqueuedCount => Volatile.Read(ref _enqueued);
+    public long EnqueuedCount => Volatile.Read(ref _enqueuePos.Value);
 
     /// <summary>Adds an entity, applying <paramref name="policy"/> when the ring is full.</summary>
     /// <param name="entity">The entity; its <see cref="PendingEntity.Sequence"/> is assigned here.</param>
@@ -48,68 +56,132 @@ internal sealed class EntityBuffer
     /// <returns>Whether it was added at once, after waiting for room, or dropped.</returns>
     public AddResult Add(ref PendingEntity entity, BufferFullPolicy policy)
     {
-        var result = AddResult.Added;
-        lock (_gate)
+        if (TryAdd(ref entity))
         {
-            while (_count == _items.Length)
-            {
-                switch (policy)
-                {
-                    case BufferFullPolicy.DropNewest:
-                        return AddResult.Dropped;
-                    case BufferFullPolicy.Throw:
-                        throw new InvalidOperationException(
-                            $"The upload buffer is full ({_items.Length} entities) and TrackerOptions.BufferFullPolicy is Throw: the tracking server is not keeping up or is unreachable.");
-                }
-
-                result = AddResult.AddedAfterWait;
-                if (!_signalled)
-                {
-                    _signalled = true;
-                    _signal(); // completes asynchronously: safe under the lock
-                }
-
-                _waitingWriters++;
-                Monitor.Wait(_gate, 100);
-                _waitingWriters--;
-            }
-
-            entity.Sequence = _enqueued++;
-            _items[(_head + _count) % _items.Length] = entity;
-            _count++;
-            if (_count >= _signalThreshold && !_signalled)
-            {
-                _signalled = true;
-                _signal();
-            }
+            return AddResult.Added;
         }
 
-        return result;
+        switch (policy)
+        {
+            case BufferFullPolicy.DropNewest:
+                return AddResult.Dropped;
+            case BufferFullPolicy.Throw:
+                throw new InvalidOperationException(
+                    $"The upload buffer is full ({_cells.Length} entities) and TrackerOptions.BufferFullPolicy is Throw: the tracking server is not keeping up or is unreachable.");
+        }
+
+        Interlocked.Increment(ref _waitingWriters);
+        try
+        {
+            var spin = new SpinWait();
+            while (!TryAdd(ref entity))
+            {
+                if (Interlocked.CompareExchange(ref _signalled, 1, 0) == 0)
+                {
+                    _signal();
+                }
+
+                if (spin.Count < 20)
+                {
+                    spin.SpinOnce(sleep1Threshold: -1);
+                }
+                else
+                {
+                    _space.Wait(10);
+                }
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waitingWriters);
+        }
+
+        return AddResult.AddedAfterWait;
     }
 
-    /// <summary>Moves up to <paramref name="destination"/>.Length entities out, oldest first.</summary>
+    private bool TryAdd(ref PendingEntity entity)
+    {
+        var pos = Volatile.Read(ref _enqueuePos.Value);
+        while (true)
+        {
+            ref var cell = ref _cells[pos & _mask];
+            var diff = Volatile.Read(ref cell.Sequence) - pos;
+            if (diff == 0)
+            {
+                var seen = Interlocked.CompareExchange(ref _enqueuePos.Value, pos + 1, pos);
+                if (seen == pos)
+                {
+                    entity.Sequence = pos;
+                    cell.Item = entity;
+                    Volatile.Write(ref cell.Sequence, pos + 1);
+                    // Checked every 64 entities only: the reader's position lives on a contended cache line.
+                    if ((pos & 63) == 0
+                        && pos + 1 - Volatile.Read(ref _dequeuePos.Value) >= _signalThreshold
+                        && Volatile.Read(ref _signalled) == 0
+                        && Interlocked.CompareExchange(ref _signalled, 1, 0) == 0)
+                    {
+                        _signal();
+                    }
+
+                    return true;
+                }
+
+                pos = seen;
+            }
+            else if (diff < 0)
+            {
+                return false; // full
+            }
+            else
+            {
+                pos = Volatile.Read(ref _enqueuePos.Value);
+            }
+        }
+    }
+
+    /// <summary>Moves up to <paramref name="destination"/>.Length published entities out, oldest first (single reader).</summary>
     public int Drain(PendingEntity[] destination)
     {
-        lock (_gate)
+        var pos = _dequeuePos.Value;
+        var n = 0;
+        while (n < destination.Length)
         {
-            var n = Math.Min(_count, destination.Length);
-            for (var i = 0; i < n; i++)
+            ref var cell = ref _cells[pos & _mask];
+            if (Volatile.Read(ref cell.Sequence) != pos + 1)
             {
-                ref var slot = ref _items[(_head + i) % _items.Length];
-                destination[i] = slot;
-                slot = default; // release string references
+                break; // empty, or the next slot is reserved but not yet written
             }
 
-            _head = (_head + n) % _items.Length;
-            _count -= n;
-            _signalled = false;
-            if (_waitingWriters > 0 && n > 0)
-            {
-                Monitor.PulseAll(_gate);
-            }
-
-            return n;
+            destination[n++] = cell.Item;
+            cell.Item = default; // release string references
+            Volatile.Write(ref cell.Sequence, pos + _cells.Length);
+            pos++;
         }
+
+        Volatile.Write(ref _dequeuePos.Value, pos);
+        Volatile.Write(ref _signalled, 0);
+        if (n > 0 && Volatile.Read(ref _waitingWriters) > 0)
+        {
+            _space.Release(Math.Max(1, Volatile.Read(ref _waitingWriters)));
+        }
+
+        return n;
+    }
+
+    public void Dispose() => _space.Dispose();
+
+    private struct Cell
+    {
+        public long Sequence;
+        public PendingEntity Item;
+    }
+
+    /// <summary>A counter alone on its cache line, so writers and the reader do not false-share.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 128)]
+    private struct PaddedLong
+    {
+        [FieldOffset(64)]
+        public long Value;
     }
 }
 

@@ -126,7 +126,7 @@ public class BatchUploaderTests
         var gate = new TaskCompletionSource();
         await using var tracker = NewTracker(store, o =>
         {
-            o.Uploader.MaxBufferedEntities = 10;
+            o.Uploader.MaxBufferedEntities = 16; // a power of two: the ring's exact size
             o.Uploader.BufferFullPolicy = BufferFullPolicy.DropNewest;
         });
         await using var run = await tracker.StartRunAsync("drop");
@@ -144,11 +144,11 @@ public class BatchUploaderTests
         }
 
         var counters = tracker.Counters;
-        Assert.Equal(20, counters.Dropped);
-        Assert.Equal(11, counters.Queued);
+        Assert.Equal(14, counters.Dropped);
+        Assert.Equal(17, counters.Queued);
         gate.SetResult();
         Assert.True(await run.FlushAsync());
-        Assert.Equal(11, store.MetricCount(run.RunId));
+        Assert.Equal(17, store.MetricCount(run.RunId));
     }
 
     [Fact]
