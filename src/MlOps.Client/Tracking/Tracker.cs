@@ -58,6 +58,8 @@ public sealed class Tracker : IDisposable, IAsyncDisposable
             Uploader.Rejected += onRejected;
         }
 
+        // Which exception ends a scope decides FAILED or KILLED: remember the last one thrown in each run's flow.
+        AppDomain.CurrentDomain.FirstChanceException += OnFirstChance;
         if (Options.HandleProcessExit)
         {
             _processHooks = ProcessHooks.Register(this);
@@ -257,6 +259,7 @@ public sealed class Tracker : IDisposable, IAsyncDisposable
         }
 
         _processHooks?.Dispose();
+        AppDomain.CurrentDomain.FirstChanceException -= OnFirstChance;
         await EndOpenRunsAsync(RunStatus.Finished, Options.Uploader.ShutdownTimeout).ConfigureAwait(false);
         await Uploader.DisposeAsync().ConfigureAwait(false);
         if (_ownsStore)
@@ -366,11 +369,11 @@ public sealed class Tracker : IDisposable, IAsyncDisposable
         }
     }
 
-    internal void OnFirstChanceException(Exception exception)
+    private void OnFirstChance(object? sender, System.Runtime.ExceptionServices.FirstChanceExceptionEventArgs e)
     {
         if (ActiveRunSlot.Value is { } run && ReferenceEquals(run.Tracker, this))
         {
-            run.LastException = exception;
+            run.LastException = e.Exception;
         }
     }
 
@@ -467,7 +470,6 @@ public sealed class Tracker : IDisposable, IAsyncDisposable
             _tracker = tracker;
             AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
             AppDomain.CurrentDomain.UnhandledException += OnUnhandledException;
-            AppDomain.CurrentDomain.FirstChanceException += OnFirstChance;
             if (!OperatingSystem.IsBrowser() && !OperatingSystem.IsIOS() && !OperatingSystem.IsTvOS())
             {
                 _sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
@@ -481,13 +483,9 @@ public sealed class Tracker : IDisposable, IAsyncDisposable
         {
             AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
             AppDomain.CurrentDomain.UnhandledException -= OnUnhandledException;
-            AppDomain.CurrentDomain.FirstChanceException -= OnFirstChance;
             _sigint?.Dispose();
             _sigterm?.Dispose();
         }
-
-        private void OnFirstChance(object? sender, System.Runtime.ExceptionServices.FirstChanceExceptionEventArgs e) =>
-            _tracker.OnFirstChanceException(e.Exception);
 
         // The signal is not cancelled: after the runs are ended, the process stops as it would have.
         private void OnSignal(PosixSignalContext context) => Shutdown(RunStatus.Killed, "signal " + context.Signal);

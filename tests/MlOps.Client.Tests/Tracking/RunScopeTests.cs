@@ -75,7 +75,7 @@ public class RunScopeTests
     public async Task A_run_left_by_a_cancellation_ends_killed()
     {
         var store = new FakeTrackingStore();
-        await using var tracker = new Tracker(store, new TrackerOptions { HandleProcessExit = true, WorkingDirectory = Path.GetTempPath() });
+        await using var tracker = NewTracker(store);
         string? runId = null;
         Assert.Throws<OperationCanceledException>((Action)(() =>
         {
