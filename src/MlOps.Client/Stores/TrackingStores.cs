@@ -23,7 +23,7 @@ public static class TrackingStores
 
         if (uri.StartsWith("sqlite:", StringComparison.OrdinalIgnoreCase))
         {
-            return OpenSqlite(uri);
+            return SqliteTrackingStore.Open(uri);
         }
 
         throw new NotSupportedException(
@@ -31,7 +31,4 @@ public static class TrackingStores
             $"and sqlite:///path/to/mlflow.db (the embedded store; the default is {DefaultUri}). " +
             "For file stores (./mlruns), databases other than SQLite or Databricks, run 'mlflow server' against them and use its http URI.");
     }
-
-    private static ITrackingStore OpenSqlite(string uri) =>
-        throw new NotSupportedException($"The embedded SQLite store is not available in this build ('{uri}').");
 }

@@ -1,0 +1,420 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace MlOps.Client.Stores;
+
+/// <summary>
+/// The embedded store: runs recorded in a local SQLite database in MLflow's own schema (the tables, columns,
+/// indexes and <c>alembic_version</c> row that MLflow 2.22 creates, head <c>0584bdc529eb</c>), so
+/// <c>mlflow ui --backend-store-uri sqlite:///mlflow.db</c> and <c>mlflow server</c> open what it writes (MLflow 3
+/// upgrades the file in place, and this store also opens files in MLflow 3's schema). An existing file — made by
+/// Python MLflow or by this store — is used as it is and never altered.
+/// </summary>
+/// <remarks>
+/// Semantics follow MLflow's SQL store: an identical metric (key, timestamp, step, value) is stored once; NaN is
+/// stored as <c>is_nan</c> = 1 with value 0 and ±∞ as ±<see cref="double.MaxValue"/>; <c>latest_metrics</c> keeps
+/// the value with the highest step, then timestamp, then value; params are immutable; tags are overwritten. Each
+/// batch is one transaction. The database runs in WAL mode with a busy timeout, so several processes can write.
+/// Artifacts go to a local folder next to the database: <c>&lt;db folder&gt;/mlruns/&lt;experiment id&gt;/&lt;run id&gt;/artifacts</c>.
+/// <para>Search supports a subset of MLflow's filter grammar: clauses joined by <c>and</c>, each
+/// <c>attributes.status|run_name|run_id = '…'</c> (or <c>!=</c>), <c>tags.&lt;key&gt; = '…'</c>, <c>params.&lt;key&gt; = '…'</c>
+/// (or <c>!=</c>), <c>metrics.&lt;key&gt; &lt;op&gt; number</c> with <c>= != &gt; &gt;= &lt; &lt;=</c>; order by
+/// <c>start_time</c>, <c>end_time</c> or <c>run_name</c> (<c>ASC</c>/<c>DESC</c>). Anything else is refused with a
+/// clear message; use a tracking server for the full grammar.</para>
+/// </remarks>
+public sealed partial class SqliteTrackingStore : ITrackingStore
+{
+    /// <summary>The alembic revision of the schema this store creates (MLflow 2.22).</summary>
+    public const string SchemaRevision = "0584bdc529eb";
+
+    private readonly SqliteConnection _connection;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly string _artifactRoot;
+    private readonly TimeProvider _time;
+
+    private SqliteTrackingStore(string uri, string path, SqliteConnection connection, string artifactRoot, string schemaRevision, TimeProvider time)
+    {
+        Uri = uri;
+        DatabasePath = path;
+        _connection = connection;
+        _artifactRoot = artifactRoot;
+        SchemaVersion = schemaRevision;
+        _time = time;
+    }
+
+    /// <inheritdoc />
+    public string Uri { get; }
+
+    /// <summary>The database file.</summary>
+    public string DatabasePath { get; }
+
+    /// <summary>The alembic revision found in (or written to) the database.</summary>
+    public string SchemaVersion { get; }
+
+    /// <summary>
+    /// Opens (creating if needed) the database a <c>sqlite:///…</c> URI names: <c>sqlite:///mlflow.db</c> is relative to
+    /// the current directory, <c>sqlite:////abs/path.db</c> is absolute, as in Python MLflow.
+    /// </summary>
+    /// <param name="uri">The URI.</param>
+    /// <param name="timeProvider">The clock for creation and update times; the system clock when <see langword="null"/>.</param>
+    public static SqliteTrackingStore Open(string uri, TimeProvider? timeProvider = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(uri);
+        var path = PathFromUri(uri);
+        var fullPath = Path.GetFullPath(path);
+        var dir = Path.GetDirectoryName(fullPath)!;
+        Directory.CreateDirectory(dir);
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = fullPath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = false,
+            DefaultTimeout = 30,
+        }.ToString());
+        try
+        {
+            connection.Open();
+            Execute(connection, "PRAGMA busy_timeout = 30000;");
+            Execute(connection, "PRAGMA journal_mode = WAL;");
+            Execute(connection, "PRAGMA synchronous = NORMAL;");
+            Execute(connection, "PRAGMA foreign_keys = ON;");
+            var time = timeProvider ?? TimeProvider.System;
+            var artifactRoot = Path.Combine(dir, "mlruns");
+            var revision = EnsureSchema(connection, artifactRoot, time);
+            return new SqliteTrackingStore("sqlite:///" + (Path.IsPathRooted(path) ? fullPath.TrimStart('/').Insert(0, "/") : path).Replace('\\', '/'), fullPath, connection, artifactRoot, revision, time);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    internal static string PathFromUri(string uri)
+    {
+        const string prefix = "sqlite:///";
+        if (!uri.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) || uri.Length == prefix.Length)
+        {
+            throw new NotSupportedException(
+                $"'{uri}' is not a SQLite URI of the form sqlite:///relative/path.db or sqlite:////absolute/path.db.");
+        }
+
+        var path = uri[prefix.Length..];
+        var query = path.IndexOf('?', StringComparison.Ordinal);
+        if (query >= 0)
+        {
+            path = path[..query];
+        }
+
+        if (path == ":memory:")
+        {
+            throw new NotSupportedException("An in-memory SQLite database cannot be shared with MLflow's UI; use a file path.");
+        }
+
+        return Uri_UnescapePath(path);
+    }
+
+    private static string Uri_UnescapePath(string path) => System.Uri.UnescapeDataString(path);
+
+    private static string EnsureSchema(SqliteConnection connection, string artifactRoot, TimeProvider time)
+    {
+        using var tx = connection.BeginTransaction(deferred: false); // BEGIN IMMEDIATE: one process creates the schema
+        var hasAlembic = Scalar<long>(connection, tx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'") > 0;
+        string revision;
+        if (!hasAlembic)
+        {
+            var tables = Scalar<long>(connection, tx, "SELECT count(*) FROM sqlite_master WHERE type = 'table'");
+            if (tables > 0)
+            {
+                throw new MlflowException(0, MlflowErrorCodes.InvalidState,
+                    "The SQLite file already holds tables but no alembic_version: it is not an MLflow tracking database.");
+            }
+
+            using var stream = typeof(SqliteTrackingStore).Assembly.GetManifestResourceStream("MlOps.Client.Stores.Sqlite.mlflow-schema-" + SchemaRevision + ".sql")!;
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            using (var create = connection.CreateCommand())
+            {
+                create.Transaction = tx;
+                create.CommandText = reader.ReadToEnd();
+                create.ExecuteNonQuery();
+            }
+
+            revision = SchemaRevision;
+        }
+        else
+        {
+            revision = Scalar<string>(connection, tx, "SELECT version_num FROM alembic_version LIMIT 1") ?? "";
+        }
+
+        if (Scalar<long>(connection, tx, "SELECT count(*) FROM experiments WHERE experiment_id = 0") == 0)
+        {
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            using var insert = connection.CreateCommand();
+            insert.Transaction = tx;
+            insert.CommandText = "INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time) VALUES (0, 'Default', $loc, 'active', $now, $now)";
+            insert.Parameters.AddWithValue("$loc", ToFileLocation(Path.Combine(artifactRoot, "0")));
+            insert.Parameters.AddWithValue("$now", now);
+            insert.ExecuteNonQuery();
+        }
+
+        tx.Commit();
+        return revision;
+    }
+
+    /// <inheritdoc />
+    public Task<string> CreateExperimentAsync(string name, string? artifactLocation, IReadOnlyDictionary<string, string>? tags, CancellationToken cancellationToken) =>
+        WithLockAsync(() =>
+        {
+            Validation.MlflowValidator.ValidateExperimentName(name);
+            using var tx = _connection.BeginTransaction(deferred: false);
+            if (Scalar<long>(_connection, tx, "SELECT count(*) FROM experiments WHERE name = $p0", name) > 0)
+            {
+                throw new MlflowException(400, MlflowErrorCodes.ResourceAlreadyExists, $"Experiment(name={name}) already exists.");
+            }
+
+            var now = Now();
+            var id = Scalar<long>(_connection, tx, "SELECT coalesce(max(experiment_id), -1) + 1 FROM experiments");
+            var location = artifactLocation ?? ToFileLocation(Path.Combine(_artifactRoot, id.ToString(CultureInfo.InvariantCulture)));
+            Exec(tx, "INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time) VALUES ($p0, $p1, $p2, 'active', $p3, $p3)", id, name, location, now);
+            if (tags is not null)
+            {
+                foreach (var (key, value) in tags)
+                {
+                    Exec(tx, "INSERT OR REPLACE INTO experiment_tags (key, value, experiment_id) VALUES ($p0, $p1, $p2)", key, value, id);
+                }
+            }
+
+            tx.Commit();
+            return id.ToString(CultureInfo.InvariantCulture);
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<Experiment> GetExperimentAsync(string experimentId, CancellationToken cancellationToken) =>
+        WithLockAsync(() => ReadExperiments("WHERE experiment_id = $p0", [ParseId(experimentId)]).FirstOrDefault()
+            ?? throw new MlflowException(404, MlflowErrorCodes.ResourceDoesNotExist, $"No Experiment with id={experimentId} exists"), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<Experiment?> FindExperimentByNameAsync(string name, CancellationToken cancellationToken) =>
+        WithLockAsync(() => ReadExperiments("WHERE name = $p0", [name]).FirstOrDefault(), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<MlflowPage<Experiment>> SearchExperimentsAsync(SearchExperimentsOptions query, string? pageToken, CancellationToken cancellationToken) =>
+        WithLockAsync(() =>
+        {
+            ArgumentNullException.ThrowIfNull(query);
+            var where = new StringBuilder(LifecycleClause("lifecycle_stage", query.ViewType));
+            var args = new List<object>();
+            if (!string.IsNullOrWhiteSpace(query.Filter))
+            {
+                var m = ExperimentFilter().Match(query.Filter);
+                if (!m.Success)
+                {
+                    throw new MlflowException(400, MlflowErrorCodes.InvalidParameterValue,
+                        $"The embedded store supports experiment filters of the form name = '...' or name LIKE '...'; got '{query.Filter}'. Use a tracking server for the full grammar.");
+                }
+
+                where.Append(CultureInfo.InvariantCulture, $" AND name {(m.Groups[1].Value.Equals("like", StringComparison.OrdinalIgnoreCase) ? "LIKE" : "=")} $p0");
+                args.Add(m.Groups[2].Value);
+            }
+
+            var offset = DecodeToken(pageToken);
+            var all = ReadExperiments("WHERE " + where + " ORDER BY creation_time DESC, experiment_id DESC", [.. args]);
+            var page = all.Skip(offset).Take(query.MaxResults).ToList();
+            var next = offset + page.Count < all.Count ? EncodeToken(offset + page.Count) : null;
+            return new MlflowPage<Experiment>(page, next);
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<Run> CreateRunAsync(string experimentId, CreateRunOptions options, CancellationToken cancellationToken) =>
+        WithLockAsync(() =>
+        {
+            ArgumentNullException.ThrowIfNull(options);
+            var expId = ParseId(experimentId);
+            using var tx = _connection.BeginTransaction(deferred: false);
+            var experiment = ReadExperiments("WHERE experiment_id = $p0", [expId], tx).FirstOrDefault()
+                ?? throw new MlflowException(404, MlflowErrorCodes.ResourceDoesNotExist, $"No Experiment with id={experimentId} exists");
+            if (experiment.LifecycleStage != "active")
+            {
+                throw new MlflowException(400, MlflowErrorCodes.InvalidParameterValue,
+                    $"The experiment {experimentId} must be in the 'active' state. Current state is {experiment.LifecycleStage}.");
+            }
+
+            var runId = Guid.NewGuid().ToString("N");
+            var name = options.RunName ?? (options.Tags.TryGetValue(MlflowTags.RunName, out var tagged) ? tagged : RunNames.Generate());
+            var start = (options.StartTime ?? _time.GetUtcNow()).ToUnixTimeMilliseconds();
+            var artifactUri = JoinLocation(experiment.ArtifactLocation ?? ToFileLocation(Path.Combine(_artifactRoot, experimentId)), runId + "/artifacts");
+            Exec(tx, """
+                INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, status, start_time, end_time, source_version, lifecycle_stage, artifact_uri, experiment_id)
+                VALUES ($p0, $p1, 'UNKNOWN', '', '', $p2, 'RUNNING', $p3, NULL, '', 'active', $p4, $p5)
+                """, runId, name, options.UserId ?? "", start, artifactUri, expId);
+            var tags = new Dictionary<string, string>(options.Tags, StringComparer.Ordinal) { [MlflowTags.RunName] = name };
+            foreach (var (key, value) in tags)
+            {
+                Exec(tx, "INSERT OR REPLACE INTO tags (key, value, run_uuid) VALUES ($p0, $p1, $p2)", key, value, runId);
+            }
+
+            tx.Commit();
+            return ReadRun(runId, null);
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<Run> GetRunAsync(string runId, CancellationToken cancellationToken) =>
+        WithLockAsync(() => ReadRun(runId, null), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<RunInfo> UpdateRunAsync(string runId, RunStatus? status, DateTimeOffset? endTime, string? runName, CancellationToken cancellationToken) =>
+        WithLockAsync(() =>
+        {
+            using var tx = _connection.BeginTransaction(deferred: false);
+            EnsureRunActive(runId, tx);
+            if (status is { } s)
+            {
+                Exec(tx, "UPDATE runs SET status = $p0 WHERE run_uuid = $p1", StatusName(s), runId);
+            }
+
+            if (endTime is { } e)
+            {
+                Exec(tx, "UPDATE runs SET end_time = $p0 WHERE run_uuid = $p1", e.ToUnixTimeMilliseconds(), runId);
+            }
+
+            if (runName is not null)
+            {
+                Exec(tx, "UPDATE runs SET name = $p0 WHERE run_uuid = $p1", runName, runId);
+                Exec(tx, "INSERT OR REPLACE INTO tags (key, value, run_uuid) VALUES ($p0, $p1, $p2)", MlflowTags.RunName, runName, runId);
+            }
+
+            tx.Commit();
+            return ReadRun(runId, null).Info;
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task LogBatchAsync(string runId, IReadOnlyList<Metric> metrics, IReadOnlyList<Param> parameters, IReadOnlyList<RunTag> tags, CancellationToken cancellationToken) =>
+        WithLockAsync(() =>
+        {
+            Validation.MlflowValidator.ValidateBatchCounts(metrics.Count, parameters, tags.Count);
+            using var tx = _connection.BeginTransaction(deferred: false);
+            EnsureRunActive(runId, tx);
+            WriteParams(runId, parameters, tx);
+            WriteMetrics(runId, metrics, tx);
+            foreach (var t in tags)
+            {
+                Validation.MlflowValidator.ValidateTag(t.Key, t.Value);
+                Exec(tx, "INSERT OR REPLACE INTO tags (key, value, run_uuid) VALUES ($p0, $p1, $p2)", t.Key, t.Value, runId);
+                if (t.Key == MlflowTags.RunName)
+                {
+                    Exec(tx, "UPDATE runs SET name = $p0 WHERE run_uuid = $p1", t.Value, runId);
+                }
+            }
+
+            tx.Commit();
+            return true;
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> datasets, CancellationToken cancellationToken) =>
+        WithLockAsync(() =>
+        {
+            using var tx = _connection.BeginTransaction(deferred: false);
+            var expId = EnsureRunActive(runId, tx);
+            foreach (var input in datasets)
+            {
+                Validation.MlflowValidator.ValidateDatasetInput(input);
+                var d = input.Dataset;
+                var digest = d.Digest ?? "";
+                var datasetUuid = Scalar<string>(_connection, tx, "SELECT dataset_uuid FROM datasets WHERE experiment_id = $p0 AND name = $p1 AND digest = $p2", expId, d.Name, digest);
+                if (datasetUuid is null)
+                {
+                    datasetUuid = Guid.NewGuid().ToString("N");
+                    Exec(tx, "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, dataset_source_type, dataset_source, dataset_schema, dataset_profile) VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7)",
+                        datasetUuid, expId, d.Name, digest, d.SourceType, d.Source, (object?)d.Schema ?? DBNull.Value, (object?)d.Profile ?? DBNull.Value);
+                }
+
+                if (Scalar<long>(_connection, tx, "SELECT count(*) FROM inputs WHERE source_type = 'DATASET' AND source_id = $p0 AND destination_type = 'RUN' AND destination_id = $p1", datasetUuid, runId) > 0)
+                {
+                    continue; // the same dataset again adds nothing, as on the server
+                }
+
+                var inputUuid = Guid.NewGuid().ToString("N");
+                Exec(tx, "INSERT INTO inputs (input_uuid, source_type, source_id, destination_type, destination_id) VALUES ($p0, 'DATASET', $p1, 'RUN', $p2)", inputUuid, datasetUuid, runId);
+                foreach (var tag in input.Tags)
+                {
+                    Exec(tx, "INSERT OR REPLACE INTO input_tags (input_uuid, name, value) VALUES ($p0, $p1, $p2)", inputUuid, tag.Key, tag.Value);
+                }
+            }
+
+            tx.Commit();
+            return true;
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<Metric>> GetMetricHistoryAsync(string runId, string metricKey, CancellationToken cancellationToken) =>
+        WithLockAsync<IReadOnlyList<Metric>>(() =>
+        {
+            EnsureRunExists(runId, null);
+            using var cmd = Command(null, "SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = $p0 AND key = $p1 ORDER BY step, timestamp", runId, metricKey);
+            using var r = cmd.ExecuteReader();
+            var list = new List<Metric>();
+            while (r.Read())
+            {
+                list.Add(new Metric(r.GetString(0), r.GetBoolean(4) ? double.NaN : r.GetDouble(1), r.GetInt64(2), r.GetInt64(3)));
+            }
+
+            return list;
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<MlflowPage<Run>> SearchRunsAsync(SearchRunsOptions query, string? pageToken, CancellationToken cancellationToken) =>
+        WithLockAsync(() =>
+        {
+            ArgumentNullException.ThrowIfNull(query);
+            if (query.ExperimentIds.Count == 0)
+            {
+                return new MlflowPage<Run>([], null);
+            }
+
+            var args = new List<object>();
+            var sql = new StringBuilder("SELECT run_uuid FROM runs WHERE experiment_id IN (");
+            for (var i = 0; i < query.ExperimentIds.Count; i++)
+            {
+                sql.Append(i == 0 ? "" : ", ").Append("$p").Append(args.Count);
+                args.Add(ParseId(query.ExperimentIds[i]));
+            }
+
+            sql.Append(") AND ").Append(LifecycleClause("lifecycle_stage", query.ViewType));
+            if (!string.IsNullOrWhiteSpace(query.Filter))
+            {
+                RunFilter.AppendSql(query.Filter, sql, args);
+            }
+
+            sql.Append(" ORDER BY ").Append(RunFilter.OrderBy(query.OrderBy)).Append(", run_uuid");
+            var offset = DecodeToken(pageToken);
+            sql.Append(CultureInfo.InvariantCulture, $" LIMIT {query.MaxResults + 1} OFFSET {offset}");
+            var ids = new List<string>();
+            using (var cmd = Command(null, sql.ToString(), [.. args]))
+            using (var r = cmd.ExecuteReader())
+            {
+                while (r.Read())
+                {
+                    ids.Add(r.GetString(0));
+                }
+            }
+
+            var more = ids.Count > query.MaxResults;
+            var runs = ids.Take(query.MaxResults).Select(id => ReadRun(id, null)).ToList();
+            return new MlflowPage<Run>(runs, more ? EncodeToken(offset + runs.Count) : null);
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        _connection.Dispose();
+        _gate.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"SqliteTrackingStore({Uri})";
+}
