@@ -1,0 +1,47 @@
+using System.Diagnostics;
+using Microsoft.Data.Sqlite;
+
+namespace MlOps.Client.Tests.Samples;
+
+/// <summary>The README's first command works on a fresh machine: QuickStart with no server writes ./mlflow.db.</summary>
+public class QuickStartSampleTests
+{
+    [Fact]
+    public async Task QuickStart_runs_with_no_server_and_writes_an_MLflow_database()
+    {
+        var dir = Directory.CreateTempSubdirectory("mlops-quickstart-");
+        try
+        {
+            var start = new ProcessStartInfo("dotnet") { WorkingDirectory = dir.FullName, RedirectStandardOutput = true, RedirectStandardError = true };
+            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "QuickStart.dll"));
+            foreach (var name in new[] { "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID" })
+            {
+                start.Environment.Remove(name);
+            }
+
+            using var process = Process.Start(start)!;
+            var output = await process.StandardOutput.ReadToEndAsync();
+            var error = await process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(120));
+            Assert.True(process.ExitCode == 0, output + error);
+            Assert.Contains("Logged to sqlite:///mlflow.db", output, StringComparison.Ordinal);
+            Assert.Contains("mlflow ui --backend-store-uri sqlite:///mlflow.db", output, StringComparison.Ordinal);
+
+            using var db = new SqliteConnection("Data Source=" + Path.Combine(dir.FullName, "mlflow.db") + ";Pooling=False");
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = "SELECT count(*) FROM runs WHERE status = 'FINISHED'";
+            Assert.Equal(2L, cmd.ExecuteScalar());
+            cmd.CommandText = "SELECT count(*) FROM metrics";
+            Assert.Equal(201L, cmd.ExecuteScalar());
+            cmd.CommandText = "SELECT count(*) FROM tags WHERE key = 'mlflow.parentRunId'";
+            Assert.Equal(1L, cmd.ExecuteScalar());
+            cmd.CommandText = "SELECT name FROM experiments WHERE experiment_id = 1";
+            Assert.Equal("quickstart", cmd.ExecuteScalar());
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+}
