@@ -66,3 +66,29 @@ public sealed class RunBatch
     /// <summary>Metrics + params + tags.</summary>
     public int Count => Metrics.Count + Params.Count + Tags.Count;
 }
+
+/// <summary>A query of <see cref="MlflowClient.SearchRegisteredModelsAsync"/>.</summary>
+public sealed class SearchRegisteredModelsOptions
+{
+    /// <summary>A filter, e.g. <c>name LIKE 'iris%'</c> or <c>tags.team = 'ml'</c>.</summary>
+    public string? Filter { get; set; }
+
+    /// <summary>Order clauses, e.g. <c>name ASC</c>, <c>last_updated_timestamp DESC</c>.</summary>
+    public IList<string> OrderBy { get; } = [];
+
+    /// <summary>Page size. Default 100.</summary>
+    public int MaxResults { get; set; } = 100;
+}
+
+/// <summary>A query of <see cref="MlflowClient.SearchModelVersionsAsync"/>.</summary>
+public sealed class SearchModelVersionsOptions
+{
+    /// <summary>A filter, e.g. <c>name='iris'</c> or <c>run_id='…'</c>.</summary>
+    public string? Filter { get; set; }
+
+    /// <summary>Order clauses, e.g. <c>version_number DESC</c>.</summary>
+    public IList<string> OrderBy { get; } = [];
+
+    /// <summary>Page size. Default 200.</summary>
+    public int MaxResults { get; set; } = 200;
+}

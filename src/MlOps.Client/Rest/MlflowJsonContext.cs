@@ -51,6 +51,27 @@ namespace MlOps.Client.Rest;
 [JsonSerializable(typeof(LogModelRequest))]
 [JsonSerializable(typeof(MetricHistoryResponse))]
 [JsonSerializable(typeof(ArtifactListing))]
+// Registry (Rest/RegistryMessages.cs)
+[JsonSerializable(typeof(CreateRegisteredModelRequest))]
+[JsonSerializable(typeof(RegisteredModelResponse))]
+[JsonSerializable(typeof(RegisteredModelNameRequest))]
+[JsonSerializable(typeof(UpdateRegisteredModelRequest))]
+[JsonSerializable(typeof(RenameRegisteredModelRequest))]
+[JsonSerializable(typeof(SearchRegisteredModelsResponse))]
+[JsonSerializable(typeof(SetRegisteredModelTagRequest))]
+[JsonSerializable(typeof(DeleteRegisteredModelTagRequest))]
+[JsonSerializable(typeof(GetLatestVersionsRequest))]
+[JsonSerializable(typeof(ModelVersionsResponse))]
+[JsonSerializable(typeof(SetAliasRequest))]
+[JsonSerializable(typeof(DeleteAliasRequest))]
+[JsonSerializable(typeof(CreateModelVersionRequest))]
+[JsonSerializable(typeof(ModelVersionResponse))]
+[JsonSerializable(typeof(ModelVersionKeyRequest))]
+[JsonSerializable(typeof(UpdateModelVersionRequest))]
+[JsonSerializable(typeof(TransitionStageRequest))]
+[JsonSerializable(typeof(SetModelVersionTagRequest))]
+[JsonSerializable(typeof(DeleteModelVersionTagRequest))]
+[JsonSerializable(typeof(DownloadUriResponse))]
 internal sealed partial class MlflowJsonContext : JsonSerializerContext
 {
 }
