@@ -66,7 +66,9 @@ public static class MlflowPageable
             {
                 var page = await fetchPage(token, pageSize, linked.Token).ConfigureAwait(false);
                 yield return page;
-                token = string.IsNullOrEmpty(page.NextPageToken) ? null : page.NextPageToken;
+
+                // A server that hands back the token it was given would page forever: stop there.
+                token = string.IsNullOrEmpty(page.NextPageToken) || page.NextPageToken == token ? null : page.NextPageToken;
             }
             while (token is not null);
         }
