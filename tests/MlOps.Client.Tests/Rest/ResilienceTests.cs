@@ -1,0 +1,201 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
+using MlOps.Client.Rest;
+using MlOps.Client.Tests.Fixtures;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+
+namespace MlOps.Client.Tests.Rest;
+
+public class ResilienceTests
+{
+    private const string GetRunPath = "/api/2.0/mlflow/runs/get";
+
+    private static void FailThenSucceed(RecordedServer server, int failures, int status, IDictionary<string, string>? headers = null)
+    {
+        var scenario = "s";
+        for (var i = 0; i < failures; i++)
+        {
+            var response = Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/json").WithBody("""{"error_code":"TEMPORARILY_UNAVAILABLE","message":"busy"}""");
+            foreach (var (k, v) in headers ?? new Dictionary<string, string>())
+            {
+                response = response.WithHeader(k, v);
+            }
+
+            var mapping = server.Server.Given(Request.Create().WithPath(GetRunPath).UsingGet()).InScenario(scenario);
+            (i == 0 ? mapping : mapping.WhenStateIs("f" + i)).WillSetStateTo("f" + (i + 1)).RespondWith(response);
+        }
+
+        var ok = RecordedExchange.Load("043-runs-get");
+        server.Server.Given(Request.Create().WithPath(GetRunPath).UsingGet()).InScenario(scenario).WhenStateIs("f" + failures)
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(ok.Body));
+    }
+
+    /// <summary>Runs <paramref name="call"/> while advancing the fake clock until it completes; returns the fake time that passed.</summary>
+    private static async Task<TimeSpan> RunWithFakeTime<T>(FakeTimeProvider time, Func<Task<T>> call, TimeSpan step)
+    {
+        var start = time.GetUtcNow();
+        var task = call();
+        while (!task.IsCompleted)
+        {
+            await Task.Delay(5);
+            if (!task.IsCompleted)
+            {
+                time.Advance(step);
+            }
+        }
+
+        await task;
+        return time.GetUtcNow() - start;
+    }
+
+    [Fact]
+    public async Task A_503_is_retried_then_succeeds_after_the_backoff()
+    {
+        using var server = new RecordedServer();
+        FailThenSucceed(server, 2, 503);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var client = server.CreateClient(o => { o.Retry.MaxRetries = 3; o.Retry.BackoffFactor = 1; o.TimeProvider = time; });
+
+        var waited = await RunWithFakeTime(time, () => client.GetRunAsync("e0615394aa0f4901b930c39ef92bfa3b"), TimeSpan.FromMilliseconds(250));
+
+        Assert.Equal(3, server.Requests.Count);
+        Assert.True(waited >= TimeSpan.FromSeconds(3), $"waited {waited}: backoff 1 s then 2 s"); // factor × 2^(n-1)
+    }
+
+    [Fact]
+    public async Task A_429_waits_as_long_as_Retry_After_says()
+    {
+        using var server = new RecordedServer();
+        FailThenSucceed(server, 1, 429, new Dictionary<string, string> { ["Retry-After"] = "7" });
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var logs = new FakeLoggerProvider();
+        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
+        using var client = server.CreateClient(o => { o.Retry.MaxRetries = 2; o.Retry.BackoffFactor = 0.1; o.Retry.BackoffJitter = 0; o.TimeProvider = time; o.LoggerFactory = loggerFactory; });
+
+        var waited = await RunWithFakeTime(time, () => client.GetRunAsync("e0615394aa0f4901b930c39ef92bfa3b"), TimeSpan.FromMilliseconds(500));
+
+        Assert.Equal(2, server.Requests.Count);
+        Assert.True(waited >= TimeSpan.FromSeconds(7));
+        var retry = Assert.Single(logs.Collector.GetSnapshot(), r => r.Id.Id == 1003);
+        Assert.Contains("in 7000 ms", retry.Message, StringComparison.Ordinal);
+        Assert.Contains("429", retry.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Retry_After_as_seconds_or_HTTP_date_replaces_a_shorter_backoff()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero));
+        var retry = new MlflowRetryOptions { BackoffFactor = 2, BackoffJitter = 0 };
+        using var seconds = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
+        seconds.Headers.RetryAfter = new RetryConditionHeaderValue(TimeSpan.FromSeconds(30));
+        Assert.Equal(TimeSpan.FromSeconds(30), MlflowHttpPipeline.ResilienceHandler.ComputeDelay(retry, 1, seconds, time, new Random(1)));
+
+        using var date = new HttpResponseMessage(HttpStatusCode.ServiceUnavailable);
+        date.Headers.RetryAfter = new RetryConditionHeaderValue(time.GetUtcNow().AddSeconds(45));
+        Assert.Equal(TimeSpan.FromSeconds(45), MlflowHttpPipeline.ResilienceHandler.ComputeDelay(retry, 1, date, time, new Random(1)));
+
+        using var shorter = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
+        shorter.Headers.RetryAfter = new RetryConditionHeaderValue(TimeSpan.FromSeconds(1));
+        Assert.Equal(TimeSpan.FromSeconds(8), MlflowHttpPipeline.ResilienceHandler.ComputeDelay(retry, 3, shorter, time, new Random(1)));
+
+        retry.RespectRetryAfter = false;
+        Assert.Equal(TimeSpan.FromSeconds(2), MlflowHttpPipeline.ResilienceHandler.ComputeDelay(retry, 1, seconds, time, new Random(1)));
+        retry.MaxBackoff = TimeSpan.FromSeconds(5);
+        Assert.Equal(TimeSpan.FromSeconds(5), MlflowHttpPipeline.ResilienceHandler.ComputeDelay(retry, 10, null, time, new Random(1)));
+        retry.BackoffJitter = 1;
+        Assert.InRange(MlflowHttpPipeline.ResilienceHandler.ComputeDelay(retry, 1, null, time, new Random(1)), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(3));
+    }
+
+    [Fact]
+    public async Task A_400_is_not_retried()
+    {
+        using var server = new RecordedServer();
+        server.Serve("062-runs-log-parameter-change-value");
+        using var client = server.CreateClient(o => o.Retry.MaxRetries = 5);
+        await Assert.ThrowsAsync<MlflowException>(() => client.LogParameterAsync("e0615394aa0f4901b930c39ef92bfa3b", "learning_rate", "0.2"));
+        Assert.Single(server.Requests);
+    }
+
+    [Fact]
+    public async Task Retries_stop_after_the_configured_count()
+    {
+        using var server = new RecordedServer();
+        server.ServeStatus("GET", GetRunPath, 503, """{"error_code":"TEMPORARILY_UNAVAILABLE","message":"down"}""");
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var client = server.CreateClient(o => { o.Retry.MaxRetries = 3; o.Retry.BackoffFactor = 0.5; o.TimeProvider = time; });
+        var task = client.GetRunAsync("r");
+        while (!task.IsCompleted)
+        {
+            await Task.Delay(5);
+            time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        var ex = await Assert.ThrowsAsync<MlflowException>(() => task);
+        Assert.Equal(503, ex.Status);
+        Assert.Equal(4, server.Requests.Count);
+    }
+
+    [Fact]
+    public async Task An_attempt_that_stalls_times_out_and_is_retried()
+    {
+        using var server = new RecordedServer();
+        var ok = RecordedExchange.Load("043-runs-get");
+        server.Server.Given(Request.Create().WithPath(GetRunPath).UsingGet()).InScenario("t").WillSetStateTo("slow-done")
+            .RespondWith(Response.Create().WithStatusCode(200).WithBody(ok.Body).WithDelay(TimeSpan.FromSeconds(20)));
+        server.Server.Given(Request.Create().WithPath(GetRunPath).UsingGet()).InScenario("t").WhenStateIs("slow-done")
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(ok.Body));
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var logs = new FakeLoggerProvider();
+        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
+        using var client = server.CreateClient(o => { o.Retry.MaxRetries = 2; o.RequestTimeout = TimeSpan.FromSeconds(2); o.Retry.BackoffFactor = 0.1; o.TimeProvider = time; o.LoggerFactory = loggerFactory; });
+
+        await RunWithFakeTime(time, () => client.GetRunAsync("e0615394aa0f4901b930c39ef92bfa3b"), TimeSpan.FromMilliseconds(500));
+
+        // The stalled first attempt is not logged by WireMock until it answers; the retry log tells.
+        var retry = Assert.Single(logs.Collector.GetSnapshot(), r => r.Id.Id == 1003);
+        Assert.Contains("Timeout", retry.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Cancellation_stops_retrying_at_once()
+    {
+        using var server = new RecordedServer();
+        server.ServeStatus("GET", GetRunPath, 503, "{}");
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var client = server.CreateClient(o => { o.Retry.MaxRetries = 7; o.TimeProvider = time; });
+        using var cts = new CancellationTokenSource();
+        var task = client.GetRunAsync("r", cts.Token);
+        while (server.Requests.Count == 0)
+        {
+            await Task.Delay(5);
+        }
+
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task);
+        Assert.Single(server.Requests);
+    }
+
+    [Fact]
+    public async Task The_meter_counts_requests_failures_and_retries()
+    {
+        using var server = new RecordedServer();
+        FailThenSucceed(server, 1, 503);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var requests = new MetricCollector<long>(null, "MlOps.Client", "mlops.client.requests");
+        using var failures = new MetricCollector<long>(null, "MlOps.Client", "mlops.client.request.failures");
+        using var retries = new MetricCollector<long>(null, "MlOps.Client", "mlops.client.request.retries");
+        using var client = server.CreateClient(o => { o.Retry.MaxRetries = 2; o.Retry.BackoffFactor = 0.1; o.TimeProvider = time; });
+        var authority = new Uri(server.Url).Authority;
+
+        await RunWithFakeTime(time, () => client.GetRunAsync("e0615394aa0f4901b930c39ef92bfa3b"), TimeSpan.FromMilliseconds(200));
+
+        Assert.Equal(2, requests.GetMeasurementSnapshot().Where(m => Equals(m.Tags["server.address"], authority)).Sum(m => m.Value));
+        Assert.Equal(1, failures.GetMeasurementSnapshot().Where(m => Equals(m.Tags["server.address"], authority)).Sum(m => m.Value));
+        Assert.True(retries.GetMeasurementSnapshot().Sum(m => m.Value) >= 1);
+    }
+}
