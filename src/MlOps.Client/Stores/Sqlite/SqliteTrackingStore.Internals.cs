@@ -280,16 +280,18 @@ public sealed partial class SqliteTrackingStore
         var latest = new Dictionary<string, (double Value, long Ts, long Step, bool IsNan)>(StringComparer.Ordinal);
         using var insert = Command(tx, "INSERT OR IGNORE INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES ($p0, $p1, $p2, $p3, $p4, $p5)", "", 0.0, 0L, runId, 0L, false);
         insert.Prepare();
+        var parameters = insert.Parameters; // bound by position: looking parameters up by name costs a scan per value
+        SqliteParameter pKey = parameters[0], pValue = parameters[1], pTs = parameters[2], pStep = parameters[4], pNan = parameters[5];
         foreach (var m in metrics)
         {
             Validation.MlflowValidator.ValidateMetric(m);
             var isNan = double.IsNaN(m.Value);
             var value = isNan ? 0 : double.IsPositiveInfinity(m.Value) ? double.MaxValue : double.IsNegativeInfinity(m.Value) ? double.MinValue : m.Value;
-            insert.Parameters["$p0"].Value = m.Key;
-            insert.Parameters["$p1"].Value = value;
-            insert.Parameters["$p2"].Value = m.Timestamp;
-            insert.Parameters["$p4"].Value = m.Step;
-            insert.Parameters["$p5"].Value = isNan;
+            pKey.Value = m.Key;
+            pValue.Value = value;
+            pTs.Value = m.Timestamp;
+            pStep.Value = m.Step;
+            pNan.Value = isNan;
             insert.ExecuteNonQuery();
             if (!latest.TryGetValue(m.Key, out var cur) || IsNewer((value, m.Timestamp, m.Step), (cur.Value, cur.Ts, cur.Step)))
             {
