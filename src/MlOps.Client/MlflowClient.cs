@@ -47,7 +47,7 @@ public partial class MlflowClient : IDisposable
         (BaseUri, _credential) = ResolveServer(options);
         var logger = MlflowHttpPipeline.CreateLogger(options);
         var transport = options.Transport ?? MlflowHttpPipeline.CreateTransport(options);
-        var handler = MlflowHttpPipeline.Chain(transport, MlflowHttpPipeline.CreateHandlers(options, () => _credential, logger));
+        var handler = MlflowHttpPipeline.Chain(transport, MlflowHttpPipeline.CreateHandlers(options, BaseUri, () => _credential, logger));
         _http = new HttpClient(handler, disposeHandler: options.Transport is null) { Timeout = Timeout.InfiniteTimeSpan };
         _ownsHttpClient = true;
         ConfigureHttpClient(_http);

@@ -54,8 +54,8 @@ public static class MlflowServiceCollectionExtensions
             {
                 var options = sp.GetRequiredService<IOptions<MlflowClientOptions>>().Value;
                 var logger = options.LoggerFactory?.CreateLogger("MlOps.Client.MlflowClient") ?? NullLogger.Instance;
-                var credential = MlflowClient.ResolveServer(options).Credential;
-                foreach (var handler in MlflowHttpPipeline.CreateHandlers(options, () => credential, logger))
+                var (server, credential) = MlflowClient.ResolveServer(options);
+                foreach (var handler in MlflowHttpPipeline.CreateHandlers(options, server, () => credential, logger))
                 {
                     handlers.Add(handler);
                 }

@@ -17,10 +17,10 @@ namespace MlOps.Client.Rest;
 /// </summary>
 internal static class MlflowHttpPipeline
 {
-    public static DelegatingHandler[] CreateHandlers(MlflowClientOptions options, Func<MlflowCredential?> credential, ILogger logger) =>
+    public static DelegatingHandler[] CreateHandlers(MlflowClientOptions options, Uri server, Func<MlflowCredential?> credential, ILogger logger) =>
     [
         new ResilienceHandler(options, logger),
-        new AuthenticationHandler(credential),
+        new AuthenticationHandler(server, credential),
         new DiagnosticsHandler(logger),
     ];
 
@@ -153,8 +153,17 @@ internal static class MlflowHttpPipeline
 
         internal static readonly ResiliencePropertyKey<HttpRequestMessage> RequestKey = new("MlOps.Client.Request");
 
+        /// <summary>Marks a request whose content is streamed: sent once, without buffering.</summary>
+        internal static readonly HttpRequestOptionsKey<bool> StreamingKey = new("MlOps.Client.Streaming");
+
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
+            if (request.Options.TryGetValue(StreamingKey, out var streaming) && streaming)
+            {
+                // Streamed content (artifact uploads) cannot be replayed: one attempt here, the caller retries by reopening the source.
+                return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+
             if (request.Content is { } content)
             {
                 // Retries send the same content again: make sure it can be read more than once.
@@ -233,13 +242,16 @@ internal static class MlflowHttpPipeline
     }
 
     /// <summary>Adds the <c>Authorization</c> header on every try (so a rotated token is used), and only to the tracking server's origin.</summary>
-    internal sealed class AuthenticationHandler(Func<MlflowCredential?> credential) : DelegatingHandler
+    internal sealed class AuthenticationHandler(Uri server, Func<MlflowCredential?> credential) : DelegatingHandler
     {
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            if (credential() is { } cred && !request.Options.TryGetValue(NoAuthKey, out _))
+            // Credentials go to the tracking server's origin only (never to presigned upload URLs or other hosts).
+            var sameOrigin = request.RequestUri is { IsAbsoluteUri: true } uri
+                && Uri.Compare(uri, server, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
+            request.Headers.Remove("Authorization");
+            if (sameOrigin && credential() is { } cred && !request.Options.TryGetValue(NoAuthKey, out _))
             {
-                request.Headers.Remove("Authorization");
                 request.Headers.TryAddWithoutValidation("Authorization", cred.AuthorizationHeaderValue);
             }
 

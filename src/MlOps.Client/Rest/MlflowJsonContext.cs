@@ -72,6 +72,12 @@ namespace MlOps.Client.Rest;
 [JsonSerializable(typeof(SetModelVersionTagRequest))]
 [JsonSerializable(typeof(DeleteModelVersionTagRequest))]
 [JsonSerializable(typeof(DownloadUriResponse))]
+// Artifacts (Rest/ArtifactMessages.cs)
+[JsonSerializable(typeof(ProxyListResponse))]
+[JsonSerializable(typeof(CreateMultipartRequest))]
+[JsonSerializable(typeof(CreateMultipartResponse))]
+[JsonSerializable(typeof(CompleteMultipartRequest))]
+[JsonSerializable(typeof(AbortMultipartRequest))]
 internal sealed partial class MlflowJsonContext : JsonSerializerContext
 {
 }

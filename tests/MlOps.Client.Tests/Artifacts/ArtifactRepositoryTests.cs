@@ -1,0 +1,286 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using MlOps.Client.Artifacts;
+using MlOps.Client.Stores;
+using MlOps.Client.Tests.Fixtures;
+using MlOps.Client.Tracking;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+
+namespace MlOps.Client.Tests.Artifacts;
+
+public sealed class ArtifactRepositoryTests : IDisposable
+{
+    private const string Root = "mlflow-artifacts:/1/e0615394aa0f4901b930c39ef92bfa3b/artifacts";
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("mlops-artifacts-");
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _dir.Delete(recursive: true);
+    }
+
+    private string TempFile(string name, string content)
+    {
+        var path = Path.Combine(_dir.FullName, name);
+        File.WriteAllText(path, content);
+        return path;
+    }
+
+    [Fact]
+    public async Task Upload_list_download_and_delete_through_the_proxy_as_recorded()
+    {
+        using var server = new RecordedServer();
+        var put = server.Serve("201-artifacts-put");
+        var nested = server.Serve("202-artifacts-put-nested");
+        var get = server.Serve("204-artifacts-get");
+        var delete = server.Serve("219-artifacts-delete");
+        using var client = server.CreateClient(o => o.Credential = MlflowCredential.Bearer("tok"));
+        var repo = ArtifactRepositories.ForUri(Root, client);
+        Assert.IsType<HttpArtifactRepository>(repo);
+
+        await repo.UploadFileAsync(TempFile("hello.txt", "hello artifact\n"), "hello.txt");
+        await repo.UploadFileAsync(TempFile("data.json", "{}"), "dir/sub/data.json");
+        using var downloaded = new MemoryStream();
+        await repo.DownloadFileAsync("hello.txt", downloaded);
+        await repo.DeleteAsync("dir/sub/data.json");
+
+        var requests = server.Requests;
+        Assert.Equal(("PUT", put.Path), (requests[0].Method, requests[0].Path));
+        Assert.Equal("hello artifact\n", requests[0].Body);
+        Assert.Equal(("PUT", nested.Path), (requests[1].Method, requests[1].Path));
+        Assert.Equal(("GET", get.Path), (requests[2].Method, requests[2].Path));
+        Assert.Equal(("DELETE", delete.Path), (requests[3].Method, requests[3].Path));
+        Assert.All(requests, r => Assert.Equal("Bearer tok", r.Headers!["Authorization"].Single()));
+        Assert.Equal("hello artifact\n", Encoding.UTF8.GetString(downloaded.ToArray()));
+    }
+
+    [Fact]
+    public async Task Listing_through_the_proxy_gives_paths_relative_to_the_run_root()
+    {
+        using var server = new RecordedServer();
+        var root = RecordedExchange.Load("207-artifacts-list-proxy");
+        var sub = RecordedExchange.Load("208-artifacts-list-proxy-subdir");
+        server.Server.Given(Request.Create().WithPath(root.Path).UsingGet().WithParam("path", root.Query["path"])).RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody(root.Body));
+        server.Server.Given(Request.Create().WithPath(sub.Path).UsingGet().WithParam("path", sub.Query["path"])).RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody(sub.Body));
+        using var client = server.CreateClient();
+        var repo = ArtifactRepositories.ForUri(Root, client);
+
+        var top = await repo.ListAsync();
+        var dir = await repo.ListAsync("dir");
+
+        Assert.Contains(top, f => f.Path == "hello.txt" && f.FileSize == 15 && !f.IsDir);
+        Assert.Equal("dir/sub", Assert.Single(dir).Path);
+    }
+
+    [Fact]
+    public async Task A_large_file_falls_back_to_one_PUT_when_the_server_has_no_multipart()
+    {
+        using var server = new RecordedServer();
+        var mpu = server.Serve("216-artifacts-mpu-create");
+        server.ServeStatus("PUT", "/api/2.0/mlflow-artifacts/artifacts/1/e0615394aa0f4901b930c39ef92bfa3b/artifacts/big.bin", 200, "{}");
+        using var client = server.CreateClient();
+        var repo = new HttpArtifactRepository(client, Root, new ArtifactOptions { MultipartThreshold = 10, MultipartPartSize = 64 });
+
+        await repo.UploadFileAsync(TempFile("big.bin", new string('x', 100)), "big.bin");
+
+        Assert.Equal(["POST", "PUT"], server.Requests.Select(r => r.Method));
+        Assert.Equal(mpu.Path, server.Requests[0].Path);
+        Assert.Equal(JsonNode.Parse("""{"path":"1/e0615394aa0f4901b930c39ef92bfa3b/artifacts/big.bin","num_parts":2}"""), RecordedServer.BodyOf(server.Requests[0]), JsonNode.DeepEquals);
+        Assert.Equal(100, server.Requests[1].Body!.Length);
+    }
+
+    [Fact]
+    public async Task Multipart_uploads_parts_to_the_presigned_urls_without_credentials_then_completes()
+    {
+        using var server = new RecordedServer();
+        using var storage = new RecordedServer(); // another origin, like a cloud bucket
+        var create = new JsonObject
+        {
+            ["upload_id"] = "u1",
+            ["credentials"] = new JsonArray(
+                new JsonObject { ["url"] = storage.Url + "/part1", ["part_number"] = 1, ["headers"] = new JsonObject { ["x-amz-meta"] = "m" } },
+                new JsonObject { ["url"] = storage.Url + "/part2", ["part_number"] = 2 }),
+        }.ToJsonString();
+        server.ServeStatus("POST", "/api/2.0/mlflow-artifacts/mpu/create/1/e0615394aa0f4901b930c39ef92bfa3b/artifacts/big.bin", 200, create);
+        server.ServeStatus("POST", "/api/2.0/mlflow-artifacts/mpu/complete/1/e0615394aa0f4901b930c39ef92bfa3b/artifacts/big.bin", 200, "{}");
+        storage.Server.Given(Request.Create().WithPath("/part1").UsingPut()).RespondWith(Response.Create().WithStatusCode(200).WithHeader("ETag", "\"e1\""));
+        storage.Server.Given(Request.Create().WithPath("/part2").UsingPut()).RespondWith(Response.Create().WithStatusCode(200).WithHeader("ETag", "\"e2\""));
+        using var client = server.CreateClient(o => o.Credential = MlflowCredential.Bearer("secret-token"));
+        var repo = new HttpArtifactRepository(client, Root, new ArtifactOptions { MultipartThreshold = 10, MultipartPartSize = 64 });
+        var progress = new List<long>();
+
+        await repo.UploadFileAsync(TempFile("big.bin", new string('y', 100)), "big.bin", new SyncProgress(p => progress.Add(p.BytesTransferred)));
+
+        Assert.Equal([64, 36], storage.Requests.OrderBy(r => r.Path).Select(r => r.Body!.Length));
+        Assert.All(storage.Requests, r => Assert.False(r.Headers!.ContainsKey("Authorization")));
+        Assert.Equal("m", storage.Requests.Single(r => r.Path == "/part1").Headers!["x-amz-meta"].Single());
+        var complete = RecordedServer.BodyOf(server.Requests[^1])!;
+        Assert.Equal("u1", complete["upload_id"]!.GetValue<string>());
+        Assert.Equal(["\"e1\"", "\"e2\""], complete["parts"]!.AsArray().Select(p => p!["etag"]!.GetValue<string>()));
+        Assert.Equal(100, progress.Max());
+    }
+
+    [Theory]
+    [InlineData("../escape.txt")]
+    [InlineData("dir/../../escape.txt")]
+    [InlineData("/etc/passwd")]
+    [InlineData("C:\\Windows\\evil.txt")]
+    public async Task Downloads_never_write_outside_the_destination(string evil)
+    {
+        using var server = new RecordedServer();
+        var listing = new JsonObject { ["files"] = new JsonArray(new JsonObject { ["path"] = "ok.txt", ["is_dir"] = false }, new JsonObject { ["path"] = evil, ["is_dir"] = false }) };
+        server.ServeStatus("GET", "/api/2.0/mlflow-artifacts/artifacts", 200, listing.ToJsonString());
+        server.ServeStatus("GET", "/api/2.0/mlflow-artifacts/artifacts/1/e0615394aa0f4901b930c39ef92bfa3b/artifacts/ok.txt", 200, "fine", "text/plain");
+        using var client = server.CreateClient();
+        var repo = ArtifactRepositories.ForUri(Root, client);
+        var destination = Path.Combine(_dir.FullName, "dest", "inner");
+
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => repo.DownloadAsync(null, destination));
+
+        Assert.Contains("Refusing", ex.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_dir.FullName, "dest", "escape.txt")));
+        Assert.False(Directory.Exists(destination) && Directory.EnumerateFileSystemEntries(destination).Any());
+        Assert.DoesNotContain(server.Requests, r => r.Path.EndsWith("ok.txt", StringComparison.Ordinal)); // refused before any download
+    }
+
+    [Fact]
+    public void Other_schemes_are_refused_with_the_advice_to_serve_artifacts()
+    {
+        foreach (var uri in new[] { "s3://bucket/1/run/artifacts", "gs://b/x", "wasbs://c@a.blob.core.windows.net/x", "dbfs:/x" })
+        {
+            var ex = Assert.Throws<NotSupportedException>(() => ArtifactRepositories.ForUri(uri, null));
+            Assert.Contains("--serve-artifacts", ex.Message, StringComparison.Ordinal);
+            Assert.Contains(uri[..uri.IndexOf(':', StringComparison.Ordinal)], ex.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Run_scope_artifacts_on_the_embedded_store_are_written_before_the_run_ends_and_come_back()
+    {
+        await using var store = SqliteTrackingStore.Open("sqlite:///" + Path.Combine(_dir.FullName, "mlflow.db"));
+        await using var tracker = new Tracker(store, new TrackerOptions { HandleProcessExit = false, SetSystemTags = false });
+        var data = Directory.CreateDirectory(Path.Combine(_dir.FullName, "data"));
+        File.WriteAllText(Path.Combine(data.FullName, "a.csv"), "x,y\n1,2\n");
+        Directory.CreateDirectory(Path.Combine(data.FullName, "nested"));
+        File.WriteAllText(Path.Combine(data.FullName, "nested", "b.txt"), "b");
+        RunScope run;
+        using (run = tracker.StartRun("artifacts"))
+        {
+            _ = run.LogArtifactAsync(TempFile("notes.md", "# notes"), "docs");
+            _ = run.LogArtifactsAsync(data.FullName, "data");
+            _ = run.LogTextAsync("hello", "hello.txt");
+            _ = run.LogDictionaryAsync(new JsonObject { ["lr"] = 0.1, ["layers"] = new JsonArray(1, 2), ["name"] = "a: b" }, "config.yaml");
+            _ = run.LogDictionaryAsync(new JsonObject { ["k"] = "v" }, "config.json");
+        }
+
+        // The uploads completed before the run was ended.
+        var root = new Uri(run.ArtifactUri!).LocalPath;
+        Assert.Equal("hello", File.ReadAllText(Path.Combine(root, "hello.txt")));
+        Assert.Equal("# notes", File.ReadAllText(Path.Combine(root, "docs", "notes.md")));
+        Assert.Equal("b", File.ReadAllText(Path.Combine(root, "data", "nested", "b.txt")));
+        Assert.Equal("lr: 0.1\nlayers:\n- 1\n- 2\nname: 'a: b'\n", File.ReadAllText(Path.Combine(root, "config.yaml")));
+        Assert.Equal("v", JsonNode.Parse(File.ReadAllText(Path.Combine(root, "config.json")))!["k"]!.GetValue<string>());
+
+        var listed = await run.ListArtifactsAsync();
+        Assert.Equal(["config.json", "config.yaml", "data", "docs", "hello.txt"], listed.Select(f => f.Path));
+        var back = await run.DownloadArtifactsAsync("data", Path.Combine(_dir.FullName, "back"));
+        Assert.Equal("x,y\n1,2\n", File.ReadAllText(Path.Combine(back, "a.csv")));
+        Assert.Equal("b", File.ReadAllText(Path.Combine(back, "nested", "b.txt")));
+        Assert.ThrowsAny<ArgumentException>(() => { _ = run.LogDictionaryAsync(new JsonObject(), "x.txt"); });
+    }
+
+    private sealed class SyncProgress(Action<ArtifactTransferProgress> report) : IProgress<ArtifactTransferProgress>
+    {
+        public void Report(ArtifactTransferProgress value) => report(value);
+    }
+}
+
+[CollectionDefinition(nameof(LargeTransfer), DisableParallelization = true)]
+public sealed class LargeTransfer;
+
+[Collection(nameof(LargeTransfer))]
+public sealed class LargeArtifactTests
+{
+    [Fact]
+    public async Task A_200_MB_upload_streams_with_flat_memory()
+    {
+        const long size = 200L * 1024 * 1024;
+        var file = Path.Combine(Path.GetTempPath(), "mlops-big-" + Guid.NewGuid().ToString("N") + ".bin");
+        try
+        {
+            using (var fs = new FileStream(file, FileMode.CreateNew))
+            {
+                fs.SetLength(size); // generated: a sparse file of zeros
+            }
+
+            var sink = new DiscardingTransport();
+            using var client = new MlflowClient(new MlflowClientOptions { TrackingUri = "http://127.0.0.1:9", Transport = sink });
+            var repo = new HttpArtifactRepository(client, "mlflow-artifacts:/1/run/artifacts");
+            GC.Collect();
+            var before = GC.GetTotalAllocatedBytes(precise: true);
+
+            await repo.UploadFileAsync(file, "big.bin");
+
+            var allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+            Assert.Equal(size, sink.BytesReceived);
+            Assert.True(allocated < 32L * 1024 * 1024, $"{allocated:N0} bytes allocated to upload {size:N0} bytes");
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    /// <summary>A transport that reads request bodies into one reused buffer and answers 200.</summary>
+    private sealed class DiscardingTransport : HttpMessageHandler
+    {
+        private readonly CountingStream _sink = new();
+
+        public long BytesReceived => _sink.Count;
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.Content is { } content)
+            {
+                await content.CopyToAsync(_sink, cancellationToken); // as a socket would: no buffering of the body
+            }
+
+            return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("{}") };
+        }
+    }
+
+    private sealed class CountingStream : Stream
+    {
+        public long Count { get; private set; }
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => Count;
+
+        public override long Position { get => Count; set => throw new NotSupportedException(); }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => Count += count;
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Count += buffer.Length;
+            return ValueTask.CompletedTask;
+        }
+    }
+}
