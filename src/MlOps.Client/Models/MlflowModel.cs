@@ -1,0 +1,405 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace MlOps.Client.Models;
+
+/// <summary>
+/// An MLflow model's <c>MLmodel</c> file: flavors, <c>run_id</c>, <c>artifact_path</c>, <c>model_uuid</c>,
+/// <c>utc_time_created</c>, <c>mlflow_version</c>, the signature and the saved input example. Keys this type does not
+/// model (<c>databricks_runtime</c>, <c>metadata</c>, <c>prompts</c>, future ones) are kept and written back. Written as
+/// Python's <c>yaml.safe_dump</c> writes it: block style, keys sorted.
+/// </summary>
+public sealed partial class MlflowModel
+{
+    /// <summary>The standard file name.</summary>
+    public const string FileName = "MLmodel";
+
+    /// <summary>The model folder's path inside the run's artifacts (e.g. <c>model</c>).</summary>
+    public string? ArtifactPath { get; set; }
+
+    /// <summary>The run that logged the model.</summary>
+    public string? RunId { get; set; }
+
+    /// <summary>A unique id (32 hex characters).</summary>
+    public string? ModelUuid { get; set; }
+
+    /// <summary>Creation time as MLflow writes it (<c>yyyy-MM-dd HH:mm:ss.ffffff</c>, UTC).</summary>
+    public string? UtcTimeCreated { get; set; }
+
+    /// <summary>The MLflow version the model was written for.</summary>
+    public string? MlflowVersion { get; set; }
+
+    /// <summary>The size of the model files in bytes.</summary>
+    public long? ModelSizeBytes { get; set; }
+
+    /// <summary>Flavor name → its configuration (e.g. <c>xgboost</c> → <c>{data, model_format, xgb_version…}</c>).</summary>
+    public IDictionary<string, JsonObject> Flavors { get; } = new SortedDictionary<string, JsonObject>(StringComparer.Ordinal);
+
+    /// <summary>The signature, when known.</summary>
+    public ModelSignature? Signature { get; set; }
+
+    /// <summary>The <c>saved_input_example_info</c> section (artifact path, type, format…), when an example was saved.</summary>
+    public JsonObject? SavedInputExampleInfo { get; set; }
+
+    /// <summary>Keys of the file this type does not model, kept as they were.</summary>
+    public IDictionary<string, JsonNode?> Extra { get; } = new SortedDictionary<string, JsonNode?>(StringComparer.Ordinal);
+
+    /// <summary>Creates a model description with a new <see cref="ModelUuid"/> and the current time.</summary>
+    /// <param name="artifactPath">The folder inside the run's artifacts.</param>
+    /// <param name="runId">The run.</param>
+    /// <param name="time">The clock.</param>
+    public static MlflowModel Create(string? artifactPath, string? runId, TimeProvider? time = null) => new()
+    {
+        ArtifactPath = artifactPath,
+        RunId = runId,
+        ModelUuid = Guid.NewGuid().ToString("N"),
+        UtcTimeCreated = (time ?? TimeProvider.System).GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture),
+        MlflowVersion = "2.22.0",
+    };
+
+    /// <summary>Reads an <c>MLmodel</c> file.</summary>
+    /// <param name="path">The file, or the model folder that contains it.</param>
+    public static MlflowModel Load(string path)
+    {
+        var file = Directory.Exists(path) ? Path.Combine(path, FileName) : path;
+        return Parse(File.ReadAllText(file));
+    }
+
+    /// <summary>Parses <c>MLmodel</c> YAML.</summary>
+    /// <param name="yaml">The YAML text.</param>
+    /// <exception cref="FormatException">The text is not a YAML mapping.</exception>
+    public static MlflowModel Parse(string yaml)
+    {
+        ArgumentNullException.ThrowIfNull(yaml);
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (YamlException ex)
+        {
+            throw new FormatException($"MLmodel is not valid YAML: {ex.Message}", ex);
+        }
+
+        if (stream.Documents.Count == 0 || ToJson(stream.Documents[0].RootNode) is not JsonObject root)
+        {
+            throw new FormatException("MLmodel must be a YAML mapping.");
+        }
+
+        var model = new MlflowModel();
+        foreach (var (key, value) in root.ToList())
+        {
+            root.Remove(key);
+            switch (key)
+            {
+                case "artifact_path": model.ArtifactPath = AsString(value); break;
+                case "run_id": model.RunId = AsString(value); break;
+                case "model_uuid": model.ModelUuid = AsString(value); break;
+                case "utc_time_created": model.UtcTimeCreated = AsString(value); break;
+                case "mlflow_version": model.MlflowVersion = AsString(value); break;
+                case "model_size_bytes" when value is JsonValue v && v.TryGetValue<long>(out var size): model.ModelSizeBytes = size; break;
+                case "flavors" when value is JsonObject flavors:
+                    foreach (var (name, config) in flavors.ToList())
+                    {
+                        flavors.Remove(name);
+                        model.Flavors[name] = config as JsonObject ?? new JsonObject();
+                    }
+
+                    break;
+                case "signature" when value is JsonObject signature:
+                    model.Signature = new ModelSignature(AsString(signature["inputs"]), AsString(signature["outputs"]), AsString(signature["params"]));
+                    break;
+                case "saved_input_example_info" when value is JsonObject info: model.SavedInputExampleInfo = info; break;
+                default: model.Extra[key] = value; break;
+            }
+        }
+
+        return model;
+    }
+
+    /// <summary>Writes the <c>MLmodel</c> YAML (sorted keys, block style).</summary>
+    public string ToYaml()
+    {
+        var root = new SortedDictionary<string, JsonNode?>(StringComparer.Ordinal);
+        foreach (var (k, v) in Extra)
+        {
+            root[k] = v?.DeepClone();
+        }
+
+        void Set(string key, string? value)
+        {
+            if (value is not null)
+            {
+                root[key] = value;
+            }
+        }
+
+        Set("artifact_path", ArtifactPath);
+        Set("run_id", RunId);
+        Set("model_uuid", ModelUuid);
+        Set("utc_time_created", UtcTimeCreated);
+        Set("mlflow_version", MlflowVersion);
+        if (ModelSizeBytes is { } size)
+        {
+            root["model_size_bytes"] = size;
+        }
+
+        var flavors = new JsonObject();
+        foreach (var (name, config) in Flavors)
+        {
+            flavors[name] = config.DeepClone();
+        }
+
+        root["flavors"] = flavors;
+        if (Signature is { } signature)
+        {
+            root["signature"] = new JsonObject { ["inputs"] = signature.Inputs, ["outputs"] = signature.Outputs, ["params"] = signature.Params };
+        }
+
+        if (SavedInputExampleInfo is { } example)
+        {
+            root["saved_input_example_info"] = example.DeepClone();
+        }
+
+        var sb = new StringBuilder();
+        Yaml.WriteMapping(sb, root, 0);
+        return sb.ToString();
+    }
+
+    /// <summary>Writes <c>MLmodel</c> into <paramref name="modelDirectory"/>.</summary>
+    /// <param name="modelDirectory">The model folder.</param>
+    public void Save(string modelDirectory)
+    {
+        Directory.CreateDirectory(modelDirectory);
+        File.WriteAllText(Path.Combine(modelDirectory, FileName), ToYaml(), new UTF8Encoding(false));
+    }
+
+    /// <summary>
+    /// The JSON that <c>runs/log-model</c> records in the <c>mlflow.log-model.history</c> tag (the MLmodel content as
+    /// a dictionary, as Python's <c>Model.to_json()</c>).
+    /// </summary>
+    public string ToJson()
+    {
+        var obj = new JsonObject();
+        var yamlTree = Parse(ToYaml()); // normalized copy
+        if (yamlTree.ArtifactPath is { } ap)
+        {
+            obj["artifact_path"] = ap;
+        }
+
+        if (yamlTree.RunId is { } run)
+        {
+            obj["run_id"] = run;
+        }
+
+        if (yamlTree.UtcTimeCreated is { } t)
+        {
+            obj["utc_time_created"] = t;
+        }
+
+        var flavors = new JsonObject();
+        foreach (var (name, config) in yamlTree.Flavors)
+        {
+            flavors[name] = config.DeepClone();
+        }
+
+        obj["flavors"] = flavors;
+        if (yamlTree.ModelUuid is { } uuid)
+        {
+            obj["model_uuid"] = uuid;
+        }
+
+        if (yamlTree.MlflowVersion is { } version)
+        {
+            obj["mlflow_version"] = version;
+        }
+
+        if (Signature is { } signature)
+        {
+            obj["signature"] = new JsonObject { ["inputs"] = signature.Inputs, ["outputs"] = signature.Outputs, ["params"] = signature.Params };
+        }
+
+        if (SavedInputExampleInfo is { } example)
+        {
+            obj["saved_input_example_info"] = example.DeepClone();
+        }
+
+        if (ModelSizeBytes is { } size)
+        {
+            obj["model_size_bytes"] = size;
+        }
+
+        return obj.ToJsonString();
+    }
+
+    private static string? AsString(JsonNode? node) => node switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue<string>(out var s) => s,
+        _ => node.ToJsonString(),
+    };
+
+    private static JsonNode? ToJson(YamlNode node) => node switch
+    {
+        YamlMappingNode map => new JsonObject(map.Children.Select(kv => KeyValuePair.Create(((YamlScalarNode)kv.Key).Value ?? "", ToJson(kv.Value)))),
+        YamlSequenceNode seq => new JsonArray([.. seq.Children.Select(ToJson)]),
+        YamlScalarNode scalar => Scalar(scalar),
+        _ => null,
+    };
+
+    private static JsonNode? Scalar(YamlScalarNode scalar)
+    {
+        var text = scalar.Value ?? "";
+        if (scalar.Style is ScalarStyle.SingleQuoted or ScalarStyle.DoubleQuoted or ScalarStyle.Literal or ScalarStyle.Folded)
+        {
+            return text;
+        }
+
+        if (text is "" or "~" or "null" or "Null" or "NULL")
+        {
+            return null;
+        }
+
+        if (text is "true" or "True" or "TRUE")
+        {
+            return true;
+        }
+
+        if (text is "false" or "False" or "FALSE")
+        {
+            return false;
+        }
+
+        if (IntPattern().IsMatch(text) && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l))
+        {
+            return l;
+        }
+
+        if (FloatPattern().IsMatch(text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d))
+        {
+            return d;
+        }
+
+        return text;
+    }
+
+    [GeneratedRegex(@"^[-+]?[0-9]+$")]
+    private static partial Regex IntPattern();
+
+    [GeneratedRegex(@"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")]
+    private static partial Regex FloatPattern();
+
+    /// <summary>The subset of PyYAML's block-style output MLmodel files use.</summary>
+    private static partial class Yaml
+    {
+        public static void WriteMapping(StringBuilder sb, IEnumerable<KeyValuePair<string, JsonNode?>> map, int indent)
+        {
+            foreach (var (key, value) in map.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            {
+                sb.Append(' ', indent).Append(Scalar(key)).Append(':');
+                switch (value)
+                {
+                    case JsonObject { Count: > 0 } obj:
+                        sb.Append('\n');
+                        WriteMapping(sb, obj, indent + 2);
+                        break;
+                    case JsonArray { Count: > 0 } arr:
+                        sb.Append('\n');
+                        foreach (var item in arr)
+                        {
+                            sb.Append(' ', indent).Append("- ");
+                            if (item is JsonObject { Count: > 0 } itemObj)
+                            {
+                                var inner = new StringBuilder();
+                                WriteMapping(inner, itemObj, indent + 2);
+                                sb.Append(inner.ToString().TrimStart());
+                            }
+                            else
+                            {
+                                sb.Append(Value(item)).Append('\n');
+                            }
+                        }
+
+                        break;
+                    default:
+                        sb.Append(' ').Append(Value(value)).Append('\n');
+                        break;
+                }
+            }
+        }
+
+        private static string Value(JsonNode? node) => node switch
+        {
+            null => "null",
+            JsonObject => "{}",
+            JsonArray => "[]",
+            JsonValue v when v.TryGetValue<string>(out var s) => Scalar(s),
+            JsonValue v when v.TryGetValue<bool>(out var b) => b ? "true" : "false",
+            _ => node.ToJsonString(),
+        };
+
+        // PyYAML quotes a string when it would read back as another type (null, bool, number, date) or is not plain.
+        private static string Scalar(string s)
+        {
+            var needsQuotes = s.Length == 0
+                || char.IsWhiteSpace(s[0]) || char.IsWhiteSpace(s[^1])
+                || s.IndexOfAny([':', '#', '\'', '"', '\n', '\r', '\t', '{', '}', '[', ']', ',', '&', '*', '!', '|', '>', '%', '@', '`']) >= 0 && !PlainWithColon(s)
+                || s[0] is '-' or '?'
+                || s is "null" or "Null" or "NULL" or "~" or "true" or "True" or "TRUE" or "false" or "False" or "FALSE" or "yes" or "Yes" or "no" or "No" or "on" or "On" or "off" or "Off" or "y" or "n"
+                || IntPattern().IsMatch(s) || FloatPattern().IsMatch(s) || DatePattern().IsMatch(s);
+            return needsQuotes ? "'" + s.Replace("'", "''", StringComparison.Ordinal) + "'" : s;
+        }
+
+        // "xgboost.core.Booster" and "mlflow.xgboost" are plain; a colon followed by a space is not.
+        private static bool PlainWithColon(string s) =>
+            s.IndexOfAny(['#', '\'', '"', '\n', '\r', '\t', '{', '}', '[', ']', ',', '&', '*', '!', '|', '>', '%', '@', '`']) < 0
+            && !s.Contains(": ", StringComparison.Ordinal) && !s.EndsWith(':');
+
+        [GeneratedRegex(@"^\d{4}-\d{1,2}-\d{1,2}")]
+        private static partial Regex DatePattern();
+    }
+}
+
+/// <summary>
+/// A model signature as MLflow stores it in <c>MLmodel</c>: JSON strings describing the inputs, outputs and params
+/// (column-based: <c>[{"type": "double", "name": "x", "required": true}]</c>; tensor-based:
+/// <c>[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 4]}}]</c>).
+/// </summary>
+/// <param name="Inputs">The inputs JSON.</param>
+/// <param name="Outputs">The outputs JSON.</param>
+/// <param name="Params">The params JSON.</param>
+public sealed record ModelSignature(string? Inputs, string? Outputs, string? Params = null)
+{
+    /// <summary>A column-based signature from (name, MLflow type) pairs: <c>double</c>, <c>float</c>, <c>long</c>, <c>integer</c>, <c>string</c>, <c>boolean</c>….</summary>
+    /// <param name="inputs">Input columns.</param>
+    /// <param name="outputs">Output columns (optional).</param>
+    public static ModelSignature FromColumns(IEnumerable<(string Name, string Type)> inputs, IEnumerable<(string Name, string Type)>? outputs = null) =>
+        new(Columns(inputs), outputs is null ? null : Columns(outputs));
+
+    /// <summary>A tensor-based signature.</summary>
+    /// <param name="inputDtype">The input dtype, e.g. <c>float32</c>.</param>
+    /// <param name="inputShape">The input shape, <c>-1</c> for a variable dimension.</param>
+    /// <param name="outputDtype">The output dtype.</param>
+    /// <param name="outputShape">The output shape.</param>
+    public static ModelSignature FromTensors(string inputDtype, IReadOnlyList<long> inputShape, string? outputDtype = null, IReadOnlyList<long>? outputShape = null) =>
+        new(Tensor(inputDtype, inputShape), outputDtype is null || outputShape is null ? null : Tensor(outputDtype, outputShape));
+
+    /// <summary>The input columns (name, type) of a column-based signature.</summary>
+    public IReadOnlyList<(string? Name, string Type)> InputColumns() => ParseColumns(Inputs);
+
+    private static string Columns(IEnumerable<(string Name, string Type)> columns) =>
+        new JsonArray([.. columns.Select(c => (JsonNode)new JsonObject { ["type"] = c.Type, ["name"] = c.Name, ["required"] = true })]).ToJsonString(JsonOptions);
+
+    private static string Tensor(string dtype, IReadOnlyList<long> shape) =>
+        new JsonArray((JsonNode)new JsonObject { ["type"] = "tensor", ["tensor-spec"] = new JsonObject { ["dtype"] = dtype, ["shape"] = new JsonArray([.. shape.Select(s => (JsonNode)s)]) } }).ToJsonString(JsonOptions);
+
+    private static List<(string? Name, string Type)> ParseColumns(string? json) =>
+        json is null ? [] : [.. JsonNode.Parse(json)!.AsArray().Select(c => (c!["name"]?.GetValue<string>(), c["type"]!.GetValue<string>()))];
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+}
