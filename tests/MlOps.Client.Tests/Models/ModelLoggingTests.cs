@@ -1,0 +1,96 @@
+using System.Text.Json.Nodes;
+using MlOps.Client.Models;
+using MlOps.Client.Stores;
+using MlOps.Client.Tests.Fixtures;
+using MlOps.Client.Tracking;
+
+namespace MlOps.Client.Tests.Models;
+
+public sealed class ModelLoggingTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("mlops-models-");
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _dir.Delete(recursive: true);
+    }
+
+    /// <summary>A minimal flavor: the model is a string saved as model.txt.</summary>
+    private sealed class TextFlavor : IModelFlavor<string>
+    {
+        public string Name => "text";
+
+        public async Task<FlavorConfiguration> SaveAsync(string model, string directory, CancellationToken cancellationToken)
+        {
+            await File.WriteAllTextAsync(Path.Combine(directory, "model.txt"), model, cancellationToken);
+            return new FlavorConfiguration(new JsonObject { ["data"] = "model.txt" });
+        }
+
+        public Task<string> LoadAsync(string directory, MlflowModel description, CancellationToken cancellationToken) =>
+            File.ReadAllTextAsync(Path.Combine(directory, description.Flavors[Name]["data"]!.GetValue<string>()), cancellationToken);
+    }
+
+    [Fact]
+    public async Task A_logged_model_is_uploaded_recorded_and_loads_back_from_runs_uri()
+    {
+        await using var store = SqliteTrackingStore.Open("sqlite:///" + Path.Combine(_dir.FullName, "mlflow.db"));
+        await using var tracker = new Tracker(store, new TrackerOptions { HandleProcessExit = false, SetSystemTags = false });
+        LoggedModelInfo info;
+        string runId;
+        using (var run = tracker.StartRun("model"))
+        {
+            runId = run.RunId;
+            info = await run.LogModelAsync("weights-v1", new TextFlavor(), signature: ModelSignature.FromColumns([("x", "double")]));
+            await run.LogModelAsync("weights-v1", new TextFlavor(), artifactPath: "model-copy");
+        }
+
+        Assert.Equal($"runs:/{runId}/model", info.ModelUri);
+        var loaded = await store.LoadModelAsync(info.ModelUri, new TextFlavor());
+        Assert.Equal("weights-v1", loaded);
+
+        var run2 = await store.GetRunAsync(runId, default);
+        var history = JsonNode.Parse(run2.Data.GetTag(MlflowTags.LogModelHistory)!)!.AsArray();
+        Assert.Equal(2, history.Count);
+        Assert.Equal("model", history[0]!["artifact_path"]!.GetValue<string>());
+        Assert.Equal("model.txt", history[0]!["flavors"]!["text"]!["data"]!.GetValue<string>());
+
+        var root = new Uri(run2.Info.ArtifactUri!).LocalPath;
+        var mlmodel = MlflowModel.Load(Path.Combine(root, "model"));
+        Assert.Equal(runId, mlmodel.RunId);
+        Assert.Equal(10, mlmodel.ModelSizeBytes);
+        Assert.NotNull(mlmodel.Signature);
+
+        var wrong = await Assert.ThrowsAsync<InvalidOperationException>(() => store.LoadModelAsync(info.ModelUri, new OtherFlavor()));
+        Assert.Contains("text", wrong.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<NotSupportedException>(() => store.LoadModelAsync("models:/m/1", new TextFlavor()));
+    }
+
+    [Fact]
+    public async Task Models_uris_resolve_through_the_registry_to_the_run_artifacts()
+    {
+        using var server = new RecordedServer();
+        server.Serve("328-registered-models-get-by-alias");
+        server.Serve("332-model-versions-get-download-uri");
+        server.Serve("043-runs-get");
+        using var client = server.CreateClient();
+        await using var store = new RestTrackingStore(client);
+
+        var byAlias = await ModelLogging.ResolveAsync(store, "models:/tour-model@champion");
+        var byVersion = await ModelLogging.ResolveAsync(store, "models:/tour-model/1");
+
+        Assert.Equal(("mlflow-artifacts:/1/e0615394aa0f4901b930c39ef92bfa3b/artifacts", "model"), byAlias);
+        Assert.Equal(byAlias, byVersion);
+        Assert.Contains(server.Requests, r => r.Path.EndsWith("registered-models/alias", StringComparison.Ordinal) && r.Query!["alias"].Single() == "champion");
+        await Assert.ThrowsAsync<ArgumentException>(() => ModelLogging.ResolveAsync(store, "s3://x"));
+    }
+
+    private sealed class OtherFlavor : IModelFlavor<string>
+    {
+        public string Name => "other";
+
+        public Task<FlavorConfiguration> SaveAsync(string model, string directory, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<string> LoadAsync(string directory, MlflowModel description, CancellationToken cancellationToken) => throw new NotSupportedException();
+    }
+}
