@@ -126,8 +126,8 @@ public static class ModelLogging
 
         if (modelUri.StartsWith("models:/", StringComparison.Ordinal))
         {
-            var client = (store as RestTrackingStore)?.Client
-                ?? throw new NotSupportedException($"'{modelUri}': models:/ URIs need a tracking server with a model registry (the embedded store has none yet).");
+            var client = store as Registry.IModelRegistryStore ?? (store as RestTrackingStore)?.Client
+                ?? throw new NotSupportedException($"'{modelUri}': models:/ URIs need a store with a model registry.");
             var rest = modelUri["models:/".Length..].TrimStart('/');
             string name, version;
             var at = rest.LastIndexOf('@');

@@ -6,16 +6,24 @@ namespace MlOps.Client.Registry;
 /// </summary>
 public sealed class ModelRegistry
 {
-    private readonly MlflowClient _client;
+    private readonly IModelRegistryStore _client;
     private readonly TimeProvider _time;
 
-    /// <summary>Creates the workflow helper.</summary>
+    /// <summary>Creates the workflow helper for a tracking server's registry.</summary>
     /// <param name="client">The client of the tracking server that hosts the registry.</param>
     public ModelRegistry(MlflowClient client)
+        : this(client, client?.Options.TimeProvider)
     {
-        ArgumentNullException.ThrowIfNull(client);
-        _client = client;
-        _time = client.Options.TimeProvider;
+    }
+
+    /// <summary>Creates the workflow helper over any registry store (a server, or the embedded <see cref="Stores.SqliteTrackingStore"/>).</summary>
+    /// <param name="store">The registry store.</param>
+    /// <param name="timeProvider">The clock for polling; the system clock when <see langword="null"/>.</param>
+    public ModelRegistry(IModelRegistryStore store, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        _client = store;
+        _time = timeProvider ?? TimeProvider.System;
     }
 
     /// <summary>How often a pending version is polled. Default 1 second.</summary>
@@ -58,14 +66,14 @@ public sealed class ModelRegistry
 
         try
         {
-            await _client.CreateRegisteredModelAsync(name, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await _client.CreateRegisteredModelAsync(name, cancellationToken).ConfigureAwait(false);
         }
         catch (MlflowException ex) when (ex.ErrorCode == MlflowErrorCodes.ResourceAlreadyExists)
         {
             // registered before: add a version
         }
 
-        var version = await _client.CreateModelVersionAsync(name, modelUri, runId, tags, description, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var version = await _client.CreateModelVersionAsync(name, modelUri, runId, tags, description, cancellationToken).ConfigureAwait(false);
         return await WaitUntilReadyAsync(version, timeout ?? TimeSpan.FromMinutes(5), cancellationToken).ConfigureAwait(false);
     }
 
@@ -102,8 +110,11 @@ public sealed class ModelRegistry
     /// <param name="alias">The alias.</param>
     /// <param name="version">The version.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    public Task SetAliasAsync(string name, string alias, string version, CancellationToken cancellationToken = default) =>
-        _client.SetRegisteredModelAliasAsync(name, alias, version, cancellationToken);
+    public Task SetAliasAsync(string name, string alias, string version, CancellationToken cancellationToken = default)
+    {
+        MlOps.Client.Validation.MlflowValidator.ValidateAlias(alias);
+        return _client.SetRegisteredModelAliasAsync(name, alias, version, cancellationToken);
+    }
 
     /// <summary>The version an alias points at, or <see langword="null"/> when the alias is not set.</summary>
     /// <param name="name">The registered model.</param>
@@ -138,12 +149,12 @@ public sealed class ModelRegistry
     public Task<ModelVersion> TransitionStageAsync(string name, string version, string stage, bool archiveExistingVersions = false, CancellationToken cancellationToken = default) =>
         _client.TransitionModelVersionStageAsync(name, version, stage, archiveExistingVersions, cancellationToken);
 
-    /// <summary>Every version of a registered model, following pages.</summary>
+    /// <summary>Every version of a registered model.</summary>
     /// <param name="name">The registered model.</param>
-    /// <param name="cancellationToken">Cancels the enumeration.</param>
-    public MlflowPageable<ModelVersion> GetVersionsAsync(string name, CancellationToken cancellationToken = default)
+    /// <param name="cancellationToken">Cancels the call.</param>
+    public Task<IReadOnlyList<ModelVersion>> GetVersionsAsync(string name, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
-        return _client.SearchModelVersionsAsync(new SearchModelVersionsOptions { Filter = $"name='{name.Replace("'", "\\'", StringComparison.Ordinal)}'" }, cancellationToken);
+        return _client.GetModelVersionsAsync(name, cancellationToken);
     }
 }

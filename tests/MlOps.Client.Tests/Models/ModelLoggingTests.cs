@@ -63,7 +63,43 @@ public sealed class ModelLoggingTests : IDisposable
 
         var wrong = await Assert.ThrowsAsync<InvalidOperationException>(() => store.LoadModelAsync(info.ModelUri, new OtherFlavor()));
         Assert.Contains("text", wrong.Message, StringComparison.Ordinal);
-        await Assert.ThrowsAsync<NotSupportedException>(() => store.LoadModelAsync("models:/m/1", new TextFlavor()));
+        var missing = await Assert.ThrowsAsync<MlflowException>(() => store.LoadModelAsync("models:/m/1", new TextFlavor()));
+        Assert.Equal(404, missing.Status);
+    }
+
+    [Fact]
+    public async Task Register_alias_and_load_by_alias_on_the_embedded_store()
+    {
+        await using var store = SqliteTrackingStore.Open("sqlite:///" + Path.Combine(_dir.FullName, "mlflow.db"));
+        await using var tracker = new Tracker(store, new TrackerOptions { HandleProcessExit = false, SetSystemTags = false });
+        LoggedModelInfo v1, v2;
+        using (var run = tracker.StartRun("train"))
+        {
+            v1 = await run.LogModelAsync("first", new TextFlavor());
+            v2 = await run.LogModelAsync("second", new TextFlavor(), artifactPath: "model2");
+        }
+
+        var registry = new MlOps.Client.Registry.ModelRegistry(store);
+        var version1 = await registry.RegisterModelAsync(v1.ModelUri, "text-model", new Dictionary<string, string> { ["data"] = "demo" });
+        var version2 = await registry.RegisterModelAsync(v2.ModelUri, "text-model");
+        Assert.Equal(("1", "2", ModelVersionStatus.Ready), (version1.Version, version2.Version, version2.Status));
+        Assert.Equal(v1.ModelUri, version1.Source);
+        Assert.Equal(new ModelVersionTag("data", "demo"), Assert.Single(version1.Tags));
+
+        await registry.SetAliasAsync("text-model", "champion", "1");
+        await registry.SetAliasAsync("text-model", "challenger", "2");
+        Assert.Equal("first", await store.LoadModelAsync("models:/text-model@champion", new TextFlavor()));
+        Assert.Equal("second", await store.LoadModelAsync("models:/text-model@challenger", new TextFlavor()));
+        Assert.Equal("second", await store.LoadModelAsync("models:/text-model/2", new TextFlavor()));
+
+        var staged = await registry.TransitionStageAsync("text-model", "2", "production", archiveExistingVersions: true);
+        Assert.Equal(ModelStages.Production, staged.CurrentStage);
+        var model = await store.GetRegisteredModelAsync("text-model", default);
+        Assert.Equal(["challenger", "champion"], model.Aliases.Select(a => a.Alias));
+        Assert.Equal(2, (await registry.GetVersionsAsync("text-model")).Count);
+        await registry.DeleteAliasAsync("text-model", "champion");
+        Assert.Null(await registry.FindByAliasAsync("text-model", "champion"));
+        await Assert.ThrowsAsync<MlOps.Client.Validation.MlflowValidationException>(() => registry.SetAliasAsync("text-model", "v1", "1"));
     }
 
     [Fact]

@@ -64,7 +64,8 @@ public sealed partial class SqliteTrackingStore
         }
 
         var value = cmd.ExecuteScalar();
-        return value is null or DBNull ? default : (T)Convert.ChangeType(value, typeof(T), CultureInfo.InvariantCulture);
+        var target = Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T);
+        return value is null or DBNull ? default : (T)Convert.ChangeType(value, target, CultureInfo.InvariantCulture);
     }
 
     private static long ParseId(string experimentId) =>
