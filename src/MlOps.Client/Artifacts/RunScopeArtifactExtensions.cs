@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -85,7 +84,7 @@ public static class RunScopeArtifactExtensions
         var text = extension switch
         {
             ".JSON" => value.ToJsonString(new JsonSerializerOptions { WriteIndented = true }),
-            ".YAML" or ".YML" => SimpleYaml.Write(value),
+            ".YAML" or ".YML" => MlOps.Client.Models.YamlText.Write(value, sortKeys: false),
             _ => throw new ArgumentException($"LogDictionaryAsync writes .json, .yaml or .yml files; got '{artifactFile}'.", nameof(artifactFile)),
         };
         return LogTextAsync(run, text, artifactFile, cancellationToken);
@@ -143,105 +142,5 @@ public static class RunScopeArtifactExtensions
     {
         run.TrackPending(upload);
         return upload;
-    }
-
-    /// <summary>A small YAML writer for JSON values (block style, as <c>yaml.safe_dump</c> writes dictionaries).</summary>
-    internal static class SimpleYaml
-    {
-        public static string Write(JsonNode node)
-        {
-            var sb = new StringBuilder();
-            WriteNode(sb, node, 0, inSequence: false);
-            return sb.ToString();
-        }
-
-        private static void WriteNode(StringBuilder sb, JsonNode? node, int indent, bool inSequence)
-        {
-            switch (node)
-            {
-                case JsonObject obj when obj.Count > 0:
-                    var first = true;
-                    foreach (var (key, value) in obj)
-                    {
-                        if (!(inSequence && first))
-                        {
-                            sb.Append(' ', indent);
-                        }
-
-                        first = false;
-                        sb.Append(Scalar(key)).Append(':');
-                        WriteChild(sb, value, indent);
-                    }
-
-                    break;
-                case JsonArray arr when arr.Count > 0:
-                    var firstItem = true;
-                    foreach (var item in arr)
-                    {
-                        if (!(inSequence && firstItem))
-                        {
-                            sb.Append(' ', indent);
-                        }
-
-                        firstItem = false;
-                        sb.Append("- ");
-                        if (item is JsonObject { Count: > 0 } or JsonArray { Count: > 0 })
-                        {
-                            WriteNode(sb, item, indent + 2, inSequence: true);
-                        }
-                        else
-                        {
-                            sb.Append(Value(item)).Append('\n');
-                        }
-                    }
-
-                    break;
-                default:
-                    sb.Append(Value(node)).Append('\n');
-                    break;
-            }
-        }
-
-        private static void WriteChild(StringBuilder sb, JsonNode? value, int indent)
-        {
-            if (value is JsonObject { Count: > 0 })
-            {
-                sb.Append('\n');
-                WriteNode(sb, value, indent + 2, inSequence: false);
-            }
-            else if (value is JsonArray { Count: > 0 })
-            {
-                sb.Append('\n');
-                WriteNode(sb, value, indent, inSequence: false);
-            }
-            else
-            {
-                sb.Append(' ').Append(Value(value)).Append('\n');
-            }
-        }
-
-        private static string Value(JsonNode? node) => node switch
-        {
-            null => "null",
-            JsonObject => "{}",
-            JsonArray => "[]",
-            JsonValue v when v.TryGetValue<string>(out var s) => Scalar(s),
-            JsonValue v when v.TryGetValue<bool>(out var b) => b ? "true" : "false",
-            _ => node.ToJsonString(),
-        };
-
-        private static string Scalar(string s)
-        {
-            var plain = s.Length > 0
-                && !char.IsWhiteSpace(s[0]) && !char.IsWhiteSpace(s[^1])
-                && s.IndexOfAny([':', '#', '\'', '"', '\n', '\r', '\t', '{', '}', '[', ']', ',', '&', '*', '!', '|', '>', '%', '@', '`']) < 0
-                && !(s[0] is '-' or '?')
-                && !IsReserved(s);
-            return plain ? s : "'" + s.Replace("'", "''", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal) + "'";
-        }
-
-        private static bool IsReserved(string s) =>
-            s is "null" or "Null" or "NULL" or "~" or "true" or "True" or "TRUE" or "false" or "False" or "FALSE" or "yes" or "no" or "on" or "off" or "Yes" or "No" or "On" or "Off"
-            || double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
     }
 }

@@ -167,7 +167,7 @@ public sealed partial class MlflowModel
         }
 
         var sb = new StringBuilder();
-        Yaml.WriteMapping(sb, root, 0);
+        YamlText.WriteMapping(sb, root, 0, sortKeys: true);
         return sb.ToString();
     }
 
@@ -293,76 +293,6 @@ public sealed partial class MlflowModel
 
     [GeneratedRegex(@"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")]
     private static partial Regex FloatPattern();
-
-    /// <summary>The subset of PyYAML's block-style output MLmodel files use.</summary>
-    private static partial class Yaml
-    {
-        public static void WriteMapping(StringBuilder sb, IEnumerable<KeyValuePair<string, JsonNode?>> map, int indent)
-        {
-            foreach (var (key, value) in map.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            {
-                sb.Append(' ', indent).Append(Scalar(key)).Append(':');
-                switch (value)
-                {
-                    case JsonObject { Count: > 0 } obj:
-                        sb.Append('\n');
-                        WriteMapping(sb, obj, indent + 2);
-                        break;
-                    case JsonArray { Count: > 0 } arr:
-                        sb.Append('\n');
-                        foreach (var item in arr)
-                        {
-                            sb.Append(' ', indent).Append("- ");
-                            if (item is JsonObject { Count: > 0 } itemObj)
-                            {
-                                var inner = new StringBuilder();
-                                WriteMapping(inner, itemObj, indent + 2);
-                                sb.Append(inner.ToString().TrimStart());
-                            }
-                            else
-                            {
-                                sb.Append(Value(item)).Append('\n');
-                            }
-                        }
-
-                        break;
-                    default:
-                        sb.Append(' ').Append(Value(value)).Append('\n');
-                        break;
-                }
-            }
-        }
-
-        private static string Value(JsonNode? node) => node switch
-        {
-            null => "null",
-            JsonObject => "{}",
-            JsonArray => "[]",
-            JsonValue v when v.TryGetValue<string>(out var s) => Scalar(s),
-            JsonValue v when v.TryGetValue<bool>(out var b) => b ? "true" : "false",
-            _ => node.ToJsonString(),
-        };
-
-        // PyYAML quotes a string when it would read back as another type (null, bool, number, date) or is not plain.
-        private static string Scalar(string s)
-        {
-            var needsQuotes = s.Length == 0
-                || char.IsWhiteSpace(s[0]) || char.IsWhiteSpace(s[^1])
-                || s.IndexOfAny([':', '#', '\'', '"', '\n', '\r', '\t', '{', '}', '[', ']', ',', '&', '*', '!', '|', '>', '%', '@', '`']) >= 0 && !PlainWithColon(s)
-                || s[0] is '-' or '?'
-                || s is "null" or "Null" or "NULL" or "~" or "true" or "True" or "TRUE" or "false" or "False" or "FALSE" or "yes" or "Yes" or "no" or "No" or "on" or "On" or "off" or "Off" or "y" or "n"
-                || IntPattern().IsMatch(s) || FloatPattern().IsMatch(s) || DatePattern().IsMatch(s);
-            return needsQuotes ? "'" + s.Replace("'", "''", StringComparison.Ordinal) + "'" : s;
-        }
-
-        // "xgboost.core.Booster" and "mlflow.xgboost" are plain; a colon followed by a space is not.
-        private static bool PlainWithColon(string s) =>
-            s.IndexOfAny(['#', '\'', '"', '\n', '\r', '\t', '{', '}', '[', ']', ',', '&', '*', '!', '|', '>', '%', '@', '`']) < 0
-            && !s.Contains(": ", StringComparison.Ordinal) && !s.EndsWith(':');
-
-        [GeneratedRegex(@"^\d{4}-\d{1,2}-\d{1,2}")]
-        private static partial Regex DatePattern();
-    }
 }
 
 /// <summary>
