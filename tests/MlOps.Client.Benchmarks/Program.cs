@@ -9,6 +9,11 @@ if (args.Length > 0 && args[0] == "hotpath")
     return HotPathHarness.Run(args);
 }
 
+if (args.Length > 0 && args[0] == "sqlite")
+{
+    return await ThroughputHarness.SqliteIngestAsync();
+}
+
 if (args.Length > 0 && args[0] == "throughput")
 {
     return await ThroughputHarness.RunAsync(args);

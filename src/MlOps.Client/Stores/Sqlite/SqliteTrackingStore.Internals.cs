@@ -279,24 +279,45 @@ public sealed partial class SqliteTrackingStore
         }
 
         var latest = new Dictionary<string, (double Value, long Ts, long Step, bool IsNan)>(StringComparer.Ordinal);
-        using var insert = Command(tx, "INSERT OR IGNORE INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES ($p0, $p1, $p2, $p3, $p4, $p5)", "", 0.0, 0L, runId, 0L, false);
-        insert.Prepare();
-        var parameters = insert.Parameters; // bound by position: looking parameters up by name costs a scan per value
-        SqliteParameter pKey = parameters[0], pValue = parameters[1], pTs = parameters[2], pStep = parameters[4], pNan = parameters[5];
-        foreach (var m in metrics)
+        // The hot loop of the embedded store: one prepared statement driven through SQLite's C API (the ADO.NET
+        // layer's per-execution cost dominated), inside the batch's transaction.
+        var db = _connection.Handle!;
+        Check(db, SQLitePCL.raw.sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", out var statement));
+        using (statement)
         {
-            Validation.MlflowValidator.ValidateMetric(m);
-            var isNan = double.IsNaN(m.Value);
-            var value = isNan ? 0 : double.IsPositiveInfinity(m.Value) ? double.MaxValue : double.IsNegativeInfinity(m.Value) ? double.MinValue : m.Value;
-            pKey.Value = m.Key;
-            pValue.Value = value;
-            pTs.Value = m.Timestamp;
-            pStep.Value = m.Step;
-            pNan.Value = isNan;
-            insert.ExecuteNonQuery();
-            if (!latest.TryGetValue(m.Key, out var cur) || IsNewer((value, m.Timestamp, m.Step), (cur.Value, cur.Ts, cur.Step)))
+            Check(db, SQLitePCL.raw.sqlite3_bind_text(statement, 4, runId));
+            string? lastValidated = null;
+            foreach (var m in metrics)
             {
-                latest[m.Key] = (value, m.Timestamp, m.Step, isNan);
+                if (!ReferenceEquals(m.Key, lastValidated) && !latest.ContainsKey(m.Key))
+                {
+                    Validation.MlflowValidator.ValidateMetricKey(m.Key); // once per distinct key in the batch
+                    lastValidated = m.Key;
+                }
+
+                if (m.Timestamp < 0)
+                {
+                    Validation.MlflowValidator.ValidateMetric(m);
+                }
+
+                var isNan = double.IsNaN(m.Value);
+                var value = isNan ? 0 : double.IsPositiveInfinity(m.Value) ? double.MaxValue : double.IsNegativeInfinity(m.Value) ? double.MinValue : m.Value;
+                Check(db, SQLitePCL.raw.sqlite3_bind_text(statement, 1, m.Key));
+                Check(db, SQLitePCL.raw.sqlite3_bind_double(statement, 2, value));
+                Check(db, SQLitePCL.raw.sqlite3_bind_int64(statement, 3, m.Timestamp));
+                Check(db, SQLitePCL.raw.sqlite3_bind_int64(statement, 5, m.Step));
+                Check(db, SQLitePCL.raw.sqlite3_bind_int(statement, 6, isNan ? 1 : 0));
+                var rc = SQLitePCL.raw.sqlite3_step(statement);
+                if (rc != SQLitePCL.raw.SQLITE_DONE)
+                {
+                    Check(db, rc);
+                }
+
+                SQLitePCL.raw.sqlite3_reset(statement);
+                if (!latest.TryGetValue(m.Key, out var cur) || IsNewer((value, m.Timestamp, m.Step), (cur.Value, cur.Ts, cur.Step)))
+                {
+                    latest[m.Key] = (value, m.Timestamp, m.Step, isNan);
+                }
             }
         }
 
@@ -319,6 +340,14 @@ public sealed partial class SqliteTrackingStore
             upsert.Parameters["$p4"].Value = m.Step;
             upsert.Parameters["$p5"].Value = m.IsNan;
             upsert.ExecuteNonQuery();
+        }
+    }
+
+    private static void Check(SQLitePCL.sqlite3 db, int rc)
+    {
+        if (rc != SQLitePCL.raw.SQLITE_OK && rc != SQLitePCL.raw.SQLITE_DONE && rc != SQLitePCL.raw.SQLITE_ROW)
+        {
+            throw new SqliteException(SQLitePCL.raw.sqlite3_errmsg(db).utf8_to_string(), rc);
         }
     }
 

@@ -81,6 +81,7 @@ public sealed partial class SqliteTrackingStore : ITrackingStore
             Execute(connection, "PRAGMA journal_mode = WAL;");
             Execute(connection, "PRAGMA synchronous = NORMAL;");
             Execute(connection, "PRAGMA foreign_keys = ON;");
+            Execute(connection, "PRAGMA cache_size = -65536;"); // 64 MiB of page cache: index inserts stay in memory
             var time = timeProvider ?? TimeProvider.System;
             var artifactRoot = Path.Combine(dir, "mlruns");
             var revision = EnsureSchema(connection, artifactRoot, time);
