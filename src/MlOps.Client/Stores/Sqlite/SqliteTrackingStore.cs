@@ -82,6 +82,7 @@ public sealed partial class SqliteTrackingStore : ITrackingStore
             Execute(connection, "PRAGMA synchronous = NORMAL;");
             Execute(connection, "PRAGMA foreign_keys = ON;");
             Execute(connection, "PRAGMA cache_size = -65536;"); // 64 MiB of page cache: index inserts stay in memory
+            Execute(connection, "PRAGMA wal_autocheckpoint = 10000;"); // checkpoint every ~40 MB of WAL rather than every 4 MB
             var time = timeProvider ?? TimeProvider.System;
             var artifactRoot = Path.Combine(dir, "mlruns");
             var revision = EnsureSchema(connection, artifactRoot, time);
