@@ -63,6 +63,40 @@ public class ProcessLifecycleTests
         AssertStatusAfterLastBatch(server);
     }
 
+    [Fact]
+    public async Task MLFLOW_EXPERIMENT_NAME_selects_and_creates_the_experiment()
+    {
+        using var server = NewServer();
+        server.Serve("018-experiments-get-by-name-missing");
+        server.Serve("010-experiments-create");
+        using var child = StartChild(server, "exit", 5, ("MLFLOW_EXPERIMENT_NAME", "tour-no-such"));
+        await ReadReadyAsync(child);
+        Assert.True(await WaitForExitAsync(child));
+
+        var byName = server.Requests.Single(r => r.Path.EndsWith("/experiments/get-by-name", StringComparison.Ordinal));
+        Assert.Equal("tour-no-such", byName.Query!["experiment_name"].Single());
+        var create = server.Requests.Single(r => r.Path.EndsWith("/experiments/create", StringComparison.Ordinal));
+        Assert.Equal("tour-no-such", RecordedServer.BodyOf(create)!["name"]!.GetValue<string>());
+        var runCreate = server.Requests.Single(r => r.Path.EndsWith("/runs/create", StringComparison.Ordinal));
+        Assert.Equal("1", RecordedServer.BodyOf(runCreate)!["experiment_id"]!.GetValue<string>()); // the id experiments/create answered
+    }
+
+    [Fact]
+    public async Task MLFLOW_RUN_ID_resumes_that_run_instead_of_creating_one()
+    {
+        using var server = NewServer();
+        server.Serve("043-runs-get");
+        using var child = StartChild(server, "exit", 5, ("MLFLOW_RUN_ID", "e0615394aa0f4901b930c39ef92bfa3b"));
+        var ready = await ReadReadyAsync(child);
+        Assert.True(await WaitForExitAsync(child));
+
+        Assert.Equal("READY e0615394aa0f4901b930c39ef92bfa3b", ready);
+        Assert.DoesNotContain(server.Requests, r => r.Path.EndsWith("/runs/create", StringComparison.Ordinal));
+        Assert.All(server.Requests.Where(r => r.Path.EndsWith("/runs/log-batch", StringComparison.Ordinal)),
+            r => Assert.Equal("e0615394aa0f4901b930c39ef92bfa3b", RecordedServer.BodyOf(r)!["run_id"]!.GetValue<string>()));
+        Assert.Equal(5, MetricsReceived(server));
+    }
+
     private static RecordedServer NewServer()
     {
         var server = new RecordedServer();
@@ -72,7 +106,7 @@ public class ProcessLifecycleTests
         return server;
     }
 
-    private static Process StartChild(RecordedServer server, string mode, int count)
+    private static Process StartChild(RecordedServer server, string mode, int count, params (string Name, string Value)[] environment)
     {
         var host = Path.Combine(AppContext.BaseDirectory, "MlOps.Client.Tests.ProcessHost.dll");
         var start = new ProcessStartInfo("dotnet")
@@ -88,6 +122,11 @@ public class ProcessLifecycleTests
         start.Environment.Remove("MLFLOW_EXPERIMENT_NAME");
         start.Environment.Remove("MLFLOW_EXPERIMENT_ID");
         start.Environment.Remove("MLFLOW_RUN_ID");
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         return Process.Start(start)!;
     }
 
