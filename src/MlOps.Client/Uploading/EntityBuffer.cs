@@ -51,7 +51,7 @@ internal sealed class EntityBuffer : IDisposable
     public long EnqueuedCount => Volatile.Read(ref _enqueuePos.Value);
 
     /// <summary>Adds an entity, applying <paramref name="policy"/> when the ring is full.</summary>
-    /// <param name="entity">The entity; its <see cref="PendingEntity.Sequence"/> is assigned here.</param>
+    /// <param name="entity">The entity.</param>
     /// <param name="policy">What to do when full.</param>
     /// <returns>Whether it was added at once, after waiting for room, or dropped.</returns>
     public AddResult Add(ref PendingEntity entity, BufferFullPolicy policy)
@@ -111,7 +111,6 @@ internal sealed class EntityBuffer : IDisposable
                 var seen = Interlocked.CompareExchange(ref _enqueuePos.Value, pos + 1, pos);
                 if (seen == pos)
                 {
-                    entity.Sequence = pos;
                     cell.Item = entity;
                     Volatile.Write(ref cell.Sequence, pos + 1);
                     // Checked every 64 entities only: the reader's position lives on a contended cache line.

@@ -10,7 +10,7 @@ internal enum EntityKind : byte
 
 /// <summary>
 /// One metric, param or tag waiting to be sent. A struct stored in a preallocated ring: queuing one costs no
-/// allocation (the strings are the caller's). <see cref="Sequence"/> is the enqueue order.
+/// allocation (the strings are the caller's).
 /// </summary>
 internal struct PendingEntity
 {
@@ -20,7 +20,6 @@ internal struct PendingEntity
     public double Value;
     public long Timestamp;
     public long Step;
-    public long Sequence;
     public EntityKind Kind;
 
     public static PendingEntity ForMetric(string runId, string key, double value, long timestamp, long step) =>
