@@ -58,6 +58,28 @@ public class BatchUploaderTests
     }
 
     [Fact]
+    public async Task A_lone_metric_is_sent_after_the_max_batch_delay_without_any_flush()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var store = new FakeTrackingStore();
+        await using var tracker = NewTracker(store, o => o.TimeProvider = time);
+        await using var run = await tracker.StartRunAsync("delay");
+        var start = time.GetUtcNow();
+        run.LogMetric("m", 1);
+        await Task.Delay(50); // let the uploader reach its wait
+        Assert.Equal(0, store.MetricCount(run.RunId)); // below a full batch: it waits for the delay
+
+        for (var i = 0; i < 200 && store.MetricCount(run.RunId) == 0; i++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(100)); // the default delay is 500 ms
+            await Task.Delay(5);
+        }
+
+        Assert.Equal(1, store.MetricCount(run.RunId));
+        Assert.InRange(time.GetUtcNow() - start, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1));
+    }
+
+    [Fact]
     public async Task Eight_threads_logging_100k_metrics_each_deliver_exactly_800k()
     {
         var store = new FakeTrackingStore();
