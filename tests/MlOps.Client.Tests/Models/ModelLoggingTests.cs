@@ -121,6 +121,30 @@ public sealed class ModelLoggingTests : IDisposable
         await Assert.ThrowsAsync<ArgumentException>(() => ModelLogging.ResolveAsync(store, "s3://x"));
     }
 
+    [Fact]
+    public async Task Load_by_alias_through_a_tracking_server_downloads_from_the_artifact_proxy()
+    {
+        using var server = new RecordedServer();
+        server.Serve("328-registered-models-get-by-alias");
+        server.Serve("332-model-versions-get-download-uri");
+        server.Serve("043-runs-get");
+        const string artifacts = "/api/2.0/mlflow-artifacts/artifacts";
+        const string root = "1/e0615394aa0f4901b930c39ef92bfa3b/artifacts";
+        var model = MlflowModel.Create("model", "e0615394aa0f4901b930c39ef92bfa3b");
+        model.Flavors["text"] = new JsonObject { ["data"] = "model.txt" };
+        server.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath(artifacts).UsingGet().WithParam("path", root + "/model"))
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithHeader("Content-Type", "application/json")
+                .WithBody("""{"files":[{"path":"MLmodel","is_dir":false},{"path":"model.txt","is_dir":false,"file_size":8}]}"""));
+        server.ServeStatus("GET", $"{artifacts}/{root}/model/MLmodel", 200, model.ToYaml(), "text/plain");
+        server.ServeStatus("GET", $"{artifacts}/{root}/model/model.txt", 200, "champion", "text/plain");
+        using var client = server.CreateClient();
+        await using var store = new RestTrackingStore(client);
+
+        var loaded = await store.LoadModelAsync("models:/tour-model@champion", new TextFlavor());
+
+        Assert.Equal("champion", loaded);
+    }
+
     private sealed class OtherFlavor : IModelFlavor<string>
     {
         public string Name => "other";
