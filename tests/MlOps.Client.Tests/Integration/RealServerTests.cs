@@ -1,0 +1,101 @@
+using System.Text.Json.Nodes;
+using MlOps.Client.Artifacts;
+using MlOps.Client.Models;
+using MlOps.Client.Registry;
+using MlOps.Client.Stores;
+using MlOps.Client.Tracking;
+
+namespace MlOps.Client.Tests.Integration;
+
+/// <summary>A test that runs only when <c>MLFLOW_INTEGRATION_URI</c> names a real MLflow server (opt-in; CI has none).</summary>
+public sealed class IntegrationFactAttribute : FactAttribute
+{
+    public IntegrationFactAttribute()
+    {
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("MLFLOW_INTEGRATION_URI")))
+        {
+            Skip = "Set MLFLOW_INTEGRATION_URI to a real MLflow server (e.g. ../shared/tools/mlflow-server/start.sh) to run it.";
+        }
+    }
+}
+
+/// <summary>What only a real server can answer: are our requests accepted, and is what we send stored as sent?</summary>
+public sealed class RealServerTests
+{
+    private static MlflowClient Client() => new(new MlflowClientOptions { TrackingUri = Environment.GetEnvironmentVariable("MLFLOW_INTEGRATION_URI") });
+
+    [IntegrationFact]
+    public async Task A_tracked_run_with_params_metrics_inputs_artifacts_and_a_model_lands_as_logged()
+    {
+        using var client = Client();
+        var name = "mlops-it-" + Guid.NewGuid().ToString("N")[..8];
+        await using var tracker = new Tracker(client, new TrackerOptions { ExperimentName = name, HandleProcessExit = false });
+        string runId;
+        using (var run = tracker.StartRun("it", description: "integration"))
+        {
+            runId = run.RunId;
+            run.LogParams(new Dictionary<string, object?> { ["lr"] = 0.1, ["depth"] = 6 });
+            for (var i = 0; i < 2500; i++)
+            {
+                run.LogMetric("loss", 1.0 / (i + 1), i);
+            }
+
+            run.LogMetric("weird", double.NaN, 0);
+            run.SetTag("team", "ml");
+            run.LogInput(new Dataset { Name = "iris", Digest = "abc", SourceType = "local", Source = "{\"uri\": \"iris.csv\"}" }, "train");
+            _ = run.LogTextAsync("hello", "notes/hello.txt");
+            using (var child = tracker.StartRun("child"))
+            {
+                child.LogMetric("acc", 0.9);
+            }
+        }
+
+        var got = await client.GetRunAsync(runId);
+        Assert.Equal(RunStatus.Finished, got.Info.Status);
+        Assert.Equal("0.1", got.Data.GetParam("lr"));
+        Assert.Equal("integration", got.Data.GetTag(MlflowTags.NoteContent));
+        var history = new List<Metric>();
+        await foreach (var m in client.GetMetricHistoryAsync(runId, "loss"))
+        {
+            history.Add(m);
+        }
+
+        Assert.Equal(2500, history.Count);
+        Assert.True(double.IsNaN(got.Data.Metrics.Single(m => m.Key == "weird").Value));
+        Assert.Equal("iris", Assert.Single(got.Inputs.DatasetInputs).Dataset.Name);
+        var listing = await client.ListArtifactsAsync(runId, "notes");
+        Assert.Equal("notes/hello.txt", Assert.Single(listing.Files).Path);
+    }
+
+    [IntegrationFact]
+    public async Task Register_alias_and_resolve_by_alias()
+    {
+        using var client = Client();
+        var name = "mlops-it-model-" + Guid.NewGuid().ToString("N")[..8];
+        await using var tracker = new Tracker(client, new TrackerOptions { HandleProcessExit = false });
+        string uri;
+        using (var run = tracker.StartRun("model"))
+        {
+            var model = MlflowModel.Create("model", run.RunId);
+            model.Flavors["text"] = new JsonObject { ["data"] = "model.txt" };
+            var dir = Directory.CreateTempSubdirectory("mlops-it-");
+            File.WriteAllText(Path.Combine(dir.FullName, "model.txt"), "weights");
+            model.Save(dir.FullName);
+            await run.LogArtifactsAsync(dir.FullName, "model");
+            await client.LogModelAsync(run.RunId, model.ToJson());
+            dir.Delete(recursive: true);
+            uri = $"runs:/{run.RunId}/model";
+        }
+
+        var registry = new ModelRegistry(client);
+        var version = await registry.RegisterModelAsync(uri, name);
+        await registry.SetAliasAsync(name, "champion", version.Version);
+        await using var store = new RestTrackingStore(client);
+        var (root, path) = await ModelLogging.ResolveAsync(store, $"models:/{name}@champion");
+        var repository = ArtifactRepositories.ForUri(root, client);
+        using var text = new MemoryStream();
+        await repository.DownloadFileAsync(path + "/model.txt", text);
+        Assert.Equal("weights", System.Text.Encoding.UTF8.GetString(text.ToArray()));
+        await client.DeleteRegisteredModelAsync(name);
+    }
+}
