@@ -56,4 +56,8 @@ public static class ModelFlavors
 /// <summary>A model logged in a run.</summary>
 /// <param name="ModelUri">Its URI, <c>runs:/&lt;run id&gt;/&lt;artifact path&gt;</c>.</param>
 /// <param name="Description">Its <c>MLmodel</c>.</param>
-public sealed record LoggedModelInfo(string ModelUri, MlflowModel Description);
+public sealed record LoggedModelInfo(string ModelUri, MlflowModel Description)
+{
+    /// <summary>The MLflow 3 logged-model id (<c>m-…</c>) when the server has the logged-model API, else <see langword="null"/>.</summary>
+    public string? LoggedModelId { get; init; }
+}

@@ -49,12 +49,42 @@ public static class ModelLogging
             description.Save(dir.FullName);
             await run.GetArtifactRepository().UploadDirectoryAsync(dir.FullName, path, 4, null, cancellationToken).ConfigureAwait(false);
             await RecordAsync(run, description, cancellationToken).ConfigureAwait(false);
-            return new LoggedModelInfo($"runs:/{run.RunId}/{path}", description);
+            var loggedModelId = await RecordLoggedModelAsync(run, dir.FullName, path, cancellationToken).ConfigureAwait(false);
+            return new LoggedModelInfo($"runs:/{run.RunId}/{path}", description) { LoggedModelId = loggedModelId };
         }
         finally
         {
             dir.Delete(recursive: true);
         }
+    }
+
+    /// <summary>On an MLflow 3 server, also records the model as a logged-model entity with its own copy of the files.</summary>
+    private static async Task<string?> RecordLoggedModelAsync(RunScope run, string directory, string name, CancellationToken cancellationToken)
+    {
+        if (run.Tracker.Store is not RestTrackingStore rest)
+        {
+            return null;
+        }
+
+        var logged = await rest.Client.TryCreateLoggedModelAsync(run.ExperimentId, name, run.RunId, null, cancellationToken).ConfigureAwait(false);
+        if (logged?.ArtifactUri is not { } uri)
+        {
+            return null; // MLflow 2.x: the log-model history tag is the record
+        }
+
+        try
+        {
+            await ArtifactRepositories.ForUri(uri, rest.Client).UploadDirectoryAsync(directory, null, 4, null, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await rest.Client.FinalizeLoggedModelAsync(logged.ModelId, "LOGGED_MODEL_UPLOAD_FAILED", CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        await rest.Client.FinalizeLoggedModelAsync(logged.ModelId, "LOGGED_MODEL_READY", cancellationToken).ConfigureAwait(false);
+        await rest.Client.LogOutputsAsync(run.RunId, logged.ModelId, 0, cancellationToken).ConfigureAwait(false);
+        return logged.ModelId;
     }
 
     private static async Task RecordAsync(RunScope run, MlflowModel description, CancellationToken cancellationToken)

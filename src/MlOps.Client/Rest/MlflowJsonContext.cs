@@ -78,6 +78,11 @@ namespace MlOps.Client.Rest;
 [JsonSerializable(typeof(CreateMultipartResponse))]
 [JsonSerializable(typeof(CompleteMultipartRequest))]
 [JsonSerializable(typeof(AbortMultipartRequest))]
+// MLflow 3 logged models
+[JsonSerializable(typeof(CreateLoggedModelRequest))]
+[JsonSerializable(typeof(LoggedModelResponse))]
+[JsonSerializable(typeof(FinalizeLoggedModelRequest))]
+[JsonSerializable(typeof(LogOutputsRequest))]
 internal sealed partial class MlflowJsonContext : JsonSerializerContext
 {
 }

@@ -26,3 +26,12 @@ internal sealed record LogInputsRequest(string RunId, IReadOnlyList<DatasetInput
 internal sealed record LogModelRequest(string RunId, string ModelJson);
 internal sealed record MetricHistoryResponse(IReadOnlyList<Metric>? Metrics, string? NextPageToken);
 #pragma warning restore CA1812
+
+#pragma warning disable CA1812 // instantiated by the JSON source generator
+internal sealed record CreateLoggedModelRequest(string ExperimentId, string? Name, string? ModelType, string? SourceRunId, IReadOnlyList<Param>? Params, IReadOnlyList<RunTag>? Tags);
+internal sealed record LoggedModelInfoHolder(LoggedModel? Info);
+internal sealed record LoggedModelResponse(LoggedModelInfoHolder? Model);
+internal sealed record FinalizeLoggedModelRequest(string ModelId, string Status);
+internal sealed record ModelOutput(string ModelId, long Step);
+internal sealed record LogOutputsRequest(string RunId, IReadOnlyList<ModelOutput> Models);
+#pragma warning restore CA1812
