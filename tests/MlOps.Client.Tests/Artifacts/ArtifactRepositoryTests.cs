@@ -191,6 +191,26 @@ public sealed class ArtifactRepositoryTests : IDisposable
         Assert.ThrowsAny<ArgumentException>(() => { _ = run.LogDictionaryAsync(new JsonObject(), "x.txt"); });
     }
 
+    [Fact]
+    public async Task A_ScottPlot_figure_is_logged_as_a_PNG()
+    {
+        await using var store = SqliteTrackingStore.Open("sqlite:///" + Path.Combine(_dir.FullName, "mlflow.db"));
+        await using var tracker = new Tracker(store, new TrackerOptions { HandleProcessExit = false, SetSystemTags = false });
+        var plot = new ScottPlot.Plot();
+        plot.Add.Scatter(new double[] { 0, 1, 2, 3 }, new double[] { 1.0, 0.6, 0.4, 0.3 });
+        plot.Title("loss");
+        RunScope run;
+        using (run = tracker.StartRun("figure"))
+        {
+            _ = run.LogFigureAsync(plot, "plots/loss.png", 400, 300);
+            Assert.Throws<ArgumentException>(() => { _ = run.LogFigureAsync(plot, "plots/loss.jpg"); });
+        }
+
+        var bytes = File.ReadAllBytes(Path.Combine(new Uri(run.ArtifactUri!).LocalPath, "plots", "loss.png"));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes[..4]);
+        Assert.True(bytes.Length > 1000);
+    }
+
     private sealed class SyncProgress(Action<ArtifactTransferProgress> report) : IProgress<ArtifactTransferProgress>
     {
         public void Report(ArtifactTransferProgress value) => report(value);
