@@ -76,15 +76,9 @@ public sealed class RealServerTests
         string uri;
         using (var run = tracker.StartRun("model"))
         {
-            var model = MlflowModel.Create("model", run.RunId);
-            model.Flavors["text"] = new JsonObject { ["data"] = "model.txt" };
-            var dir = Directory.CreateTempSubdirectory("mlops-it-");
-            File.WriteAllText(Path.Combine(dir.FullName, "model.txt"), "weights");
-            model.Save(dir.FullName);
-            await run.LogArtifactsAsync(dir.FullName, "model");
-            await client.LogModelAsync(run.RunId, model.ToJson());
-            dir.Delete(recursive: true);
-            uri = $"runs:/{run.RunId}/model";
+            var info = await run.LogModelAsync("weights", new TextFlavor());
+            Assert.Null(info.LoggedModelId); // MLflow 2.x has no logged-model API: detected, not an error
+            uri = info.ModelUri;
         }
 
         var registry = new ModelRegistry(client);
@@ -96,6 +90,21 @@ public sealed class RealServerTests
         using var text = new MemoryStream();
         await repository.DownloadFileAsync(path + "/model.txt", text);
         Assert.Equal("weights", System.Text.Encoding.UTF8.GetString(text.ToArray()));
+        Assert.Equal("weights", await store.LoadModelAsync($"models:/{name}@champion", new TextFlavor()));
         await client.DeleteRegisteredModelAsync(name);
+    }
+
+    private sealed class TextFlavor : IModelFlavor<string>
+    {
+        public string Name => "text";
+
+        public async Task<FlavorConfiguration> SaveAsync(string model, string directory, CancellationToken cancellationToken)
+        {
+            await File.WriteAllTextAsync(Path.Combine(directory, "model.txt"), model, cancellationToken);
+            return new FlavorConfiguration(new JsonObject { ["data"] = "model.txt" });
+        }
+
+        public Task<string> LoadAsync(string directory, MlflowModel description, CancellationToken cancellationToken) =>
+            File.ReadAllTextAsync(Path.Combine(directory, "model.txt"), cancellationToken);
     }
 }
