@@ -3,6 +3,7 @@ using MlOps.Client.Artifacts;
 using MlOps.Client.Models;
 using MlOps.Client.Registry;
 using MlOps.Client.Stores;
+using MlOps.Client.Tests.Fixtures;
 using MlOps.Client.Tracking;
 
 namespace MlOps.Client.Tests.Integration;
@@ -94,17 +95,4 @@ public sealed class RealServerTests
         await client.DeleteRegisteredModelAsync(name);
     }
 
-    private sealed class TextFlavor : IModelFlavor<string>
-    {
-        public string Name => "text";
-
-        public async Task<FlavorConfiguration> SaveAsync(string model, string directory, CancellationToken cancellationToken)
-        {
-            await File.WriteAllTextAsync(Path.Combine(directory, "model.txt"), model, cancellationToken);
-            return new FlavorConfiguration(new JsonObject { ["data"] = "model.txt" });
-        }
-
-        public Task<string> LoadAsync(string directory, MlflowModel description, CancellationToken cancellationToken) =>
-            File.ReadAllTextAsync(Path.Combine(directory, "model.txt"), cancellationToken);
-    }
 }

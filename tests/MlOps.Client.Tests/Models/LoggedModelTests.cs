@@ -11,18 +11,6 @@ namespace MlOps.Client.Tests.Models;
 /// <summary>LogModelAsync on MLflow 3 (logged-model entity) and on MLflow 2 (history tag only).</summary>
 public class LoggedModelTests
 {
-    private sealed class TextFlavor : IModelFlavor<string>
-    {
-        public string Name => "text";
-
-        public async Task<FlavorConfiguration> SaveAsync(string model, string directory, CancellationToken cancellationToken)
-        {
-            await File.WriteAllTextAsync(Path.Combine(directory, "model.txt"), model, cancellationToken);
-            return new FlavorConfiguration(new JsonObject { ["data"] = "model.txt" });
-        }
-
-        public Task<string> LoadAsync(string directory, MlflowModel description, CancellationToken cancellationToken) => throw new NotSupportedException();
-    }
 
     private static RecordedServer Server(bool mlflow3)
     {

@@ -16,20 +16,6 @@ public sealed class ModelLoggingTests : IDisposable
         _dir.Delete(recursive: true);
     }
 
-    /// <summary>A minimal flavor: the model is a string saved as model.txt.</summary>
-    private sealed class TextFlavor : IModelFlavor<string>
-    {
-        public string Name => "text";
-
-        public async Task<FlavorConfiguration> SaveAsync(string model, string directory, CancellationToken cancellationToken)
-        {
-            await File.WriteAllTextAsync(Path.Combine(directory, "model.txt"), model, cancellationToken);
-            return new FlavorConfiguration(new JsonObject { ["data"] = "model.txt" });
-        }
-
-        public Task<string> LoadAsync(string directory, MlflowModel description, CancellationToken cancellationToken) =>
-            File.ReadAllTextAsync(Path.Combine(directory, description.Flavors[Name]["data"]!.GetValue<string>()), cancellationToken);
-    }
 
     [Fact]
     public async Task A_logged_model_is_uploaded_recorded_and_loads_back_from_runs_uri()
