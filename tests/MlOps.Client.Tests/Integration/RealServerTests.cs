@@ -94,5 +94,4 @@ public sealed class RealServerTests
         Assert.Equal("weights", await store.LoadModelAsync($"models:/{name}@champion", new TextFlavor()));
         await client.DeleteRegisteredModelAsync(name);
     }
-
 }

@@ -11,7 +11,6 @@ namespace MlOps.Client.Tests.Models;
 /// <summary>LogModelAsync on MLflow 3 (logged-model entity) and on MLflow 2 (history tag only).</summary>
 public class LoggedModelTests
 {
-
     private static RecordedServer Server(bool mlflow3)
     {
         var server = new RecordedServer();

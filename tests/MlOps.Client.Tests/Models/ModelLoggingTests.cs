@@ -16,7 +16,6 @@ public sealed class ModelLoggingTests : IDisposable
         _dir.Delete(recursive: true);
     }
 
-
     [Fact]
     public async Task A_logged_model_is_uploaded_recorded_and_loads_back_from_runs_uri()
     {
