@@ -1,0 +1,56 @@
+using MlOps.Client.Tracking;
+
+namespace MlOps.Client.XGBoost.Autologging;
+
+/// <summary>
+/// Turns on MLflow autologging for every <see cref="XGBoost.Train"/> and <c>Fit</c> in the process, as Python's
+/// <c>mlflow.xgboost.autolog()</c> does: parameters, per-iteration metrics, early-stopping results, feature importance,
+/// datasets and the model go to the active run of the tracker, or to a run started for the training and ended after it.
+/// </summary>
+public static class XGBoostAutolog
+{
+    private static readonly AsyncLocal<bool> SuppressedSlot = new();
+    private static XGBoostAutologSession? s_active;
+
+    /// <summary>Whether autologging is on.</summary>
+    public static bool IsEnabled => Active is not null;
+
+    internal static XGBoostAutologSession? Active => Volatile.Read(ref s_active);
+
+    /// <summary>True while autologging itself trains, so that nested calls are not logged twice.</summary>
+    internal static bool Suppressed
+    {
+        get => SuppressedSlot.Value;
+        set => SuppressedSlot.Value = value;
+    }
+
+    /// <summary>Enables autologging to <paramref name="tracker"/>, replacing an earlier setting; dispose the result (or call <see cref="Disable"/>) to stop.</summary>
+    /// <param name="tracker">The tracker runs are logged with.</param>
+    /// <param name="options">What to log; defaults when <see langword="null"/>.</param>
+    public static IDisposable Enable(Tracker tracker, XGBoostAutologOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(tracker);
+        options ??= new XGBoostAutologOptions();
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.LogEveryNIterations, nameof(options.LogEveryNIterations));
+        var session = new XGBoostAutologSession(tracker, options);
+        Volatile.Write(ref s_active, session);
+        return new Registration(session);
+    }
+
+    /// <summary>Turns autologging off.</summary>
+    public static void Disable() => Volatile.Write(ref s_active, null);
+
+    private sealed class Registration(XGBoostAutologSession session) : IDisposable
+    {
+        public void Dispose() => Interlocked.CompareExchange(ref s_active, null, session);
+    }
+}
+
+/// <summary><c>tracker.AutologXGBoost()</c>.</summary>
+public static class TrackerXGBoostExtensions
+{
+    /// <summary>Enables XGBoost autologging to this tracker (see <see cref="XGBoostAutolog.Enable"/>).</summary>
+    /// <param name="tracker">The tracker.</param>
+    /// <param name="options">What to log.</param>
+    public static IDisposable AutologXGBoost(this Tracker tracker, XGBoostAutologOptions? options = null) => XGBoostAutolog.Enable(tracker, options);
+}

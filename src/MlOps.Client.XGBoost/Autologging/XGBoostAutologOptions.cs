@@ -1,0 +1,32 @@
+using Microsoft.Extensions.Logging;
+using MlOps.Client.XGBoost.Models;
+
+namespace MlOps.Client.XGBoost.Autologging;
+
+/// <summary>What <see cref="XGBoostAutolog"/> logs (Python's <c>mlflow.xgboost.autolog(...)</c> arguments).</summary>
+public sealed class XGBoostAutologOptions
+{
+    /// <summary>Log the trained booster as an MLflow model under <c>model</c>. Default <see langword="true"/>.</summary>
+    public bool LogModels { get; set; } = true;
+
+    /// <summary>Log the training and evaluation matrices as dataset inputs. Default <see langword="true"/>.</summary>
+    public bool LogDatasets { get; set; } = true;
+
+    /// <summary>Give the logged model a tensor signature from the training matrix. Default <see langword="true"/>.</summary>
+    public bool LogModelSignatures { get; set; } = true;
+
+    /// <summary>Feature importance types logged as <c>feature_importance_{type}.json</c> and <c>.png</c>. Default: weight.</summary>
+    public IList<ImportanceType> ImportanceTypes { get; } = [ImportanceType.Weight];
+
+    /// <summary>Log the per-iteration metrics every N iterations (the last iteration is always logged). Default 1.</summary>
+    public int LogEveryNIterations { get; set; } = 1;
+
+    /// <summary>The format of the saved booster. Default <see cref="XGBoostModelFormat.Xgb"/> (<c>model.xgb</c>, as MLflow 2.22 writes).</summary>
+    public XGBoostModelFormat ModelFormat { get; set; } = XGBoostModelFormat.Xgb;
+
+    /// <summary>Tags set on every run autologging logs to.</summary>
+    public IDictionary<string, string> ExtraTags { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Where autologging reports logging failures (which never fail the training). None by default.</summary>
+    public ILogger? Logger { get; set; }
+}

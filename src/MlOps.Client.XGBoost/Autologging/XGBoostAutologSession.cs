@@ -1,0 +1,255 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using MlOps.Client.Models;
+using MlOps.Client.Tracking;
+using MlOps.Client.XGBoost.Models;
+
+namespace MlOps.Client.XGBoost.Autologging;
+
+/// <summary>One enabled autologging configuration: logs a <see cref="XGBoost.Train"/> call the way <c>mlflow.xgboost.autolog()</c> does.</summary>
+internal sealed partial class XGBoostAutologSession(Tracker tracker, XGBoostAutologOptions options)
+{
+    public Tracker Tracker { get; } = tracker;
+
+    public XGBoostAutologOptions Options { get; } = options;
+
+    public Booster Train(TrainRequest request, CancellationToken cancellationToken)
+    {
+        var active = Tracker.ActiveRun;
+        var owned = active is null || !ReferenceEquals(active.Tracker, Tracker);
+        var run = owned ? Tracker.StartRun(null, new StartRunOptions()) : active!;
+        try
+        {
+            var booster = TrainLogged(run, request, cancellationToken);
+            if (owned)
+            {
+                run.End();
+            }
+
+            return booster;
+        }
+        catch (Exception ex) when (owned)
+        {
+            run.Fail(ex);
+            run.Dispose();
+            throw;
+        }
+    }
+
+    private Booster TrainLogged(RunScope run, TrainRequest request, CancellationToken cancellationToken)
+    {
+        Safely("tags", () => run.SetTags(Options.ExtraTags));
+        Safely("params", () => run.LogParams(Parameters(request)));
+        if (Options.LogDatasets)
+        {
+            Safely("datasets", () => LogDatasets(run, request));
+        }
+
+        var recorder = new MetricRecorder(run, Options.LogEveryNIterations, request.NumBoostRound);
+        var logged = request with { Callbacks = [.. request.Callbacks, recorder] };
+        Booster booster;
+        var suppressed = XGBoostAutolog.Suppressed;
+        XGBoostAutolog.Suppressed = true;
+        try
+        {
+            booster = XGBoost.TrainCore(logged, cancellationToken);
+        }
+        finally
+        {
+            XGBoostAutolog.Suppressed = suppressed;
+        }
+
+        Safely("metrics", recorder.LogLastIteration);
+        if (Options.LogModels)
+        {
+            Safely("model", () => _ = run.LogModelAsync(booster, new XGBoostFlavor(Options.ModelFormat), "model", Options.LogModelSignatures ? Signature(booster, request.DTrain) : null));
+        }
+
+        if (request.EarlyStoppingRounds is > 0)
+        {
+            Safely("early stopping metrics", () =>
+            {
+                var extraStep = recorder.Results.Count;
+                run.LogMetric("stopped_iteration", extraStep - 1, 0);
+                if (booster.BestIteration is { } best)
+                {
+                    run.LogMetric("best_iteration", best, 0);
+                    if (best < recorder.Results.Count)
+                    {
+                        foreach (var r in recorder.Results[best])
+                        {
+                            run.LogMetric(MetricKey(r), r.Value, extraStep);
+                        }
+                    }
+                }
+            });
+        }
+
+        foreach (var type in Options.ImportanceTypes.Distinct())
+        {
+            Safely($"feature importance ({type.ToXGBoostName()})", () => FeatureImportance.Log(run, booster, type));
+        }
+
+        return booster;
+    }
+
+    /// <summary>The params Python's autolog logs: the booster params, then the other <c>train()</c> arguments.</summary>
+    internal static List<KeyValuePair<string, object?>> Parameters(TrainRequest request)
+    {
+        var result = new List<KeyValuePair<string, object?>>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (key, value) in request.Parameters)
+        {
+            if (seen.Add(key))
+            {
+                result.Add(new(key, value is System.Collections.IEnumerable list and not string ? PythonList(list) : value));
+            }
+        }
+
+        result.Add(new("num_boost_round", request.NumBoostRound));
+        result.Add(new("maximize", request.Maximize));
+        result.Add(new("early_stopping_rounds", request.EarlyStoppingRounds));
+        result.Add(new("verbose_eval", request.VerboseEval switch { 0 => false, 1 => true, var n => (object)n }));
+        result.Add(new("custom_metric", null));
+        return result;
+    }
+
+    private static string PythonList(System.Collections.IEnumerable list) =>
+        "[" + string.Join(", ", list.Cast<object?>().Select(v => v is string s ? $"'{s}'" : RunScopeFormat(v))) + "]";
+
+    private static string RunScopeFormat(object? value) => value switch
+    {
+        null => "None",
+        bool b => b ? "True" : "False",
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
+
+    /// <summary>MLflow accepts letters, digits, '_', '-', '.', ' ', ':' and '/' in metric keys; others (e.g. the '@' of ndcg@5) become '_'.</summary>
+    internal static string MetricKey(EvaluationResult result) =>
+        string.Create(result.Key.Length, result.Key, (span, key) =>
+        {
+            for (var i = 0; i < key.Length; i++)
+            {
+                var c = key[i];
+                span[i] = char.IsLetterOrDigit(c) || c is '_' or '-' or '.' or ' ' or ':' or '/' ? c : '_';
+            }
+        });
+
+    private static void LogDatasets(RunScope run, TrainRequest request)
+    {
+        var source = new JsonObject { ["tags"] = SourceTags(run) }.ToJsonString();
+        run.LogInput(DatasetFor(request.DTrain, "dataset", source), "train");
+        foreach (var (data, name) in request.Evals)
+        {
+            run.LogInput(DatasetFor(data, name, source), "eval");
+        }
+    }
+
+    private static JsonObject SourceTags(RunScope run)
+    {
+        var tags = new JsonObject();
+        foreach (var tag in run.Run.Data.Tags.Where(t => t.Key is "mlflow.user" or "mlflow.source.name" or "mlflow.source.type" or "mlflow.source.git.commit"))
+        {
+            tags[tag.Key] = tag.Value;
+        }
+
+        return tags;
+    }
+
+    private static Dataset DatasetFor(DMatrix data, string name, string source)
+    {
+        var features = new JsonArray(new JsonObject
+        {
+            ["type"] = "tensor",
+            ["tensor-spec"] = new JsonObject { ["dtype"] = "float32", ["shape"] = new JsonArray(-1, data.ColumnCount) },
+        }).ToJsonString();
+        return new Dataset
+        {
+            Name = name,
+            Digest = data.Digest,
+            SourceType = "code",
+            Source = source,
+            Schema = new JsonObject { ["mlflow_tensorspec"] = new JsonObject { ["features"] = features, ["targets"] = null } }.ToJsonString(),
+            Profile = new JsonObject
+            {
+                ["features_shape"] = new JsonArray(data.RowCount, data.ColumnCount),
+                ["features_size"] = (long)data.RowCount * data.ColumnCount,
+                ["features_nbytes"] = (long)data.RowCount * data.ColumnCount * sizeof(float),
+            }.ToJsonString(),
+        };
+    }
+
+    /// <summary>A tensor signature: float32 [-1, features] in; the prediction shape out, read from the learner's configuration.</summary>
+    internal static ModelSignature Signature(Booster booster, DMatrix dtrain)
+    {
+        var config = JsonNode.Parse(booster.SaveConfig())!;
+        var learner = config["learner"]!;
+        var objective = learner["objective"]?["name"]?.GetValue<string>() ?? "";
+        var numClass = int.Parse(learner["learner_model_param"]?["num_class"]?.GetValue<string>() ?? "0", CultureInfo.InvariantCulture);
+        var numTarget = int.Parse(learner["learner_model_param"]?["num_target"]?.GetValue<string>() ?? "1", CultureInfo.InvariantCulture);
+        IReadOnlyList<long> output = objective == "multi:softprob" && numClass > 1 ? [-1, numClass]
+            : numTarget > 1 ? [-1, numTarget]
+            : [-1];
+        return ModelSignature.FromTensors("float32", [-1, dtrain.ColumnCount], "float32", output);
+    }
+
+    private void Safely(string what, Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // As in Python's safe_patch: a logging failure never fails the user's training.
+            if (Options.Logger is { } logger)
+            {
+                LogFailure(logger, what, ex);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "XGBoost autologging could not log the {What}; training goes on.")]
+    private static partial void LogFailure(ILogger logger, string what, Exception exception);
+
+    /// <summary>Logs <c>{eval}-{metric}</c> at step = iteration through the run's batched uploader (no I/O on the training thread).</summary>
+    private sealed class MetricRecorder(RunScope run, int every, int rounds) : TrainingCallback
+    {
+        private int _lastLogged = -1;
+        private int _lastSeen = -1;
+
+        public List<IReadOnlyList<EvaluationResult>> Results { get; } = [];
+
+        public override bool AfterIteration(Booster model, int iteration, EvaluationLog log)
+        {
+            Results.Add(log.Latest);
+            _lastSeen = iteration;
+            if (iteration % every == 0 || iteration == rounds - 1)
+            {
+                Log(iteration, log.Latest);
+            }
+
+            return false;
+        }
+
+        public void LogLastIteration()
+        {
+            if (_lastSeen >= 0 && _lastLogged != _lastSeen)
+            {
+                Log(_lastSeen, Results[^1]);
+            }
+        }
+
+        private void Log(int iteration, IReadOnlyList<EvaluationResult> results)
+        {
+            foreach (var r in results)
+            {
+                run.LogMetric(MetricKey(r), r.Value, iteration);
+            }
+
+            _lastLogged = iteration;
+        }
+    }
+}

@@ -1,0 +1,625 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MlOps.Client.XGBoost.Native;
+
+namespace MlOps.Client.XGBoost;
+
+/// <summary>
+/// A gradient-boosted model (<c>xgboost.Booster</c>). Dispose it when done (it owns native memory).
+/// </summary>
+/// <remarks>
+/// Thread safety: <see cref="Predict(DMatrix, PredictionOptions?)"/> may be called from several threads at once on one
+/// booster (XGBoost's prediction is thread-safe since 1.4). Everything else — training, evaluation, parameters,
+/// attributes, loading — takes the booster exclusively and waits for running predictions. Disposing while another thread
+/// uses the booster is safe: the native handle is freed when the last call returns, and later calls throw
+/// <see cref="ObjectDisposedException"/>.
+/// </remarks>
+public sealed class Booster : IDisposable
+{
+    private readonly SafeBoosterHandle _handle;
+    private readonly ReaderWriterLockSlim _gate = new(LockRecursionPolicy.SupportsRecursion);
+
+    /// <summary>Creates a booster with <paramref name="parameters"/>, caching <paramref name="cache"/> (the training and evaluation matrices).</summary>
+    /// <param name="parameters">Booster parameters (see XGBoost's parameter docs); values are formatted with the invariant culture.</param>
+    /// <param name="cache">Matrices the booster will train or evaluate on.</param>
+    public Booster(IEnumerable<KeyValuePair<string, object?>>? parameters = null, params DMatrix[] cache)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        _handle = Create(cache);
+        if (cache.Length > 0 && cache[0].FeatureNames is { } names)
+        {
+            FeatureNames = names;
+        }
+
+        SetParameters(parameters ?? []);
+    }
+
+    private Booster(SafeBoosterHandle handle) => _handle = handle;
+
+    /// <summary>Loads a model file written by <see cref="Save(string)"/> or by any XGBoost binding (JSON, UBJSON or the legacy binary format).</summary>
+    /// <param name="path">The model file.</param>
+    public static Booster Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"No XGBoost model file at '{path}'.", path);
+        }
+
+        var booster = new Booster(Create([]));
+        try
+        {
+            XGBoostLibrary.Check(NativeMethods.XGBoosterLoadModel(booster._handle, path), "XGBoosterLoadModel");
+            return booster;
+        }
+        catch
+        {
+            booster.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Loads a model from bytes written by <see cref="SaveToBuffer(ModelFormat)"/> (JSON, UBJSON or legacy binary).</summary>
+    /// <param name="buffer">The model bytes.</param>
+    public static unsafe Booster LoadFromBuffer(ReadOnlySpan<byte> buffer)
+    {
+        if (buffer.IsEmpty)
+        {
+            throw new ArgumentException("The model buffer is empty.", nameof(buffer));
+        }
+
+        var booster = new Booster(Create([]));
+        try
+        {
+            fixed (byte* p = buffer)
+            {
+                XGBoostLibrary.Check(NativeMethods.XGBoosterLoadModelFromBuffer(booster._handle, p, (ulong)buffer.Length), "XGBoosterLoadModelFromBuffer");
+            }
+
+            return booster;
+        }
+        catch
+        {
+            booster.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The version of the loaded <c>libxgboost</c>.</summary>
+    public static Version LibraryVersion => XGBoostLibrary.Version();
+
+    /// <summary>Whether the booster has been disposed.</summary>
+    public bool IsDisposed => _handle.IsClosed;
+
+    /// <summary>The number of boosting rounds done so far.</summary>
+    public int BoostedRounds => Exclusive(() =>
+    {
+        XGBoostLibrary.Check(NativeMethods.XGBoosterBoostedRounds(Handle, out var rounds), "XGBoosterBoostedRounds");
+        return rounds;
+    });
+
+    /// <summary>The number of features the model was trained on.</summary>
+    public long FeatureCount => Exclusive(() =>
+    {
+        XGBoostLibrary.Check(NativeMethods.XGBoosterGetNumFeature(Handle, out var n), "XGBoosterGetNumFeature");
+        return (long)n;
+    });
+
+    /// <summary>The best iteration found by early stopping (attribute <c>best_iteration</c>), or <see langword="null"/>.</summary>
+    public int? BestIteration => GetAttribute("best_iteration") is { } s ? int.Parse(s, CultureInfo.InvariantCulture) : null;
+
+    /// <summary>The score at <see cref="BestIteration"/> (attribute <c>best_score</c>), or <see langword="null"/>.</summary>
+    public double? BestScore => GetAttribute("best_score") is { } s ? double.Parse(s, CultureInfo.InvariantCulture) : null;
+
+    /// <summary>Feature names stored in the model, or <see langword="null"/>.</summary>
+    public unsafe IReadOnlyList<string>? FeatureNames
+    {
+        get => Exclusive(() =>
+        {
+            XGBoostLibrary.Check(NativeMethods.XGBoosterGetStrFeatureInfo(Handle, "feature_name", out var size, out var p), "XGBoosterGetStrFeatureInfo");
+            return size == 0 ? null : (IReadOnlyList<string>)Utf8.ReadArray(p, size);
+        });
+        set => Exclusive(() =>
+        {
+            using var native = new Utf8.Array(value ?? []);
+            XGBoostLibrary.Check(NativeMethods.XGBoosterSetStrFeatureInfo(Handle, "feature_name", native.Pointer, (ulong)(value?.Count ?? 0)), "XGBoosterSetStrFeatureInfo");
+            return 0;
+        });
+    }
+
+    internal SafeBoosterHandle Handle
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+            return _handle;
+        }
+    }
+
+    /// <summary>Sets one parameter (<c>XGBoosterSetParam</c>); XGBoost rejects unknown values with its own message.</summary>
+    /// <param name="name">The parameter name.</param>
+    /// <param name="value">The value, formatted with the invariant culture (booleans as <c>true</c>/<c>false</c>).</param>
+    public void SetParameter(string name, object? value)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var text = FormatParameter(value);
+        Exclusive(() =>
+        {
+            XGBoostLibrary.Check(NativeMethods.XGBoosterSetParam(Handle, name, text), $"XGBoosterSetParam({name})");
+            return 0;
+        });
+    }
+
+    /// <summary>Sets several parameters, in order.</summary>
+    /// <param name="parameters">The parameters.</param>
+    public void SetParameters(IEnumerable<KeyValuePair<string, object?>> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        foreach (var (name, value) in parameters)
+        {
+            if (value is System.Collections.IEnumerable list and not string)
+            {
+                foreach (var item in list)
+                {
+                    SetParameter(name, item); // e.g. several eval_metric values
+                }
+            }
+            else
+            {
+                SetParameter(name, value);
+            }
+        }
+    }
+
+    /// <summary>Runs one boosting iteration on <paramref name="dtrain"/> (<c>XGBoosterUpdateOneIter</c>).</summary>
+    /// <param name="dtrain">The training data (with labels).</param>
+    /// <param name="iteration">The iteration number (0-based).</param>
+    public void Update(DMatrix dtrain, int iteration)
+    {
+        ArgumentNullException.ThrowIfNull(dtrain);
+        ArgumentOutOfRangeException.ThrowIfNegative(iteration);
+        Exclusive(() =>
+        {
+            XGBoostLibrary.Check(NativeMethods.XGBoosterUpdateOneIter(Handle, iteration, dtrain.Handle), "XGBoosterUpdateOneIter");
+            return 0;
+        });
+    }
+
+    /// <summary>Boosts one iteration with a custom objective's gradient and hessian (<c>XGBoosterBoostOneIter</c>).</summary>
+    /// <param name="dtrain">The training data.</param>
+    /// <param name="gradient">First-order gradients, one per row (and output group).</param>
+    /// <param name="hessian">Second-order gradients, same length.</param>
+    public unsafe void Boost(DMatrix dtrain, float[] gradient, float[] hessian)
+    {
+        ArgumentNullException.ThrowIfNull(dtrain);
+        ArgumentNullException.ThrowIfNull(gradient);
+        ArgumentNullException.ThrowIfNull(hessian);
+        if (gradient.Length != hessian.Length || gradient.Length == 0 || gradient.Length % Math.Max(1, dtrain.RowCount) != 0)
+        {
+            throw new ArgumentException($"gradient ({gradient.Length}) and hessian ({hessian.Length}) need the same length, a multiple of the {dtrain.RowCount} rows.", nameof(gradient));
+        }
+
+        Exclusive(() =>
+        {
+            fixed (float* g = gradient)
+            fixed (float* h = hessian)
+            {
+                XGBoostLibrary.Check(NativeMethods.XGBoosterBoostOneIter(Handle, dtrain.Handle, g, h, (ulong)gradient.Length), "XGBoosterBoostOneIter");
+            }
+
+            return 0;
+        });
+    }
+
+    /// <summary>Evaluates the configured metrics on <paramref name="evals"/> (<c>XGBoosterEvalOneIter</c>), e.g. <c>[3]\ttrain-rmse:0.25</c>.</summary>
+    /// <param name="iteration">The iteration number, printed in the result.</param>
+    /// <param name="evals">The matrices and their names.</param>
+    public unsafe string EvaluateRaw(int iteration, IReadOnlyList<(DMatrix Data, string Name)> evals)
+    {
+        ArgumentNullException.ThrowIfNull(evals);
+        if (evals.Count == 0)
+        {
+            return $"[{iteration}]";
+        }
+
+        var handles = new SafeDMatrixHandle[evals.Count];
+        var refs = new bool[evals.Count];
+        var pointers = new nint[evals.Count];
+        try
+        {
+            for (var i = 0; i < evals.Count; i++)
+            {
+                handles[i] = evals[i].Data.Handle;
+                handles[i].DangerousAddRef(ref refs[i]);
+                pointers[i] = handles[i].DangerousGetHandle();
+            }
+
+            using var names = new Utf8.Array([.. evals.Select(e => e.Name)]);
+            return Exclusive(() =>
+            {
+                fixed (nint* d = pointers)
+                {
+                    XGBoostLibrary.Check(NativeMethods.XGBoosterEvalOneIter(Handle, iteration, d, names.Pointer, (ulong)evals.Count, out var result), "XGBoosterEvalOneIter");
+                    return Marshal.PtrToStringUTF8(result) ?? "";
+                }
+            });
+        }
+        finally
+        {
+            for (var i = 0; i < evals.Count; i++)
+            {
+                if (refs[i])
+                {
+                    handles[i].DangerousRelease();
+                }
+            }
+        }
+    }
+
+    /// <summary>Evaluates the configured metrics on <paramref name="evals"/>: one result per data set and metric, in XGBoost's order.</summary>
+    /// <param name="iteration">The iteration number.</param>
+    /// <param name="evals">The matrices and their names.</param>
+    public IReadOnlyList<EvaluationResult> Evaluate(int iteration, IReadOnlyList<(DMatrix Data, string Name)> evals) =>
+        EvaluationResult.Parse(EvaluateRaw(iteration, evals), [.. evals.Select(e => e.Name)]);
+
+    /// <summary>Predicts on <paramref name="data"/>; values in row-major order (see <see cref="PredictWithShape"/> for the shape).</summary>
+    /// <param name="data">The rows to predict.</param>
+    /// <param name="options">What to predict; probabilities/values with all trees when <see langword="null"/>.</param>
+    public float[] Predict(DMatrix data, PredictionOptions? options = null) => PredictWithShape(data, options).Values;
+
+    /// <summary>Predicts on <paramref name="data"/> (<c>XGBoosterPredictFromDMatrix</c>) and returns the values with their shape.</summary>
+    /// <param name="data">The rows to predict.</param>
+    /// <param name="options">What to predict; probabilities/values with all trees when <see langword="null"/>.</param>
+    public unsafe Prediction PredictWithShape(DMatrix data, PredictionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        options ??= PredictionOptions.Default;
+        var config = options.ToConfig();
+        var handle = Handle;
+        _gate.EnterReadLock();
+        try
+        {
+            XGBoostLibrary.Check(NativeMethods.XGBoosterPredictFromDMatrix(handle, data.Handle, config, out var shape, out var dimension, out var result), "XGBoosterPredictFromDMatrix");
+            var dims = new long[checked((int)dimension)];
+            long total = 1;
+            for (var i = 0; i < dims.Length; i++)
+            {
+                dims[i] = (long)shape[i];
+                total *= dims[i];
+            }
+
+            // The result lives in a thread-local buffer of XGBoost: copy it before the next call on this thread.
+            return new Prediction(new ReadOnlySpan<float>(result, checked((int)total)).ToArray(), dims);
+        }
+        finally
+        {
+            _gate.ExitReadLock();
+        }
+    }
+
+    /// <summary>Saves the model to <paramref name="path"/>; the format follows the extension as in XGBoost: <c>.json</c> JSON, <c>.ubj</c> UBJSON, otherwise XGBoost's default for that version (legacy binary in 1.x).</summary>
+    /// <param name="path">The file to write.</param>
+    public void Save(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        Exclusive(() =>
+        {
+            XGBoostLibrary.Check(NativeMethods.XGBoosterSaveModel(Handle, path), "XGBoosterSaveModel");
+            return 0;
+        });
+    }
+
+    /// <summary>Serialises the model (<c>XGBoosterSaveModelToBuffer</c>).</summary>
+    /// <param name="format">The format. Default JSON.</param>
+    public unsafe byte[] SaveToBuffer(ModelFormat format = ModelFormat.Json)
+    {
+        var config = format switch
+        {
+            ModelFormat.Json => "{\"format\": \"json\"}",
+            ModelFormat.Ubj => "{\"format\": \"ubj\"}",
+            ModelFormat.Legacy => "{\"format\": \"deprecated\"}",
+            _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown model format."),
+        };
+        return Exclusive(() =>
+        {
+            XGBoostLibrary.Check(NativeMethods.XGBoosterSaveModelToBuffer(Handle, config, out var length, out var p), "XGBoosterSaveModelToBuffer");
+            return new ReadOnlySpan<byte>(p, checked((int)length)).ToArray();
+        });
+    }
+
+    /// <summary>The booster's whole configuration as JSON (<c>XGBoosterSaveJsonConfig</c>): every effective parameter, defaults included.</summary>
+    public string SaveConfig() => Exclusive(() =>
+    {
+        XGBoostLibrary.Check(NativeMethods.XGBoosterSaveJsonConfig(Handle, out var length, out var p), "XGBoosterSaveJsonConfig");
+        return Marshal.PtrToStringUTF8(p, checked((int)length));
+    });
+
+    /// <summary>Loads a configuration written by <see cref="SaveConfig"/>.</summary>
+    /// <param name="json">The configuration JSON.</param>
+    public void LoadConfig(string json)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(json);
+        Exclusive(() =>
+        {
+            XGBoostLibrary.Check(NativeMethods.XGBoosterLoadJsonConfig(Handle, json), "XGBoosterLoadJsonConfig");
+            return 0;
+        });
+    }
+
+    /// <summary>Reads an attribute stored in the model (e.g. <c>best_iteration</c>), or <see langword="null"/>.</summary>
+    /// <param name="key">The attribute name.</param>
+    public string? GetAttribute(string key)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        return Exclusive(() =>
+        {
+            XGBoostLibrary.Check(NativeMethods.XGBoosterGetAttr(Handle, key, out var value, out var success), "XGBoosterGetAttr");
+            return success == 0 ? null : Marshal.PtrToStringUTF8(value);
+        });
+    }
+
+    /// <summary>Stores an attribute in the model; <see langword="null"/> removes it.</summary>
+    /// <param name="key">The attribute name.</param>
+    /// <param name="value">The value.</param>
+    public void SetAttribute(string key, string? value)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        Exclusive(() =>
+        {
+            XGBoostLibrary.Check(NativeMethods.XGBoosterSetAttr(Handle, key, value), "XGBoosterSetAttr");
+            return 0;
+        });
+    }
+
+    /// <summary>
+    /// Feature importance (<c>XGBoosterFeatureScore</c>, like Python's <c>get_score</c>): one value per feature that
+    /// the model uses, or one per output group for multi-output linear models. Features never used are absent.
+    /// </summary>
+    /// <param name="importanceType">The importance type.</param>
+    public unsafe FeatureScores GetScores(ImportanceType importanceType = ImportanceType.Weight)
+    {
+        var names = FeatureNames;
+        var config = new JsonObject
+        {
+            ["importance_type"] = importanceType.ToXGBoostName(),
+            ["feature_map"] = "",
+            ["feature_names"] = names is null ? null : new JsonArray([.. names.Select(n => (JsonNode)n)]),
+            ["feature_types"] = null,
+        }.ToJsonString();
+        return Exclusive(() =>
+        {
+            XGBoostLibrary.Check(NativeMethods.XGBoosterFeatureScore(Handle, config, out var count, out var features, out var dimension, out var shape, out var scores), "XGBoosterFeatureScore");
+            var featureNames = Utf8.ReadArray(features, count);
+            long total = 1;
+            var dims = new long[checked((int)dimension)];
+            for (var i = 0; i < dims.Length; i++)
+            {
+                dims[i] = (long)shape[i];
+                total *= dims[i];
+            }
+
+            var values = new ReadOnlySpan<float>(scores, checked((int)total)).ToArray();
+            var perFeature = featureNames.Length == 0 ? 0 : (int)(total / featureNames.Length);
+            var result = new Dictionary<string, double[]>(StringComparer.Ordinal);
+            for (var i = 0; i < featureNames.Length; i++)
+            {
+                result[featureNames[i]] = [.. values.AsSpan(i * perFeature, perFeature).ToArray().Select(v => (double)v)];
+            }
+
+            return new FeatureScores(importanceType, featureNames, result);
+        });
+    }
+
+    /// <summary>Dumps the trees as text, JSON or Graphviz dot (<c>XGBoosterDumpModelEx</c>), one string per tree.</summary>
+    /// <param name="format"><c>text</c>, <c>json</c> or <c>dot</c>.</param>
+    /// <param name="withStats">Include split gain and cover.</param>
+    /// <param name="featureMap">An optional feature-map file.</param>
+    public unsafe IReadOnlyList<string> Dump(string format = "text", bool withStats = false, string featureMap = "")
+    {
+        if (format is not ("text" or "json" or "dot"))
+        {
+            throw new ArgumentException($"format must be text, json or dot, not '{format}'.", nameof(format));
+        }
+
+        return Exclusive(() =>
+        {
+            XGBoostLibrary.Check(NativeMethods.XGBoosterDumpModelEx(Handle, featureMap ?? "", withStats ? 1 : 0, format, out var length, out var dump), "XGBoosterDumpModelEx");
+            return (IReadOnlyList<string>)Utf8.ReadArray(dump, length);
+        });
+    }
+
+    /// <summary>A new booster with the trees of layers [<paramref name="begin"/>, <paramref name="end"/>) (<c>XGBoosterSlice</c>).</summary>
+    /// <param name="begin">The first iteration kept.</param>
+    /// <param name="end">The iteration after the last kept (0 = all).</param>
+    /// <param name="step">Keep every <paramref name="step"/>-th iteration.</param>
+    public Booster Slice(int begin, int end, int step = 1) => Exclusive(() =>
+    {
+        XGBoostLibrary.Check(NativeMethods.XGBoosterSlice(Handle, begin, end, step, out var sliced), "XGBoosterSlice");
+        return new Booster(sliced);
+    });
+
+    /// <summary>Frees the native booster (after running calls finish).</summary>
+    public void Dispose()
+    {
+        _handle.Dispose();
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => IsDisposed ? "Booster (disposed)" : $"Booster ({BoostedRounds} rounds)";
+
+    /// <summary>Formats a parameter value as XGBoost expects it: invariant culture, booleans in lower case.</summary>
+    internal static string FormatParameter(object? value) => value switch
+    {
+        null => "",
+        bool b => b ? "true" : "false",
+        string s => s,
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
+
+    private static unsafe SafeBoosterHandle Create(DMatrix[] cache)
+    {
+        var handles = new SafeDMatrixHandle[cache.Length];
+        var refs = new bool[cache.Length];
+        var pointers = new nint[Math.Max(1, cache.Length)];
+        try
+        {
+            for (var i = 0; i < cache.Length; i++)
+            {
+                ArgumentNullException.ThrowIfNull(cache[i], nameof(cache));
+                handles[i] = cache[i].Handle;
+                handles[i].DangerousAddRef(ref refs[i]);
+                pointers[i] = handles[i].DangerousGetHandle();
+            }
+
+            fixed (nint* p = pointers)
+            {
+                XGBoostLibrary.Check(NativeMethods.XGBoosterCreate(p, (ulong)cache.Length, out var booster), "XGBoosterCreate");
+                return booster;
+            }
+        }
+        finally
+        {
+            for (var i = 0; i < cache.Length; i++)
+            {
+                if (refs[i])
+                {
+                    handles[i].DangerousRelease();
+                }
+            }
+        }
+    }
+
+    private T Exclusive<T>(Func<T> action)
+    {
+        _ = Handle;
+        _gate.EnterWriteLock();
+        try
+        {
+            return action();
+        }
+        finally
+        {
+            _gate.ExitWriteLock();
+        }
+    }
+}
+
+/// <summary>The serialisation formats of <see cref="Booster.SaveToBuffer(ModelFormat)"/>.</summary>
+public enum ModelFormat
+{
+    /// <summary>JSON.</summary>
+    Json,
+
+    /// <summary>Universal Binary JSON.</summary>
+    Ubj,
+
+    /// <summary>XGBoost's legacy binary format (deprecated by XGBoost; what 1.x writes for <c>.xgb</c> files).</summary>
+    Legacy,
+}
+
+/// <summary>A prediction: values in row-major order and their shape.</summary>
+/// <param name="Values">The values.</param>
+/// <param name="Shape">The shape, e.g. [rows] or [rows, classes].</param>
+public sealed record Prediction(float[] Values, IReadOnlyList<long> Shape)
+{
+    /// <summary>The values of row <paramref name="row"/>.</summary>
+    /// <param name="row">The row.</param>
+    public ReadOnlySpan<float> Row(int row)
+    {
+        var width = Shape.Count <= 1 ? 1 : (int)(Values.LongLength / Shape[0]);
+        return Values.AsSpan(row * width, width);
+    }
+}
+
+/// <summary>Feature importance of one type, per feature and output group.</summary>
+/// <param name="Type">The importance type.</param>
+/// <param name="Features">The features that have a score, in XGBoost's order.</param>
+/// <param name="Scores">Per feature, one score per output group (a single one for tree models).</param>
+public sealed record FeatureScores(ImportanceType Type, IReadOnlyList<string> Features, IReadOnlyDictionary<string, double[]> Scores)
+{
+    /// <summary>The first (for tree models: the only) score of each feature.</summary>
+    public IReadOnlyDictionary<string, double> ToDictionary() => Features.ToDictionary(f => f, f => Scores[f][0], StringComparer.Ordinal);
+
+    /// <summary>The scores as Python's <c>json.dump(booster.get_score(...))</c> writes them, e.g. <c>{"f0": 10.0}</c>.</summary>
+    public string ToJson()
+    {
+        var sb = new StringBuilder("{");
+        for (var i = 0; i < Features.Count; i++)
+        {
+            if (i > 0)
+            {
+                sb.Append(", ");
+            }
+
+            sb.Append(JsonSerializer.Serialize(Features[i], FeatureScoresJsonContext.Default.String)).Append(": ");
+            var values = Scores[Features[i]];
+            if (values.Length == 1)
+            {
+                sb.Append(PythonFloat(values[0]));
+            }
+            else
+            {
+                sb.Append('[').AppendJoin(", ", values.Select(PythonFloat)).Append(']');
+            }
+        }
+
+        return sb.Append('}').ToString();
+    }
+
+    /// <summary>A double as Python's <c>repr</c> prints it (shortest round trip, always with a decimal point).</summary>
+    internal static string PythonFloat(double value)
+    {
+        var s = value.ToString("R", CultureInfo.InvariantCulture);
+        if (s.Contains('E', StringComparison.Ordinal))
+        {
+            var exponentIndex = s.IndexOf('E', StringComparison.Ordinal);
+            var mantissa = s[..exponentIndex];
+            var exponent = int.Parse(s[(exponentIndex + 1)..], CultureInfo.InvariantCulture);
+            return $"{mantissa}e{(exponent < 0 ? "-" : "+")}{Math.Abs(exponent):00}";
+        }
+
+        return double.IsFinite(value) && !s.Contains('.', StringComparison.Ordinal) ? s + ".0" : s;
+    }
+}
+
+/// <summary>Feature importance types of <see cref="Booster.GetScores(ImportanceType)"/>.</summary>
+public enum ImportanceType
+{
+    /// <summary>How many times a feature is used to split.</summary>
+    Weight,
+
+    /// <summary>Average gain of the splits that use the feature.</summary>
+    Gain,
+
+    /// <summary>Average coverage of the splits that use the feature.</summary>
+    Cover,
+
+    /// <summary>Total gain of the splits that use the feature.</summary>
+    TotalGain,
+
+    /// <summary>Total coverage of the splits that use the feature.</summary>
+    TotalCover,
+}
+
+/// <summary>Names of <see cref="ImportanceType"/> values as XGBoost spells them.</summary>
+public static class ImportanceTypeNames
+{
+    /// <summary>XGBoost's name of the importance type: <c>weight</c>, <c>gain</c>, <c>cover</c>, <c>total_gain</c>, <c>total_cover</c>.</summary>
+    /// <param name="type">The type.</param>
+    public static string ToXGBoostName(this ImportanceType type) => type switch
+    {
+        ImportanceType.Weight => "weight",
+        ImportanceType.Gain => "gain",
+        ImportanceType.Cover => "cover",
+        ImportanceType.TotalGain => "total_gain",
+        ImportanceType.TotalCover => "total_cover",
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown importance type."),
+    };
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(string))]
+internal sealed partial class FeatureScoresJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -1,0 +1,270 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using MlOps.Client.XGBoost.Native;
+
+namespace MlOps.Client.XGBoost;
+
+/// <summary>
+/// XGBoost's data matrix (<c>xgboost.DMatrix</c>): dense rows of <see cref="float"/> features with labels, weights, base
+/// margins and feature names. The data is copied into XGBoost's own storage; the arrays passed in may be reused.
+/// Dispose it when done (it owns native memory).
+/// </summary>
+public sealed class DMatrix : IDisposable
+{
+    private readonly SafeDMatrixHandle _handle;
+
+    /// <summary>Creates a matrix from a rectangular array (rows × columns).</summary>
+    /// <param name="data">The features.</param>
+    /// <param name="labels">One label per row, or <see langword="null"/>.</param>
+    /// <param name="missing">The value that marks a missing feature. Default <see cref="float.NaN"/>.</param>
+    public DMatrix(float[,] data, float[]? labels = null, float missing = float.NaN)
+        : this(Flatten(data), data.GetLength(0), data.GetLength(1), labels, missing)
+    {
+    }
+
+    /// <summary>Creates a matrix from rows of equal length.</summary>
+    /// <param name="rows">The features, one array per row.</param>
+    /// <param name="labels">One label per row, or <see langword="null"/>.</param>
+    /// <param name="missing">The value that marks a missing feature. Default <see cref="float.NaN"/>.</param>
+    public DMatrix(float[][] rows, float[]? labels = null, float missing = float.NaN)
+        : this(Flatten(rows, out var columns), rows.Length, columns, labels, missing)
+    {
+    }
+
+    /// <summary>Creates a matrix from row-major data.</summary>
+    /// <param name="data">The features, row after row; its length must be <paramref name="rows"/> × <paramref name="columns"/>.</param>
+    /// <param name="rows">The number of rows.</param>
+    /// <param name="columns">The number of features per row.</param>
+    /// <param name="labels">One label per row, or <see langword="null"/>.</param>
+    /// <param name="missing">The value that marks a missing feature. Default <see cref="float.NaN"/>.</param>
+    public DMatrix(ReadOnlySpan<float> data, int rows, int columns, float[]? labels = null, float missing = float.NaN)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(columns);
+        if ((long)rows * columns != data.Length)
+        {
+            throw new ArgumentException($"data has {data.Length} values but rows × columns = {rows} × {columns} = {(long)rows * columns}.", nameof(data));
+        }
+
+        if (labels is not null)
+        {
+            ValidateLabels(labels, rows, nameof(labels));
+        }
+
+        unsafe
+        {
+            fixed (float* p = data)
+            {
+                XGBoostLibrary.Check(NativeMethods.XGDMatrixCreateFromMat_omp(p, (ulong)rows, (ulong)columns, missing, out _handle, 0), "XGDMatrixCreateFromMat");
+            }
+        }
+
+        RowCount = rows;
+        ColumnCount = columns;
+        Missing = missing;
+        Digest = ComputeDigest(data, rows, columns);
+        if (labels is not null)
+        {
+            SetFloatInfo("label", labels);
+        }
+    }
+
+    /// <summary>The number of rows.</summary>
+    public int RowCount { get; }
+
+    /// <summary>The number of features per row.</summary>
+    public int ColumnCount { get; }
+
+    /// <summary>The value that marks a missing feature.</summary>
+    public float Missing { get; }
+
+    /// <summary>
+    /// A short digest of the content (MD5 over the first 10,000 values and the shape, 8 hex digits, like the digest MLflow
+    /// gives numpy datasets): used to identify the dataset in logged dataset inputs.
+    /// </summary>
+    public string Digest { get; }
+
+    /// <summary>Whether the matrix has been disposed.</summary>
+    public bool IsDisposed => _handle.IsClosed;
+
+    /// <summary>The labels (empty when none were set). Setting checks one finite label per row.</summary>
+    public float[] Labels
+    {
+        get => GetFloatInfo("label");
+        set
+        {
+            ValidateLabels(value, RowCount, nameof(Labels));
+            SetFloatInfo("label", value);
+        }
+    }
+
+    /// <summary>Per-row weights (empty when none were set).</summary>
+    public float[] Weights
+    {
+        get => GetFloatInfo("weight");
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            CheckLength(value.Length, RowCount, nameof(Weights));
+            if (Array.FindIndex(value, w => !float.IsFinite(w) || w < 0) is var bad and >= 0)
+            {
+                throw new ArgumentException($"Weights[{bad}] is {value[bad]}; weights must be finite and not negative.", nameof(Weights));
+            }
+
+            SetFloatInfo("weight", value);
+        }
+    }
+
+    /// <summary>Per-row base margins (empty when none were set): one per row, or one per row and output group.</summary>
+    public float[] BaseMargin
+    {
+        get => GetFloatInfo("base_margin");
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            if (RowCount > 0 && (value.Length == 0 || value.Length % RowCount != 0))
+            {
+                throw new ArgumentException($"BaseMargin has {value.Length} values; it needs a multiple of the {RowCount} rows.", nameof(BaseMargin));
+            }
+
+            SetFloatInfo("base_margin", value);
+        }
+    }
+
+    /// <summary>Group sizes for ranking objectives (their sum must be the number of rows).</summary>
+    /// <param name="groupSizes">The size of each query group, in row order.</param>
+    public void SetGroups(uint[] groupSizes)
+    {
+        ArgumentNullException.ThrowIfNull(groupSizes);
+        if (groupSizes.Sum(g => (long)g) != RowCount)
+        {
+            throw new ArgumentException($"The group sizes add up to {groupSizes.Sum(g => (long)g)}, not to the {RowCount} rows.", nameof(groupSizes));
+        }
+
+        unsafe
+        {
+            fixed (uint* p = groupSizes)
+            {
+                XGBoostLibrary.Check(NativeMethods.XGDMatrixSetUIntInfo(_handle, "group", p, (ulong)groupSizes.Length), "XGDMatrixSetUIntInfo");
+            }
+        }
+    }
+
+    /// <summary>The feature names, or <see langword="null"/> when none were set (XGBoost then calls them f0, f1, …).</summary>
+    public IReadOnlyList<string>? FeatureNames
+    {
+        get => GetStrings("feature_name");
+        set => SetStrings("feature_name", value, nameof(FeatureNames));
+    }
+
+    /// <summary>The feature types (<c>q</c> quantitative, <c>i</c> indicator, <c>int</c>, <c>float</c>, <c>c</c> categorical), or <see langword="null"/>.</summary>
+    public IReadOnlyList<string>? FeatureTypes
+    {
+        get => GetStrings("feature_type");
+        set => SetStrings("feature_type", value, nameof(FeatureTypes));
+    }
+
+    internal SafeDMatrixHandle Handle
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+            return _handle;
+        }
+    }
+
+    /// <summary>Frees the native matrix. Boosters created with it stay usable.</summary>
+    public void Dispose() => _handle.Dispose();
+
+    /// <inheritdoc/>
+    public override string ToString() => $"DMatrix {RowCount} × {ColumnCount}";
+
+    private static void ValidateLabels(float[] labels, int rows, string name)
+    {
+        ArgumentNullException.ThrowIfNull(labels, name);
+        CheckLength(labels.Length, rows, name);
+        var bad = Array.FindIndex(labels, l => !float.IsFinite(l));
+        if (bad >= 0)
+        {
+            throw new ArgumentException($"{name}[{bad}] is {labels[bad]}; labels must be finite numbers.", name);
+        }
+    }
+
+    private static void CheckLength(int length, int rows, string name)
+    {
+        if (length != rows)
+        {
+            throw new ArgumentException($"{name} has {length} values but the matrix has {rows} rows.", name);
+        }
+    }
+
+    private unsafe void SetFloatInfo(string field, float[] values)
+    {
+        fixed (float* p = values)
+        {
+            XGBoostLibrary.Check(NativeMethods.XGDMatrixSetFloatInfo(Handle, field, p, (ulong)values.Length), "XGDMatrixSetFloatInfo");
+        }
+    }
+
+    private unsafe float[] GetFloatInfo(string field)
+    {
+        XGBoostLibrary.Check(NativeMethods.XGDMatrixGetFloatInfo(Handle, field, out var length, out var p), "XGDMatrixGetFloatInfo");
+        return new ReadOnlySpan<float>(p, checked((int)length)).ToArray();
+    }
+
+    private unsafe string[]? GetStrings(string field)
+    {
+        XGBoostLibrary.Check(NativeMethods.XGDMatrixGetStrFeatureInfo(Handle, field, out var size, out var p), "XGDMatrixGetStrFeatureInfo");
+        return size == 0 ? null : Utf8.ReadArray(p, size);
+    }
+
+    private unsafe void SetStrings(string field, IReadOnlyList<string>? values, string name)
+    {
+        if (values is not null)
+        {
+            CheckLength(values.Count, ColumnCount, name);
+            if (field == "feature_name" && values.Distinct(StringComparer.Ordinal).Count() != values.Count)
+            {
+                throw new ArgumentException($"{name} must be unique.", name);
+            }
+        }
+
+        using var native = new Utf8.Array(values ?? []);
+        XGBoostLibrary.Check(NativeMethods.XGDMatrixSetStrFeatureInfo(Handle, field, native.Pointer, (ulong)(values?.Count ?? 0)), "XGDMatrixSetStrFeatureInfo");
+    }
+
+    private static float[] Flatten(float[,] data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<byte, float>(ref MemoryMarshal.GetArrayDataReference((Array)data)), data.Length).ToArray();
+    }
+
+    private static float[] Flatten(float[][] rows, out int columns)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        columns = rows.Length == 0 ? 1 : rows[0]?.Length ?? throw new ArgumentException("rows[0] is null.", nameof(rows));
+        var flat = new float[(long)rows.Length * columns];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var row = rows[i] ?? throw new ArgumentException($"rows[{i}] is null.", nameof(rows));
+            if (row.Length != columns)
+            {
+                throw new ArgumentException($"rows[{i}] has {row.Length} values but rows[0] has {columns}; every row needs the same number of features.", nameof(rows));
+            }
+
+            row.CopyTo(flat, (long)i * columns);
+        }
+
+        return flat;
+    }
+
+    private static string ComputeDigest(ReadOnlySpan<float> data, int rows, int columns)
+    {
+        using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+        md5.AppendData(MemoryMarshal.AsBytes(data[..Math.Min(data.Length, 10_000)]));
+        Span<long> shape = [rows, columns];
+        md5.AppendData(MemoryMarshal.AsBytes(shape));
+        return Convert.ToHexString(md5.GetHashAndReset())[..8].ToLowerInvariant();
+    }
+}

@@ -1,0 +1,191 @@
+using MlOps.Client.XGBoost.Autologging;
+
+namespace MlOps.Client.XGBoost;
+
+/// <summary>Training entry points (Python's <c>xgboost.train</c>).</summary>
+public static class XGBoost
+{
+    /// <summary>
+    /// Trains a booster for <paramref name="numBoostRound"/> iterations, evaluating <paramref name="evals"/> after each
+    /// one, as Python's <c>xgboost.train</c> does. When autologging is enabled (<see cref="XGBoostAutolog.Enable"/>),
+    /// the training is logged to MLflow.
+    /// </summary>
+    /// <param name="parameters">Booster parameters, set in order (values formatted with the invariant culture).</param>
+    /// <param name="dtrain">The training data with labels.</param>
+    /// <param name="numBoostRound">The number of boosting iterations. Default 10.</param>
+    /// <param name="evals">Evaluation sets and their names (e.g. <c>(dtrain, "train")</c>); the last one drives early stopping.</param>
+    /// <param name="callbacks">Callbacks, called in order before the built-in monitor and early stopping.</param>
+    /// <param name="earlyStoppingRounds">Stop after this many iterations without improvement of the last metric on the last evaluation set.</param>
+    /// <param name="maximize">Whether the early-stopping metric is maximised; guessed from its name when <see langword="null"/>.</param>
+    /// <param name="verboseEval">Print the evaluation every <paramref name="verboseEval"/> iterations to <paramref name="log"/> (0 = never; Python's default is 1).</param>
+    /// <param name="evalsResult">Receives the evaluation history, if given.</param>
+    /// <param name="xgbModel">A booster to continue training from (its trees are kept; it is not modified).</param>
+    /// <param name="log">Where <paramref name="verboseEval"/> prints; the console when <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Stops training between iterations.</param>
+    /// <returns>The trained booster (owned by the caller).</returns>
+    public static Booster Train(
+        IEnumerable<KeyValuePair<string, object?>> parameters,
+        DMatrix dtrain,
+        int numBoostRound = 10,
+        IReadOnlyList<(DMatrix Data, string Name)>? evals = null,
+        IEnumerable<TrainingCallback>? callbacks = null,
+        int? earlyStoppingRounds = null,
+        bool? maximize = null,
+        int verboseEval = 0,
+        EvaluationLog? evalsResult = null,
+        Booster? xgbModel = null,
+        TextWriter? log = null,
+        CancellationToken cancellationToken = default)
+    {
+        var request = new TrainRequest(
+            [.. parameters ?? throw new ArgumentNullException(nameof(parameters))],
+            dtrain ?? throw new ArgumentNullException(nameof(dtrain)),
+            numBoostRound, evals ?? [], [.. callbacks ?? []], earlyStoppingRounds, maximize, verboseEval, evalsResult, xgbModel, log);
+        request.Validate();
+        return XGBoostAutolog.Active is { } autolog && !XGBoostAutolog.Suppressed
+            ? autolog.Train(request, cancellationToken)
+            : TrainCore(request, cancellationToken);
+    }
+
+    internal static Booster TrainCore(TrainRequest request, CancellationToken cancellationToken)
+    {
+        var callbacks = new List<TrainingCallback>(request.Callbacks);
+        if (request.VerboseEval > 0)
+        {
+            callbacks.Add(new EvaluationMonitor(request.Log ?? Console.Out, request.VerboseEval));
+        }
+
+        EarlyStopping? early = null;
+        if (request.EarlyStoppingRounds is > 0)
+        {
+            callbacks.Add(early = new EarlyStopping(request.EarlyStoppingRounds.Value, maximize: request.Maximize));
+        }
+
+        var cache = new DMatrix[1 + request.Evals.Count];
+        cache[0] = request.DTrain;
+        for (var i = 0; i < request.Evals.Count; i++)
+        {
+            cache[i + 1] = request.Evals[i].Data;
+        }
+
+        var parameters = new List<KeyValuePair<string, object?>>(request.Parameters) { new("validate_parameters", true) };
+        var booster = new Booster(parameters, cache);
+        try
+        {
+            if (request.XgbModel is { } start)
+            {
+                var buffer = start.SaveToBuffer(ModelFormat.Ubj);
+                using var loaded = Booster.LoadFromBuffer(buffer);
+                booster.Dispose();
+                booster = Booster.LoadFromBuffer(buffer);
+                booster.SetParameters(parameters);
+            }
+
+            var history = request.EvalsResult ?? new EvaluationLog();
+            foreach (var cb in callbacks)
+            {
+                cb.BeforeTraining(booster);
+            }
+
+            var names = request.Evals.Select(e => e.Name).ToArray();
+            for (var i = 0; i < request.NumBoostRound; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (Any(callbacks, cb => cb.BeforeIteration(booster, i, history)))
+                {
+                    break;
+                }
+
+                booster.Update(request.DTrain, i);
+                if (request.Evals.Count > 0)
+                {
+                    history.Add(EvaluationResult.Parse(booster.EvaluateRaw(i, request.Evals), names));
+                }
+
+                if (Any(callbacks, cb => cb.AfterIteration(booster, i, history)))
+                {
+                    break;
+                }
+            }
+
+            foreach (var cb in callbacks)
+            {
+                cb.AfterTraining(booster);
+            }
+
+            if (early is { SaveBest: true, BestIteration: { } best })
+            {
+                var sliced = booster.Slice(0, best + 1);
+                booster.Dispose();
+                booster = sliced;
+            }
+
+            return booster;
+        }
+        catch
+        {
+            booster.Dispose();
+            throw;
+        }
+    }
+
+    private static bool Any(List<TrainingCallback> callbacks, Func<TrainingCallback, bool> hook)
+    {
+        var stop = false;
+        foreach (var cb in callbacks)
+        {
+            stop |= hook(cb); // every callback sees every iteration, as in Python's CallbackContainer
+        }
+
+        return stop;
+    }
+}
+
+/// <summary>The arguments of one <see cref="XGBoost.Train"/> call.</summary>
+internal sealed record TrainRequest(
+    IReadOnlyList<KeyValuePair<string, object?>> Parameters,
+    DMatrix DTrain,
+    int NumBoostRound,
+    IReadOnlyList<(DMatrix Data, string Name)> Evals,
+    IReadOnlyList<TrainingCallback> Callbacks,
+    int? EarlyStoppingRounds,
+    bool? Maximize,
+    int VerboseEval,
+    EvaluationLog? EvalsResult,
+    Booster? XgbModel,
+    TextWriter? Log)
+{
+    public void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(NumBoostRound, "numBoostRound");
+        ArgumentOutOfRangeException.ThrowIfNegative(VerboseEval, "verboseEval");
+        if (EarlyStoppingRounds is { } rounds)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rounds, "earlyStoppingRounds");
+            if (Evals.Count == 0)
+            {
+                throw new ArgumentException("earlyStoppingRounds needs at least one evaluation set in evals.", "evals");
+            }
+        }
+
+        if (DTrain.IsDisposed)
+        {
+            throw new ObjectDisposedException(nameof(DMatrix), "dtrain has been disposed.");
+        }
+
+        foreach (var (data, name) in Evals)
+        {
+            ArgumentNullException.ThrowIfNull(data, "evals");
+            ArgumentException.ThrowIfNullOrEmpty(name, "evals");
+            if (data.ColumnCount != DTrain.ColumnCount)
+            {
+                throw new ArgumentException($"The evaluation set '{name}' has {data.ColumnCount} features; dtrain has {DTrain.ColumnCount}.", "evals");
+            }
+        }
+
+        if (Evals.Select(e => e.Name).Distinct(StringComparer.Ordinal).Count() != Evals.Count)
+        {
+            throw new ArgumentException("Evaluation set names must be unique.", "evals");
+        }
+    }
+}
