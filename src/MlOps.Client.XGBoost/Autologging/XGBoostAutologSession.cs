@@ -10,6 +10,8 @@ namespace MlOps.Client.XGBoost.Autologging;
 /// <summary>One enabled autologging configuration: logs a <see cref="XGBoost.Train"/> call the way <c>mlflow.xgboost.autolog()</c> does.</summary>
 internal sealed partial class XGBoostAutologSession(Tracker tracker, XGBoostAutologOptions options)
 {
+    private static readonly System.Text.Json.JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public Tracker Tracker { get; } = tracker;
 
     public XGBoostAutologOptions Options { get; } = options;
@@ -139,7 +141,7 @@ internal sealed partial class XGBoostAutologSession(Tracker tracker, XGBoostAuto
 
     private static void LogDatasets(RunScope run, TrainRequest request)
     {
-        var source = new JsonObject { ["tags"] = SourceTags(run) }.ToJsonString();
+        var source = new JsonObject { ["tags"] = SourceTags(run) }.ToJsonString(Json);
         run.LogInput(DatasetFor(request.DTrain, "dataset", source), "train");
         foreach (var (data, name) in request.Evals)
         {
@@ -164,20 +166,20 @@ internal sealed partial class XGBoostAutologSession(Tracker tracker, XGBoostAuto
         {
             ["type"] = "tensor",
             ["tensor-spec"] = new JsonObject { ["dtype"] = "float32", ["shape"] = new JsonArray(-1, data.ColumnCount) },
-        }).ToJsonString();
+        }).ToJsonString(Json);
         return new Dataset
         {
             Name = name,
             Digest = data.Digest,
             SourceType = "code",
             Source = source,
-            Schema = new JsonObject { ["mlflow_tensorspec"] = new JsonObject { ["features"] = features, ["targets"] = null } }.ToJsonString(),
+            Schema = new JsonObject { ["mlflow_tensorspec"] = new JsonObject { ["features"] = features, ["targets"] = null } }.ToJsonString(Json),
             Profile = new JsonObject
             {
                 ["features_shape"] = new JsonArray(data.RowCount, data.ColumnCount),
                 ["features_size"] = (long)data.RowCount * data.ColumnCount,
                 ["features_nbytes"] = (long)data.RowCount * data.ColumnCount * sizeof(float),
-            }.ToJsonString(),
+            }.ToJsonString(Json),
         };
     }
 

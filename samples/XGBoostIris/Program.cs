@@ -1,0 +1,42 @@
+// XGBoostIris: the C# port of the seed's Python example (iris → XGBoost → MLflow with autologging).
+//   X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=25)
+//   with mlflow.start_run(): mlflow.xgboost.autolog(); model = xgb.train(params, dtrain, evals=[(dtrain, "train")]) ...
+// With no MLFLOW_TRACKING_URI it writes to ./mlflow.db; with MLFLOW_TRACKING_URI=http://host:port it logs to that server.
+// Needs libxgboost (Debian/Ubuntu: apt-get install libxgboost0) or XGBOOST_LIBRARY_PATH.
+using System.Globalization;
+using MlOps.Client.Tracking;
+using MlOps.Client.XGBoost;
+using MlOps.Client.XGBoost.Autologging;
+using XGBoostIris;
+
+var (xTrain, yTrain, xTest, yTest) = Iris.LoadSplit();
+using var dtrain = new DMatrix(xTrain, yTrain);
+using var dtest = new DMatrix(xTest, yTest);
+
+var parameters = new Dictionary<string, object?>
+{
+    ["objective"] = "multi:softprob",
+    ["num_class"] = 3,
+    ["learning_rate"] = 1,
+    ["eval_metric"] = "mlogloss",
+    ["seed"] = 42,
+};
+
+var experiment = Environment.GetEnvironmentVariable("MLFLOW_EXPERIMENT_NAME") ?? "xgboost-iris";
+await using var tracker = Tracker.FromEnvironment(new TrackerOptions { ExperimentName = experiment });
+string runId;
+double logLoss, accuracy;
+using (var run = tracker.StartRun())
+{
+    runId = run.RunId;
+    using var autolog = tracker.AutologXGBoost();
+    using var model = XGBoost.Train(parameters, dtrain, evals: [(dtrain, "train")], verboseEval: 1);
+    var proba = model.Predict(dtest);
+    logLoss = Metrics.LogLoss(yTest, proba, 3);
+    accuracy = Metrics.Accuracy(yTest, proba, 3);
+    run.LogMetrics(new Dictionary<string, double> { ["log_loss"] = logLoss, ["accuracy"] = accuracy });
+}
+
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"log_loss={logLoss:F9}"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"accuracy={accuracy:F9}"));
+Console.WriteLine($"RUN_ID={runId}");
