@@ -88,6 +88,21 @@ public sealed class Booster : IDisposable
         }
     }
 
+    /// <summary>Replaces this booster's model with the one in <paramref name="buffer"/>, keeping its data cache.</summary>
+    internal unsafe void LoadModel(ReadOnlySpan<byte> buffer)
+    {
+        fixed (byte* p = buffer)
+        {
+            var length = (ulong)buffer.Length;
+            var address = p;
+            Exclusive(() =>
+            {
+                XGBoostLibrary.Check(NativeMethods.XGBoosterLoadModelFromBuffer(Handle, address, length), "XGBoosterLoadModelFromBuffer");
+                return 0;
+            });
+        }
+    }
+
     /// <summary>The version of the loaded <c>libxgboost</c>.</summary>
     public static Version LibraryVersion => XGBoostLibrary.Version();
 

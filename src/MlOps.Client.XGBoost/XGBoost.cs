@@ -55,10 +55,9 @@ public static class XGBoost
             callbacks.Add(new EvaluationMonitor(request.Log ?? Console.Out, request.VerboseEval));
         }
 
-        EarlyStopping? early = null;
         if (request.EarlyStoppingRounds is > 0)
         {
-            callbacks.Add(early = new EarlyStopping(request.EarlyStoppingRounds.Value, maximize: request.Maximize));
+            callbacks.Add(new EarlyStopping(request.EarlyStoppingRounds.Value, maximize: request.Maximize));
         }
 
         var cache = new DMatrix[1 + request.Evals.Count];
@@ -74,10 +73,7 @@ public static class XGBoost
         {
             if (request.XgbModel is { } start)
             {
-                var buffer = start.SaveToBuffer(ModelFormat.Ubj);
-                using var loaded = Booster.LoadFromBuffer(buffer);
-                booster.Dispose();
-                booster = Booster.LoadFromBuffer(buffer);
+                booster.LoadModel(start.SaveToBuffer(ModelFormat.Ubj));
                 booster.SetParameters(parameters);
             }
 
@@ -113,7 +109,7 @@ public static class XGBoost
                 cb.AfterTraining(booster);
             }
 
-            if (early is { SaveBest: true, BestIteration: { } best })
+            if (callbacks.OfType<EarlyStopping>().LastOrDefault(e => e.SaveBest) is { BestIteration: { } best })
             {
                 var sliced = booster.Slice(0, best + 1);
                 booster.Dispose();

@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using XGBoostIris;
+
+namespace MlOps.Client.XGBoost.Tests;
+
+/// <summary>The seed example: same rows as scikit-learn's split, same figures as the Python program with XGBoost 1.7.4.</summary>
+[Collection(XGBoostCollection.Name)]
+public sealed class SampleTests
+{
+    [Fact]
+    public void The_split_has_scikit_learns_rows_in_order()
+    {
+        var (xTrain, yTrain, xTest, yTest) = Iris.LoadSplit();
+        Assert.Equal(105, xTrain.Length);
+        Assert.Equal(45, xTest.Length);
+        Assert.Equal([5.4f, 3.7f, 1.5f, 0.2f], xTrain[0]); // row 10 of iris.csv comes first
+        Assert.Equal(0f, yTrain[0]);
+        Assert.Equal(150, xTrain.Concat(xTest).Select(r => string.Join(",", r)).Count());
+        Assert.Equal(45, yTest.Length);
+    }
+
+    [Fact]
+    public void The_port_reaches_pythons_log_loss_and_accuracy()
+    {
+        if (Booster.LibraryVersion != new Version(1, 7, 4))
+        {
+            return; // the reference figures are those of libxgboost 1.7.4 (Debian 12's libxgboost0)
+        }
+
+        var (xTrain, yTrain, xTest, yTest) = Iris.LoadSplit();
+        using var dtrain = new DMatrix(xTrain, yTrain);
+        using var dtest = new DMatrix(xTest, yTest);
+        var history = new EvaluationLog();
+        using var model = XGBoost.Train(
+            new Dictionary<string, object?> { ["objective"] = "multi:softprob", ["num_class"] = 3, ["learning_rate"] = 1, ["eval_metric"] = "mlogloss", ["seed"] = 42 },
+            dtrain, evals: [(dtrain, "train")], evalsResult: history);
+        var proba = model.Predict(dtest);
+        Assert.Equal(0.163284836, Metrics.LogLoss(yTest, proba, 3), 1e-6);
+        Assert.Equal(0.933333333, Metrics.Accuracy(yTest, proba, 3), 1e-9);
+        Assert.Equal(0.2630811807655153, history["train", "mlogloss"][0], 1e-12); // python-client/xgboost-iris-history-train-mlogloss.json
+        Assert.Equal(0.02123498513052861, history["train", "mlogloss"][9], 1e-12);
+    }
+
+    [Fact]
+    public async Task The_sample_runs_with_no_server_and_prints_the_figures()
+    {
+        var dir = Directory.CreateTempSubdirectory("mlops-xgbiris-");
+        try
+        {
+            var start = new ProcessStartInfo("dotnet") { WorkingDirectory = dir.FullName, RedirectStandardOutput = true, RedirectStandardError = true };
+            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "XGBoostIris.dll"));
+            foreach (var name in new[] { "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID" })
+            {
+                start.Environment.Remove(name);
+            }
+
+            using var process = Process.Start(start)!;
+            var output = await process.StandardOutput.ReadToEndAsync();
+            var error = await process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(120));
+            Assert.True(process.ExitCode == 0, output + error);
+            if (Booster.LibraryVersion == new Version(1, 7, 4))
+            {
+                Assert.Contains("log_loss=0.163284836", output, StringComparison.Ordinal);
+                Assert.Contains("accuracy=0.933333333", output, StringComparison.Ordinal);
+            }
+
+            var runId = output.Split('\n').Single(l => l.StartsWith("RUN_ID=", StringComparison.Ordinal))["RUN_ID=".Length..].Trim();
+            using var db = new SqliteConnection("Data Source=" + Path.Combine(dir.FullName, "mlflow.db") + ";Pooling=False");
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = $"SELECT status FROM runs WHERE run_uuid = '{runId}'";
+            Assert.Equal("FINISHED", cmd.ExecuteScalar());
+            cmd.CommandText = $"SELECT count(*) FROM metrics WHERE run_uuid = '{runId}' AND key = 'train-mlogloss'";
+            Assert.Equal(10L, cmd.ExecuteScalar());
+            cmd.CommandText = $"SELECT count(*) FROM params WHERE run_uuid = '{runId}'";
+            Assert.Equal(10L, cmd.ExecuteScalar());
+            cmd.CommandText = $"SELECT value FROM metrics WHERE run_uuid = '{runId}' AND key = 'accuracy'";
+            Assert.Equal(42.0 / 45, Convert.ToDouble(cmd.ExecuteScalar(), CultureInfo.InvariantCulture), 1e-12);
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            dir.Delete(recursive: true);
+        }
+    }
+}
