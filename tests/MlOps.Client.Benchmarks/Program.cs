@@ -3,10 +3,16 @@ using MlOps.Client.Benchmarks;
 
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- throughput [metrics] [threads]
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- hotpath [calls]   (training-thread bytes, precise)
+// dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- xgboost [pairs] [rows]   (autolog overhead, 200 rounds x 50 features)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- --filter '*HotPath*'
 if (args.Length > 0 && args[0] == "hotpath")
 {
     return HotPathHarness.Run(args);
+}
+
+if (args.Length > 0 && args[0] == "xgboost")
+{
+    return await XGBoostAutologHarness.RunAsync(args);
 }
 
 if (args.Length > 0 && args[0] == "sqlite")
