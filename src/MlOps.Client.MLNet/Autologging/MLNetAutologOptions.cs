@@ -1,0 +1,23 @@
+namespace MlOps.Client.MLNet.Autologging;
+
+/// <summary>What ML.NET autologging logs.</summary>
+public sealed class MLNetAutologOptions
+{
+    /// <summary>Log the fitted model as an MLflow model under <see cref="ModelArtifactPath"/>. Default <see langword="true"/>.</summary>
+    public bool LogModels { get; set; } = true;
+
+    /// <summary>The artifact folder of the logged model. Default <c>model</c>.</summary>
+    public string ModelArtifactPath { get; set; } = "model";
+
+    /// <summary>Keep the trainers' log (<c>MLContext.Log</c>) as <c>training_log.txt</c>. Default <see langword="false"/>.</summary>
+    public bool LogTrainingOutput { get; set; }
+
+    /// <summary>Turn iteration lines of the trainers' log into per-iteration metrics where they parse. Default <see langword="true"/>.</summary>
+    public bool LogTrainingProgress { get; set; } = true;
+
+    /// <summary>Log the confusion matrix (JSON and PNG) with classification metrics. Default <see langword="true"/>.</summary>
+    public bool LogConfusionMatrix { get; set; } = true;
+
+    /// <summary>Tags set on every run autologging logs to.</summary>
+    public IDictionary<string, string> ExtraTags { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+}

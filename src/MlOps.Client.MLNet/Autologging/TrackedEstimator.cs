@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using MlOps.Client.MLNet.Models;
+using MlOps.Client.Tracking;
+
+namespace MlOps.Client.MLNet.Autologging;
+
+internal interface ITrackedEstimator
+{
+    object Inner { get; }
+}
+
+/// <summary>
+/// An estimator whose <see cref="Fit"/> is logged to MLflow while autologging is enabled (<see cref="MLNetAutolog.Enable"/>):
+/// pipeline shape, trainer hyperparameters, training rows, input schema, duration, training progress and the model.
+/// Without an enabled session it fits exactly like the wrapped estimator.
+/// </summary>
+/// <typeparam name="TTransformer">The transformer the estimator produces.</typeparam>
+public sealed class TrackedEstimator<TTransformer> : IEstimator<TTransformer>, ITrackedEstimator
+    where TTransformer : class, ITransformer
+{
+    internal TrackedEstimator(IEstimator<TTransformer> inner, string? runName)
+    {
+        Inner = inner ?? throw new ArgumentNullException(nameof(inner));
+        RunName = runName;
+    }
+
+    /// <summary>The wrapped estimator.</summary>
+    public IEstimator<TTransformer> Inner { get; }
+
+    /// <summary>The name of the run started when no run is active.</summary>
+    public string? RunName { get; }
+
+    object ITrackedEstimator.Inner => Inner;
+
+    /// <summary>Fits the wrapped estimator and logs the fit.</summary>
+    /// <param name="input">The training data.</param>
+    public TTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (MLNetAutolog.Current is not { } session)
+        {
+            return Inner.Fit(input);
+        }
+
+        var run = session.AcquireRun(RunName, out var owned);
+        try
+        {
+            var model = FitLogged(session, run, input);
+            if (owned)
+            {
+                run.End();
+            }
+
+            return model;
+        }
+        catch (Exception ex) when (owned)
+        {
+            run.Fail(ex);
+            run.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema) => Inner.GetOutputSchema(inputSchema);
+
+    private TTransformer FitLogged(MLNetAutologSession session, RunScope run, IDataView input)
+    {
+        var options = session.Options;
+        var description = PipelineDescription.Describe(Inner);
+        run.LogParam("pipeline", Truncate(description.Shape));
+        run.LogParams(description.Hyperparameters.Select(h => KeyValuePair.Create(h.Key, (object?)Truncate(h.Value))));
+        if (input.GetRowCount() is { } rows)
+        {
+            run.LogParam("training_rows", rows);
+        }
+
+        _ = run.LogTextAsync(description.ToJson(), "pipeline.json");
+        _ = run.LogTextAsync(SchemaJson.Describe(input.Schema), "input_schema.json");
+
+        session.BeginCapture();
+        var watch = Stopwatch.StartNew();
+        TTransformer model;
+        IReadOnlyList<string> log;
+        try
+        {
+            model = Inner.Fit(input);
+        }
+        finally
+        {
+            log = session.EndCapture();
+        }
+
+        run.LogMetric("training_duration_seconds", watch.Elapsed.TotalSeconds);
+        if (options.LogTrainingProgress)
+        {
+            foreach (var (key, step, value) in TrainingLogParser.Parse(log))
+            {
+                run.LogMetric(key, value, step);
+            }
+        }
+
+        if (options.LogTrainingOutput)
+        {
+            _ = run.LogTextAsync(string.Join('\n', log) + "\n", "training_log.txt");
+        }
+
+        if (options.LogModels)
+        {
+            var signature = SchemaJson.Signature(input.Schema, model.GetOutputSchema(input.Schema));
+            _ = run.LogModelAsync(new MLNetModel(model, input.Schema), new MLNetFlavor(session.MLContext), options.ModelArtifactPath, signature);
+        }
+
+        return model;
+    }
+
+    private static string Truncate(string value) => value.Length <= 6000 ? value : value[..5997] + "...";
+}
+
+/// <summary><c>estimator.WithTracking()</c>.</summary>
+public static class EstimatorTrackingExtensions
+{
+    /// <summary>Wraps <paramref name="estimator"/> so that its <c>Fit</c> is logged while autologging is enabled.</summary>
+    /// <typeparam name="TTransformer">The transformer type.</typeparam>
+    /// <param name="estimator">The estimator or pipeline.</param>
+    /// <param name="runName">The name of the run started when no run is active.</param>
+    public static TrackedEstimator<TTransformer> WithTracking<TTransformer>(this IEstimator<TTransformer> estimator, string? runName = null)
+        where TTransformer : class, ITransformer => new(estimator, runName);
+}
