@@ -101,6 +101,11 @@ public sealed class TrackedEstimator<TTransformer> : IEstimator<TTransformer>, I
             }
         }
 
+        foreach (var (name, value) in TrainingLogParser.AutoTuned(log))
+        {
+            run.LogParam("autotuned." + string.Concat(name.Select(c => char.IsLetterOrDigit(c) || c is '_' or '.' ? c : '_')), value.TrimEnd('.'));
+        }
+
         if (options.LogTrainingOutput)
         {
             _ = run.LogTextAsync(string.Join('\n', log) + "\n", "training_log.txt");

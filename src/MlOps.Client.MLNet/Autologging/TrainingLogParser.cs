@@ -46,6 +46,22 @@ internal static partial class TrainingLogParser
         }
     }
 
+    /// <summary>Values trainers choose for themselves, e.g. SDCA's <c>Auto-tuning parameters: L2 = 2.6672002E-05</c> → (<c>L2</c>, 2.6672002E-05).</summary>
+    public static IEnumerable<(string Name, string Value)> AutoTuned(IEnumerable<string> lines)
+    {
+        foreach (var raw in lines)
+        {
+            var m = AutoTunedLine().Match(StripSource().Replace(raw, ""));
+            if (m.Success)
+            {
+                yield return (m.Groups["name"].Value.Trim(), m.Groups["value"].Value.Trim());
+            }
+        }
+    }
+
+    [GeneratedRegex(@"^Auto-tuning parameters:\s*(?<name>[^=]+?)\s*=\s*(?<value>\S+)\.?$")]
+    private static partial Regex AutoTunedLine();
+
     private static bool TryNumber(string text, out double value) =>
         double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && double.IsFinite(value);
 

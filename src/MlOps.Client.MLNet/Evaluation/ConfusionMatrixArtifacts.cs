@@ -26,10 +26,19 @@ internal static class ConfusionMatrixArtifacts
             }
         }
 
+        // Blues runs dark → light with intensity; negated counts make the largest counts the darkest cells.
+        var intensities = new double[n, n];
+        for (var i = 0; i < n; i++)
+        {
+            for (var j = 0; j < n; j++)
+            {
+                intensities[i, j] = -data[i, j];
+            }
+        }
+
         var plot = new ScottPlot.Plot();
-        var heatmap = plot.Add.Heatmap(data);
+        var heatmap = plot.Add.Heatmap(intensities);
         heatmap.Colormap = new ScottPlot.Colormaps.Blues();
-        plot.Add.ColorBar(heatmap);
         var max = data.Cast<double>().DefaultIfEmpty(0).Max();
         for (var actual = 0; actual < n; actual++)
         {

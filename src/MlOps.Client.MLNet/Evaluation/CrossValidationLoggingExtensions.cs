@@ -17,14 +17,15 @@ public static class CrossValidationLoggingExtensions
     /// <param name="results">The folds.</param>
     /// <param name="prefix">A prefix for every key.</param>
     /// <param name="run">The parent run (the active one, or one started for it, when <see langword="null"/>).</param>
-    public static IReadOnlyList<TrainCatalogBase.CrossValidationResult<T>> LogTo<T>(this IReadOnlyList<TrainCatalogBase.CrossValidationResult<T>> results, string prefix = "", RunScope? run = null)
+    /// <param name="labels">Class names in key order for multiclass metric names, or class indexes.</param>
+    public static IReadOnlyList<TrainCatalogBase.CrossValidationResult<T>> LogTo<T>(this IReadOnlyList<TrainCatalogBase.CrossValidationResult<T>> results, string prefix = "", RunScope? run = null, IReadOnlyList<string>? labels = null)
         where T : class
     {
         ArgumentNullException.ThrowIfNull(results);
         var folds = results.Select(r => r.Metrics switch
         {
             BinaryClassificationMetrics b => MetricNames.Flatten(b),
-            MulticlassClassificationMetrics m => MetricNames.Flatten(m),
+            MulticlassClassificationMetrics m => MetricNames.Flatten(m, labels),
             RegressionMetrics g => MetricNames.Flatten(g),
             RankingMetrics k => MetricNames.Flatten(k),
             ClusteringMetrics c => MetricNames.Flatten(c),

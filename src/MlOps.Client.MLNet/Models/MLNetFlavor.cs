@@ -46,9 +46,21 @@ public sealed class MLNetFlavor(MLContext? mlContext = null) : IModelFlavor<MLNe
         {
             ["mlnet_version"] = MLNetVersion,
             ["data"] = ModelFile,
-            ["model_class"] = model.Transformer.GetType().FullName,
+            ["model_class"] = TypeName(model.Transformer.GetType()),
             ["input_schema"] = SchemaJson.Columns(model.InputSchema),
         }));
+    }
+
+    /// <summary>A readable type name: <c>Microsoft.ML.Data.TransformerChain&lt;KeyToValueMappingTransformer&gt;</c>.</summary>
+    internal static string TypeName(Type type)
+    {
+        if (!type.IsGenericType)
+        {
+            return type.FullName ?? type.Name;
+        }
+
+        var name = type.GetGenericTypeDefinition().FullName ?? type.Name;
+        return $"{name[..name.IndexOf('`', StringComparison.Ordinal)]}<{string.Join(", ", type.GetGenericArguments().Select(a => a.IsGenericType ? TypeName(a) : a.Name))}>";
     }
 
     /// <inheritdoc/>
