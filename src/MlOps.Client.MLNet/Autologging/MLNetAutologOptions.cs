@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace MlOps.Client.MLNet.Autologging;
 
 /// <summary>What ML.NET autologging logs.</summary>
@@ -17,6 +19,9 @@ public sealed class MLNetAutologOptions
 
     /// <summary>Log the confusion matrix (JSON and PNG) with classification metrics. Default <see langword="true"/>.</summary>
     public bool LogConfusionMatrix { get; set; } = true;
+
+    /// <summary>Where autologging reports what it could not log (e.g. a model with a transformer ML.NET cannot save); the fit itself never fails for it.</summary>
+    public ILogger? Logger { get; set; }
 
     /// <summary>Tags set on every run autologging logs to.</summary>
     public IDictionary<string, string> ExtraTags { get; } = new Dictionary<string, string>(StringComparer.Ordinal);

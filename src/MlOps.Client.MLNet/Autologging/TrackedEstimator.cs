@@ -113,8 +113,28 @@ public sealed class TrackedEstimator<TTransformer> : IEstimator<TTransformer>, I
 
         if (options.LogModels)
         {
-            var signature = SchemaJson.Signature(input.Schema, model.GetOutputSchema(input.Schema));
-            _ = run.LogModelAsync(new MLNetModel(model, input.Schema), new MLNetFlavor(session.MLContext), options.ModelArtifactPath, signature);
+            // Saved here, synchronously, so that a model ML.NET cannot save (e.g. an unregistered custom mapping) is
+            // reported and skipped instead of failing the run's end.
+            byte[]? saved = null;
+            try
+            {
+                using var buffer = new MemoryStream();
+                session.MLContext.Model.Save(model, input.Schema, buffer);
+                saved = buffer.ToArray();
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or NotSupportedException or ArgumentException or IOException)
+            {
+                if (options.Logger is { } logger)
+                {
+                    AutologLog.ModelNotSaved(logger, run.RunId, ex);
+                }
+            }
+
+            if (saved is not null)
+            {
+                var signature = SchemaJson.Signature(input.Schema, model.GetOutputSchema(input.Schema));
+                _ = run.LogModelAsync(new MLNetModel(model, input.Schema), new MLNetFlavor(session.MLContext) { PreSaved = saved }, options.ModelArtifactPath, signature);
+            }
         }
 
         return model;
@@ -132,4 +152,10 @@ public static class EstimatorTrackingExtensions
     /// <param name="runName">The name of the run started when no run is active.</param>
     public static TrackedEstimator<TTransformer> WithTracking<TTransformer>(this IEstimator<TTransformer> estimator, string? runName = null)
         where TTransformer : class, ITransformer => new(estimator, runName);
+}
+
+internal static partial class AutologLog
+{
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 1, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "ML.NET autologging could not save the model of run {RunId}; the fit is logged without it.")]
+    public static partial void ModelNotSaved(Microsoft.Extensions.Logging.ILogger logger, string runId, Exception exception);
 }

@@ -30,6 +30,9 @@ public sealed class MLNetFlavor(MLContext? mlContext = null) : IModelFlavor<MLNe
     /// <inheritdoc/>
     public string Name => FlavorName;
 
+    /// <summary>The model already saved by ML.NET (written as is instead of saving again).</summary>
+    internal byte[]? PreSaved { get; init; }
+
     /// <summary>The ML.NET version (<c>Microsoft.ML</c>'s informational version, without build metadata).</summary>
     public static string MLNetVersion =>
         (typeof(MLContext).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown").Split('+')[0];
@@ -41,7 +44,14 @@ public sealed class MLNetFlavor(MLContext? mlContext = null) : IModelFlavor<MLNe
     public Task<FlavorConfiguration> SaveAsync(MLNetModel model, string directory, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(model);
-        _mlContext.Model.Save(model.Transformer, model.InputSchema, Path.Combine(directory, ModelFile));
+        if (PreSaved is { } bytes)
+        {
+            File.WriteAllBytes(Path.Combine(directory, ModelFile), bytes);
+        }
+        else
+        {
+            _mlContext.Model.Save(model.Transformer, model.InputSchema, Path.Combine(directory, ModelFile));
+        }
         return Task.FromResult(new FlavorConfiguration(new JsonObject
         {
             ["mlnet_version"] = MLNetVersion,

@@ -18,7 +18,7 @@ internal static class SchemaJson
         new([.. schema.Where(c => !c.IsHidden).Select(c => (JsonNode)new JsonObject
         {
             ["name"] = c.Name,
-            ["type"] = ItemType(c.Type).RawType.Name,
+            ["type"] = ItemType(c.Type).ToString(),
             ["vector_size"] = c.Type is VectorDataViewType v ? v.Size : null,
             ["is_key"] = ItemType(c.Type) is KeyDataViewType,
         })]);
