@@ -356,13 +356,33 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
                 "The uploader keeps trying; the run stays RUNNING until they are delivered and the run is ended.");
         }
 
-        await _tracker.Store.UpdateRunAsync(RunId, status, _tracker.Options.TimeProvider.GetUtcNow(), null, cancellationToken).ConfigureAwait(false);
+        var endTime = _tracker.Options.TimeProvider.GetUtcNow();
+        if (_tracker.Uploader.HasSpooledEntities(RunId))
+        {
+            // Entities of this run wait in the spool: the end goes there too and reaches the server after them.
+            _tracker.Uploader.SpoolRunEnd(RunId, status, endTime);
+        }
+        else
+        {
+            try
+            {
+                await _tracker.Store.UpdateRunAsync(RunId, status, endTime, null, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsUnavailable(ex) && _tracker.Uploader.SpoolRunEnd(RunId, status, endTime))
+            {
+                // The server went away at the end: the spool delivers the end later.
+            }
+        }
+
         FinalStatus = status;
         if (throwOnRejected)
         {
             ThrowIfRejected();
         }
     }
+
+    private static bool IsUnavailable(Exception ex) =>
+        ex is HttpRequestException or IOException or TimeoutException || (ex is MlflowException m && m is not Validation.MlflowValidationException && (m.Status == 0 || m.IsTransient));
 
     private void ThrowIfRejected()
     {

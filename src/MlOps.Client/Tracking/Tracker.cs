@@ -77,8 +77,23 @@ public sealed class Tracker : IDisposable, IAsyncDisposable
     {
         var clientOptions = MlflowClientOptions.FromEnvironment();
         clientOptions.LoggerFactory ??= loggerFactory;
-        return new Tracker(TrackingStores.Open(clientOptions), options, loggerFactory, ownsStore: true);
+        options ??= new TrackerOptions();
+        var store = TrackingStores.Open(clientOptions);
+        if (store is RestTrackingStore && string.Equals(Environment.GetEnvironmentVariable("MLOPS_SPOOL"), "true", StringComparison.OrdinalIgnoreCase))
+        {
+            options.Uploader.Spool.Enabled = true;
+        }
+
+        return new Tracker(store, options, loggerFactory, ownsStore: true);
     }
+
+    /// <summary>
+    /// Replays what the on-disk spool holds for this tracking URI (left by an outage, or by an earlier process) and waits
+    /// for the pass: <see langword="true"/> when the spool is empty afterwards, <see langword="false"/> when the server
+    /// is still unreachable (the uploader keeps trying). Does nothing without a spool.
+    /// </summary>
+    /// <param name="cancellationToken">Stops waiting (the replay goes on in the background).</param>
+    public Task<bool> ReplaySpoolAsync(CancellationToken cancellationToken = default) => Uploader.ReplaySpoolAsync(cancellationToken);
 
     /// <summary>The run active in the current async flow (the innermost open run scope), or <see langword="null"/>.</summary>
     public static RunScope? ActiveRun

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using MlOps.Client.Diagnostics;
 using MlOps.Client.Stores;
+using MlOps.Client.Uploading.Spooling;
 using MlOps.Client.Validation;
 
 namespace MlOps.Client.Uploading;
@@ -39,6 +40,13 @@ internal sealed class BatchUploader : IAsyncDisposable
     private int _retryAttempt;
     private DateTimeOffset _retryNotBefore;
 
+    private readonly DiskSpool? _spool;
+    private volatile bool _degraded;
+    private TaskCompletionSource<bool>? _replayWaiter;
+    private readonly object _replayGate = new();
+    private long _spooled;
+    private long _replayed;
+
     private long _sent;
     private long _retried;
     private long _rejected;
@@ -53,6 +61,16 @@ internal sealed class BatchUploader : IAsyncDisposable
         _time = time;
         _logger = logger;
         _buffer = new EntityBuffer(options.MaxBufferedEntities, MlflowLimits.MaxMetricsPerBatch, Wake);
+        if (options.Spool.Enabled)
+        {
+            _spool = new DiskSpool(options.Spool, store.Uri, time, logger);
+            _degraded = options.Spool.ReplayOnStart && _spool.HasPending;
+        }
+        else if (options.BufferFullPolicy == BufferFullPolicy.Spill)
+        {
+            throw new ArgumentException("BufferFullPolicy.Spill needs the spool: set UploaderOptions.Spool.Enabled.", nameof(options));
+        }
+
         UploaderMetrics.Track(this);
         using (ExecutionContext.SuppressFlow())
         {
@@ -70,7 +88,60 @@ internal sealed class BatchUploader : IAsyncDisposable
         BackpressureWaits = Interlocked.Read(ref _waits),
         Buffered = _buffer.Count,
         Requests = Interlocked.Read(ref _requests),
+        Spooled = Interlocked.Read(ref _spooled),
+        Replayed = Interlocked.Read(ref _replayed),
+        SpoolDropped = _spool?.Dropped ?? 0,
+        SpoolBytes = _spool?.Bytes ?? 0,
     };
+
+    /// <summary>The spool folder, when the spool is enabled.</summary>
+    public string? SpoolFolder => _spool?.Folder;
+
+    /// <summary>Whether entities of <paramref name="runId"/> wait in the spool.</summary>
+    public bool HasSpooledEntities(string runId) => _spool?.HasPendingEntities(runId) ?? false;
+
+    /// <summary>Records the end of a run whose entities are spooled: the status is sent after them, by the replay.</summary>
+    public bool SpoolRunEnd(string runId, RunStatus status, DateTimeOffset endTime)
+    {
+        if (_spool is null)
+        {
+            return false;
+        }
+
+        var spooled = _spool.Append(new SpoolRecord { Kind = SpoolRecordKind.RunEnd, RunId = runId, Status = status, EndTimeMs = endTime.ToUnixTimeMilliseconds() });
+        _spool.Sync(force: true);
+        _degraded = true;
+        Wake();
+        return spooled;
+    }
+
+    /// <summary>
+    /// Replays the spool now (what earlier processes left too) and waits for the pass to finish: <see langword="true"/>
+    /// when the spool is empty afterwards, <see langword="false"/> when the server is still unreachable.
+    /// </summary>
+    public async Task<bool> ReplaySpoolAsync(CancellationToken cancellationToken)
+    {
+        if (_spool is null)
+        {
+            return true;
+        }
+
+        TaskCompletionSource<bool> waiter;
+        lock (_replayGate)
+        {
+            waiter = _replayWaiter ??= new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        lock (_retry)
+        {
+            _retryNotBefore = _time.GetUtcNow();
+        }
+
+        _degraded = true;
+        _flushRequested = true;
+        Wake();
+        return await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Called for each entity the server refused.</summary>
     public event Action<RejectedEntity>? Rejected;
@@ -95,6 +166,13 @@ internal sealed class BatchUploader : IAsyncDisposable
                 Interlocked.Increment(ref _dropped);
                 UploaderMetrics.Dropped.Add(1);
                 WarnFull("an entity was dropped (DropNewest policy)");
+                return;
+            case AddResult.Full:
+                WarnFull("entities are spilled to the spool (Spill policy)");
+                var batch = new Batch(entity.RunId);
+                batch.Add(in entity);
+                SpoolBatches([batch]);
+                Wake();
                 return;
         }
 
@@ -159,6 +237,19 @@ internal sealed class BatchUploader : IAsyncDisposable
     public async Task<bool> ShutdownAsync(TimeSpan timeout)
     {
         var delivered = await FlushAsync(timeout, CancellationToken.None).ConfigureAwait(false);
+        if (_spool is not null && _degraded)
+        {
+            // One last replay if the server is back; what stays spooled is replayed by the next process.
+            using var cts = new CancellationTokenSource(timeout, _time);
+            try
+            {
+                await ReplaySpoolAsync(cts.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
         _stopping = true;
         if (!delivered)
         {
@@ -186,6 +277,26 @@ internal sealed class BatchUploader : IAsyncDisposable
         }
 
         UploaderMetrics.Untrack(this);
+        if (_spool is not null)
+        {
+            // Whatever could not be delivered in time goes to the spool: a graceful exit loses nothing.
+            var rest = new PendingEntity[MlflowLimits.MaxEntitiesPerBatch];
+            int n;
+            while ((n = _buffer.Drain(rest)) > 0)
+            {
+                SpoolBatches(Pack(rest.AsSpan(0, n)));
+            }
+
+            List<Batch> retry;
+            lock (_retry)
+            {
+                retry = [.. _retry];
+                _retry.Clear();
+            }
+
+            SpoolBatches(retry);
+            _spool.Dispose();
+        }
 
         _abort.Dispose();
         _buffer.Dispose();
@@ -247,16 +358,17 @@ internal sealed class BatchUploader : IAsyncDisposable
 
     private async Task WaitForWorkAsync()
     {
+        var waitingRetry = PendingRetryCount() > 0 || _degraded;
         if (_stopping || _flushRequested || _buffer.Count >= MlflowLimits.MaxMetricsPerBatch)
         {
-            if (PendingRetryCount() == 0 || _time.GetUtcNow() >= _retryNotBefore || _abort.IsCancellationRequested)
+            if (!waitingRetry || _time.GetUtcNow() >= _retryNotBefore || _abort.IsCancellationRequested || _buffer.Count > 0)
             {
                 return;
             }
         }
 
         var delay = _options.MaxBatchDelay;
-        if (PendingRetryCount() > 0)
+        if (waitingRetry)
         {
             var untilRetry = _retryNotBefore - _time.GetUtcNow();
             delay = untilRetry < delay ? (untilRetry < TimeSpan.Zero ? TimeSpan.Zero : untilRetry) : delay;
@@ -293,6 +405,11 @@ internal sealed class BatchUploader : IAsyncDisposable
             {
                 if (n == 0 && batches.Count == 0)
                 {
+                    if (_degraded && _spool is not null && (_time.GetUtcNow() >= _retryNotBefore || _stopping))
+                    {
+                        await ReplayAsync().ConfigureAwait(false);
+                    }
+
                     return;
                 }
 
@@ -304,7 +421,19 @@ internal sealed class BatchUploader : IAsyncDisposable
                     return;
                 }
 
-                await SendAllAsync(batches).ConfigureAwait(false);
+                if (_degraded && _spool is not null)
+                {
+                    // The server is away (or the spool has older records): keep the order by spooling behind them.
+                    SpoolBatches(batches);
+                    if (_time.GetUtcNow() >= _retryNotBefore)
+                    {
+                        await ReplayAsync().ConfigureAwait(false);
+                    }
+                }
+                else
+                {
+                    await SendAllAsync(batches).ConfigureAwait(false);
+                }
             }
             finally
             {
@@ -317,9 +446,9 @@ internal sealed class BatchUploader : IAsyncDisposable
                 return;
             }
 
-            if (n == 0 && PendingRetryCount() > 0)
+            if (n == 0 && (PendingRetryCount() > 0 || _degraded))
             {
-                return; // only retries left, wait for their backoff
+                return; // only retries (or spooled records) left, wait for their backoff
             }
         }
     }
@@ -375,7 +504,7 @@ internal sealed class BatchUploader : IAsyncDisposable
         catch (MlflowException ex) when (IsRetriable(ex))
         {
             UploaderLog.BatchFailed(_logger, batch.Count, batch.RunId, ex.Message);
-            KeepForRetry([batch]);
+            Unreachable(batch);
         }
         catch (MlflowException ex)
         {
@@ -384,9 +513,130 @@ internal sealed class BatchUploader : IAsyncDisposable
         catch (Exception ex) when (ex is HttpRequestException or IOException or TimeoutException)
         {
             UploaderLog.BatchFailed(_logger, batch.Count, batch.RunId, ex.Message);
-            KeepForRetry([batch]);
+            Unreachable(batch);
         }
     }
+
+    /// <summary>A batch failed after the client's retries: to the spool when there is one (and the uploader turns to spooling), else kept in memory for a re-send.</summary>
+    private void Unreachable(Batch batch)
+    {
+        if (_spool is null)
+        {
+            KeepForRetry([batch]);
+            return;
+        }
+
+        SpoolBatches([batch]);
+        SpoolLog.Spooled(_logger, batch.Count, batch.RunId);
+        Backoff();
+    }
+
+    private void SpoolBatches(List<Batch> batches)
+    {
+        foreach (var b in batches)
+        {
+            if (_spool!.Append(SpoolRecord.FromBatch(b)))
+            {
+                Interlocked.Add(ref _spooled, b.Count);
+            }
+        }
+
+        _degraded = true;
+    }
+
+    private void Backoff()
+    {
+        lock (_retry)
+        {
+            var attempt = Interlocked.Increment(ref _retryAttempt);
+            var backoff = TimeSpan.FromMilliseconds(Math.Min(_options.MaxRetryBackoff.TotalMilliseconds, 500 * Math.Pow(2, Math.Min(attempt - 1, 16))));
+            _retryNotBefore = _time.GetUtcNow() + backoff;
+        }
+    }
+
+    /// <summary>Sends spooled records in order; stops at the first that the server cannot take yet (backoff), acknowledging each one delivered or refused for good.</summary>
+    private async Task ReplayAsync()
+    {
+        var spool = _spool!;
+        spool.Sync(force: false);
+        long replayed = 0;
+        var complete = true;
+        foreach (var entry in spool.ReadPending())
+        {
+            if (_abort.IsCancellationRequested)
+            {
+                complete = false;
+                break;
+            }
+
+            var record = entry.Record;
+            try
+            {
+                if (record.Kind == SpoolRecordKind.RunEnd)
+                {
+                    await _store.UpdateRunAsync(record.RunId, record.Status, DateTimeOffset.FromUnixTimeMilliseconds(record.EndTimeMs), null, _abort.Token).ConfigureAwait(false);
+                }
+                else
+                {
+                    Interlocked.Increment(ref _requests);
+                    await _store.LogBatchAsync(record.RunId, record.Metrics, record.Params, record.Tags, _abort.Token).ConfigureAwait(false);
+                    Interlocked.Add(ref _sent, record.EntityCount);
+                    Interlocked.Add(ref _replayed, record.EntityCount);
+                }
+            }
+            catch (Exception ex) when (IsUnavailable(ex))
+            {
+                UploaderLog.BatchFailed(_logger, record.EntityCount, record.RunId, ex.Message);
+                complete = false;
+                break;
+            }
+            catch (MlflowException ex) when (record.Kind == SpoolRecordKind.Batch)
+            {
+                await IsolateRejectedAsync(record.ToBatch(), ex).ConfigureAwait(false);
+            }
+            catch (MlflowException ex)
+            {
+                UploaderLog.BatchFailed(_logger, 0, record.RunId, "the spooled run end was refused: " + ex.Message);
+            }
+
+            spool.Acknowledge(entry);
+            replayed++;
+        }
+
+        if (replayed > 0)
+        {
+            SpoolLog.Replayed(_logger, replayed);
+        }
+
+        if (complete && !spool.HasPending)
+        {
+            _degraded = false;
+            Interlocked.Exchange(ref _retryAttempt, 0);
+            CompleteReplayWaiter(true);
+        }
+        else
+        {
+            Backoff();
+            CompleteReplayWaiter(false);
+        }
+    }
+
+    private void CompleteReplayWaiter(bool result)
+    {
+        TaskCompletionSource<bool>? waiter;
+        lock (_replayGate)
+        {
+            waiter = _replayWaiter;
+            _replayWaiter = null;
+        }
+
+        waiter?.TrySetResult(result);
+    }
+
+    private bool IsUnavailable(Exception ex) =>
+        ex is HttpRequestException or IOException or TimeoutException
+        || (ex is OperationCanceledException && _abort.IsCancellationRequested)
+        || (ex is MlflowException m && IsRetriable(m));
 
     private static bool IsRetriable(MlflowException ex) => ex is not MlflowValidationException && (ex.Status == 0 || ex.IsTransient);
 
@@ -581,6 +831,9 @@ public sealed class UploaderOptions
 
     /// <summary>The longest wait between two re-sends of batches that failed after the client's retries. Default 30 s.</summary>
     public TimeSpan MaxRetryBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The on-disk spool for outages (off by default).</summary>
+    public SpoolOptions Spool { get; set; } = new();
 
     /// <summary>How long ending a run waits for its entities to be delivered. Default 2 minutes.</summary>
     public TimeSpan FlushTimeout { get; set; } = TimeSpan.FromMinutes(2);

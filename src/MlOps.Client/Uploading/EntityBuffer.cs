@@ -65,6 +65,8 @@ internal sealed class EntityBuffer : IDisposable
         {
             case BufferFullPolicy.DropNewest:
                 return AddResult.Dropped;
+            case BufferFullPolicy.Spill:
+                return AddResult.Full;
             case BufferFullPolicy.Throw:
                 throw new InvalidOperationException(
                     $"The upload buffer is full ({_cells.Length} entities) and TrackerOptions.BufferFullPolicy is Throw: the tracking server is not keeping up or is unreachable.");
@@ -190,4 +192,5 @@ internal enum AddResult
     Added,
     AddedAfterWait,
     Dropped,
+    Full,
 }

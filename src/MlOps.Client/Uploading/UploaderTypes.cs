@@ -11,6 +11,12 @@ public enum BufferFullPolicy
 
     /// <summary>The logging call throws <see cref="InvalidOperationException"/>.</summary>
     Throw,
+
+    /// <summary>
+    /// The new entity is written to the on-disk spool (<see cref="UploaderOptions.Spool"/>, which must be enabled) and
+    /// replayed when the uploader catches up; until the spool drains, later entities go there too, in order.
+    /// </summary>
+    Spill,
 }
 
 /// <summary>An entity the server refused permanently (after isolating it from the valid ones around it).</summary>
@@ -50,6 +56,18 @@ public readonly record struct UploaderCounters
 
     /// <summary>log-batch requests sent (successful or not).</summary>
     public long Requests { get; init; }
+
+    /// <summary>Entities written to the on-disk spool because the server was unreachable (or the buffer full with <see cref="BufferFullPolicy.Spill"/>).</summary>
+    public long Spooled { get; init; }
+
+    /// <summary>Spooled entities delivered to the server by replay.</summary>
+    public long Replayed { get; init; }
+
+    /// <summary>Entities dropped because the spool reached <see cref="SpoolOptions.MaxBytes"/>.</summary>
+    public long SpoolDropped { get; init; }
+
+    /// <summary>Bytes of spooled records not yet delivered.</summary>
+    public long SpoolBytes { get; init; }
 }
 
 /// <summary>Raised when entities logged in a run could not be delivered: some were refused by the server.</summary>

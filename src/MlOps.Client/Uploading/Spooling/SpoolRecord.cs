@@ -1,0 +1,128 @@
+using System.Text;
+
+namespace MlOps.Client.Uploading.Spooling;
+
+/// <summary>
+/// One spooled unit: a log-batch of one run, or the end of a run whose entities were spooled (sent after them).
+/// Binary payload: version, kind, run id, then the entities or the status and end time. No credentials: only run ids and
+/// the logged values.
+/// </summary>
+internal sealed class SpoolRecord
+{
+    private const byte Version = 1;
+
+    public required SpoolRecordKind Kind { get; init; }
+
+    public required string RunId { get; init; }
+
+    public IReadOnlyList<Metric> Metrics { get; init; } = [];
+
+    public IReadOnlyList<Param> Params { get; init; } = [];
+
+    public IReadOnlyList<RunTag> Tags { get; init; } = [];
+
+    public RunStatus Status { get; init; }
+
+    public long EndTimeMs { get; init; }
+
+    public int EntityCount => Metrics.Count + Params.Count + Tags.Count;
+
+    public static SpoolRecord FromBatch(BatchUploader.Batch batch) =>
+        new() { Kind = SpoolRecordKind.Batch, RunId = batch.RunId, Metrics = [.. batch.Metrics], Params = [.. batch.Params], Tags = [.. batch.Tags] };
+
+    public BatchUploader.Batch ToBatch()
+    {
+        var batch = new BatchUploader.Batch(RunId);
+        batch.Metrics.AddRange(Metrics);
+        batch.Params.AddRange(Params);
+        batch.Tags.AddRange(Tags);
+        return batch;
+    }
+
+    public byte[] Serialize()
+    {
+        using var ms = new MemoryStream();
+        using (var w = new BinaryWriter(ms, Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write(Version);
+            w.Write((byte)Kind);
+            w.Write(RunId);
+            if (Kind == SpoolRecordKind.RunEnd)
+            {
+                w.Write((int)Status);
+                w.Write(EndTimeMs);
+            }
+            else
+            {
+                w.Write(Metrics.Count);
+                foreach (var m in Metrics)
+                {
+                    w.Write(m.Key);
+                    w.Write(m.Value);
+                    w.Write(m.Timestamp);
+                    w.Write(m.Step);
+                }
+
+                w.Write(Params.Count);
+                foreach (var p in Params)
+                {
+                    w.Write(p.Key);
+                    w.Write(p.Value);
+                }
+
+                w.Write(Tags.Count);
+                foreach (var t in Tags)
+                {
+                    w.Write(t.Key);
+                    w.Write(t.Value);
+                }
+            }
+        }
+
+        return ms.ToArray();
+    }
+
+    public static SpoolRecord Deserialize(ReadOnlySpan<byte> payload)
+    {
+        using var ms = new MemoryStream(payload.ToArray());
+        using var r = new BinaryReader(ms, Encoding.UTF8);
+        var version = r.ReadByte();
+        if (version != Version)
+        {
+            throw new InvalidDataException($"Unknown spool record version {version}.");
+        }
+
+        var kind = (SpoolRecordKind)r.ReadByte();
+        var runId = r.ReadString();
+        if (kind == SpoolRecordKind.RunEnd)
+        {
+            return new SpoolRecord { Kind = kind, RunId = runId, Status = (RunStatus)r.ReadInt32(), EndTimeMs = r.ReadInt64() };
+        }
+
+        var metrics = new Metric[r.ReadInt32()];
+        for (var i = 0; i < metrics.Length; i++)
+        {
+            metrics[i] = new Metric(r.ReadString(), r.ReadDouble(), r.ReadInt64(), r.ReadInt64());
+        }
+
+        var parameters = new Param[r.ReadInt32()];
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            parameters[i] = new Param(r.ReadString(), r.ReadString());
+        }
+
+        var tags = new RunTag[r.ReadInt32()];
+        for (var i = 0; i < tags.Length; i++)
+        {
+            tags[i] = new RunTag(r.ReadString(), r.ReadString());
+        }
+
+        return new SpoolRecord { Kind = kind, RunId = runId, Metrics = metrics, Params = parameters, Tags = tags };
+    }
+}
+
+internal enum SpoolRecordKind : byte
+{
+    Batch = 1,
+    RunEnd = 2,
+}
