@@ -1,4 +1,6 @@
-// Usage: MlOps.Client.Tests.ProcessHost <wait|exit> <metric count>
+// Usage: MlOps.Client.Tests.ProcessHost <wait|exit|spool|replay> <metric count>
+// "spool" (with MLOPS_SPOOL=true, the server down) prints SPOOLED <run id> once every metric is in the spool, then
+// blocks (the test kills it with SIGKILL); "replay" replays the spool left behind and prints REPLAYED <ok>.
 // Logs to MLFLOW_TRACKING_URI. "wait" prints READY and blocks until a signal arrives; "exit" returns from Main
 // without ending the run or flushing, so the process-exit hook must deliver and end the run.
 using System.Globalization;
@@ -6,11 +8,31 @@ using MlOps.Client.Tracking;
 
 var mode = args[0];
 var count = int.Parse(args[1], CultureInfo.InvariantCulture);
-var tracker = Tracker.FromEnvironment(new TrackerOptions { SetSystemTags = false });
+var tracker = Tracker.FromEnvironment(new TrackerOptions { SetSystemTags = false, HandleProcessExit = mode != "spool" });
+if (mode == "replay")
+{
+    var ok = await tracker.ReplaySpoolAsync();
+    Console.WriteLine("REPLAYED " + ok);
+    await tracker.DisposeAsync();
+    return 0;
+}
+
 var run = tracker.StartRun("child-process");
 for (var i = 0; i < count; i++)
 {
     run.LogMetric("m", i, i);
+}
+
+if (mode == "spool")
+{
+    while (tracker.Counters.Spooled < count)
+    {
+        await Task.Delay(20);
+    }
+
+    Console.WriteLine("SPOOLED " + run.RunId);
+    Console.Out.Flush();
+    Thread.Sleep(Timeout.Infinite);
 }
 
 Console.WriteLine("READY " + run.RunId);
