@@ -3,11 +3,17 @@ using MlOps.Client.Benchmarks;
 
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- throughput [metrics] [threads]
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- hotpath [calls]   (training-thread bytes, precise)
+// dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- outage [metrics]   (peak memory while the server is down, spool on)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- xgboost [pairs] [rows]   (autolog overhead, 200 rounds x 50 features)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- --filter '*HotPath*'
 if (args.Length > 0 && args[0] == "hotpath")
 {
     return HotPathHarness.Run(args);
+}
+
+if (args.Length > 0 && args[0] == "outage")
+{
+    return await OutageHarness.RunAsync(args);
 }
 
 if (args.Length > 0 && args[0] == "xgboost")
