@@ -41,6 +41,8 @@ internal sealed class BatchUploader : IAsyncDisposable
     private DateTimeOffset _retryNotBefore;
 
     private readonly DiskSpool? _spool;
+    private readonly object _degradedGate = new();
+    private long _spoolAppends;
     private volatile bool _degraded;
     private TaskCompletionSource<bool>? _replayWaiter;
     private readonly object _replayGate = new();
@@ -110,7 +112,7 @@ internal sealed class BatchUploader : IAsyncDisposable
 
         var spooled = _spool.Append(new SpoolRecord { Kind = SpoolRecordKind.RunEnd, RunId = runId, Status = status, EndTimeMs = endTime.ToUnixTimeMilliseconds() });
         _spool.Sync(force: true);
-        _degraded = true;
+        MarkSpooled();
         Wake();
         return spooled;
     }
@@ -541,7 +543,17 @@ internal sealed class BatchUploader : IAsyncDisposable
             }
         }
 
-        _degraded = true;
+        MarkSpooled();
+    }
+
+    /// <summary>After an append: the uploader spools (and replays) until the spool is empty. Paired with the check in <see cref="ReplayAsync"/> under one lock, so no append is missed.</summary>
+    private void MarkSpooled()
+    {
+        lock (_degradedGate)
+        {
+            _spoolAppends++;
+            _degraded = true;
+        }
     }
 
     private void Backoff()
@@ -559,6 +571,12 @@ internal sealed class BatchUploader : IAsyncDisposable
     {
         var spool = _spool!;
         spool.Sync(force: false);
+        long appendsBefore;
+        lock (_degradedGate)
+        {
+            appendsBefore = _spoolAppends;
+        }
+
         long replayed = 0;
         var complete = true;
         foreach (var entry in spool.ReadPending())
@@ -608,11 +626,33 @@ internal sealed class BatchUploader : IAsyncDisposable
             SpoolLog.Replayed(_logger, replayed);
         }
 
-        if (complete && !spool.HasPending)
+        var drained = false;
+        var appended = false;
+        if (complete)
         {
-            _degraded = false;
+            lock (_degradedGate)
+            {
+                appended = _spoolAppends != appendsBefore;
+                if (!appended && !spool.HasPending)
+                {
+                    _degraded = false;
+                    drained = true;
+                }
+            }
+        }
+
+        if (drained)
+        {
             Interlocked.Exchange(ref _retryAttempt, 0);
             CompleteReplayWaiter(true);
+        }
+        else if (appended)
+        {
+            // Appended to while replaying: go again at once (behind the new records, the order holds).
+            lock (_retry)
+            {
+                _retryNotBefore = _time.GetUtcNow();
+            }
         }
         else
         {

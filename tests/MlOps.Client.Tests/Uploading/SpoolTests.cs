@@ -23,7 +23,7 @@ public sealed class SpoolTests : IDisposable
         return new Tracker(store, options);
     }
 
-    private static async Task Until(FakeTimeProvider time, Func<bool> condition, string what)
+    private static async Task Until(FakeTimeProvider time, Func<bool> condition, string what, Func<string>? state = null)
     {
         for (var i = 0; i < 3000 && !condition(); i++)
         {
@@ -31,7 +31,7 @@ public sealed class SpoolTests : IDisposable
             await Task.Delay(2);
         }
 
-        Assert.True(condition(), what);
+        Assert.True(condition(), what + " " + state?.Invoke());
     }
 
     private static SpoolOptions Options(string dir, long maxBytes = 1L << 30) => new() { Enabled = true, Directory = dir, MaxBytes = maxBytes, FlushPolicy = SpoolFlushPolicy.EveryRecord };
@@ -218,7 +218,7 @@ public sealed class SpoolTests : IDisposable
 
         Assert.True(tracker.Counters.Spooled > 0);
         gate.SetResult();
-        await Until(time, () => store.MetricCount(run.RunId) == 20_000, "every metric arrives");
+        await Until(time, () => store.MetricCount(run.RunId) == 20_000, "every metric arrives", () => $"{store.MetricCount(run.RunId)} {tracker.Counters} pending={Directory.EnumerateFiles(_dir.FullName, "*.seg", SearchOption.AllDirectories).Count()}");
         await run.EndAsync();
         await Until(time, () => store.Info(run.RunId).Status == RunStatus.Finished, "the run ends");
         Assert.Equal(0, tracker.Counters.Dropped);
