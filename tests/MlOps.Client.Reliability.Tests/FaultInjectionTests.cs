@@ -4,7 +4,7 @@ using MlOps.Client.Tracking;
 using MlOps.Client.Uploading;
 using MlOps.Client.Validation;
 
-namespace MlOps.Client.Tests.Reliability;
+namespace MlOps.Client.Reliability.Tests;
 
 /// <summary>
 /// The durability promise under faults, end to end through HTTP: every scenario checks exact server-side counts (no

@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace MlOps.Client.Tests.Reliability;
+namespace MlOps.Client.Reliability.Tests;
 
 /// <summary>
 /// An in-process MLflow tracking endpoint (Kestrel on 127.0.0.1) that stores what it accepts with the server's

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using MlOps.Client.Tracking;
 
-namespace MlOps.Client.Tests.Reliability;
+namespace MlOps.Client.Reliability.Tests;
 
 /// <summary>
 /// Security checks of the reliability suite: credentials stay out of logs (every level), exception messages, spool files
