@@ -579,6 +579,9 @@ internal sealed class BatchUploader : IAsyncDisposable
 
         long replayed = 0;
         var complete = true;
+        Batch? combined = null; // consecutive batch records of one run are re-packed into full log-batch requests
+        SpoolEntry? last = null;
+        var combinedRecords = 0;
         foreach (var entry in spool.ReadPending())
         {
             if (_abort.IsCancellationRequested)
@@ -588,37 +591,73 @@ internal sealed class BatchUploader : IAsyncDisposable
             }
 
             var record = entry.Record;
-            try
+            if (record.Kind == SpoolRecordKind.Batch && combined is not null && last!.Segment == entry.Segment && combined.RunId == record.RunId && Fits(combined, record))
             {
-                if (record.Kind == SpoolRecordKind.RunEnd)
+                Append(combined, record);
+                last = entry;
+                combinedRecords++;
+            }
+            else
+            {
+                if (combined is not null)
                 {
-                    await _store.UpdateRunAsync(record.RunId, record.Status, DateTimeOffset.FromUnixTimeMilliseconds(record.EndTimeMs), null, _abort.Token).ConfigureAwait(false);
+                    if (!await SendReplayedAsync(combined).ConfigureAwait(false))
+                    {
+                        complete = false;
+                        break;
+                    }
+
+                    spool.Acknowledge(last!, combinedRecords);
+                    replayed += combinedRecords;
+                    combined = null;
+                }
+
+                if (record.Kind == SpoolRecordKind.Batch)
+                {
+                    combined = record.ToBatch();
+                    last = entry;
+                    combinedRecords = 1;
                 }
                 else
                 {
-                    Interlocked.Increment(ref _requests);
-                    await _store.LogBatchAsync(record.RunId, record.Metrics, record.Params, record.Tags, _abort.Token).ConfigureAwait(false);
-                    Interlocked.Add(ref _sent, record.EntityCount);
-                    Interlocked.Add(ref _replayed, record.EntityCount);
+                    if (!await SendRunEndAsync(record).ConfigureAwait(false))
+                    {
+                        complete = false;
+                        break;
+                    }
+
+                    spool.Acknowledge(entry, 0);
+                    replayed++;
+                    continue;
                 }
             }
-            catch (Exception ex) when (IsUnavailable(ex))
-            {
-                UploaderLog.BatchFailed(_logger, record.EntityCount, record.RunId, ex.Message);
-                complete = false;
-                break;
-            }
-            catch (MlflowException ex) when (record.Kind == SpoolRecordKind.Batch)
-            {
-                await IsolateRejectedAsync(record.ToBatch(), ex).ConfigureAwait(false);
-            }
-            catch (MlflowException ex)
-            {
-                UploaderLog.BatchFailed(_logger, 0, record.RunId, "the spooled run end was refused: " + ex.Message);
-            }
 
-            spool.Acknowledge(entry);
-            replayed++;
+            if (entry.LastInSegment)
+            {
+                // Acknowledge before the reader moves on, so that a finished segment is deleted in this pass.
+                if (!await SendReplayedAsync(combined!).ConfigureAwait(false))
+                {
+                    complete = false;
+                    break;
+                }
+
+                spool.Acknowledge(last!, combinedRecords);
+                replayed += combinedRecords;
+                combined = null;
+            }
+        }
+
+        if (complete && combined is not null)
+        {
+            if (await SendReplayedAsync(combined).ConfigureAwait(false))
+            {
+                spool.Acknowledge(last!, combinedRecords);
+                replayed += combinedRecords;
+            }
+            else
+            {
+                complete = false;
+            }
         }
 
         if (replayed > 0)
@@ -659,6 +698,74 @@ internal sealed class BatchUploader : IAsyncDisposable
             Backoff();
             CompleteReplayWaiter(false);
         }
+    }
+
+    private static bool Fits(Batch batch, SpoolRecord record) =>
+        batch.Count + record.EntityCount <= MlflowLimits.MaxEntitiesPerBatch
+        && batch.Metrics.Count + record.Metrics.Count <= MlflowLimits.MaxMetricsPerBatch
+        && batch.Params.Count + record.Params.Count <= MlflowLimits.MaxParamsPerBatch
+        && batch.Tags.Count + record.Tags.Count <= MlflowLimits.MaxTagsPerBatch
+        && !record.Params.Any(p => batch.Params.Exists(q => q.Key == p.Key)); // one value per param key in a request
+
+    private static void Append(Batch batch, SpoolRecord record)
+    {
+        batch.Metrics.AddRange(record.Metrics);
+        batch.Params.AddRange(record.Params);
+        foreach (var tag in record.Tags)
+        {
+            var i = batch.Tags.FindIndex(t => t.Key == tag.Key);
+            if (i >= 0)
+            {
+                batch.Tags[i] = tag; // the later value wins, as on the server
+            }
+            else
+            {
+                batch.Tags.Add(tag);
+            }
+        }
+    }
+
+    /// <summary>Sends a replayed batch: <see langword="false"/> when the server is still away; a refused batch is split and its refused entities reported.</summary>
+    private async Task<bool> SendReplayedAsync(Batch batch)
+    {
+        try
+        {
+            Interlocked.Increment(ref _requests);
+            await _store.LogBatchAsync(batch.RunId, batch.Metrics, batch.Params, batch.Tags, _abort.Token).ConfigureAwait(false);
+            Interlocked.Add(ref _sent, batch.Count);
+            Interlocked.Add(ref _replayed, batch.Count);
+            return true;
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            UploaderLog.BatchFailed(_logger, batch.Count, batch.RunId, ex.Message);
+            return false;
+        }
+        catch (MlflowException ex)
+        {
+            await IsolateRejectedAsync(batch, ex).ConfigureAwait(false);
+            Interlocked.Add(ref _replayed, batch.Count);
+            return true;
+        }
+    }
+
+    private async Task<bool> SendRunEndAsync(SpoolRecord record)
+    {
+        try
+        {
+            await _store.UpdateRunAsync(record.RunId, record.Status, DateTimeOffset.FromUnixTimeMilliseconds(record.EndTimeMs), null, _abort.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            UploaderLog.BatchFailed(_logger, 0, record.RunId, ex.Message);
+            return false;
+        }
+        catch (MlflowException ex)
+        {
+            UploaderLog.BatchFailed(_logger, 0, record.RunId, "the spooled run end was refused: " + ex.Message);
+        }
+
+        return true;
     }
 
     private void CompleteReplayWaiter(bool result)

@@ -3,6 +3,7 @@ using MlOps.Client.Tests.Fixtures;
 using MlOps.Client.Tracking;
 using MlOps.Client.Uploading;
 using MlOps.Client.Uploading.Spooling;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace MlOps.Client.Tests.Uploading;
@@ -20,8 +21,10 @@ public sealed class SpoolTests : IDisposable
         options.Uploader.Spool.Directory = _dir.FullName;
         options.Uploader.MaxRetryBackoff = TimeSpan.FromSeconds(1);
         configure?.Invoke(options);
-        return new Tracker(store, options);
+        return new Tracker(store, options, Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddProvider(_logs)));
     }
+
+    private readonly Microsoft.Extensions.Logging.Testing.FakeLoggerProvider _logs = new();
 
     private static async Task Until(FakeTimeProvider time, Func<bool> condition, string what, Func<string>? state = null)
     {
@@ -62,6 +65,7 @@ public sealed class SpoolTests : IDisposable
 
         down = false;
         await Until(time, () => store.Info(run.RunId).Status == RunStatus.Finished, "the spooled end reaches the server after the entities");
+        await Until(time, () => tracker.Counters.SpoolBytes == 0 && !Directory.EnumerateFiles(_dir.FullName, "*.seg", SearchOption.AllDirectories).Any(), "the spool is emptied");
         Assert.Equal(3000, store.MetricCount(run.RunId));
         Assert.Equal(Enumerable.Range(0, 3000).Select(i => (long)i), store.Metrics(run.RunId).Select(m => m.Step).Order());
         Assert.Equal("0.1", store.Params(run.RunId)["lr"]);
@@ -218,7 +222,7 @@ public sealed class SpoolTests : IDisposable
 
         Assert.True(tracker.Counters.Spooled > 0);
         gate.SetResult();
-        await Until(time, () => store.MetricCount(run.RunId) == 20_000, "every metric arrives", () => $"{store.MetricCount(run.RunId)} {tracker.Counters} pending={Directory.EnumerateFiles(_dir.FullName, "*.seg", SearchOption.AllDirectories).Count()}");
+        await Until(time, () => store.MetricCount(run.RunId) == 20_000, "every metric arrives", () => $"{store.MetricCount(run.RunId)} {tracker.Counters} errors={string.Join(" | ", _logs.Collector.GetSnapshot().Where(r => r.Level >= Microsoft.Extensions.Logging.LogLevel.Error).Select(r => r.Message + " " + r.Exception?.ToString().Split('\n')[0] + " " + r.Exception?.StackTrace?.Split('\n').FirstOrDefault()))} files={string.Join(",", Directory.EnumerateFiles(_dir.FullName, "*", SearchOption.AllDirectories).Select(f => Path.GetFileName(f) + ":" + new FileInfo(f).Length + (f.EndsWith(".ack") ? "@" + BitConverter.ToInt64(File.ReadAllBytes(f)) : "")))}");
         await run.EndAsync();
         await Until(time, () => store.Info(run.RunId).Status == RunStatus.Finished, "the run ends");
         Assert.Equal(0, tracker.Counters.Dropped);

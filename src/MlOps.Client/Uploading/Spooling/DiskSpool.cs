@@ -212,14 +212,16 @@ internal sealed class DiskSpool : IDisposable
     }
 
     /// <summary>Records that <paramref name="entry"/> was delivered (or refused for good): it will not be read again.</summary>
-    public void Acknowledge(SpoolEntry entry)
+    /// <param name="entry">The last record delivered; every earlier one of its segment is covered too.</param>
+    /// <param name="batchRecords">How many batch records of <paramref name="entry"/>'s run this covers.</param>
+    public void Acknowledge(SpoolEntry entry, int batchRecords = 1)
     {
         var previous = ReadAck(entry.Segment);
         WriteAck(entry.Segment, entry.NextOffset);
         Interlocked.Add(ref _bytes, -(entry.NextOffset - previous));
-        if (entry.Record.Kind == SpoolRecordKind.Batch && _pendingByRun.TryGetValue(entry.Record.RunId, out _))
+        if (batchRecords > 0 && _pendingByRun.TryGetValue(entry.Record.RunId, out _))
         {
-            _pendingByRun.AddOrUpdate(entry.Record.RunId, 0, static (_, n) => Math.Max(0, n - 1));
+            _pendingByRun.AddOrUpdate(entry.Record.RunId, 0, (_, n) => Math.Max(0, n - batchRecords));
         }
     }
 
