@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using Microsoft.Data.Sqlite;
+using MlOps.Client.Testing;
 
 namespace MlOps.Client.MLNet.Tests;
 
@@ -12,20 +12,9 @@ public sealed class SampleTests
         var dir = Directory.CreateTempSubdirectory("mlops-mlnet-sample-");
         try
         {
-            var start = new ProcessStartInfo("dotnet") { WorkingDirectory = dir.FullName, RedirectStandardOutput = true, RedirectStandardError = true };
-            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "MLNetAutolog.dll"));
-            foreach (var name in new[] { "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID" })
-            {
-                start.Environment.Remove(name);
-            }
-
-            using var process = Process.Start(start)!;
-            var output = await process.StandardOutput.ReadToEndAsync();
-            var error = await process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(180));
-            Assert.True(process.ExitCode == 0, output + error);
+            var output = await SampleProcess.RunAsync("MLNetAutolog.dll", dir.FullName, TimeSpan.FromSeconds(180));
             Assert.Contains("-> versicolor", output, StringComparison.Ordinal);
-            var runId = output.Split('\n').Single(l => l.StartsWith("RUN_ID=", StringComparison.Ordinal))["RUN_ID=".Length..].Trim();
+            var runId = SampleProcess.RunId(output);
 
             using var db = new SqliteConnection("Data Source=" + Path.Combine(dir.FullName, "mlflow.db") + ";Pooling=False");
             db.Open();

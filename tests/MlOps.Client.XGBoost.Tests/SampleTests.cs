@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using MlOps.Client.Testing;
 using XGBoostIris;
 
 namespace MlOps.Client.XGBoost.Tests;
@@ -49,25 +49,14 @@ public sealed class SampleTests
         var dir = Directory.CreateTempSubdirectory("mlops-xgbiris-");
         try
         {
-            var start = new ProcessStartInfo("dotnet") { WorkingDirectory = dir.FullName, RedirectStandardOutput = true, RedirectStandardError = true };
-            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "XGBoostIris.dll"));
-            foreach (var name in new[] { "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID" })
-            {
-                start.Environment.Remove(name);
-            }
-
-            using var process = Process.Start(start)!;
-            var output = await process.StandardOutput.ReadToEndAsync();
-            var error = await process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(120));
-            Assert.True(process.ExitCode == 0, output + error);
+            var output = await SampleProcess.RunAsync("XGBoostIris.dll", dir.FullName, TimeSpan.FromSeconds(120));
             if (Booster.LibraryVersion == new Version(1, 7, 4))
             {
                 Assert.Contains("log_loss=0.163284836", output, StringComparison.Ordinal);
                 Assert.Contains("accuracy=0.933333333", output, StringComparison.Ordinal);
             }
 
-            var runId = output.Split('\n').Single(l => l.StartsWith("RUN_ID=", StringComparison.Ordinal))["RUN_ID=".Length..].Trim();
+            var runId = SampleProcess.RunId(output);
             using var db = new SqliteConnection("Data Source=" + Path.Combine(dir.FullName, "mlflow.db") + ";Pooling=False");
             db.Open();
             using var cmd = db.CreateCommand();

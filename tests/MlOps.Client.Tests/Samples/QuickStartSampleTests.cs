@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using Microsoft.Data.Sqlite;
+using MlOps.Client.Testing;
 
 namespace MlOps.Client.Tests.Samples;
 
@@ -12,18 +12,7 @@ public class QuickStartSampleTests
         var dir = Directory.CreateTempSubdirectory("mlops-quickstart-");
         try
         {
-            var start = new ProcessStartInfo("dotnet") { WorkingDirectory = dir.FullName, RedirectStandardOutput = true, RedirectStandardError = true };
-            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "QuickStart.dll"));
-            foreach (var name in new[] { "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID" })
-            {
-                start.Environment.Remove(name);
-            }
-
-            using var process = Process.Start(start)!;
-            var output = await process.StandardOutput.ReadToEndAsync();
-            var error = await process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(120));
-            Assert.True(process.ExitCode == 0, output + error);
+            var output = await SampleProcess.RunAsync("QuickStart.dll", dir.FullName, TimeSpan.FromSeconds(120));
             Assert.Contains("Logged to sqlite:///mlflow.db", output, StringComparison.Ordinal);
             Assert.Contains("mlflow ui --backend-store-uri sqlite:///mlflow.db", output, StringComparison.Ordinal);
 

@@ -1,0 +1,29 @@
+using System.Diagnostics;
+
+namespace MlOps.Client.Testing;
+
+/// <summary>Runs a sample program (its dll beside the tests) in a fresh folder with no MLflow settings, as a newcomer would.</summary>
+internal static class SampleProcess
+{
+    /// <summary>Runs <paramref name="dll"/> in <paramref name="workingDirectory"/>; asserts exit code 0 and returns standard output.</summary>
+    public static async Task<string> RunAsync(string dll, string workingDirectory, TimeSpan timeout)
+    {
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, dll));
+        foreach (var name in new[] { "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID" })
+        {
+            start.Environment.Remove(name);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(timeout);
+        Assert.True(process.ExitCode == 0, await output + await error);
+        return await output;
+    }
+
+    /// <summary>The value printed as <c>RUN_ID=…</c>.</summary>
+    public static string RunId(string output) =>
+        output.Split('\n').Single(l => l.StartsWith("RUN_ID=", StringComparison.Ordinal))["RUN_ID=".Length..].Trim();
+}
