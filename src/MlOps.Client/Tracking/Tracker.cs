@@ -79,9 +79,9 @@ public sealed class Tracker : IDisposable, IAsyncDisposable
         clientOptions.LoggerFactory ??= loggerFactory;
         options ??= new TrackerOptions();
         var store = TrackingStores.Open(clientOptions);
-        if (store is RestTrackingStore && string.Equals(Environment.GetEnvironmentVariable("MLOPS_SPOOL"), "true", StringComparison.OrdinalIgnoreCase))
+        if (Environment.GetEnvironmentVariable("MLOPS_SPOOL") is { Length: > 0 } spool)
         {
-            options.Uploader.Spool.Enabled = true;
+            options.Uploader.Spool.Enabled = Configuration.MlflowEnvironment.ParseBool("MLOPS_SPOOL", spool);
         }
 
         return new Tracker(store, options, loggerFactory, ownsStore: true);

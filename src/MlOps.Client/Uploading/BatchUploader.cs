@@ -63,7 +63,7 @@ internal sealed class BatchUploader : IAsyncDisposable
         _time = time;
         _logger = logger;
         _buffer = new EntityBuffer(options.MaxBufferedEntities, MlflowLimits.MaxMetricsPerBatch, Wake);
-        if (options.Spool.Enabled)
+        if (options.Spool.Enabled ?? store is RestTrackingStore)
         {
             _spool = new DiskSpool(options.Spool, store.Uri, time, logger);
             _degraded = options.Spool.ReplayOnStart && _spool.HasPending;

@@ -192,7 +192,7 @@ public sealed class SpoolTests : IDisposable
             Assert.NotEqual(a.Folder, b.Folder);
         }
 
-        Assert.Equal(2, Directory.GetDirectories(_dir.FullName).Length);
+        Assert.Single(Directory.GetDirectories(_dir.FullName)); // a folder is made only when something is spooled
         foreach (var file in Directory.EnumerateFiles(_dir.FullName, "*", SearchOption.AllDirectories))
         {
             var text = System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(file));
@@ -229,10 +229,39 @@ public sealed class SpoolTests : IDisposable
     }
 
     [Fact]
+    public async Task By_default_a_server_tracker_has_a_spool_that_writes_nothing_until_an_outage_and_the_embedded_store_has_none()
+    {
+        var root = Path.Combine(_dir.FullName, "default-root");
+        var options = new TrackerOptions { HandleProcessExit = false, SetSystemTags = false };
+        options.Uploader.Spool.Directory = root;
+        using (var client = new MlflowClient(new MlflowClientOptions { TrackingUri = "http://127.0.0.1:9" }))
+        await using (var server = new Tracker(client, options))
+        {
+            Assert.NotNull(server.Uploader.SpoolFolder);
+            Assert.False(Directory.Exists(root));
+        }
+
+        var embeddedOptions = new TrackerOptions { HandleProcessExit = false, SetSystemTags = false };
+        await using var store = MlOps.Client.Stores.SqliteTrackingStore.Open("sqlite:///" + Path.Combine(_dir.FullName, "mlflow.db"));
+        await using (var embedded = new Tracker(store, embeddedOptions))
+        {
+            Assert.Null(embedded.Uploader.SpoolFolder);
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        var off = new TrackerOptions { HandleProcessExit = false };
+        off.Uploader.Spool.Enabled = false;
+        using var client2 = new MlflowClient(new MlflowClientOptions { TrackingUri = "http://127.0.0.1:9" });
+        await using var disabled = new Tracker(client2, off);
+        Assert.Null(disabled.Uploader.SpoolFolder);
+    }
+
+    [Fact]
     public void Spill_without_a_spool_is_refused()
     {
         var options = new TrackerOptions { HandleProcessExit = false };
         options.Uploader.BufferFullPolicy = BufferFullPolicy.Spill;
+        options.Uploader.Spool.Enabled = false;
         Assert.Throws<ArgumentException>(() => new Tracker(new FakeTrackingStore(), options));
     }
 }

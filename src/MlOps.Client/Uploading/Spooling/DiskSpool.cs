@@ -24,6 +24,7 @@ internal sealed class DiskSpool : IDisposable
     private readonly object _writeGate = new();
     private readonly ConcurrentDictionary<string, int> _pendingByRun = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _ownSegments = new(StringComparer.Ordinal);
+    private readonly string _safeUri;
     private FileStream? _writer;
     private string? _writerPath;
     private long _lastSync;
@@ -38,15 +39,8 @@ internal sealed class DiskSpool : IDisposable
         _options = options;
         _time = time;
         _logger = logger;
-        var safeUri = Tracking.GitInfo.StripCredentials(trackingUri);
-        Folder = Path.Combine(options.ResolveRoot(), Hash(safeUri));
-        Directory.CreateDirectory(Folder);
-        var about = Path.Combine(Folder, "spool.txt");
-        if (!File.Exists(about))
-        {
-            File.WriteAllText(about, $"MlOps.Client spool for {safeUri}\n");
-        }
-
+        _safeUri = Tracking.GitInfo.StripCredentials(trackingUri);
+        Folder = Path.Combine(options.ResolveRoot(), Hash(_safeUri));
         foreach (var segment in Segments())
         {
             _bytes += Math.Max(0, new FileInfo(segment).Length - ReadAck(segment));
@@ -240,6 +234,12 @@ internal sealed class DiskSpool : IDisposable
     private void OpenNewSegment()
     {
         CloseWriter();
+        if (!Directory.Exists(Folder))
+        {
+            Directory.CreateDirectory(Folder); // only when something must be spooled
+            File.WriteAllText(Path.Combine(Folder, "spool.txt"), $"MlOps.Client spool for {_safeUri}\n");
+        }
+
         var name = string.Create(CultureInfo.InvariantCulture,
             $"{_time.GetUtcNow():yyyyMMddHHmmssfff}-{Environment.ProcessId:D7}-{Interlocked.Increment(ref _sequence):D5}.seg");
         _writerPath = Path.Combine(Folder, name);

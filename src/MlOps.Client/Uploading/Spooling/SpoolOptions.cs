@@ -7,8 +7,13 @@ namespace MlOps.Client.Uploading;
 /// </summary>
 public sealed class SpoolOptions
 {
-    /// <summary>Whether the spool is used. Default <see langword="false"/>; <c>MLOPS_SPOOL=true</c> turns it on for <c>Tracker.FromEnvironment</c>.</summary>
-    public bool Enabled { get; set; }
+    /// <summary>
+    /// Whether the spool is used. <see langword="null"/> (the default): for stores that talk to a tracking server (not
+    /// for the embedded SQLite store, which writes locally); <see langword="true"/>: for any store; <see langword="false"/>:
+    /// never. <c>MLOPS_SPOOL=true|false</c> sets it for <c>Tracker.FromEnvironment</c>. Nothing is written to disk
+    /// until an outage (or <see cref="BufferFullPolicy.Spill"/>) needs it.
+    /// </summary>
+    public bool? Enabled { get; set; }
 
     /// <summary>The spool root; one folder per tracking URI is made inside. Default: <c>MlOps.Client/spool</c> under the user's local application data (<c>MLOPS_SPOOL_DIR</c>).</summary>
     public string? Directory { get; set; }
@@ -30,7 +35,7 @@ public sealed class SpoolOptions
 
     internal string ResolveRoot() =>
         Directory ?? Environment.GetEnvironmentVariable("MLOPS_SPOOL_DIR")
-        ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "MlOps.Client", "spool");
+        ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify), "MlOps.Client", "spool");
 }
 
 /// <summary>When the spool forces its writes to the disk (fsync).</summary>
