@@ -49,12 +49,22 @@ public sealed class TrackedEstimator<TTransformer> : IEstimator<TTransformer>, I
             var model = FitLogged(session, run, input);
             if (owned)
             {
-                run.End();
+                try
+                {
+                    run.End(); // FINISHED even if an artifact upload failed: that is reported, the fit is not failed for it
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException && run.IsEnded)
+                {
+                    if (session.Options.Logger is { } logger)
+                    {
+                        AutologLog.UploadFailed(logger, run.RunId, ex);
+                    }
+                }
             }
 
             return model;
         }
-        catch (Exception ex) when (owned)
+        catch (Exception ex) when (owned && !run.IsEnded)
         {
             run.Fail(ex);
             run.Dispose();
@@ -158,4 +168,7 @@ internal static partial class AutologLog
 {
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 1, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "ML.NET autologging could not save the model of run {RunId}; the fit is logged without it.")]
     public static partial void ModelNotSaved(Microsoft.Extensions.Logging.ILogger logger, string runId, Exception exception);
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 2, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "ML.NET autologging: an artifact of run {RunId} could not be uploaded; the run ended anyway.")]
+    public static partial void UploadFailed(Microsoft.Extensions.Logging.ILogger logger, string runId, Exception exception);
 }

@@ -26,12 +26,13 @@ internal sealed partial class XGBoostAutologSession(Tracker tracker, XGBoostAuto
             var booster = TrainLogged(run, request, cancellationToken);
             if (owned)
             {
-                run.End();
+                // The run ends FINISHED even if an artifact upload failed; that failure is reported, not thrown (as Python's safe_patch).
+                Safely("run end (artifact uploads)", () => run.End());
             }
 
             return booster;
         }
-        catch (Exception ex) when (owned)
+        catch (Exception ex) when (owned && !run.IsEnded)
         {
             run.Fail(ex);
             run.Dispose();

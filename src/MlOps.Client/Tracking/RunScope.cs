@@ -345,7 +345,16 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
     {
         _tracker.Forget(this);
         var delivered = await _tracker.Uploader.FlushAsync(_tracker.Options.Uploader.FlushTimeout, cancellationToken).ConfigureAwait(false);
-        await AwaitPendingAsync().ConfigureAwait(false);
+        Exception? pendingFailure = null;
+        try
+        {
+            await AwaitPendingAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            pendingFailure = ex; // an artifact or model upload failed: the run still ends, then the caller hears of it
+        }
+
         if (!delivered)
         {
             _tracker.ReportUndelivered(this);
@@ -375,6 +384,11 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
         }
 
         FinalStatus = status;
+        if (pendingFailure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(pendingFailure);
+        }
+
         if (throwOnRejected)
         {
             ThrowIfRejected();

@@ -39,6 +39,21 @@ public class RunScopeTests
     }
 
     [Fact]
+    public async Task A_failed_artifact_upload_does_not_keep_the_run_from_ending_and_is_still_reported()
+    {
+        var store = new FakeTrackingStore();
+        await using var tracker = NewTracker(store);
+        var run = await tracker.StartRunAsync("upload-fails");
+        run.LogMetric("m", 1);
+        run.TrackPending(Task.FromException(new IOException("artifact store unreachable")));
+        var error = await Assert.ThrowsAsync<IOException>(() => run.EndAsync());
+        Assert.Equal("artifact store unreachable", error.Message);
+        Assert.True(run.IsEnded);
+        Assert.Equal(RunStatus.Finished, store.Info(run.RunId).Status);
+        Assert.Equal(1, store.MetricCount(run.RunId));
+    }
+
+    [Fact]
     public async Task A_run_left_by_an_exception_ends_failed()
     {
         var store = new FakeTrackingStore();
