@@ -64,7 +64,7 @@ public sealed class Booster : IDisposable
 
     /// <summary>Loads a model from bytes written by <see cref="SaveToBuffer(ModelFormat)"/> (JSON, UBJSON or legacy binary).</summary>
     /// <param name="buffer">The model bytes.</param>
-    public static unsafe Booster LoadFromBuffer(ReadOnlySpan<byte> buffer)
+    public static Booster LoadFromBuffer(ReadOnlySpan<byte> buffer)
     {
         if (buffer.IsEmpty)
         {
@@ -74,11 +74,7 @@ public sealed class Booster : IDisposable
         var booster = new Booster(Create([]));
         try
         {
-            fixed (byte* p = buffer)
-            {
-                XGBoostLibrary.Check(NativeMethods.XGBoosterLoadModelFromBuffer(booster._handle, p, (ulong)buffer.Length), "XGBoosterLoadModelFromBuffer");
-            }
-
+            booster.LoadModel(buffer);
             return booster;
         }
         catch

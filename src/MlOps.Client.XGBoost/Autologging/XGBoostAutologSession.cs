@@ -106,7 +106,7 @@ internal sealed partial class XGBoostAutologSession(Tracker tracker, XGBoostAuto
         {
             if (seen.Add(key))
             {
-                result.Add(new(key, value is System.Collections.IEnumerable list and not string ? PythonList(list) : value));
+                result.Add(new(key, value)); // lists are formatted as Python prints them, e.g. ['mlogloss', 'merror']
             }
         }
 
@@ -117,17 +117,6 @@ internal sealed partial class XGBoostAutologSession(Tracker tracker, XGBoostAuto
         result.Add(new("custom_metric", null));
         return result;
     }
-
-    private static string PythonList(System.Collections.IEnumerable list) =>
-        "[" + string.Join(", ", list.Cast<object?>().Select(v => v is string s ? $"'{s}'" : RunScopeFormat(v))) + "]";
-
-    private static string RunScopeFormat(object? value) => value switch
-    {
-        null => "None",
-        bool b => b ? "True" : "False",
-        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => value.ToString() ?? "",
-    };
 
     /// <summary>MLflow accepts letters, digits, '_', '-', '.', ' ', ':' and '/' in metric keys; others (e.g. the '@' of ndcg@5) become '_'.</summary>
     internal static string MetricKey(EvaluationResult result) =>

@@ -453,6 +453,7 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
         double d => FormatDouble(d),
         float f => float.IsFinite(f) && f != MathF.Floor(f) ? f.ToString("R", CultureInfo.InvariantCulture) : FormatDouble(f),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        System.Collections.IEnumerable list => "[" + string.Join(", ", list.Cast<object?>().Select(v => v is string t ? $"'{t}'" : FormatParam(v))) + "]",
         _ => value.ToString() ?? "",
     };
 

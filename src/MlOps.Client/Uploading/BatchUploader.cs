@@ -556,6 +556,7 @@ internal sealed class BatchUploader : IAsyncDisposable
         }
     }
 
+    /// <summary>Pushes the next re-send (or replay) back: 0.5 s × 2^(attempt−1), at most <see cref="UploaderOptions.MaxRetryBackoff"/>.</summary>
     private void Backoff()
     {
         lock (_retry)
@@ -840,9 +841,7 @@ internal sealed class BatchUploader : IAsyncDisposable
         lock (_retry)
         {
             _retry.AddRange(batches);
-            var attempt = Interlocked.Increment(ref _retryAttempt);
-            var backoff = TimeSpan.FromMilliseconds(Math.Min(_options.MaxRetryBackoff.TotalMilliseconds, 500 * Math.Pow(2, Math.Min(attempt - 1, 16))));
-            _retryNotBefore = _time.GetUtcNow() + backoff;
+            Backoff();
         }
     }
 

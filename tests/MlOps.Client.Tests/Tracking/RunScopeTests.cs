@@ -54,6 +54,23 @@ public class RunScopeTests
     }
 
     [Fact]
+    public async Task List_params_are_logged_as_python_prints_them()
+    {
+        var store = new FakeTrackingStore();
+        await using var tracker = NewTracker(store);
+        string runId;
+        await using (var run = await tracker.StartRunAsync("lists"))
+        {
+            runId = run.RunId;
+            run.LogParam("eval_metric", new[] { "mlogloss", "merror" });
+            run.LogParam("layers", new List<object?> { 64, 0.5, true, null });
+        }
+
+        Assert.Equal("['mlogloss', 'merror']", store.Params(runId)["eval_metric"]);
+        Assert.Equal("[64, 0.5, True, None]", store.Params(runId)["layers"]);
+    }
+
+    [Fact]
     public async Task A_run_left_by_an_exception_ends_failed()
     {
         var store = new FakeTrackingStore();

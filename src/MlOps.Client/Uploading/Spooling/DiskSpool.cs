@@ -23,7 +23,6 @@ internal sealed class DiskSpool : IDisposable
     private readonly ILogger _logger;
     private readonly object _writeGate = new();
     private readonly ConcurrentDictionary<string, int> _pendingByRun = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, byte> _ownSegments = new(StringComparer.Ordinal);
     private readonly string _safeUri;
     private FileStream? _writer;
     private string? _writerPath;
@@ -244,7 +243,6 @@ internal sealed class DiskSpool : IDisposable
             $"{_time.GetUtcNow():yyyyMMddHHmmssfff}-{Environment.ProcessId:D7}-{Interlocked.Increment(ref _sequence):D5}.seg");
         _writerPath = Path.Combine(Folder, name);
         _writer = new FileStream(_writerPath, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 64 * 1024);
-        _ownSegments[_writerPath] = 0;
         _lastSync = _time.GetTimestamp();
     }
 
@@ -266,13 +264,12 @@ internal sealed class DiskSpool : IDisposable
         WriteAck(segment, length);
     }
 
-    private void Delete(string segment)
+    private static void Delete(string segment)
     {
         try
         {
             File.Delete(segment);
             File.Delete(segment + ".ack");
-            _ownSegments.TryRemove(segment, out _);
         }
         catch (IOException)
         {
