@@ -48,12 +48,16 @@ public partial class MlflowClient
     /// <param name="endTime">The end time, or <see langword="null"/>.</param>
     /// <param name="runName">A new name, or <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    public virtual async Task<RunInfo> UpdateRunAsync(
-        string runId, RunStatus? status = null, DateTimeOffset? endTime = null, string? runName = null, CancellationToken cancellationToken = default)
+    public virtual Task<RunInfo> UpdateRunAsync(
+        string runId, RunStatus? status = null, DateTimeOffset? endTime = null, string? runName = null, CancellationToken cancellationToken = default) =>
+        UpdateRunCoreAsync(runId, status, endTime, runName, singleAttempt: false, cancellationToken);
+
+    /// <summary><c>runs/update</c>; with <paramref name="singleAttempt"/> one attempt (the uploader's run end).</summary>
+    internal async Task<RunInfo> UpdateRunCoreAsync(string runId, RunStatus? status, DateTimeOffset? endTime, string? runName, bool singleAttempt, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(runId);
-        var response = await PostAsync("runs/update", new UpdateRunRequest(runId, runId, status, endTime?.ToUnixTimeMilliseconds(), runName),
-            MlflowJsonContext.Default.UpdateRunRequest, MlflowJsonContext.Default.UpdateRunResponse, cancellationToken).ConfigureAwait(false);
+        var response = await SendJsonAsync(HttpMethod.Post, "runs/update", new UpdateRunRequest(runId, runId, status, endTime?.ToUnixTimeMilliseconds(), runName),
+            MlflowJsonContext.Default.UpdateRunRequest, MlflowJsonContext.Default.UpdateRunResponse, cancellationToken, singleAttempt).ConfigureAwait(false);
         return response.RunInfo ?? throw MissingField("runs/update", "run_info");
     }
 
@@ -180,7 +184,7 @@ public partial class MlflowClient
 
     /// <summary>Validates and sends one <c>log-batch</c> request (the uploader's entry point).</summary>
     internal virtual Task LogBatchCoreAsync(
-        string runId, IReadOnlyList<Metric>? metrics, IReadOnlyList<Param>? parameters, IReadOnlyList<RunTag>? tags, CancellationToken cancellationToken)
+        string runId, IReadOnlyList<Metric>? metrics, IReadOnlyList<Param>? parameters, IReadOnlyList<RunTag>? tags, CancellationToken cancellationToken, bool singleAttempt = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(runId);
         metrics ??= [];
@@ -202,9 +206,9 @@ public partial class MlflowClient
             MlflowValidator.ValidateTag(t.Key, t.Value);
         }
 
-        return PostAsync("runs/log-batch",
+        return SendJsonAsync(HttpMethod.Post, "runs/log-batch",
             new LogBatchRequest(runId, metrics.Count == 0 ? null : metrics, parameters.Count == 0 ? null : parameters, tags.Count == 0 ? null : tags),
-            MlflowJsonContext.Default.LogBatchRequest, cancellationToken);
+            MlflowJsonContext.Default.LogBatchRequest, MlflowJsonContext.Default.EmptyMessage, cancellationToken, singleAttempt);
     }
 
     /// <summary>Logs datasets used by a run (<c>POST runs/log-inputs</c>).</summary>

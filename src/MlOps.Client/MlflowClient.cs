@@ -163,11 +163,17 @@ public partial class MlflowClient : IDisposable
         SendJsonAsync(HttpMethod.Post, endpoint, body, requestInfo, MlflowJsonContext.Default.EmptyMessage, cancellationToken);
 
     internal async Task<TResponse> SendJsonAsync<TRequest, TResponse>(
-        HttpMethod method, string endpoint, TRequest body, JsonTypeInfo<TRequest> requestInfo, JsonTypeInfo<TResponse> responseInfo, CancellationToken cancellationToken)
+        HttpMethod method, string endpoint, TRequest body, JsonTypeInfo<TRequest> requestInfo, JsonTypeInfo<TResponse> responseInfo, CancellationToken cancellationToken, bool singleAttempt = false)
     {
         var bytes = JsonSerializer.SerializeToUtf8Bytes(body, requestInfo);
         using var request = new HttpRequestMessage(method, ApiUri(endpoint));
         request.Content = new ByteArrayContent(bytes) { Headers = { ContentType = JsonMediaType } };
+        if (singleAttempt)
+        {
+            // The caller (the batched uploader) owns re-sends: no retry budget here, one attempt.
+            request.Options.Set(MlflowHttpPipeline.ResilienceHandler.SingleAttemptKey, true);
+        }
+
         return await SendAsync(request, responseInfo, cancellationToken).ConfigureAwait(false);
     }
 
@@ -209,6 +215,11 @@ public partial class MlflowClient : IDisposable
         {
             response = await _http.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
         }
+        catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.NameResolutionError)
+        {
+            throw new MlflowException(0, null,
+                $"MLflow {request.Method} {MlflowHttpPipeline.Describe(request)} failed: the host name '{BaseUri.Host}' of the tracking URI could not be resolved (DNS). Check MLFLOW_TRACKING_URI. {ex.Message}", ex);
+        }
         catch (HttpRequestException ex)
         {
             throw new MlflowException(0, null, $"MLflow {request.Method} {MlflowHttpPipeline.Describe(request)} could not reach {BaseUri.GetLeftPart(UriPartial.Authority)}: {ex.Message}", ex);
@@ -244,6 +255,14 @@ public partial class MlflowClient : IDisposable
         }
 
         var what = $"MLflow {request.Method} {MlflowHttpPipeline.Describe(request)}";
+        var retryAfter = response.Headers.RetryAfter is { } ra
+            ? ra.Delta ?? (ra.Date is { } date ? date - Options.TimeProvider.GetUtcNow() : null)
+            : null;
+        if (retryAfter < TimeSpan.Zero)
+        {
+            retryAfter = TimeSpan.Zero;
+        }
+
         MlflowErrorBody? error = null;
         if (body.Length > 0 && body.TrimStart().StartsWith('{'))
         {
@@ -262,6 +281,7 @@ public partial class MlflowClient : IDisposable
             return new MlflowException(status, error.ErrorCode, $"{what} failed with {status} {error.ErrorCode}: {error.Message}")
             {
                 ServerMessage = error.Message,
+                RetryAfter = retryAfter,
             };
         }
 
@@ -270,7 +290,7 @@ public partial class MlflowClient : IDisposable
         var message = excerpt.Length == 0
             ? $"{what} failed with {status} {response.ReasonPhrase} and an empty body."
             : $"{what} failed with {status} {response.ReasonPhrase} ({contentType}): {excerpt}";
-        return new MlflowException(status, null, message) { BodyExcerpt = excerpt };
+        return new MlflowException(status, null, message) { BodyExcerpt = excerpt, RetryAfter = retryAfter };
     }
 
     private static string Excerpt(string body)

@@ -53,6 +53,9 @@ public class MlflowException : Exception
     /// <summary>A short excerpt of a non-JSON error body (an HTML page from a proxy, for instance).</summary>
     public string? BodyExcerpt { get; init; }
 
+    /// <summary>How long the server asked the client to wait (<c>Retry-After</c>, seconds or a date), when it said.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
     /// <summary>Whether retrying the same request may succeed: 408, 429 and 5xx except 501.</summary>
     public bool IsTransient => IsTransientStatus(Status);
 

@@ -61,13 +61,16 @@ public sealed class SecurityTests
                 texts.Add(tracker.ToString());
                 texts.Add(run.ToString());
                 Assert.True(tracker.Counters.Spooled > 0);
-                foreach (var file in Directory.EnumerateFiles(spoolDir.FullName, "*", SearchOption.AllDirectories))
-                {
-                    texts.Add(file + System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(file)));
-                }
+            } // disposed while the server is still away: the spool is closed with its records in it
 
-                server.Faults.Clear();
+            var spoolFiles = Directory.EnumerateFiles(spoolDir.FullName, "*", SearchOption.AllDirectories).ToList();
+            Assert.Contains(spoolFiles, f => f.EndsWith(".seg", StringComparison.Ordinal));
+            foreach (var file in spoolFiles)
+            {
+                texts.Add(file + System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(file)));
             }
+
+            server.Faults.Clear();
 
             texts.Add(client.ToString());
             texts.Add(clientOptions.ToString());

@@ -153,12 +153,16 @@ internal static class MlflowHttpPipeline
 
         internal static readonly ResiliencePropertyKey<HttpRequestMessage> RequestKey = new("MlOps.Client.Request");
 
+        /// <summary>Marks a request whose sender owns re-sends (the batched uploader): one attempt, no retry budget.</summary>
+        internal static readonly HttpRequestOptionsKey<bool> SingleAttemptKey = new("MlOps.Client.SingleAttempt");
+
         /// <summary>Marks a request whose content is streamed: sent once, without buffering.</summary>
         internal static readonly HttpRequestOptionsKey<bool> StreamingKey = new("MlOps.Client.Streaming");
 
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            if (request.Options.TryGetValue(StreamingKey, out var streaming) && streaming)
+            if ((request.Options.TryGetValue(StreamingKey, out var streaming) && streaming)
+                || (request.Options.TryGetValue(SingleAttemptKey, out var single) && single))
             {
                 // Streamed content (artifact uploads) cannot be replayed: one attempt here, the caller retries by reopening the source.
                 return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
@@ -212,6 +216,7 @@ internal static class MlflowHttpPipeline
 
         private static bool IsTransient(Outcome<HttpResponseMessage> outcome) => outcome switch
         {
+            { Exception: HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError } } => false, // a wrong host name: fail fast
             { Exception: HttpRequestException } => true,
             { Exception: TimeoutRejectedException } => true,
             { Exception: IOException } => true,

@@ -3,7 +3,7 @@ namespace MlOps.Client.Stores;
 /// <summary>An <see cref="ITrackingStore"/> over an MLflow tracking server, through <see cref="MlflowClient"/>.</summary>
 /// <param name="client">The client.</param>
 /// <param name="ownsClient">Whether disposing the store disposes the client.</param>
-public sealed class RestTrackingStore(MlflowClient client, bool ownsClient = false) : ITrackingStore
+public sealed class RestTrackingStore(MlflowClient client, bool ownsClient = false) : ITrackingStore, IUploadStore
 {
     /// <summary>The client.</summary>
     public MlflowClient Client { get; } = client ?? throw new ArgumentNullException(nameof(client));
@@ -41,6 +41,14 @@ public sealed class RestTrackingStore(MlflowClient client, bool ownsClient = fal
     /// <inheritdoc />
     public Task LogBatchAsync(string runId, IReadOnlyList<Metric> metrics, IReadOnlyList<Param> parameters, IReadOnlyList<RunTag> tags, CancellationToken cancellationToken) =>
         Client.LogBatchCoreAsync(runId, metrics, parameters, tags, cancellationToken);
+
+    /// <inheritdoc />
+    Task IUploadStore.LogBatchOnceAsync(string runId, IReadOnlyList<Metric> metrics, IReadOnlyList<Param> parameters, IReadOnlyList<RunTag> tags, CancellationToken cancellationToken) =>
+        Client.LogBatchCoreAsync(runId, metrics, parameters, tags, cancellationToken, singleAttempt: true);
+
+    /// <inheritdoc />
+    Task IUploadStore.EndRunOnceAsync(string runId, RunStatus status, DateTimeOffset endTime, CancellationToken cancellationToken) =>
+        Client.UpdateRunCoreAsync(runId, status, endTime, null, singleAttempt: true, cancellationToken);
 
     /// <inheritdoc />
     public Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> datasets, CancellationToken cancellationToken) =>

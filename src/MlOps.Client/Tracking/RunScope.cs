@@ -35,6 +35,7 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
     private RunStatus? _requestedStatus;
     private int _ended;
     private Task? _endTask;
+    private volatile MlflowException? _lost;
 
     internal RunScope(Tracker tracker, RunScope? parent, RunScope? previousActive)
     {
@@ -101,7 +102,7 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
     public void LogMetric(string key, double value, long step)
     {
         var runId = _runId;
-        if (runId is null || _ended != 0)
+        if (runId is null || _ended != 0 || _lost is not null)
         {
             EnsureOpen();
         }
@@ -279,7 +280,7 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
 
     /// <summary>Ends the run with <paramref name="status"/> after everything logged in it has been delivered.</summary>
     /// <param name="status">The final status.</param>
-    /// <param name="cancellationToken">Cancels the wait for delivery (the run then stays <c>RUNNING</c>).</param>
+    /// <param name="cancellationToken">Cancels the wait for delivery (the end stays queued: the uploader still delivers it).</param>
     /// <exception cref="MlflowUploadException">The server refused some entities of this run (the run is ended anyway).</exception>
     public Task EndAsync(RunStatus status = RunStatus.Finished, CancellationToken cancellationToken = default)
     {
@@ -341,10 +342,12 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
         return _endTask;
     }
 
+    /// <summary>The server refused this run as a whole (deleted, not active, unknown): logging in it throws from now on.</summary>
+    internal void MarkLost(MlflowException error) => _lost ??= error;
+
     private async Task EndOnceAsync(RunStatus status, bool throwOnRejected, CancellationToken cancellationToken)
     {
         _tracker.Forget(this);
-        var delivered = await _tracker.Uploader.FlushAsync(_tracker.Options.Uploader.FlushTimeout, cancellationToken).ConfigureAwait(false);
         Exception? pendingFailure = null;
         try
         {
@@ -355,38 +358,34 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
             pendingFailure = ex; // an artifact or model upload failed: the run still ends, then the caller hears of it
         }
 
+        // The end is an entity like any other: queued behind the run's entities, it reaches the server after them — or,
+        // while the server is away, the spool, whose replay (in this process or the next) sets it with this end time.
+        var endTime = _tracker.Options.TimeProvider.GetUtcNow();
+        var lost = _tracker.Uploader.IsRunLost(RunId, out var lostError);
+        if (!lost)
+        {
+            _tracker.Uploader.EnqueueRunEnd(RunId, status, endTime);
+        }
+
+        var delivered = await _tracker.Uploader.FlushAsync(_tracker.Options.Uploader.FlushTimeout, cancellationToken).ConfigureAwait(false);
+        FinalStatus = status;
         if (!delivered)
         {
             _tracker.ReportUndelivered(this);
-            Volatile.Write(ref _ended, 0);
-            _tracker.Remember(this);
             throw new MlflowException(
-                $"Run {RunId} was not ended: entities logged in it were not delivered within {_tracker.Options.Uploader.FlushTimeout.TotalSeconds:0.#} s. " +
-                "The uploader keeps trying; the run stays RUNNING until they are delivered and the run is ended.");
+                $"Run {RunId} ended {status.ToString().ToUpperInvariant()}, but the tracking server did not take its entities and its end within {_tracker.Options.Uploader.FlushTimeout.TotalSeconds:0.#} s and the spool is off. " +
+                "The uploader keeps them and sends them, end last, when the server answers (until the tracker is disposed).");
         }
 
-        var endTime = _tracker.Options.TimeProvider.GetUtcNow();
-        if (_tracker.Uploader.HasSpooledEntities(RunId))
-        {
-            // Entities of this run wait in the spool: the end goes there too and reaches the server after them.
-            _tracker.Uploader.SpoolRunEnd(RunId, status, endTime);
-        }
-        else
-        {
-            try
-            {
-                await _tracker.Store.UpdateRunAsync(RunId, status, endTime, null, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (IsUnavailable(ex) && _tracker.Uploader.SpoolRunEnd(RunId, status, endTime))
-            {
-                // The server went away at the end: the spool delivers the end later.
-            }
-        }
-
-        FinalStatus = status;
         if (pendingFailure is not null)
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(pendingFailure);
+        }
+
+        if (throwOnRejected && (lost || _tracker.Uploader.IsRunLost(RunId, out lostError)))
+        {
+            _tracker.Uploader.TakeRejected(RunId);
+            throw LostException(lostError!);
         }
 
         if (throwOnRejected)
@@ -395,17 +394,22 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
         }
     }
 
-    private static bool IsUnavailable(Exception ex) =>
-        ex is HttpRequestException or IOException or TimeoutException || (ex is MlflowException m && m is not Validation.MlflowValidationException && (m.Status == 0 || m.IsTransient));
+    private MlflowException LostException(MlflowException error) => new(
+        error.Status,
+        error.ErrorCode,
+        $"Run {RunId} can no longer be logged to: the tracking server refused it ({error.ServerMessage ?? error.Message}). " +
+        "It was deleted, or is not active, on the server; entities logged in it since were dropped.",
+        error);
 
     private void ThrowIfRejected()
     {
-        var rejected = _tracker.Uploader.TakeRejected(RunId);
-        if (rejected.Count > 0)
+        var (rejected, total) = _tracker.Uploader.TakeRejected(RunId);
+        if (total > 0)
         {
             throw new MlflowUploadException(
-                $"The server refused {rejected.Count} entities of run {RunId}; every other entity was delivered. First: {rejected[0]}",
-                rejected);
+                $"The server refused {total} entities of run {RunId}; every other entity was delivered. First: {rejected[0]}",
+                rejected,
+                total);
         }
     }
 
@@ -434,6 +438,11 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
 
     private void EnsureOpen()
     {
+        if (_lost is { } lost && !IsEnded)
+        {
+            throw LostException(lost);
+        }
+
         if (IsEnded)
         {
             throw new InvalidOperationException($"Run {_run?.Info.RunId ?? "(not created)"} has ended: nothing more can be logged in it.");

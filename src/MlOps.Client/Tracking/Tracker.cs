@@ -58,6 +58,8 @@ public sealed class Tracker : IDisposable, IAsyncDisposable
             Uploader.Rejected += onRejected;
         }
 
+        Uploader.RunLost += OnRunLost;
+
         // Which exception ends a scope decides FAILED or KILLED: remember the last one thrown in each run's flow.
         AppDomain.CurrentDomain.FirstChanceException += OnFirstChance;
         if (Options.HandleProcessExit)
@@ -343,6 +345,18 @@ public sealed class Tracker : IDisposable, IAsyncDisposable
 
     internal void Forget(RunScope scope) => _open.TryRemove(scope, out _);
 
+    /// <summary>The server refused a run as a whole: its open scopes throw at the next logging call.</summary>
+    private void OnRunLost(string runId, MlflowException error)
+    {
+        foreach (var scope in _open.Keys)
+        {
+            if (scope.Run.Info.RunId == runId)
+            {
+                scope.MarkLost(error);
+            }
+        }
+    }
+
     internal void Remember(RunScope scope) => _open.TryAdd(scope, 0);
 
     internal void ReportUndelivered(RunScope scope) =>
@@ -530,7 +544,7 @@ public sealed class Tracker : IDisposable, IAsyncDisposable
 /// <summary>Log events of the tracker.</summary>
 internal static partial class TrackerLog
 {
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Run {RunId} was not ended: its entities were not delivered within {TimeoutSeconds} s.")]
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Run {RunId}: its entities and its end were not delivered within {TimeoutSeconds} s (spool off); the uploader keeps trying.")]
     public static partial void RunNotEnded(ILogger logger, string runId, double timeoutSeconds);
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Error, Message = "Ending run {RunId} failed.")]

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using MlOps.Client.Diagnostics;
 using MlOps.Client.Stores;
@@ -8,65 +7,63 @@ using MlOps.Client.Validation;
 namespace MlOps.Client.Uploading;
 
 /// <summary>
-/// The background uploader: logging threads add entities to an <see cref="EntityBuffer"/>; one loop (started
-/// without the caller's execution context, so no ambient run leaks into it) drains it in rounds, packs
-/// <c>log-batch</c> requests per run within MLflow's limits, sends up to <see cref="UploaderOptions.MaxConcurrentRequests"/>
-/// at once, re-sends batches whose failure outlasted the client's retries, and isolates entities the server refuses
-/// by splitting their batch until each refused entity stands alone.
+/// The background uploader. Logging threads add entities to an <see cref="EntityBuffer"/>; one loop (started without
+/// the caller's execution context, so no ambient run leaks into it) drains it in rounds, packs them into requests
+/// (<see cref="BatchPacker"/>), and routes each round: to the server through the <see cref="BatchSender"/> (up to
+/// <see cref="UploaderOptions.MaxConcurrentRequests"/> at once, run ends after their run's batches), or — while the
+/// server is away — to the spool (<see cref="SpoolReplayer"/>), which replays in order once the
+/// <see cref="OutagePolicy"/>'s backoff has passed. Without a spool, failed batches wait in memory for a re-send.
 /// </summary>
 /// <remarks>
 /// Duplicates: a metric carries the timestamp taken when it was logged, so a batch sent again after an ambiguous
 /// failure is stored once (the server keys metrics by run, key, timestamp, step and value); params are re-sent with
 /// the same value, which the server accepts; tags are idempotent.
 /// </remarks>
-internal sealed class BatchUploader : IAsyncDisposable
+internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport
 {
-    private readonly ITrackingStore _store;
+    private static readonly TimeSpan WarningInterval = TimeSpan.FromSeconds(10);
+
     private readonly UploaderOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly EntityBuffer _buffer;
+    private readonly OutagePolicy _policy;
+    private readonly BatchSender _sender;
+    private readonly SpoolReplayer? _replayer;
+    private readonly RunRefusals _refusals = new();
     private readonly Task _loop;
     private readonly CancellationTokenSource _abort = new();
     private readonly List<Batch> _retry = [];
     private readonly List<(long Watermark, TaskCompletionSource<bool> Done)> _waiters = [];
     private readonly object _waitersGate = new();
-    private readonly ConcurrentDictionary<string, ConcurrentQueue<RejectedEntity>> _rejectedByRun = new(StringComparer.Ordinal);
+    private readonly object _replayGate = new();
+    private TaskCompletionSource<bool>? _replayWaiter;
     private TaskCompletionSource _wake = NewSignal();
     private long _drained;
     private volatile bool _flushRequested;
     private volatile bool _stopping;
-    private int _fullWarningIssued;
-    private int _retryAttempt;
-    private DateTimeOffset _retryNotBefore;
-
-    private readonly DiskSpool? _spool;
-    private readonly object _degradedGate = new();
-    private long _spoolAppends;
-    private volatile bool _degraded;
-    private TaskCompletionSource<bool>? _replayWaiter;
-    private readonly object _replayGate = new();
-    private long _spooled;
-    private long _replayed;
+    private volatile bool _inRound;
+    private long _lastWarning = long.MinValue;
 
     private long _sent;
     private long _retried;
     private long _rejected;
     private long _dropped;
     private long _waits;
-    private long _requests;
+    private long _abandoned;
 
     public BatchUploader(ITrackingStore store, UploaderOptions options, TimeProvider time, ILogger logger)
     {
-        _store = store;
         _options = options;
         _time = time;
         _logger = logger;
-        _buffer = new EntityBuffer(options.MaxBufferedEntities, MlflowLimits.MaxMetricsPerBatch, Wake);
-        if (options.Spool.Enabled ?? store is RestTrackingStore)
+        _buffer = new EntityBuffer(options.MaxBufferedEntities, MlflowLimits.MaxMetricsPerBatch, Wake, OnWaitStarted);
+        _policy = new OutagePolicy(options, time);
+        _sender = new BatchSender(store, options, _policy, time);
+        if (options.Spool.Enabled ?? store is IUploadStore)
         {
-            _spool = new DiskSpool(options.Spool, store.Uri, time, logger);
-            _degraded = options.Spool.ReplayOnStart && _spool.HasPending;
+            var spool = new DiskSpool(options.Spool, store.Uri, time, logger);
+            _replayer = new SpoolReplayer(spool, _sender, _policy, _refusals, logger, replayPending: options.Spool.ReplayOnStart);
         }
         else if (options.BufferFullPolicy == BufferFullPolicy.Spill)
         {
@@ -89,64 +86,22 @@ internal sealed class BatchUploader : IAsyncDisposable
         Dropped = Interlocked.Read(ref _dropped),
         BackpressureWaits = Interlocked.Read(ref _waits),
         Buffered = _buffer.Count,
-        Requests = Interlocked.Read(ref _requests),
-        Spooled = Interlocked.Read(ref _spooled),
-        Replayed = Interlocked.Read(ref _replayed),
-        SpoolDropped = _spool?.Dropped ?? 0,
-        SpoolBytes = _spool?.Bytes ?? 0,
+        Requests = _sender.Requests,
+        Spooled = _replayer?.Spooled ?? 0,
+        Replayed = _replayer?.Replayed ?? 0,
+        SpoolDropped = _replayer?.Spool.Dropped ?? 0,
+        SpoolBytes = _replayer?.Spool.Bytes ?? 0,
+        Abandoned = Interlocked.Read(ref _abandoned),
     };
 
     /// <summary>The spool folder, when the spool is enabled.</summary>
-    public string? SpoolFolder => _spool?.Folder;
-
-    /// <summary>Whether entities of <paramref name="runId"/> wait in the spool.</summary>
-    public bool HasSpooledEntities(string runId) => _spool?.HasPendingEntities(runId) ?? false;
-
-    /// <summary>Records the end of a run whose entities are spooled: the status is sent after them, by the replay.</summary>
-    public bool SpoolRunEnd(string runId, RunStatus status, DateTimeOffset endTime)
-    {
-        if (_spool is null)
-        {
-            return false;
-        }
-
-        var spooled = _spool.Append(new SpoolRecord { Kind = SpoolRecordKind.RunEnd, RunId = runId, Status = status, EndTimeMs = endTime.ToUnixTimeMilliseconds() });
-        _spool.Sync(force: true);
-        MarkSpooled();
-        Wake();
-        return spooled;
-    }
-
-    /// <summary>
-    /// Replays the spool now (what earlier processes left too) and waits for the pass to finish: <see langword="true"/>
-    /// when the spool is empty afterwards, <see langword="false"/> when the server is still unreachable.
-    /// </summary>
-    public async Task<bool> ReplaySpoolAsync(CancellationToken cancellationToken)
-    {
-        if (_spool is null)
-        {
-            return true;
-        }
-
-        TaskCompletionSource<bool> waiter;
-        lock (_replayGate)
-        {
-            waiter = _replayWaiter ??= new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
-
-        lock (_retry)
-        {
-            _retryNotBefore = _time.GetUtcNow();
-        }
-
-        _degraded = true;
-        _flushRequested = true;
-        Wake();
-        return await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-    }
+    public string? SpoolFolder => _replayer?.Spool.Folder;
 
     /// <summary>Called for each entity the server refused.</summary>
     public event Action<RejectedEntity>? Rejected;
+
+    /// <summary>Called once per run that can no longer be logged to (deleted, not active, unknown on the server).</summary>
+    public event Action<string, MlflowException>? RunLost;
 
     /// <summary>Queues an entity (the hot path: no allocation unless the buffer is full).</summary>
     public void Enqueue(ref PendingEntity entity)
@@ -156,50 +111,57 @@ internal sealed class BatchUploader : IAsyncDisposable
             throw new ObjectDisposedException(nameof(BatchUploader), "The tracker was disposed: nothing more can be logged.");
         }
 
-        switch (_buffer.Add(ref entity, _options.BufferFullPolicy))
+        var policy = _options.BufferFullPolicy == BufferFullPolicy.Wait && _replayer is { Active: true } ? BufferFullPolicy.Spill : _options.BufferFullPolicy;
+        switch (_buffer.Add(ref entity, policy))
         {
-            case AddResult.Added:
-                break;
-            case AddResult.AddedAfterWait:
-                Interlocked.Increment(ref _waits);
-                WarnFull("logging waited for room (backpressure)");
-                break;
             case AddResult.Dropped:
                 Interlocked.Increment(ref _dropped);
                 UploaderMetrics.Dropped.Add(1);
-                WarnFull("an entity was dropped (DropNewest policy)");
+                Warn("an entity was dropped (DropNewest policy)");
                 return;
             case AddResult.Full:
-                WarnFull("entities are spilled to the spool (Spill policy)");
+                Warn("entities are spilled to the spool");
                 var batch = new Batch(entity.RunId);
-                batch.Add(in entity);
-                SpoolBatches([batch]);
+                if (entity.Kind == EntityKind.RunEnd)
+                {
+                    batch = Batch.ForRunEnd(entity.RunId, (RunStatus)(int)entity.Step, entity.Timestamp);
+                }
+                else
+                {
+                    batch.Add(in entity);
+                }
+
+                _replayer!.Append([batch]);
                 Wake();
                 return;
         }
-
-    }
-
-    /// <summary>Takes (and forgets) the entities of <paramref name="runId"/> refused so far.</summary>
-    public IReadOnlyList<RejectedEntity> TakeRejected(string runId)
-    {
-        if (!_rejectedByRun.TryGetValue(runId, out var queue))
-        {
-            return [];
-        }
-
-        var list = new List<RejectedEntity>();
-        while (queue.TryDequeue(out var r))
-        {
-            list.Add(r);
-        }
-
-        return list;
     }
 
     /// <summary>
-    /// Waits until every entity queued before the call has been delivered or refused. Returns <see langword="false"/>
-    /// when <paramref name="timeout"/> passes first (nothing is lost: the uploader keeps trying).
+    /// Queues the end of a run behind everything logged in it: it reaches the server (or the spool) after the run's
+    /// entities, with <paramref name="endTime"/> as the end time whenever it is delivered.
+    /// </summary>
+    public void EnqueueRunEnd(string runId, RunStatus status, DateTimeOffset endTime)
+    {
+        var entity = PendingEntity.ForRunEnd(runId, status, endTime.ToUnixTimeMilliseconds());
+        var policy = _replayer is { Active: true } ? BufferFullPolicy.Spill : BufferFullPolicy.Wait; // never dropped
+        if (_buffer.Add(ref entity, policy) == AddResult.Full)
+        {
+            _replayer!.Append([Batch.ForRunEnd(runId, status, entity.Timestamp)]);
+        }
+
+        Wake();
+    }
+
+    /// <summary>Whether <paramref name="runId"/> was found lost on the server, and why.</summary>
+    public bool IsRunLost(string runId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MlflowException? error) => _refusals.IsLost(runId, out error);
+
+    /// <summary>Takes (and forgets) the entities of <paramref name="runId"/> refused so far: the first ones kept, and how many in all.</summary>
+    public (IReadOnlyList<RejectedEntity> Kept, long Total) TakeRejected(string runId) => _refusals.Take(runId);
+
+    /// <summary>
+    /// Waits until every entity queued before the call has been delivered, spooled or refused. Returns
+    /// <see langword="false"/> when <paramref name="timeout"/> passes first (nothing is lost: the uploader keeps trying).
     /// </summary>
     public async Task<bool> FlushAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -235,11 +197,35 @@ internal sealed class BatchUploader : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Replays the spool now (what earlier processes left too) and waits for the pass to finish: <see langword="true"/>
+    /// when the spool is empty afterwards, <see langword="false"/> when the server is still unreachable.
+    /// </summary>
+    public async Task<bool> ReplaySpoolAsync(CancellationToken cancellationToken)
+    {
+        if (_replayer is null)
+        {
+            return true;
+        }
+
+        TaskCompletionSource<bool> waiter;
+        lock (_replayGate)
+        {
+            waiter = _replayWaiter ??= new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        _policy.DueNow();
+        _replayer.Activate();
+        _flushRequested = true;
+        Wake();
+        return await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Stops accepting entities, delivers what is queued within <paramref name="timeout"/>, then stops the loop.</summary>
     public async Task<bool> ShutdownAsync(TimeSpan timeout)
     {
         var delivered = await FlushAsync(timeout, CancellationToken.None).ConfigureAwait(false);
-        if (_spool is not null && _degraded)
+        if (_replayer is { Active: true })
         {
             // One last replay if the server is back; what stays spooled is replayed by the next process.
             using var cts = new CancellationTokenSource(timeout, _time);
@@ -279,14 +265,14 @@ internal sealed class BatchUploader : IAsyncDisposable
         }
 
         UploaderMetrics.Untrack(this);
-        if (_spool is not null)
+        if (_replayer is not null)
         {
             // Whatever could not be delivered in time goes to the spool: a graceful exit loses nothing.
             var rest = new PendingEntity[MlflowLimits.MaxEntitiesPerBatch];
             int n;
             while ((n = _buffer.Drain(rest)) > 0)
             {
-                SpoolBatches(Pack(rest.AsSpan(0, n)));
+                _replayer.Append(BatchPacker.Pack(rest.AsSpan(0, n)));
             }
 
             List<Batch> retry;
@@ -296,38 +282,15 @@ internal sealed class BatchUploader : IAsyncDisposable
                 _retry.Clear();
             }
 
-            SpoolBatches(retry);
-            _spool.Dispose();
+            _replayer.Append(retry);
+            _replayer.Spool.Dispose();
         }
 
         _abort.Dispose();
         _buffer.Dispose();
     }
 
-    private bool IsDelivered(long watermark) =>
-        Interlocked.Read(ref _drained) >= watermark && PendingRetryCount() == 0 && !_inRound;
-
-    private volatile bool _inRound;
-
-    private int PendingRetryCount()
-    {
-        lock (_retry)
-        {
-            return _retry.Count;
-        }
-    }
-
-    private void Wake() => Volatile.Read(ref _wake).TrySetResult();
-
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    private void WarnFull(string what)
-    {
-        if (Interlocked.Exchange(ref _fullWarningIssued, 1) == 0)
-        {
-            UploaderLog.BufferFull(_logger, _buffer.Capacity, what);
-        }
-    }
+    // ---- the loop ----
 
     private async Task RunLoopAsync()
     {
@@ -358,22 +321,23 @@ internal sealed class BatchUploader : IAsyncDisposable
         }
     }
 
+    private bool Waiting => PendingRetryCount() > 0 || _replayer is { Active: true };
+
     private async Task WaitForWorkAsync()
     {
-        var waitingRetry = PendingRetryCount() > 0 || _degraded;
+        var waiting = Waiting;
         if (_stopping || _flushRequested || _buffer.Count >= MlflowLimits.MaxMetricsPerBatch)
         {
-            if (!waitingRetry || _time.GetUtcNow() >= _retryNotBefore || _abort.IsCancellationRequested || _buffer.Count > 0)
+            if (!waiting || _policy.IsDue || _abort.IsCancellationRequested || _buffer.Count > 0)
             {
                 return;
             }
         }
 
         var delay = _options.MaxBatchDelay;
-        if (waitingRetry)
+        if (waiting && _policy.UntilDue < delay)
         {
-            var untilRetry = _retryNotBefore - _time.GetUtcNow();
-            delay = untilRetry < delay ? (untilRetry < TimeSpan.Zero ? TimeSpan.Zero : untilRetry) : delay;
+            delay = _policy.UntilDue;
         }
 
         if (delay <= TimeSpan.Zero)
@@ -394,7 +358,7 @@ internal sealed class BatchUploader : IAsyncDisposable
             List<Batch> batches;
             lock (_retry)
             {
-                batches = _time.GetUtcNow() >= _retryNotBefore || _abort.IsCancellationRequested ? [.. _retry] : [];
+                batches = _policy.IsDue || _abort.IsCancellationRequested ? [.. _retry] : [];
                 if (batches.Count > 0)
                 {
                     _retry.Clear();
@@ -407,7 +371,7 @@ internal sealed class BatchUploader : IAsyncDisposable
             {
                 if (n == 0 && batches.Count == 0)
                 {
-                    if (_degraded && _spool is not null && (_time.GetUtcNow() >= _retryNotBefore || _stopping))
+                    if (_replayer is { Active: true } && (_policy.IsDue || _stopping))
                     {
                         await ReplayAsync().ConfigureAwait(false);
                     }
@@ -415,19 +379,20 @@ internal sealed class BatchUploader : IAsyncDisposable
                     return;
                 }
 
-                batches.AddRange(Pack(round.AsSpan(0, n)));
+                batches.AddRange(BatchPacker.Pack(round.AsSpan(0, n)));
                 Interlocked.Add(ref _drained, n);
+                DropLostRuns(batches);
                 if (_abort.IsCancellationRequested)
                 {
                     KeepForRetry(batches);
                     return;
                 }
 
-                if (_degraded && _spool is not null)
+                if (_replayer is { Active: true })
                 {
                     // The server is away (or the spool has older records): keep the order by spooling behind them.
-                    SpoolBatches(batches);
-                    if (_time.GetUtcNow() >= _retryNotBefore)
+                    _replayer.Append(batches);
+                    if (_policy.IsDue)
                     {
                         await ReplayAsync().ConfigureAwait(false);
                     }
@@ -448,373 +413,108 @@ internal sealed class BatchUploader : IAsyncDisposable
                 return;
             }
 
-            if (n == 0 && (PendingRetryCount() > 0 || _degraded))
+            if (n == 0 && Waiting)
             {
-                return; // only retries (or spooled records) left, wait for their backoff
+                return; // only re-sends (or spooled records) left: wait for the backoff
             }
         }
     }
 
-    /// <summary>Groups entities by run and packs them into batches within MLflow's limits, oldest first.</summary>
-    internal static List<Batch> Pack(ReadOnlySpan<PendingEntity> entities)
-    {
-        var open = new Dictionary<string, Batch>(StringComparer.Ordinal);
-        var result = new List<Batch>();
-        foreach (ref readonly var e in entities)
-        {
-            if (!open.TryGetValue(e.RunId, out var batch) || !batch.CanAdd(e.Kind))
-            {
-                batch = new Batch(e.RunId);
-                open[e.RunId] = batch;
-                result.Add(batch);
-            }
-
-            batch.Add(in e);
-        }
-
-        return result;
-    }
-
+    /// <summary>Sends a round: log-batches concurrently, then each run end once its run's batches are settled.</summary>
     private async Task SendAllAsync(List<Batch> batches)
     {
-        if (batches.Count == 1)
+        var data = batches.FindAll(b => !b.IsRunEnd);
+        if (data.Count == 1)
         {
-            await SendAsync(batches[0]).ConfigureAwait(false);
-            return;
+            await _sender.DeliverAsync(data[0], this, _abort.Token).ConfigureAwait(false);
+        }
+        else if (data.Count > 1)
+        {
+            await Parallel.ForEachAsync(
+                data,
+                new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentRequests },
+                async (batch, _) => await _sender.DeliverAsync(batch, this, _abort.Token).ConfigureAwait(false)).ConfigureAwait(false);
         }
 
-        await Parallel.ForEachAsync(
-            batches,
-            new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentRequests },
-            async (batch, _) => await SendAsync(batch).ConfigureAwait(false)).ConfigureAwait(false);
-    }
-
-    private async Task SendAsync(Batch batch)
-    {
-        try
+        foreach (var end in batches)
         {
-            Interlocked.Increment(ref _requests);
-            await _store.LogBatchAsync(batch.RunId, batch.Metrics, batch.Params, batch.Tags, _abort.Token).ConfigureAwait(false);
-            Interlocked.Add(ref _sent, batch.Count);
-            UploaderMetrics.Sent.Add(batch.Count);
-            Interlocked.Exchange(ref _retryAttempt, 0);
-        }
-        catch (OperationCanceledException) when (_abort.IsCancellationRequested)
-        {
-            KeepForRetry([batch]);
-        }
-        catch (MlflowException ex) when (IsRetriable(ex))
-        {
-            UploaderLog.BatchFailed(_logger, batch.Count, batch.RunId, ex.Message);
-            Unreachable(batch);
-        }
-        catch (MlflowException ex)
-        {
-            await IsolateRejectedAsync(batch, ex).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or IOException or TimeoutException)
-        {
-            UploaderLog.BatchFailed(_logger, batch.Count, batch.RunId, ex.Message);
-            Unreachable(batch);
-        }
-    }
-
-    /// <summary>A batch failed after the client's retries: to the spool when there is one (and the uploader turns to spooling), else kept in memory for a re-send.</summary>
-    private void Unreachable(Batch batch)
-    {
-        if (_spool is null)
-        {
-            KeepForRetry([batch]);
-            return;
-        }
-
-        SpoolBatches([batch]);
-        SpoolLog.Spooled(_logger, batch.Count, batch.RunId);
-        Backoff();
-    }
-
-    private void SpoolBatches(List<Batch> batches)
-    {
-        foreach (var b in batches)
-        {
-            if (_spool!.Append(SpoolRecord.FromBatch(b)))
+            if (!end.IsRunEnd)
             {
-                Interlocked.Add(ref _spooled, b.Count);
+                continue;
+            }
+
+            if (_replayer is not null && (_replayer.Active || _replayer.HasPendingEntities(end.RunId)))
+            {
+                _replayer.Append([end]); // behind the run's spooled entities
+            }
+            else if (HasRetry(end.RunId))
+            {
+                KeepForRetry([end], count: false); // behind the run's batches waiting for a re-send
+            }
+            else
+            {
+                await _sender.DeliverAsync(end, this, _abort.Token).ConfigureAwait(false);
             }
         }
-
-        MarkSpooled();
     }
 
-    /// <summary>After an append: the uploader spools (and replays) until the spool is empty. Paired with the check in <see cref="ReplayAsync"/> under one lock, so no append is missed.</summary>
-    private void MarkSpooled()
-    {
-        lock (_degradedGate)
-        {
-            _spoolAppends++;
-            _degraded = true;
-        }
-    }
-
-    /// <summary>Pushes the next re-send (or replay) back: 0.5 s × 2^(attempt−1), at most <see cref="UploaderOptions.MaxRetryBackoff"/>.</summary>
-    private void Backoff()
-    {
-        lock (_retry)
-        {
-            var attempt = Interlocked.Increment(ref _retryAttempt);
-            var backoff = TimeSpan.FromMilliseconds(Math.Min(_options.MaxRetryBackoff.TotalMilliseconds, 500 * Math.Pow(2, Math.Min(attempt - 1, 16))));
-            _retryNotBefore = _time.GetUtcNow() + backoff;
-        }
-    }
-
-    /// <summary>Sends spooled records in order; stops at the first that the server cannot take yet (backoff), acknowledging each one delivered or refused for good.</summary>
     private async Task ReplayAsync()
     {
-        var spool = _spool!;
-        spool.Sync(force: false);
-        long appendsBefore;
-        lock (_degradedGate)
+        var result = await _replayer!.ReplayAsync(this, _abort.Token).ConfigureAwait(false);
+        if (result == true)
         {
-            appendsBefore = _spoolAppends;
-        }
-
-        long replayed = 0;
-        var complete = true;
-        Batch? combined = null; // consecutive batch records of one run are re-packed into full log-batch requests
-        SpoolEntry? last = null;
-        var combinedRecords = 0;
-        foreach (var entry in spool.ReadPending())
-        {
-            if (_abort.IsCancellationRequested)
-            {
-                complete = false;
-                break;
-            }
-
-            var record = entry.Record;
-            if (record.Kind == SpoolRecordKind.Batch && combined is not null && last!.Segment == entry.Segment && combined.RunId == record.RunId && Fits(combined, record))
-            {
-                Append(combined, record);
-                last = entry;
-                combinedRecords++;
-            }
-            else
-            {
-                if (combined is not null)
-                {
-                    if (!await SendReplayedAsync(combined).ConfigureAwait(false))
-                    {
-                        complete = false;
-                        break;
-                    }
-
-                    spool.Acknowledge(last!, combinedRecords);
-                    replayed += combinedRecords;
-                    combined = null;
-                }
-
-                if (record.Kind == SpoolRecordKind.Batch)
-                {
-                    combined = record.ToBatch();
-                    last = entry;
-                    combinedRecords = 1;
-                }
-                else
-                {
-                    if (!await SendRunEndAsync(record).ConfigureAwait(false))
-                    {
-                        complete = false;
-                        break;
-                    }
-
-                    spool.Acknowledge(entry, 0);
-                    replayed++;
-                    continue;
-                }
-            }
-
-            if (entry.LastInSegment)
-            {
-                // Acknowledge before the reader moves on, so that a finished segment is deleted in this pass.
-                if (!await SendReplayedAsync(combined!).ConfigureAwait(false))
-                {
-                    complete = false;
-                    break;
-                }
-
-                spool.Acknowledge(last!, combinedRecords);
-                replayed += combinedRecords;
-                combined = null;
-            }
-        }
-
-        if (complete && combined is not null)
-        {
-            if (await SendReplayedAsync(combined).ConfigureAwait(false))
-            {
-                spool.Acknowledge(last!, combinedRecords);
-                replayed += combinedRecords;
-            }
-            else
-            {
-                complete = false;
-            }
-        }
-
-        if (replayed > 0)
-        {
-            SpoolLog.Replayed(_logger, replayed);
-        }
-
-        var drained = false;
-        var appended = false;
-        if (complete)
-        {
-            lock (_degradedGate)
-            {
-                appended = _spoolAppends != appendsBefore;
-                if (!appended && !spool.HasPending)
-                {
-                    _degraded = false;
-                    drained = true;
-                }
-            }
-        }
-
-        if (drained)
-        {
-            Interlocked.Exchange(ref _retryAttempt, 0);
+            _policy.Succeeded();
             CompleteReplayWaiter(true);
         }
-        else if (appended)
+        else if (result is null)
         {
-            // Appended to while replaying: go again at once (behind the new records, the order holds).
-            lock (_retry)
-            {
-                _retryNotBefore = _time.GetUtcNow();
-            }
+            _policy.DueNow(); // appended to while replaying: go again at once
         }
         else
         {
-            Backoff();
             CompleteReplayWaiter(false);
         }
     }
 
-    private static bool Fits(Batch batch, SpoolRecord record) =>
-        batch.Count + record.EntityCount <= MlflowLimits.MaxEntitiesPerBatch
-        && batch.Metrics.Count + record.Metrics.Count <= MlflowLimits.MaxMetricsPerBatch
-        && batch.Params.Count + record.Params.Count <= MlflowLimits.MaxParamsPerBatch
-        && batch.Tags.Count + record.Tags.Count <= MlflowLimits.MaxTagsPerBatch
-        && !record.Params.Any(p => batch.Params.Exists(q => q.Key == p.Key)); // one value per param key in a request
+    // ---- what happened to each batch (IDeliveryReport) ----
 
-    private static void Append(Batch batch, SpoolRecord record)
+    void IDeliveryReport.Delivered(Batch batch)
     {
-        batch.Metrics.AddRange(record.Metrics);
-        batch.Params.AddRange(record.Params);
-        foreach (var tag in record.Tags)
-        {
-            var i = batch.Tags.FindIndex(t => t.Key == tag.Key);
-            if (i >= 0)
-            {
-                batch.Tags[i] = tag; // the later value wins, as on the server
-            }
-            else
-            {
-                batch.Tags.Add(tag);
-            }
-        }
+        Interlocked.Add(ref _sent, batch.Count);
+        UploaderMetrics.Sent.Add(batch.Count);
     }
 
-    /// <summary>Sends a replayed batch: <see langword="false"/> when the server is still away; a refused batch is split and its refused entities reported.</summary>
-    private async Task<bool> SendReplayedAsync(Batch batch)
+    void IDeliveryReport.Unreachable(Batch batch, in SendOutcome outcome)
     {
-        try
+        var reason = outcome.Error?.Message ?? "no answer";
+        _policy.Failed(outcome.RetryAfter);
+        if (_replayer is null)
         {
-            Interlocked.Increment(ref _requests);
-            await _store.LogBatchAsync(batch.RunId, batch.Metrics, batch.Params, batch.Tags, _abort.Token).ConfigureAwait(false);
-            Interlocked.Add(ref _sent, batch.Count);
-            Interlocked.Add(ref _replayed, batch.Count);
-            return true;
-        }
-        catch (Exception ex) when (IsUnavailable(ex))
-        {
-            UploaderLog.BatchFailed(_logger, batch.Count, batch.RunId, ex.Message);
-            return false;
-        }
-        catch (MlflowException ex)
-        {
-            await IsolateRejectedAsync(batch, ex).ConfigureAwait(false);
-            Interlocked.Add(ref _replayed, batch.Count);
-            return true;
-        }
-    }
-
-    private async Task<bool> SendRunEndAsync(SpoolRecord record)
-    {
-        try
-        {
-            await _store.UpdateRunAsync(record.RunId, record.Status, DateTimeOffset.FromUnixTimeMilliseconds(record.EndTimeMs), null, _abort.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (IsUnavailable(ex))
-        {
-            UploaderLog.BatchFailed(_logger, 0, record.RunId, ex.Message);
-            return false;
-        }
-        catch (MlflowException ex)
-        {
-            UploaderLog.BatchFailed(_logger, 0, record.RunId, "the spooled run end was refused: " + ex.Message);
-        }
-
-        return true;
-    }
-
-    private void CompleteReplayWaiter(bool result)
-    {
-        TaskCompletionSource<bool>? waiter;
-        lock (_replayGate)
-        {
-            waiter = _replayWaiter;
-            _replayWaiter = null;
-        }
-
-        waiter?.TrySetResult(result);
-    }
-
-    private bool IsUnavailable(Exception ex) =>
-        ex is HttpRequestException or IOException or TimeoutException
-        || (ex is OperationCanceledException && _abort.IsCancellationRequested)
-        || (ex is MlflowException m && IsRetriable(m));
-
-    private static bool IsRetriable(MlflowException ex) => ex is not MlflowValidationException && (ex.Status == 0 || ex.IsTransient);
-
-    /// <summary>Splits a refused batch until each refused entity stands alone; every valid entity still lands.</summary>
-    private async Task IsolateRejectedAsync(Batch batch, MlflowException error)
-    {
-        if (batch.Count == 1 || IsRunLevel(error))
-        {
-            Reject(batch, error);
+            UploaderLog.BatchFailed(_logger, batch.Count, batch.RunId, reason);
+            KeepForRetry([batch]);
             return;
         }
 
-        var (left, right) = batch.Split();
-        await SendAsync(left).ConfigureAwait(false);
-        await SendAsync(right).ConfigureAwait(false);
+        _replayer.Append([batch]);
+        SpoolLog.Spooled(_logger, batch.Count, batch.RunId, reason);
     }
 
-    private static bool IsRunLevel(MlflowException error) =>
-        error.ErrorCode == MlflowErrorCodes.ResourceDoesNotExist
-        || (error.ServerMessage?.Contains("must be in the 'active' state", StringComparison.Ordinal) ?? false);
-
-    private void Reject(Batch batch, MlflowException error)
+    void IDeliveryReport.Refused(Batch batch, MlflowException error)
     {
-        Interlocked.Add(ref _rejected, batch.Count);
-        UploaderMetrics.Rejected.Add(batch.Count);
-        var queue = _rejectedByRun.GetOrAdd(batch.RunId, static _ => new ConcurrentQueue<RejectedEntity>());
+        Interlocked.Add(ref _rejected, Math.Max(1, batch.Count));
+        UploaderMetrics.Rejected.Add(Math.Max(1, batch.Count));
         foreach (var r in batch.Describe(error))
         {
-            queue.Enqueue(r);
-            UploaderLog.EntityRejected(_logger, r.Kind, r.Key, r.RunId, error.Message);
+            var total = _refusals.Add(r);
+            if (total <= RunRefusals.LoggedPerRun)
+            {
+                UploaderLog.EntityRejected(_logger, r.Kind, r.Key, r.RunId, error.Message);
+            }
+            else if (total == RunRefusals.LoggedPerRun + 1)
+            {
+                UploaderLog.MoreRejected(_logger, r.RunId);
+            }
+
             try
             {
                 Rejected?.Invoke(r);
@@ -828,22 +528,88 @@ internal sealed class BatchUploader : IAsyncDisposable
         }
     }
 
-    private void KeepForRetry(List<Batch> batches)
+    void IDeliveryReport.RunLost(Batch batch, MlflowException error)
     {
-        var count = 0;
-        foreach (var b in batches)
+        Interlocked.Add(ref _abandoned, batch.Count);
+        if (!_refusals.MarkLost(batch.RunId, error))
         {
-            count += b.Count;
+            return;
         }
 
-        Interlocked.Add(ref _retried, count);
-        UploaderMetrics.Retried.Add(count);
+        UploaderLog.RunLost(_logger, batch.RunId, error.Message);
+        try
+        {
+            RunLost?.Invoke(batch.RunId, error);
+        }
+#pragma warning disable CA1031 // a callback must not stop the uploader
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            UploaderLog.LoopError(_logger, ex);
+        }
+    }
+
+    void IDeliveryReport.Aborted(Batch batch) => KeepForRetry([batch]);
+
+    // ---- helpers ----
+
+    private void DropLostRuns(List<Batch> batches)
+    {
+        if (!_refusals.AnyLost)
+        {
+            return;
+        }
+
+        batches.RemoveAll(b =>
+        {
+            if (!_refusals.IsLost(b.RunId, out _))
+            {
+                return false;
+            }
+
+            Interlocked.Add(ref _abandoned, b.Count);
+            return true;
+        });
+    }
+
+    private void KeepForRetry(List<Batch> batches, bool count = true)
+    {
+        if (count)
+        {
+            var n = 0;
+            foreach (var b in batches)
+            {
+                n += b.Count;
+            }
+
+            Interlocked.Add(ref _retried, n);
+            UploaderMetrics.Retried.Add(n);
+        }
+
         lock (_retry)
         {
             _retry.AddRange(batches);
-            Backoff();
         }
     }
+
+    private bool HasRetry(string runId)
+    {
+        lock (_retry)
+        {
+            return _retry.Exists(b => b.RunId == runId);
+        }
+    }
+
+    private int PendingRetryCount()
+    {
+        lock (_retry)
+        {
+            return _retry.Count;
+        }
+    }
+
+    private bool IsDelivered(long watermark) =>
+        Interlocked.Read(ref _drained) >= watermark && PendingRetryCount() == 0 && !_inRound;
 
     private void CompleteWaiters()
     {
@@ -860,149 +626,37 @@ internal sealed class BatchUploader : IAsyncDisposable
         }
     }
 
-    /// <summary>One <c>log-batch</c> request for one run.</summary>
-    internal sealed class Batch(string runId)
+    private void CompleteReplayWaiter(bool result)
     {
-        private HashSet<string>? _paramKeys;
-        private Dictionary<string, int>? _tagIndex;
-
-        public string RunId { get; } = runId;
-
-        public List<Metric> Metrics { get; } = [];
-
-        public List<Param> Params { get; } = [];
-
-        public List<RunTag> Tags { get; } = [];
-
-        public int Count => Metrics.Count + Params.Count + Tags.Count;
-
-        public bool CanAdd(EntityKind kind) =>
-            Count < MlflowLimits.MaxEntitiesPerBatch && kind switch
-            {
-                EntityKind.Metric => Metrics.Count < MlflowLimits.MaxMetricsPerBatch,
-                EntityKind.Param => Params.Count < MlflowLimits.MaxParamsPerBatch,
-                _ => Tags.Count < MlflowLimits.MaxTagsPerBatch,
-            };
-
-        public void Add(in PendingEntity e)
+        TaskCompletionSource<bool>? waiter;
+        lock (_replayGate)
         {
-            switch (e.Kind)
-            {
-                case EntityKind.Metric:
-                    Metrics.Add(new Metric(e.Key, e.Value, e.Timestamp, e.Step));
-                    break;
-                case EntityKind.Param:
-                    // One value per key in a batch (the server refuses duplicates); the run scope already refused conflicts.
-                    if ((_paramKeys ??= new HashSet<string>(StringComparer.Ordinal)).Add(e.Key))
-                    {
-                        Params.Add(new Param(e.Key, e.Text!));
-                    }
-
-                    break;
-                default:
-                    // The last value of a tag wins, as it would on the server.
-                    _tagIndex ??= new Dictionary<string, int>(StringComparer.Ordinal);
-                    if (_tagIndex.TryGetValue(e.Key, out var i))
-                    {
-                        Tags[i] = new RunTag(e.Key, e.Text!);
-                    }
-                    else
-                    {
-                        _tagIndex[e.Key] = Tags.Count;
-                        Tags.Add(new RunTag(e.Key, e.Text!));
-                    }
-
-                    break;
-            }
+            waiter = _replayWaiter;
+            _replayWaiter = null;
         }
 
-        public (Batch Left, Batch Right) Split()
+        waiter?.TrySetResult(result);
+    }
+
+    private void Wake() => Volatile.Read(ref _wake).TrySetResult();
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>A logging thread started waiting for room: counted at once, and warned about (at most every 10 s).</summary>
+    private void OnWaitStarted()
+    {
+        Interlocked.Increment(ref _waits);
+        Warn("logging waits for room (backpressure)");
+    }
+
+    private void Warn(string what)
+    {
+        var now = _time.GetTimestamp();
+        var last = Interlocked.Read(ref _lastWarning);
+        if ((last == long.MinValue || _time.GetElapsedTime(last, now) >= WarningInterval)
+            && Interlocked.CompareExchange(ref _lastWarning, now, last) == last)
         {
-            var left = new Batch(RunId);
-            var right = new Batch(RunId);
-            var half = Count / 2;
-            var i = 0;
-            foreach (var m in Metrics)
-            {
-                (i++ < half ? left : right).Metrics.Add(m);
-            }
-
-            foreach (var p in Params)
-            {
-                (i++ < half ? left : right).Params.Add(p);
-            }
-
-            foreach (var t in Tags)
-            {
-                (i++ < half ? left : right).Tags.Add(t);
-            }
-
-            return (left, right);
-        }
-
-        public IEnumerable<RejectedEntity> Describe(MlflowException error)
-        {
-            foreach (var m in Metrics)
-            {
-                yield return new RejectedEntity(RunId, "metric", m.Key, error);
-            }
-
-            foreach (var p in Params)
-            {
-                yield return new RejectedEntity(RunId, "param", p.Key, error);
-            }
-
-            foreach (var t in Tags)
-            {
-                yield return new RejectedEntity(RunId, "tag", t.Key, error);
-            }
+            UploaderLog.BufferFull(_logger, _buffer.Capacity, what);
         }
     }
-}
-
-/// <summary>Settings of the batched uploader (part of the tracker's options).</summary>
-public sealed class UploaderOptions
-{
-    /// <summary>Entities the buffer holds before <see cref="BufferFullPolicy"/> applies. Default 100,000 (about 6 MB).</summary>
-    public int MaxBufferedEntities { get; set; } = 100_000;
-
-    /// <summary>What logging does when the buffer is full. Default <see cref="BufferFullPolicy.Wait"/>.</summary>
-    public BufferFullPolicy BufferFullPolicy { get; set; } = BufferFullPolicy.Wait;
-
-    /// <summary>The longest an entity waits in the buffer before it is sent. Default 500 ms.</summary>
-    public TimeSpan MaxBatchDelay { get; set; } = TimeSpan.FromMilliseconds(500);
-
-    /// <summary>log-batch requests in flight at once. Default 4.</summary>
-    public int MaxConcurrentRequests { get; set; } = 4;
-
-    /// <summary>The longest wait between two re-sends of batches that failed after the client's retries. Default 30 s.</summary>
-    public TimeSpan MaxRetryBackoff { get; set; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>The on-disk spool for outages (off by default).</summary>
-    public SpoolOptions Spool { get; set; } = new();
-
-    /// <summary>How long ending a run waits for its entities to be delivered. Default 2 minutes.</summary>
-    public TimeSpan FlushTimeout { get; set; } = TimeSpan.FromMinutes(2);
-
-    /// <summary>How long disposal, host shutdown and process exit wait for delivery. Default 30 seconds.</summary>
-    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
-}
-
-/// <summary>Log events of the uploader.</summary>
-internal static partial class UploaderLog
-{
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "The MLflow upload buffer ({Capacity} entities) is full: {What}. The tracking server is slow or unreachable.")]
-    public static partial void BufferFull(ILogger logger, int capacity, string what);
-
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "A batch of {Count} entities for run {RunId} failed and will be sent again: {Reason}")]
-    public static partial void BatchFailed(ILogger logger, int count, string runId, string reason);
-
-    [LoggerMessage(EventId = 2003, Level = LogLevel.Error, Message = "MLflow refused {Kind} '{Key}' of run {RunId}: {Reason}")]
-    public static partial void EntityRejected(ILogger logger, string kind, string key, string runId, string reason);
-
-    [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "Flush did not complete within {TimeoutSeconds} s: {Pending} entities are still waiting for the tracking server.")]
-    public static partial void FlushTimedOut(ILogger logger, double timeoutSeconds, long pending);
-
-    [LoggerMessage(EventId = 2005, Level = LogLevel.Error, Message = "The MLflow uploader loop hit an unexpected error; it keeps running.")]
-    public static partial void LoopError(ILogger logger, Exception exception);
 }

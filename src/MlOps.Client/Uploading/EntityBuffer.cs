@@ -15,14 +15,16 @@ internal sealed class EntityBuffer : IDisposable
     private readonly long _mask;
     private readonly int _signalThreshold;
     private readonly Action _signal;
+    private readonly Action _waitStarted;
     private readonly SemaphoreSlim _space = new(0, int.MaxValue);
     private PaddedLong _enqueuePos;
     private PaddedLong _dequeuePos;
     private int _signalled;
     private int _waitingWriters;
 
-    public EntityBuffer(int capacity, int signalThreshold, Action signal)
+    public EntityBuffer(int capacity, int signalThreshold, Action signal, Action? waitStarted = null)
     {
+        _waitStarted = waitStarted ?? (static () => { });
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 2);
         var size = 1;
         while (size < capacity)
@@ -73,6 +75,7 @@ internal sealed class EntityBuffer : IDisposable
         }
 
         Interlocked.Increment(ref _waitingWriters);
+        _waitStarted();
         try
         {
             var spin = new SpinWait();

@@ -6,6 +6,9 @@ internal enum EntityKind : byte
     Metric,
     Param,
     Tag,
+
+    /// <summary>The end of a run: <see cref="PendingEntity.Step"/> holds the status, <see cref="PendingEntity.Timestamp"/> the end time.</summary>
+    RunEnd,
 }
 
 /// <summary>
@@ -31,8 +34,12 @@ internal struct PendingEntity
     public static PendingEntity ForTag(string runId, string key, string value) =>
         new() { RunId = runId, Key = key, Text = value, Kind = EntityKind.Tag };
 
+    public static PendingEntity ForRunEnd(string runId, RunStatus status, long endTimeMs) =>
+        new() { RunId = runId, Key = "", Step = (int)status, Timestamp = endTimeMs, Kind = EntityKind.RunEnd };
+
     public readonly override string ToString() => Kind switch
     {
+        EntityKind.RunEnd => $"end of run {RunId} ({(RunStatus)(int)Step})",
         EntityKind.Metric => $"metric '{Key}'={Value} step {Step} of run {RunId}",
         EntityKind.Param => $"param '{Key}' of run {RunId}",
         _ => $"tag '{Key}' of run {RunId}",

@@ -39,7 +39,7 @@ public readonly record struct UploaderCounters
     /// <summary>Entities the server accepted.</summary>
     public long Sent { get; init; }
 
-    /// <summary>Entities re-sent after a failure that outlasted the client's own retries.</summary>
+    /// <summary>Entities kept in memory for a re-send after the server did not answer (spool off).</summary>
     public long Retried { get; init; }
 
     /// <summary>Entities the server refused permanently.</summary>
@@ -48,7 +48,7 @@ public readonly record struct UploaderCounters
     /// <summary>Entities dropped because the buffer was full under <see cref="BufferFullPolicy.DropNewest"/>.</summary>
     public long Dropped { get; init; }
 
-    /// <summary>Logging calls that had to wait for room in the buffer.</summary>
+    /// <summary>Logging calls that had to wait for room in the buffer (counted when the wait starts).</summary>
     public long BackpressureWaits { get; init; }
 
     /// <summary>Entities in the buffer now.</summary>
@@ -68,6 +68,9 @@ public readonly record struct UploaderCounters
 
     /// <summary>Bytes of spooled records not yet delivered.</summary>
     public long SpoolBytes { get; init; }
+
+    /// <summary>Entities dropped because their run can no longer be logged to (deleted, not active or unknown on the server).</summary>
+    public long Abandoned { get; init; }
 }
 
 /// <summary>Raised when entities logged in a run could not be delivered: some were refused by the server.</summary>
@@ -77,11 +80,24 @@ public sealed class MlflowUploadException : MlflowException
     /// <param name="message">The message.</param>
     /// <param name="rejected">The refused entities.</param>
     public MlflowUploadException(string message, IReadOnlyList<RejectedEntity> rejected)
+        : this(message, rejected, rejected.Count)
+    {
+    }
+
+    /// <summary>Creates the exception for <paramref name="total"/> refused entities, of which the first are kept.</summary>
+    /// <param name="message">The message.</param>
+    /// <param name="rejected">The first refused entities (at most 100 per run are kept).</param>
+    /// <param name="total">How many were refused in all.</param>
+    public MlflowUploadException(string message, IReadOnlyList<RejectedEntity> rejected, long total)
         : base(message, rejected.Count > 0 ? rejected[0].Error : null)
     {
         Rejected = rejected;
+        TotalRejected = total;
     }
 
-    /// <summary>The refused entities.</summary>
+    /// <summary>The first refused entities (at most 100 per run are kept).</summary>
     public IReadOnlyList<RejectedEntity> Rejected { get; }
+
+    /// <summary>How many entities were refused in all.</summary>
+    public long TotalRejected { get; }
 }

@@ -38,7 +38,7 @@ public class BatchUploaderTests
         entities.Add(PendingEntity.ForParam("r2", "p", "same"));
         entities.Add(PendingEntity.ForParam("r2", "p", "same"));
 
-        var batches = BatchUploader.Pack(entities.ToArray());
+        var batches = BatchPacker.Pack(entities.ToArray());
 
         Assert.All(batches, b =>
         {
@@ -202,7 +202,7 @@ public class BatchUploaderTests
     public async Task Transient_failures_are_retried_without_loss_or_duplicates()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var failures = 3;
+        var failures = 10; // more than the quick re-send of each of the 3 batches can absorb
         var store = new FakeTrackingStore
         {
             BatchFault = (_, _, _, _) => Interlocked.Decrement(ref failures) >= 0 ? new MlflowException(503, null, "Service Unavailable") : null,

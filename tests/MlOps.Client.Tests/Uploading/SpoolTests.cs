@@ -92,7 +92,9 @@ public sealed class SpoolTests : IDisposable
                 run.LogMetric("m", i, i);
             }
 
-            await run.EndAsync();
+            var end = run.EndAsync(); // the quick re-send waits on the fake clock
+            await Until(time1, () => end.IsCompleted, "the run end returns while the server is down");
+            await end;
         } // graceful exit while the server is down: nothing is lost, it is on disk
 
         Assert.NotEmpty(Directory.EnumerateFiles(_dir.FullName, "*.seg", SearchOption.AllDirectories));

@@ -318,8 +318,8 @@ internal static partial class SpoolLog
     [LoggerMessage(EventId = 2102, Level = LogLevel.Error, Message = "The spool reached its size cap ({MaxBytes} bytes) in {Folder}: new entities are dropped and counted until it drains.")]
     public static partial void Full(ILogger logger, long maxBytes, string folder);
 
-    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "The tracking server is unreachable: {Count} entities of run {RunId} went to the spool and will be replayed.")]
-    public static partial void Spooled(ILogger logger, int count, string runId);
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "The tracking server is unreachable ({Reason}): {Count} entities of run {RunId} went to the spool and will be replayed.")]
+    public static partial void Spooled(ILogger logger, int count, string runId, string reason);
 
     [LoggerMessage(EventId = 2104, Level = LogLevel.Information, Message = "Replayed {Records} spooled records to the tracking server.")]
     public static partial void Replayed(ILogger logger, long records);

@@ -27,18 +27,6 @@ internal sealed class SpoolRecord
 
     public int EntityCount => Metrics.Count + Params.Count + Tags.Count;
 
-    public static SpoolRecord FromBatch(BatchUploader.Batch batch) =>
-        new() { Kind = SpoolRecordKind.Batch, RunId = batch.RunId, Metrics = [.. batch.Metrics], Params = [.. batch.Params], Tags = [.. batch.Tags] };
-
-    public BatchUploader.Batch ToBatch()
-    {
-        var batch = new BatchUploader.Batch(RunId);
-        batch.Metrics.AddRange(Metrics);
-        batch.Params.AddRange(Params);
-        batch.Tags.AddRange(Tags);
-        return batch;
-    }
-
     public byte[] Serialize()
     {
         using var ms = new MemoryStream();

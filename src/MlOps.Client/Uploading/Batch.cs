@@ -1,0 +1,124 @@
+namespace MlOps.Client.Uploading;
+
+/// <summary>
+/// One request of the uploader for one run: a <c>log-batch</c> (metrics, params, tags within MLflow's limits), or the
+/// run's end (<c>runs/update</c> with the final status and the end time taken when the run ended), which is sent after
+/// every batch of the run queued before it.
+/// </summary>
+internal sealed class Batch(string runId)
+{
+    private HashSet<string>? _paramKeys;
+    private Dictionary<string, int>? _tagIndex;
+
+    public string RunId { get; } = runId;
+
+    public List<Metric> Metrics { get; } = [];
+
+    public List<Param> Params { get; } = [];
+
+    public List<RunTag> Tags { get; } = [];
+
+    /// <summary>The run's final status and end time when this is a run end; <see langword="null"/> for a log-batch.</summary>
+    public RunEnd? End { get; init; }
+
+    /// <summary>Whether this is the run's end rather than a log-batch.</summary>
+    public bool IsRunEnd => End is not null;
+
+    /// <summary>Metrics, params and tags in the batch (0 for a run end).</summary>
+    public int Count => Metrics.Count + Params.Count + Tags.Count;
+
+    public static Batch ForRunEnd(string runId, RunStatus status, long endTimeMs) => new(runId) { End = new RunEnd(status, endTimeMs) };
+
+    public bool CanAdd(EntityKind kind) =>
+        Count < Validation.MlflowLimits.MaxEntitiesPerBatch && kind switch
+        {
+            EntityKind.Metric => Metrics.Count < Validation.MlflowLimits.MaxMetricsPerBatch,
+            EntityKind.Param => Params.Count < Validation.MlflowLimits.MaxParamsPerBatch,
+            _ => Tags.Count < Validation.MlflowLimits.MaxTagsPerBatch,
+        };
+
+    public void Add(in PendingEntity e)
+    {
+        switch (e.Kind)
+        {
+            case EntityKind.Metric:
+                Metrics.Add(new Metric(e.Key, e.Value, e.Timestamp, e.Step));
+                break;
+            case EntityKind.Param:
+                // One value per key in a batch (the server refuses duplicates); the run scope already refused conflicts.
+                if ((_paramKeys ??= new HashSet<string>(StringComparer.Ordinal)).Add(e.Key))
+                {
+                    Params.Add(new Param(e.Key, e.Text!));
+                }
+
+                break;
+            default:
+                // The last value of a tag wins, as it would on the server.
+                _tagIndex ??= new Dictionary<string, int>(StringComparer.Ordinal);
+                if (_tagIndex.TryGetValue(e.Key, out var i))
+                {
+                    Tags[i] = new RunTag(e.Key, e.Text!);
+                }
+                else
+                {
+                    _tagIndex[e.Key] = Tags.Count;
+                    Tags.Add(new RunTag(e.Key, e.Text!));
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>Halves the batch (poison isolation): every entity lands in exactly one half.</summary>
+    public (Batch Left, Batch Right) Split()
+    {
+        var left = new Batch(RunId);
+        var right = new Batch(RunId);
+        var half = Count / 2;
+        var i = 0;
+        foreach (var m in Metrics)
+        {
+            (i++ < half ? left : right).Metrics.Add(m);
+        }
+
+        foreach (var p in Params)
+        {
+            (i++ < half ? left : right).Params.Add(p);
+        }
+
+        foreach (var t in Tags)
+        {
+            (i++ < half ? left : right).Tags.Add(t);
+        }
+
+        return (left, right);
+    }
+
+    public IEnumerable<RejectedEntity> Describe(MlflowException error)
+    {
+        if (End is { } end)
+        {
+            yield return new RejectedEntity(RunId, "run end", end.Status.ToString().ToUpperInvariant(), error);
+        }
+
+        foreach (var m in Metrics)
+        {
+            yield return new RejectedEntity(RunId, "metric", m.Key, error);
+        }
+
+        foreach (var p in Params)
+        {
+            yield return new RejectedEntity(RunId, "param", p.Key, error);
+        }
+
+        foreach (var t in Tags)
+        {
+            yield return new RejectedEntity(RunId, "tag", t.Key, error);
+        }
+    }
+
+    public override string ToString() => End is { } e ? $"end of run {RunId} ({e.Status})" : $"log-batch of {Count} entities for run {RunId}";
+}
+
+/// <summary>The end of a run as the uploader carries it: the final status and the end time taken when the run ended.</summary>
+internal sealed record RunEnd(RunStatus Status, long EndTimeMs);

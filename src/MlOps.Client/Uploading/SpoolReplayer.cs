@@ -1,0 +1,241 @@
+using Microsoft.Extensions.Logging;
+using MlOps.Client.Uploading.Spooling;
+using MlOps.Client.Validation;
+
+namespace MlOps.Client.Uploading;
+
+/// <summary>
+/// The uploader's side of the on-disk spool: writes the batches the server could not take (and every later one, while
+/// older records wait, so that the order holds) and replays them in order when the server answers again — consecutive
+/// records of one run re-packed into full <c>log-batch</c> requests, a run end sent after its run's records, each record
+/// acknowledged once delivered or refused for good. What a killed process left is replayed by the next one.
+/// </summary>
+internal sealed class SpoolReplayer(DiskSpool spool, BatchSender sender, OutagePolicy policy, RunRefusals refusals, ILogger logger, bool replayPending)
+{
+    private readonly object _gate = new();
+    private long _appends;
+    private volatile bool _active = replayPending && spool.HasPending;
+    private long _spooled;
+    private long _replayed;
+
+    /// <summary>Whether batches go to the spool now (it holds records not yet replayed).</summary>
+    public bool Active => _active;
+
+    /// <summary>Entities written to the spool.</summary>
+    public long Spooled => Interlocked.Read(ref _spooled);
+
+    /// <summary>Spooled entities delivered (or refused for good) by replay.</summary>
+    public long Replayed => Interlocked.Read(ref _replayed);
+
+    public DiskSpool Spool => spool;
+
+    /// <summary>Whether this process spooled entities of <paramref name="runId"/> not yet replayed.</summary>
+    public bool HasPendingEntities(string runId) => spool.HasPendingEntities(runId);
+
+    /// <summary>Writes <paramref name="batches"/> to the spool, in order; the uploader spools until a replay drains it.</summary>
+    public void Append(IEnumerable<Batch> batches)
+    {
+        var anyEnd = false;
+        foreach (var b in batches)
+        {
+            if (spool.Append(ToRecord(b)))
+            {
+                Interlocked.Add(ref _spooled, b.Count);
+            }
+
+            anyEnd |= b.IsRunEnd;
+        }
+
+        if (anyEnd)
+        {
+            spool.Sync(force: true); // a run end is rare and final: on disk at once
+        }
+
+        lock (_gate)
+        {
+            _appends++;
+            _active = true;
+        }
+    }
+
+    /// <summary>Marks the spool active (an explicit replay request, or records left by an earlier process).</summary>
+    public void Activate() => _active = true;
+
+    /// <summary>
+    /// Sends spooled records in order; stops at the first the server cannot take yet. Returns <see langword="true"/> when
+    /// the spool is empty afterwards (spooling stops), <see langword="false"/> when the server is still away (backoff).
+    /// </summary>
+    public async Task<bool?> ReplayAsync(IDeliveryReport report, CancellationToken abort)
+    {
+        spool.Sync(force: false);
+        long appendsBefore;
+        lock (_gate)
+        {
+            appendsBefore = _appends;
+        }
+
+        long replayed = 0;
+        var complete = true;
+        Batch? combined = null; // consecutive batch records of one run are re-packed into full log-batch requests
+        SpoolEntry? last = null;
+        var combinedRecords = 0;
+
+        async Task<bool> SendCombinedAsync()
+        {
+            if (!await SendAsync(combined!, report, abort).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            spool.Acknowledge(last!, combinedRecords);
+            replayed += combinedRecords;
+            combined = null;
+            return true;
+        }
+
+        foreach (var entry in spool.ReadPending())
+        {
+            if (abort.IsCancellationRequested)
+            {
+                complete = false;
+                break;
+            }
+
+            var record = entry.Record;
+            if (record.Kind == SpoolRecordKind.Batch && combined is not null && last!.Segment == entry.Segment && combined.RunId == record.RunId && Fits(combined, record))
+            {
+                Append(combined, record);
+                last = entry;
+                combinedRecords++;
+            }
+            else
+            {
+                if (combined is not null && !await SendCombinedAsync().ConfigureAwait(false))
+                {
+                    complete = false;
+                    break;
+                }
+
+                if (record.Kind == SpoolRecordKind.Batch)
+                {
+                    combined = ToBatch(record);
+                    last = entry;
+                    combinedRecords = 1;
+                }
+                else
+                {
+                    if (!await SendAsync(Batch.ForRunEnd(record.RunId, record.Status, record.EndTimeMs), report, abort).ConfigureAwait(false))
+                    {
+                        complete = false;
+                        break;
+                    }
+
+                    spool.Acknowledge(entry, 0);
+                    replayed++;
+                    continue;
+                }
+            }
+
+            // Acknowledge before the reader moves on, so that a finished segment is deleted in this pass.
+            if (entry.LastInSegment && !await SendCombinedAsync().ConfigureAwait(false))
+            {
+                complete = false;
+                break;
+            }
+        }
+
+        if (complete && combined is not null && !await SendCombinedAsync().ConfigureAwait(false))
+        {
+            complete = false;
+        }
+
+        if (replayed > 0)
+        {
+            SpoolLog.Replayed(logger, replayed);
+        }
+
+        if (!complete)
+        {
+            return false;
+        }
+
+        lock (_gate)
+        {
+            if (_appends == appendsBefore && !spool.HasPending)
+            {
+                _active = false;
+                return true;
+            }
+        }
+
+        return null; // appended to while replaying: go again at once (behind the new records, the order holds)
+    }
+
+    /// <summary>Sends a replayed batch once: <see langword="false"/> when the server is still away. A refused batch is isolated and reported.</summary>
+    private async Task<bool> SendAsync(Batch batch, IDeliveryReport report, CancellationToken abort)
+    {
+        if (refusals.IsLost(batch.RunId, out var lostError))
+        {
+            report.RunLost(batch, lostError);
+            return true;
+        }
+
+        var outcome = await sender.SendOnceAsync(batch, abort).ConfigureAwait(false);
+        switch (outcome.Status)
+        {
+            case SendStatus.Delivered:
+                policy.Succeeded();
+                Interlocked.Add(ref _replayed, batch.Count);
+                report.Delivered(batch);
+                return true;
+            case SendStatus.Refused:
+                await sender.DeliverAsync(batch, report, abort).ConfigureAwait(false); // isolates the refused entities
+                Interlocked.Add(ref _replayed, batch.Count);
+                return true;
+            case SendStatus.Unavailable:
+                UploaderLog.BatchFailed(logger, batch.Count, batch.RunId, outcome.Error?.Message ?? "unavailable");
+                policy.Failed(outcome.RetryAfter);
+                return false;
+            default:
+                return false;
+        }
+    }
+
+    private static bool Fits(Batch batch, SpoolRecord record) =>
+        batch.Count + record.EntityCount <= MlflowLimits.MaxEntitiesPerBatch
+        && batch.Metrics.Count + record.Metrics.Count <= MlflowLimits.MaxMetricsPerBatch
+        && batch.Params.Count + record.Params.Count <= MlflowLimits.MaxParamsPerBatch
+        && batch.Tags.Count + record.Tags.Count <= MlflowLimits.MaxTagsPerBatch
+        && !record.Params.Any(p => batch.Params.Exists(q => q.Key == p.Key)); // one value per param key in a request
+
+    private static void Append(Batch batch, SpoolRecord record)
+    {
+        batch.Metrics.AddRange(record.Metrics);
+        batch.Params.AddRange(record.Params);
+        foreach (var tag in record.Tags)
+        {
+            var i = batch.Tags.FindIndex(t => t.Key == tag.Key);
+            if (i >= 0)
+            {
+                batch.Tags[i] = tag; // the later value wins, as on the server
+            }
+            else
+            {
+                batch.Tags.Add(tag);
+            }
+        }
+    }
+
+    internal static SpoolRecord ToRecord(Batch batch) => batch.End is { } end
+        ? new SpoolRecord { Kind = SpoolRecordKind.RunEnd, RunId = batch.RunId, Status = end.Status, EndTimeMs = end.EndTimeMs }
+        : new SpoolRecord { Kind = SpoolRecordKind.Batch, RunId = batch.RunId, Metrics = [.. batch.Metrics], Params = [.. batch.Params], Tags = [.. batch.Tags] };
+
+    internal static Batch ToBatch(SpoolRecord record)
+    {
+        var batch = new Batch(record.RunId);
+        batch.Metrics.AddRange(record.Metrics);
+        batch.Params.AddRange(record.Params);
+        batch.Tags.AddRange(record.Tags);
+        return batch;
+    }
+}
