@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Diagnostics;
 using System.Globalization;
 using MlOps.Client.Tracking;
@@ -279,21 +280,216 @@ public sealed class FaultInjectionTests : IAsyncLifetime
         Assert.Empty(Directory.EnumerateFiles(_spoolDir.FullName, "*.seg", SearchOption.AllDirectories));
     }
 
-    private Process StartChild(string mode, int count)
+    // ---- the same promises with the defaults a user gets: no retry, timeout or backoff setting anywhere ----
+
+    private MlflowClient DefaultClient() => new(new MlflowClientOptions { TrackingUri = _server.Url });
+
+    private Tracker DefaultTracker(MlflowClient client, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory = null)
+    {
+        var options = new TrackerOptions { HandleProcessExit = false, SetSystemTags = false, ExperimentName = "defaults" };
+        options.Uploader.Spool.Directory = _spoolDir.FullName; // where, not how: the spool is on by default for a server
+        return new Tracker(new Stores.RestTrackingStore(client), options, loggerFactory);
+    }
+
+    private static async Task Until(Func<bool> condition, TimeSpan cap, string what)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!condition() && sw.Elapsed < cap)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(condition(), $"{what} (waited {sw.Elapsed.TotalSeconds:0.#} s)");
+    }
+
+    [Fact]
+    public async Task Defaults_an_upload_request_gets_one_quick_resend_then_the_spool_not_the_clients_retry_budget()
+    {
+        _server.Faults.FailShare = 1.0; // every log-batch answers 503/500/502
+        using var client = DefaultClient(); // Python's defaults for direct calls: 7 retries, factor 2 (about 4 minutes)
+        await using var tracker = DefaultTracker(client);
+        var run = await tracker.StartRunAsync("one-owner");
+        run.LogMetric("m", 1, 1);
+        var before = _server.LogBatchRequests;
+        var sw = Stopwatch.StartNew();
+        Assert.True(await run.FlushAsync().WaitAsync(TimeSpan.FromSeconds(60)));
+        sw.Stop();
+        Assert.Equal(2, _server.LogBatchRequests - before); // the attempt and one quick re-send, nothing more
+        Assert.Equal(1, tracker.Counters.Spooled);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"spooled {sw.Elapsed.TotalSeconds:0.0} s after the first failure");
+        _server.Faults.Clear();
+        await run.EndAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        await Until(() => _server.Run(run.RunId).Status == "FINISHED", TimeSpan.FromSeconds(60), "replayed and ended");
+        Assert.Equal(1, _server.MetricCount(run.RunId));
+    }
+
+    [Fact]
+    public async Task Defaults_a_run_ended_during_an_outage_returns_in_seconds_and_ends_with_its_original_end_time_after_replay()
+    {
+        using var client = DefaultClient();
+        await using var tracker = DefaultTracker(client);
+        var run = await tracker.StartRunAsync("end-in-outage");
+        var runId = run.RunId;
+        LogFromThreads(run, 4, 2_000);
+        Assert.True(await run.FlushAsync());
+        _server.Faults.DownUntil = DateTimeOffset.UtcNow.AddHours(1); // the server stops (connections reset)
+        LogFromThreads(run, 4, 2_000, firstStep: 2_000);
+        run.LogParam("phase", "during-outage");
+        var endedAfter = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var sw = Stopwatch.StartNew();
+        await run.EndAsync().WaitAsync(TimeSpan.FromSeconds(120));
+        sw.Stop();
+        var endedBefore = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), $"EndAsync took {sw.Elapsed.TotalSeconds:0.0} s during the outage");
+        Assert.Equal(RunStatus.Finished, run.FinalStatus);
+        Assert.Equal("RUNNING", _server.Run(runId).Status); // the server has not heard of the end yet
+        Assert.True(tracker.Counters.Spooled > 0);
+
+        _server.Faults.DownUntil = null; // the server is back: the replay runs by itself
+        await Until(() => _server.Run(runId).Status == "FINISHED", TimeSpan.FromSeconds(90), "the spooled end reached the server");
+        AssertExact(runId, 4, 4_000);
+        Assert.Equal("during-outage", _server.Run(runId).Params["phase"]);
+        Assert.InRange(_server.Run(runId).EndTime!.Value, endedAfter, endedBefore); // the original end time, not the replay's
+        await Until(() => tracker.Counters.Replayed == tracker.Counters.Spooled, TimeSpan.FromSeconds(30), "every spooled entity replayed");
+    }
+
+    [Fact]
+    public async Task Defaults_a_child_killed_during_an_outage_leaves_a_spool_that_the_next_process_replays_exactly()
+    {
+        var count = Full ? 200_000 : 20_000;
+        string runId;
+        long spoolMs;
+        _server.Faults.ResetShare = 1.0; // the run is created, then every log-batch connection is reset: the server is away
+        using (var child = StartChild("spool", count, defaults: true))
+        {
+            spoolMs = long.Parse(await ReadLineAsync(child, "SPOOL_MS"), CultureInfo.InvariantCulture);
+            runId = await ReadLineAsync(child, "SPOOLED");
+            child.Kill(entireProcessTree: true); // SIGKILL: no exit hook runs
+            await child.WaitForExitAsync();
+        }
+
+        Assert.True(spoolMs < 10_000, $"{count} metrics reached the spool {spoolMs} ms after the first was logged");
+        Assert.Equal(0, _server.MetricCount(runId));
+        _server.Faults.Clear();
+        using (var replay = StartChild("replay", 0, defaults: true))
+        {
+            Assert.Equal("True", await ReadLineAsync(replay, "REPLAYED"));
+            await replay.WaitForExitAsync();
+        }
+
+        Assert.Equal(count, _server.StepCounts(runId, "m").Count);
+        Assert.All(_server.StepCounts(runId, "m").Values, c => Assert.Equal(1, c));
+        Assert.Empty(Directory.EnumerateFiles(_spoolDir.FullName, "*.seg", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task Defaults_a_run_deleted_on_the_server_is_detected_once_then_logging_throws_and_memory_stays_flat()
+    {
+        using var logs = new Microsoft.Extensions.Logging.Testing.FakeLoggerProvider();
+        using var loggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddProvider(logs));
+        using var client = DefaultClient();
+        await using var tracker = DefaultTracker(client, loggerFactory);
+        var run = await tracker.StartRunAsync("deleted");
+        LogFromThreads(run, 2, 1_000);
+        Assert.True(await run.FlushAsync());
+        _server.DeleteRun(run.RunId); // as in the UI: MLflow now answers 400 "must be in the 'active' state" (recorded)
+
+        GC.Collect();
+        var memoryBefore = GC.GetTotalMemory(forceFullCollection: true);
+        for (var i = 0; i < 100_000; i++)
+        {
+            run.LogMetric("after", i, i); // accepted at once: the uploader has not heard back yet
+        }
+
+        Assert.True(await tracker.FlushAsync(TimeSpan.FromSeconds(60)));
+        var memoryAfter = GC.GetTotalMemory(forceFullCollection: true);
+        var thrown = Assert.ThrowsAny<MlflowException>(() => run.LogMetric("after", 1, 100_001));
+        Assert.Contains(run.RunId, thrown.Message, StringComparison.Ordinal);
+        Assert.Contains("'active' state", thrown.Message, StringComparison.Ordinal);
+        Assert.Throws<MlflowException>(() => run.LogParam("p", 1));
+        Assert.Equal(100_000, tracker.Counters.Abandoned);
+        Assert.True(memoryAfter - memoryBefore < 4 << 20, $"managed memory grew {(memoryAfter - memoryBefore) / 1024} KiB for 100k dropped entities");
+
+        var records = logs.Collector.GetSnapshot();
+        Assert.Single(records, r => r.Id.Id == 2006); // one line for the lost run
+        Assert.DoesNotContain(records, r => r.Id.Id == 2003); // not one per entity
+        Assert.True(records.Count(r => r.Level >= Microsoft.Extensions.Logging.LogLevel.Warning) <= 3, string.Join("\n", records.Select(r => r.Message)));
+        await Assert.ThrowsAnyAsync<MlflowException>(() => run.EndAsync()); // EndAsync tells; Dispose would only log
+        Assert.Equal(0, _server.MetricCount(run.RunId) - 2_000);
+    }
+
+    [Fact]
+    public async Task Defaults_a_host_name_that_stops_resolving_fails_direct_calls_fast_and_spools_uploads()
+    {
+        var dnsDown = false;
+        var connects = 0;
+        var port = new Uri(_server.Url).Port;
+        var transport = new System.Net.Http.SocketsHttpHandler
+        {
+            // Name resolution and connection, as SocketsHttpHandler does them, with the resolver answering "no such host" on demand.
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                Interlocked.Increment(ref connects);
+                if (Volatile.Read(ref dnsDown))
+                {
+                    throw new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.HostNotFound);
+                }
+
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+                await socket.ConnectAsync(System.Net.IPAddress.Loopback, port, cancellationToken);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
+            PooledConnectionLifetime = TimeSpan.Zero, // a new connection (and name resolution) per request
+        };
+        using var client = new MlflowClient(new MlflowClientOptions { TrackingUri = "http://mlflow.tracking.example:" + port, Transport = transport });
+        await using var tracker = DefaultTracker(client);
+        var run = await tracker.StartRunAsync("dns");
+        run.LogMetric("before", 1);
+        Assert.True(await run.FlushAsync());
+
+        Volatile.Write(ref dnsDown, true);
+        var connectsBefore = Volatile.Read(ref connects);
+        var sw = Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<MlflowException>(() => client.GetRunAsync(run.RunId));
+        sw.Stop();
+        Assert.Equal(1, Volatile.Read(ref connects) - connectsBefore); // no retry budget spent on a wrong host name
+        Assert.Contains("'mlflow.tracking.example'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("could not be resolved", error.Message, StringComparison.Ordinal);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"the direct call failed after {sw.Elapsed.TotalSeconds:0.0} s");
+
+        for (var i = 0; i < 500; i++)
+        {
+            run.LogMetric("during", i, i);
+        }
+
+        Assert.True(await run.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(500, tracker.Counters.Spooled); // the uploader spools: nothing lost
+
+        Volatile.Write(ref dnsDown, false);
+        await run.EndAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await Until(() => _server.Run(run.RunId).Status == "FINISHED", TimeSpan.FromSeconds(90), "replayed once the name resolves again");
+        Assert.Equal(501, _server.MetricCount(run.RunId));
+    }
+
+    private Process StartChild(string mode, int count, bool defaults = false)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "MlOps.Client.Tests.ProcessHost.dll"));
         start.ArgumentList.Add(mode);
         start.ArgumentList.Add(count.ToString(CultureInfo.InvariantCulture));
-        start.Environment["MLFLOW_TRACKING_URI"] = _server.Url;
-        start.Environment["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "1";
-        start.Environment["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] = "0.05";
-        start.Environment["MLFLOW_HTTP_REQUEST_TIMEOUT"] = "2";
-        start.Environment["MLOPS_SPOOL"] = "true";
-        start.Environment["MLOPS_SPOOL_DIR"] = _spoolDir.FullName;
-        foreach (var name in new[] { "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID" })
+        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("MLFLOW_", StringComparison.Ordinal) || k.StartsWith("MLOPS_", StringComparison.Ordinal)).ToList())
         {
-            start.Environment.Remove(name);
+            start.Environment.Remove(name); // nothing of the test runner's environment tunes the child
+        }
+
+        start.Environment["MLFLOW_TRACKING_URI"] = _server.Url;
+        start.Environment["MLOPS_SPOOL_DIR"] = _spoolDir.FullName; // where, not how: the spool is on by default for a server
+        if (!defaults)
+        {
+            start.Environment["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "1";
+            start.Environment["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] = "0.05";
+            start.Environment["MLFLOW_HTTP_REQUEST_TIMEOUT"] = "2";
+            start.Environment["MLOPS_SPOOL"] = "true";
         }
 
         return Process.Start(start)!;

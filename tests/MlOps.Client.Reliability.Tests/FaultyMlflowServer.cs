@@ -39,9 +39,25 @@ public sealed class FaultyMlflowServer : IAsyncDisposable
     /// <summary>Authorization headers seen, in order.</summary>
     public ConcurrentQueue<string> AuthorizationHeaders { get; } = new();
 
+    /// <summary>log-batch requests that reached the handlers or the fault layer.</summary>
+    public long LogBatchRequests => Interlocked.Read(ref _logBatchRequests);
+
+    private long _logBatchRequests;
+
+    /// <summary>Deletes a run as <c>runs/delete</c> does: later log-batch and update requests get MLflow's recorded answer.</summary>
+    public void DeleteRun(string runId)
+    {
+        lock (_gate)
+        {
+            _runs[runId].Deleted = true;
+        }
+    }
+
     public sealed class StoredRun
     {
         public string Status { get; set; } = "RUNNING";
+
+        public bool Deleted { get; set; }
 
         public long? EndTime { get; set; }
 
@@ -111,6 +127,10 @@ public sealed class FaultyMlflowServer : IAsyncDisposable
 
         var f = Faults;
         var isBatch = ctx.Request.Path.Value!.EndsWith("/log-batch", StringComparison.Ordinal);
+        if (isBatch)
+        {
+            Interlocked.Increment(ref _logBatchRequests);
+        }
         if (f.DownUntil is { } until && DateTimeOffset.UtcNow < until)
         {
             ctx.Abort(); // connection reset: the server is away
@@ -193,6 +213,12 @@ public sealed class FaultyMlflowServer : IAsyncDisposable
                 return;
             }
 
+            if (run.Deleted)
+            {
+                _ = Recorded(ctx, "runs-log-batch-deleted-run", runId);
+                return;
+            }
+
             // Validate everything first: MLflow refuses the whole batch.
             foreach (var p in body["params"]?.AsArray() ?? [])
             {
@@ -239,6 +265,12 @@ public sealed class FaultyMlflowServer : IAsyncDisposable
         lock (_gate)
         {
             var run = _runs[runId];
+            if (run.Deleted)
+            {
+                _ = Recorded(ctx, "runs-update-deleted-run", runId);
+                return;
+            }
+
             run.Status = body["status"]?.GetValue<string>() ?? run.Status;
             run.EndTime = body["end_time"] is { } e ? ReadLong(e) : run.EndTime;
         }
@@ -250,6 +282,15 @@ public sealed class FaultyMlflowServer : IAsyncDisposable
     {
         var runId = ctx.Request.Query["run_id"].ToString();
         await Json(ctx, 200, "{\"run\":{\"info\":{\"run_id\":\"" + runId + "\",\"experiment_id\":\"1\",\"status\":\"" + Run(runId).Status + "\"},\"data\":{}}}");
+    }
+
+    /// <summary>Answers with a recorded exchange's status and body, the recorded run id replaced by <paramref name="runId"/>.</summary>
+    private static Task Recorded(HttpContext ctx, string name, string runId)
+    {
+        var exchange = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Recorded", name + ".json")))!;
+        var recordedRun = exchange["request"]!["json"]!["run_id"]!.GetValue<string>();
+        var response = exchange["response"]!;
+        return Json(ctx, response["status"]!.GetValue<int>(), response["json"]!.ToJsonString().Replace(recordedRun, runId, StringComparison.Ordinal));
     }
 
     private static long ReadLong(JsonNode? node) => node is null ? 0 : node.GetValueKind() == JsonValueKind.String ? long.Parse(node.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture) : node.GetValue<long>();

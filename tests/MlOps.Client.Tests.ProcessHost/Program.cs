@@ -18,6 +18,7 @@ if (mode == "replay")
 }
 
 var run = tracker.StartRun("child-process");
+var logging = System.Diagnostics.Stopwatch.StartNew();
 for (var i = 0; i < count; i++)
 {
     run.LogMetric("m", i, i);
@@ -30,6 +31,7 @@ if (mode == "spool")
         await Task.Delay(20);
     }
 
+    Console.WriteLine("SPOOL_MS " + logging.ElapsedMilliseconds.ToString(CultureInfo.InvariantCulture)); // from the first metric to all of them on disk
     Console.WriteLine("SPOOLED " + run.RunId);
     Console.Out.Flush();
     Thread.Sleep(Timeout.Infinite);
