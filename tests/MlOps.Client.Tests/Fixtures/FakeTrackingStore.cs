@@ -157,8 +157,17 @@ public sealed class FakeTrackingStore : ITrackingStore
         }
     }
 
+    /// <summary>When set and returning an exception, runs/update throws it (the server is away, or refuses).</summary>
+    public Func<string, Exception?>? UpdateFault { get; set; }
+
     public Task<RunInfo> UpdateRunAsync(string runId, RunStatus? status, DateTimeOffset? endTime, string? runName, CancellationToken cancellationToken)
     {
+        if (UpdateFault?.Invoke(runId) is { } fault)
+        {
+            Calls.Enqueue($"update-run-failed {runId}");
+            return Task.FromException<RunInfo>(fault);
+        }
+
         lock (_gate)
         {
             var old = _runs[runId];
