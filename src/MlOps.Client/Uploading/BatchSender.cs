@@ -141,9 +141,9 @@ internal sealed class BatchSender(ITrackingStore store, UploaderOptions options,
         {
             return new SendOutcome(SendStatus.Refused, ex);
         }
-        catch (Exception ex) when (ex is HttpRequestException or IOException or TimeoutException)
+        catch (Exception ex) when (ex is HttpRequestException or IOException or TimeoutException or OperationCanceledException)
         {
-            return new SendOutcome(SendStatus.Unavailable, ex, TimedOut: ex is TimeoutException);
+            return new SendOutcome(SendStatus.Unavailable, ex, TimedOut: ex is TimeoutException or OperationCanceledException);
         }
     }
 

@@ -43,6 +43,8 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport
     private volatile bool _flushRequested;
     private volatile bool _stopping;
     private volatile bool _inRound;
+    private readonly SemaphoreSlim _slots;
+    private int _inFlight;
     private long _lastWarning = long.MinValue;
 
     private long _sent;
@@ -60,6 +62,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport
         _buffer = new EntityBuffer(options.MaxBufferedEntities, MlflowLimits.MaxMetricsPerBatch, Wake, OnWaitStarted);
         _policy = new OutagePolicy(options, time);
         _sender = new BatchSender(store, options, _policy, time);
+        _slots = new SemaphoreSlim(Math.Max(1, options.MaxConcurrentRequests));
         if (options.Spool.Enabled ?? store is IUploadStore)
         {
             var spool = new DiskSpool(options.Spool, store.Uri, time, logger);
@@ -122,15 +125,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport
             case AddResult.Full:
                 Warn("entities are spilled to the spool");
                 var batch = new Batch(entity.RunId);
-                if (entity.Kind == EntityKind.RunEnd)
-                {
-                    batch = Batch.ForRunEnd(entity.RunId, (RunStatus)(int)entity.Step, entity.Timestamp);
-                }
-                else
-                {
-                    batch.Add(in entity);
-                }
-
+                batch.Add(in entity);
                 _replayer!.Append([batch]);
                 Wake();
                 return;
@@ -144,12 +139,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport
     public void EnqueueRunEnd(string runId, RunStatus status, DateTimeOffset endTime)
     {
         var entity = PendingEntity.ForRunEnd(runId, status, endTime.ToUnixTimeMilliseconds());
-        var policy = _replayer is { Active: true } ? BufferFullPolicy.Spill : BufferFullPolicy.Wait; // never dropped
-        if (_buffer.Add(ref entity, policy) == AddResult.Full)
-        {
-            _replayer!.Append([Batch.ForRunEnd(runId, status, entity.Timestamp)]);
-        }
-
+        _buffer.Add(ref entity, BufferFullPolicy.Wait); // never dropped nor spilled ahead of the run's entities
         Wake();
     }
 
@@ -314,8 +304,9 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport
             }
 
             CompleteWaiters();
-            if (_stopping && (_buffer.Count == 0 && PendingRetryCount() == 0 || _abort.IsCancellationRequested))
+            if (_stopping && (_buffer.Count == 0 && PendingRetryCount() == 0 && Volatile.Read(ref _inFlight) == 0 || _abort.IsCancellationRequested))
             {
+                await WaitForInFlightAsync().ConfigureAwait(false); // aborted requests hand their batches back first
                 return;
             }
         }
@@ -326,7 +317,8 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport
     private async Task WaitForWorkAsync()
     {
         var waiting = Waiting;
-        if (_stopping || _flushRequested || _buffer.Count >= MlflowLimits.MaxMetricsPerBatch)
+        var onlyInFlight = _buffer.Count == 0 && !waiting && Volatile.Read(ref _inFlight) > 0; // nothing to do until they settle
+        if (!onlyInFlight && (_stopping || _flushRequested || _buffer.Count >= MlflowLimits.MaxMetricsPerBatch))
         {
             if (!waiting || _policy.IsDue || _abort.IsCancellationRequested || _buffer.Count > 0)
             {
@@ -390,7 +382,13 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport
 
                 if (_replayer is { Active: true })
                 {
-                    // The server is away (or the spool has older records): keep the order by spooling behind them.
+                    // The server is away (or the spool has older records): keep the order by spooling behind them. A run
+                    // end also waits for the requests still in flight, which go to the spool when they fail.
+                    if (batches.Exists(b => b.IsRunEnd))
+                    {
+                        await WaitForInFlightAsync().ConfigureAwait(false);
+                    }
+
                     _replayer.Append(batches);
                     if (_policy.IsDue)
                     {
@@ -420,41 +418,82 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport
         }
     }
 
-    /// <summary>Sends a round: log-batches concurrently, then each run end once its run's batches are settled.</summary>
+    /// <summary>
+    /// Dispatches a round: each log-batch starts as soon as one of the <see cref="UploaderOptions.MaxConcurrentRequests"/>
+    /// slots is free and the loop moves on without waiting for it (the server always has requests to work on); a run end
+    /// first waits for the requests in flight, so it reaches the server after its run's batches.
+    /// </summary>
     private async Task SendAllAsync(List<Batch> batches)
     {
-        var data = batches.FindAll(b => !b.IsRunEnd);
-        if (data.Count == 1)
+        foreach (var batch in batches)
         {
-            await _sender.DeliverAsync(data[0], this, _abort.Token).ConfigureAwait(false);
-        }
-        else if (data.Count > 1)
-        {
-            await Parallel.ForEachAsync(
-                data,
-                new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentRequests },
-                async (batch, _) => await _sender.DeliverAsync(batch, this, _abort.Token).ConfigureAwait(false)).ConfigureAwait(false);
-        }
-
-        foreach (var end in batches)
-        {
-            if (!end.IsRunEnd)
+            if (batch.IsRunEnd)
             {
+                await WaitForInFlightAsync().ConfigureAwait(false);
+                await RouteRunEndAsync(batch).ConfigureAwait(false);
                 continue;
             }
 
-            if (_replayer is not null && (_replayer.Active || _replayer.HasPendingEntities(end.RunId)))
-            {
-                _replayer.Append([end]); // behind the run's spooled entities
-            }
-            else if (HasRetry(end.RunId))
-            {
-                KeepForRetry([end], count: false); // behind the run's batches waiting for a re-send
-            }
-            else
-            {
-                await _sender.DeliverAsync(end, this, _abort.Token).ConfigureAwait(false);
-            }
+            await _slots.WaitAsync().ConfigureAwait(false);
+            Interlocked.Increment(ref _inFlight);
+            _ = DeliverInFlightAsync(batch);
+        }
+    }
+
+    /// <summary>One request in flight: releases its slot when settled and lets flush waiters check again.</summary>
+    private async Task DeliverInFlightAsync(Batch batch)
+    {
+        await Task.Yield(); // the loop goes on while this request travels
+        try
+        {
+            await _sender.DeliverAsync(batch, this, _abort.Token).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // a request must never take the uploader down; its batch is kept
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            UploaderLog.LoopError(_logger, ex);
+            ((IDeliveryReport)this).Unreachable(batch, new SendOutcome(SendStatus.Unavailable, ex)); // kept: spooled or re-sent
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+            _slots.Release();
+        }
+
+        CompleteWaiters();
+        if (Waiting || _stopping)
+        {
+            Wake(); // a failure (spool, backoff) or a shutdown: the loop re-plans
+        }
+    }
+
+    /// <summary>Waits until no request is in flight (takes every slot, then gives them back).</summary>
+    private async Task WaitForInFlightAsync()
+    {
+        var slots = Math.Max(1, _options.MaxConcurrentRequests);
+        for (var i = 0; i < slots; i++)
+        {
+            await _slots.WaitAsync().ConfigureAwait(false);
+        }
+
+        _slots.Release(slots);
+    }
+
+    /// <summary>A run end, once its run's requests are settled: behind its spooled or re-sent batches, else to the server.</summary>
+    private async Task RouteRunEndAsync(Batch end)
+    {
+        if (_replayer is not null && (_replayer.Active || _replayer.HasPendingEntities(end.RunId)))
+        {
+            _replayer.Append([end]); // behind the run's spooled entities
+        }
+        else if (HasRetry(end.RunId))
+        {
+            KeepForRetry([end], count: false); // behind the run's batches waiting for a re-send
+        }
+        else
+        {
+            await _sender.DeliverAsync(end, this, _abort.Token).ConfigureAwait(false);
         }
     }
 
@@ -609,7 +648,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport
     }
 
     private bool IsDelivered(long watermark) =>
-        Interlocked.Read(ref _drained) >= watermark && PendingRetryCount() == 0 && !_inRound;
+        Interlocked.Read(ref _drained) >= watermark && PendingRetryCount() == 0 && !_inRound && Volatile.Read(ref _inFlight) == 0;
 
     private void CompleteWaiters()
     {
