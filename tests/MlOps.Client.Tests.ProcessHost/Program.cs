@@ -1,4 +1,6 @@
-// Usage: MlOps.Client.Tests.ProcessHost <wait|exit|spool|replay> <metric count>
+// Usage: MlOps.Client.Tests.ProcessHost <wait|exit|spool|spool-on-signal|replay> <metric count>
+// "spool-on-signal" prints READY <run id> once the run exists, logs after a line arrives on stdin (the test stops the
+// server in between), then behaves as "spool".
 // "spool" (with MLOPS_SPOOL=true, the server down) prints SPOOLED <run id> once every metric is in the spool, then
 // blocks (the test kills it with SIGKILL); "replay" replays the spool left behind and prints REPLAYED <ok>.
 // Logs to MLFLOW_TRACKING_URI. "wait" prints READY and blocks until a signal arrives; "exit" returns from Main
@@ -8,7 +10,7 @@ using MlOps.Client.Tracking;
 
 var mode = args[0];
 var count = int.Parse(args[1], CultureInfo.InvariantCulture);
-var tracker = Tracker.FromEnvironment(new TrackerOptions { SetSystemTags = false, HandleProcessExit = mode != "spool" });
+var tracker = Tracker.FromEnvironment(new TrackerOptions { SetSystemTags = false, HandleProcessExit = !mode.StartsWith("spool", StringComparison.Ordinal) });
 if (mode == "replay")
 {
     var ok = await tracker.ReplaySpoolAsync();
@@ -18,6 +20,14 @@ if (mode == "replay")
 }
 
 var run = tracker.StartRun("child-process");
+if (mode == "spool-on-signal")
+{
+    Console.WriteLine("READY " + run.RunId);
+    Console.Out.Flush();
+    await Console.In.ReadLineAsync();
+    mode = "spool";
+}
+
 var logging = System.Diagnostics.Stopwatch.StartNew();
 for (var i = 0; i < count; i++)
 {

@@ -28,8 +28,12 @@ public sealed class UploaderOptions
     /// </summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>The longest wait between two attempts while the server is away (jittered exponential backoff from 0.5 s). Default 30 s.</summary>
-    public TimeSpan MaxRetryBackoff { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// The longest wait between two attempts while the server is away (jittered exponential backoff from 0.5 s, never
+    /// shorter than the server's <c>Retry-After</c>). Default 10 s: the replay starts at most about 10 s after the server
+    /// answers again, with one probe request per interval meanwhile.
+    /// </summary>
+    public TimeSpan MaxRetryBackoff { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// The on-disk spool for outages. On by default for a tracking server (<see cref="SpoolOptions.Enabled"/> left
