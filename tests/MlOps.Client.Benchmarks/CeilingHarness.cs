@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using MlOps.Client.Stores;
-using MlOps.Client.Tracking;
 
 namespace MlOps.Client.Benchmarks;
 
@@ -93,31 +92,7 @@ internal static class CeilingHarness
         return batches * 1000 / sw.Elapsed.TotalSeconds;
     }
 
-    private static async Task<double> SdkAsync(MlflowClient client, string experiment, int metrics, int threads)
-    {
-        await using var tracker = new Tracker(new RestTrackingStore(client), new TrackerOptions { HandleProcessExit = false, SetSystemTags = false, ExperimentId = experiment });
-        var run = await tracker.StartRunAsync("sdk");
-        var perThread = metrics / threads;
-        var sw = Stopwatch.StartNew();
-        var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
-        {
-            var key = "metric_" + t;
-            for (var i = 0; i < perThread; i++)
-            {
-                run.LogMetric(key, i * 0.001, i);
-            }
-        })).ToList();
-        workers.ForEach(w => w.Start());
-        workers.ForEach(w => w.Join());
-        await run.EndAsync();
-        sw.Stop();
-        var counters = tracker.Counters;
-        if (counters.Sent != (long)perThread * threads)
-        {
-            throw new InvalidOperationException($"Delivered {counters.Sent} of {perThread * threads} metrics (spooled {counters.Spooled}).");
-        }
-
-        Console.WriteLine($"  sdk: {counters.Requests:N0} requests for {counters.Sent:N0} metrics ({(double)counters.Sent / counters.Requests:N0} per request), backpressure waits {counters.BackpressureWaits:N0}");
-        return perThread * threads / sw.Elapsed.TotalSeconds;
-    }
+    private static Task<double> SdkAsync(MlflowClient client, string experiment, int metrics, int threads) =>
+        ThroughputHarness.MeasureAsync(new RestTrackingStore(client), metrics, threads, experiment, counters =>
+            Console.WriteLine($"  sdk: {counters.Requests:N0} requests for {counters.Sent:N0} metrics ({(double)counters.Sent / counters.Requests:N0} per request), backpressure waits {counters.BackpressureWaits:N0}"));
 }

@@ -117,9 +117,10 @@ internal static class ThroughputHarness
         return 0;
     }
 
-    private static async Task<double> MeasureAsync(ITrackingStore store, int metrics, int threads)
+    /// <summary>Metrics/s of the tracker logging <paramref name="metrics"/> from <paramref name="threads"/> threads, from the first call until the run has ended.</summary>
+    internal static async Task<double> MeasureAsync(ITrackingStore store, int metrics, int threads, string? experimentId = null, Action<MlOps.Client.Uploading.UploaderCounters>? report = null)
     {
-        await using var tracker = new Tracker(store, new TrackerOptions { HandleProcessExit = false, SetSystemTags = false });
+        await using var tracker = new Tracker(store, new TrackerOptions { HandleProcessExit = false, SetSystemTags = false, ExperimentId = experimentId });
         var run = await tracker.StartRunAsync("throughput");
         var perThread = metrics / threads;
         var sw = Stopwatch.StartNew();
@@ -137,9 +138,10 @@ internal static class ThroughputHarness
         sw.Stop();
         if (tracker.Counters.Sent != (long)perThread * threads)
         {
-            throw new InvalidOperationException($"Delivered {tracker.Counters.Sent} of {perThread * threads} metrics.");
+            throw new InvalidOperationException($"Delivered {tracker.Counters.Sent} of {perThread * threads} metrics (spooled {tracker.Counters.Spooled}).");
         }
 
+        report?.Invoke(tracker.Counters);
         return perThread * threads / sw.Elapsed.TotalSeconds;
     }
 }
