@@ -357,8 +357,6 @@ public sealed class Tracker : IDisposable, IAsyncDisposable
         }
     }
 
-    internal void Remember(RunScope scope) => _open.TryAdd(scope, 0);
-
     internal void ReportUndelivered(RunScope scope) =>
         TrackerLog.RunNotEnded(_logger, scope.RunId, Options.Uploader.FlushTimeout.TotalSeconds);
 
