@@ -194,7 +194,12 @@ public sealed class Booster : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(iteration);
         Exclusive(() =>
         {
-            XGBoostLibrary.Check(NativeMethods.XGBoosterUpdateOneIter(Handle, iteration, dtrain.Handle), "XGBoosterUpdateOneIter");
+            using var data = dtrain.Lease();
+            lock (dtrain.TrainingGate) // XGBoost builds training pages inside the matrix: one booster at a time
+            {
+                XGBoostLibrary.Check(NativeMethods.XGBoosterUpdateOneIter(Handle, iteration, data.Handle), "XGBoosterUpdateOneIter");
+            }
+
             return 0;
         });
     }
@@ -215,10 +220,14 @@ public sealed class Booster : IDisposable
 
         Exclusive(() =>
         {
-            fixed (float* g = gradient)
-            fixed (float* h = hessian)
+            using var data = dtrain.Lease();
+            lock (dtrain.TrainingGate)
             {
-                XGBoostLibrary.Check(NativeMethods.XGBoosterBoostOneIter(Handle, dtrain.Handle, g, h, (ulong)gradient.Length), "XGBoosterBoostOneIter");
+                fixed (float* g = gradient)
+                fixed (float* h = hessian)
+                {
+                    XGBoostLibrary.Check(NativeMethods.XGBoosterBoostOneIter(Handle, data.Handle, g, h, (ulong)gradient.Length), "XGBoosterBoostOneIter");
+                }
             }
 
             return 0;
@@ -243,18 +252,35 @@ public sealed class Booster : IDisposable
         {
             for (var i = 0; i < evals.Count; i++)
             {
-                handles[i] = evals[i].Data.Handle;
+                handles[i] = evals[i].Data.HandleForCall();
                 handles[i].DangerousAddRef(ref refs[i]);
                 pointers[i] = handles[i].DangerousGetHandle();
             }
 
             using var names = new Utf8.Array([.. evals.Select(e => e.Name)]);
+            var gates = evals.Select(e => e.Data).Distinct().OrderBy(d => d.Id).ToArray(); // one order for every booster: no deadlock
             return Exclusive(() =>
             {
-                fixed (nint* d = pointers)
+                var taken = 0;
+                try
                 {
-                    XGBoostLibrary.Check(NativeMethods.XGBoosterEvalOneIter(Handle, iteration, d, names.Pointer, (ulong)evals.Count, out var result), "XGBoosterEvalOneIter");
-                    return Marshal.PtrToStringUTF8(result) ?? "";
+                    for (; taken < gates.Length; taken++)
+                    {
+                        Monitor.Enter(gates[taken].TrainingGate);
+                    }
+
+                    fixed (nint* d = pointers)
+                    {
+                        XGBoostLibrary.Check(NativeMethods.XGBoosterEvalOneIter(Handle, iteration, d, names.Pointer, (ulong)evals.Count, out var result), "XGBoosterEvalOneIter");
+                        return Marshal.PtrToStringUTF8(result) ?? ""; // copied while the booster is leased
+                    }
+                }
+                finally
+                {
+                    for (var i = taken - 1; i >= 0; i--)
+                    {
+                        Monitor.Exit(gates[i].TrainingGate);
+                    }
                 }
             });
         }
@@ -289,11 +315,20 @@ public sealed class Booster : IDisposable
         ArgumentNullException.ThrowIfNull(data);
         options ??= PredictionOptions.Default;
         var config = options.ToConfig();
-        var handle = Handle;
+        using var self = Lease(); // XGBoost's result buffer belongs to the booster: alive until copied
+        using var matrix = data.Lease();
         _gate.EnterReadLock();
         try
         {
-            XGBoostLibrary.Check(NativeMethods.XGBoosterPredictFromDMatrix(handle, data.Handle, config, out var shape, out var dimension, out var result), "XGBoosterPredictFromDMatrix");
+            XGBoostLibrary.Check(NativeMethods.XGBoosterGetNumFeature(self.Handle, out var features), "XGBoosterGetNumFeature");
+            if (features > 0 && (ulong)data.ColumnCount != features)
+            {
+                // Python's Booster.predict(validate_features=True) refuses this too; XGBoost would answer wrong values.
+                throw new ArgumentException(
+                    $"data has {data.ColumnCount} features but the model was trained on {features}: the columns must be the model's, in its order.", nameof(data));
+            }
+
+            XGBoostLibrary.Check(NativeMethods.XGBoosterPredictFromDMatrix(self.Handle, matrix.Handle, config, out var shape, out var dimension, out var result), "XGBoosterPredictFromDMatrix");
             var dims = new long[checked((int)dimension)];
             long total = 1;
             for (var i = 0; i < dims.Length; i++)
@@ -448,11 +483,22 @@ public sealed class Booster : IDisposable
     /// <param name="step">Keep every <paramref name="step"/>-th iteration.</param>
     public Booster Slice(int begin, int end, int step = 1) => Exclusive(() =>
     {
+        var rounds = BoostedRounds;
+        if (begin < 0 || step < 1 || end < 0 || (end != 0 && end <= begin) || (end == 0 ? begin >= rounds : end > rounds))
+        {
+            throw new ArgumentOutOfRangeException(nameof(begin),
+                $"Slice({begin}, {end}, {step}) is out of range: the booster has {rounds} rounds; need 0 <= begin < end <= {rounds} (end 0 = all) and step >= 1.");
+        }
+
         XGBoostLibrary.Check(NativeMethods.XGBoosterSlice(Handle, begin, end, step, out var sliced), "XGBoosterSlice");
         return new Booster(sliced);
     });
 
-    /// <summary>Frees the native booster (after running calls finish).</summary>
+    /// <summary>
+    /// Frees the native booster: <see cref="IsDisposed"/> is true at once and later calls throw
+    /// <see cref="ObjectDisposedException"/>; calls already running (predictions on other threads) finish and copy their
+    /// results first, then the memory is freed.
+    /// </summary>
     public void Dispose()
     {
         _handle.Dispose();
@@ -481,7 +527,7 @@ public sealed class Booster : IDisposable
             for (var i = 0; i < cache.Length; i++)
             {
                 ArgumentNullException.ThrowIfNull(cache[i], nameof(cache));
-                handles[i] = cache[i].Handle;
+                handles[i] = cache[i].HandleForCall();
                 handles[i].DangerousAddRef(ref refs[i]);
                 pointers[i] = handles[i].DangerousGetHandle();
             }
@@ -504,9 +550,10 @@ public sealed class Booster : IDisposable
         }
     }
 
+    /// <summary>Runs <paramref name="action"/> alone on this booster, with the native booster kept alive until it returns (results copied).</summary>
     private T Exclusive<T>(Func<T> action)
     {
-        _ = Handle;
+        using var self = Lease();
         _gate.EnterWriteLock();
         try
         {
@@ -517,6 +564,9 @@ public sealed class Booster : IDisposable
             _gate.ExitWriteLock();
         }
     }
+
+    /// <summary>Keeps the native booster alive across a call and the copy of its result (see <see cref="HandleLease{T}"/>).</summary>
+    private HandleLease<SafeBoosterHandle> Lease() => new(_handle, this);
 }
 
 /// <summary>The serialisation formats of <see cref="Booster.SaveToBuffer(ModelFormat)"/>.</summary>

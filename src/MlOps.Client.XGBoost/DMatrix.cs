@@ -60,6 +60,8 @@ public sealed class DMatrix : IDisposable
             }
         }
 
+        // XGBoost keeps each value as an 8-byte entry (index, value) plus an 8-byte offset per row.
+        _handle.AddPressure(((long)rows * columns * 8) + ((long)rows * 8));
         RowCount = rows;
         ColumnCount = columns;
         Missing = missing;
@@ -144,9 +146,13 @@ public sealed class DMatrix : IDisposable
 
         unsafe
         {
-            fixed (uint* p = groupSizes)
+            using var lease = Lease();
+            lock (TrainingGate)
             {
-                XGBoostLibrary.Check(NativeMethods.XGDMatrixSetUIntInfo(_handle, "group", p, (ulong)groupSizes.Length), "XGDMatrixSetUIntInfo");
+                fixed (uint* p = groupSizes)
+                {
+                    XGBoostLibrary.Check(NativeMethods.XGDMatrixSetUIntInfo(lease.Handle, "group", p, (ulong)groupSizes.Length), "XGDMatrixSetUIntInfo");
+                }
             }
         }
     }
@@ -165,16 +171,29 @@ public sealed class DMatrix : IDisposable
         set => SetStrings("feature_type", value, nameof(FeatureTypes));
     }
 
-    internal SafeDMatrixHandle Handle
+    /// <summary>Held by boosters while they train or evaluate on this matrix: XGBoost builds and caches training pages inside it, which is not thread-safe.</summary>
+    internal object TrainingGate { get; } = new();
+
+    /// <summary>A unique, increasing number: boosters that lock several matrices lock them in this order.</summary>
+    internal long Id { get; } = Interlocked.Increment(ref s_lastId);
+
+    private static long s_lastId;
+
+    /// <summary>The handle, for callers that add their own reference (<c>DangerousAddRef</c>) before using it.</summary>
+    internal SafeDMatrixHandle HandleForCall()
     {
-        get
-        {
-            ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
-            return _handle;
-        }
+        ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+        return _handle;
     }
 
-    /// <summary>Frees the native matrix. Boosters created with it stay usable.</summary>
+    /// <summary>Keeps the native matrix alive across a call and the copy of its result (see <see cref="HandleLease{T}"/>).</summary>
+    internal HandleLease<SafeDMatrixHandle> Lease() => new(_handle, this);
+
+    /// <summary>
+    /// Frees the native matrix: <see cref="IsDisposed"/> is true at once and later calls throw
+    /// <see cref="ObjectDisposedException"/>; calls already running finish first (the memory is freed after them).
+    /// Boosters created with it stay usable.
+    /// </summary>
     public void Dispose() => _handle.Dispose();
 
     /// <inheritdoc/>
@@ -201,21 +220,27 @@ public sealed class DMatrix : IDisposable
 
     private unsafe void SetFloatInfo(string field, float[] values)
     {
-        fixed (float* p = values)
+        using var lease = Lease();
+        lock (TrainingGate)
         {
-            XGBoostLibrary.Check(NativeMethods.XGDMatrixSetFloatInfo(Handle, field, p, (ulong)values.Length), "XGDMatrixSetFloatInfo");
+            fixed (float* p = values)
+            {
+                XGBoostLibrary.Check(NativeMethods.XGDMatrixSetFloatInfo(lease.Handle, field, p, (ulong)values.Length), "XGDMatrixSetFloatInfo");
+            }
         }
     }
 
     private unsafe float[] GetFloatInfo(string field)
     {
-        XGBoostLibrary.Check(NativeMethods.XGDMatrixGetFloatInfo(Handle, field, out var length, out var p), "XGDMatrixGetFloatInfo");
+        using var lease = Lease(); // the buffer belongs to the matrix: alive until copied
+        XGBoostLibrary.Check(NativeMethods.XGDMatrixGetFloatInfo(lease.Handle, field, out var length, out var p), "XGDMatrixGetFloatInfo");
         return new ReadOnlySpan<float>(p, checked((int)length)).ToArray();
     }
 
     private unsafe string[]? GetStrings(string field)
     {
-        XGBoostLibrary.Check(NativeMethods.XGDMatrixGetStrFeatureInfo(Handle, field, out var size, out var p), "XGDMatrixGetStrFeatureInfo");
+        using var lease = Lease(); // the strings belong to the matrix (a per-thread buffer): alive until copied
+        XGBoostLibrary.Check(NativeMethods.XGDMatrixGetStrFeatureInfo(lease.Handle, field, out var size, out var p), "XGDMatrixGetStrFeatureInfo");
         return size == 0 ? null : Utf8.ReadArray(p, size);
     }
 
@@ -231,7 +256,11 @@ public sealed class DMatrix : IDisposable
         }
 
         using var native = new Utf8.Array(values ?? []);
-        XGBoostLibrary.Check(NativeMethods.XGDMatrixSetStrFeatureInfo(Handle, field, native.Pointer, (ulong)(values?.Count ?? 0)), "XGDMatrixSetStrFeatureInfo");
+        using var lease = Lease();
+        lock (TrainingGate)
+        {
+            XGBoostLibrary.Check(NativeMethods.XGDMatrixSetStrFeatureInfo(lease.Handle, field, native.Pointer, (ulong)(values?.Count ?? 0)), "XGDMatrixSetStrFeatureInfo");
+        }
     }
 
     private static float[] Flatten(float[,] data)

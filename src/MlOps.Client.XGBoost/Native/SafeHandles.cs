@@ -12,7 +12,27 @@ internal sealed class SafeDMatrixHandle : SafeHandle
 
     public override bool IsInvalid => handle == nint.Zero;
 
-    protected override bool ReleaseHandle() => NativeMethods.XGDMatrixFree(handle) == 0;
+    /// <summary>Tells the GC how much native memory the matrix holds, so that finalizer-only use stays bounded.</summary>
+    public void AddPressure(long bytes)
+    {
+        if (bytes > 0 && Interlocked.CompareExchange(ref _pressure, bytes, 0) == 0)
+        {
+            GC.AddMemoryPressure(bytes);
+        }
+    }
+
+    private long _pressure;
+
+    protected override bool ReleaseHandle()
+    {
+        var freed = NativeMethods.XGDMatrixFree(handle) == 0;
+        if (Interlocked.Exchange(ref _pressure, 0) is > 0 and var bytes)
+        {
+            GC.RemoveMemoryPressure(bytes);
+        }
+
+        return freed;
+    }
 }
 
 /// <summary>Owns a <c>BoosterHandle</c>; freed exactly once, never while a native call holds it.</summary>

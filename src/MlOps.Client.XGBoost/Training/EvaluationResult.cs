@@ -28,7 +28,7 @@ public sealed record EvaluationResult(string DataName, string MetricName, double
             }
 
             var name = item[..colon];
-            var value = double.Parse(item[(colon + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture);
+            var value = ParseValue(item[(colon + 1)..]);
             var data = dataNames.Where(d => name.StartsWith(d + "-", StringComparison.Ordinal)).MaxBy(d => d.Length)
                 ?? name[..Math.Max(0, name.IndexOf('-', StringComparison.Ordinal))];
             results.Add(new EvaluationResult(data, name[(data.Length + 1)..], value));
@@ -36,4 +36,13 @@ public sealed record EvaluationResult(string DataName, string MetricName, double
 
         return results;
     }
+
+    /// <summary>A metric value as XGBoost prints it, <c>inf</c>, <c>-inf</c> and <c>nan</c> included (e.g. <c>mape</c> with zero labels).</summary>
+    private static double ParseValue(string text) => text.Trim() switch
+    {
+        "inf" or "+inf" or "Infinity" => double.PositiveInfinity,
+        "-inf" or "-Infinity" => double.NegativeInfinity,
+        "nan" or "-nan" or "NaN" => double.NaN,
+        var t => double.Parse(t, NumberStyles.Float, CultureInfo.InvariantCulture),
+    };
 }
