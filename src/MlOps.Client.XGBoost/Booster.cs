@@ -17,7 +17,7 @@ namespace MlOps.Client.XGBoost;
 /// uses the booster is safe: the native handle is freed when the last call returns, and later calls throw
 /// <see cref="ObjectDisposedException"/>.
 /// </remarks>
-public sealed class Booster : IDisposable
+public sealed class Booster : IDisposable, INativeOwner
 {
     private readonly SafeBoosterHandle _handle;
     private readonly ReaderWriterLockSlim _gate = new(LockRecursionPolicy.SupportsRecursion);
@@ -103,7 +103,9 @@ public sealed class Booster : IDisposable
     public static Version LibraryVersion => XGBoostLibrary.Version();
 
     /// <summary>Whether the booster has been disposed.</summary>
-    public bool IsDisposed => _handle.IsClosed;
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    private int _disposed;
 
     /// <summary>The number of boosting rounds done so far.</summary>
     public int BoostedRounds => Exclusive(() =>
@@ -145,7 +147,7 @@ public sealed class Booster : IDisposable
     {
         get
         {
-            ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+            ObjectDisposedException.ThrowIf(IsDisposed, this);
             return _handle;
         }
     }
@@ -501,7 +503,8 @@ public sealed class Booster : IDisposable
     /// </summary>
     public void Dispose()
     {
-        _handle.Dispose();
+        Volatile.Write(ref _disposed, 1); // no call starts after this
+        _handle.Dispose();                // freed when the calls already running end
     }
 
     /// <inheritdoc/>

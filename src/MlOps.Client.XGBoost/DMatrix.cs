@@ -10,7 +10,7 @@ namespace MlOps.Client.XGBoost;
 /// margins and feature names. The data is copied into XGBoost's own storage; the arrays passed in may be reused.
 /// Dispose it when done (it owns native memory).
 /// </summary>
-public sealed class DMatrix : IDisposable
+public sealed class DMatrix : IDisposable, INativeOwner
 {
     private readonly SafeDMatrixHandle _handle;
 
@@ -88,7 +88,9 @@ public sealed class DMatrix : IDisposable
     public string Digest { get; }
 
     /// <summary>Whether the matrix has been disposed.</summary>
-    public bool IsDisposed => _handle.IsClosed;
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    private int _disposed;
 
     /// <summary>The labels (empty when none were set). Setting checks one finite label per row.</summary>
     public float[] Labels
@@ -182,7 +184,7 @@ public sealed class DMatrix : IDisposable
     /// <summary>The handle, for callers that add their own reference (<c>DangerousAddRef</c>) before using it.</summary>
     internal SafeDMatrixHandle HandleForCall()
     {
-        ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
         return _handle;
     }
 
@@ -194,7 +196,11 @@ public sealed class DMatrix : IDisposable
     /// <see cref="ObjectDisposedException"/>; calls already running finish first (the memory is freed after them).
     /// Boosters created with it stay usable.
     /// </summary>
-    public void Dispose() => _handle.Dispose();
+    public void Dispose()
+    {
+        Volatile.Write(ref _disposed, 1); // no call starts after this
+        _handle.Dispose();                // freed when the calls already running end
+    }
 
     /// <inheritdoc/>
     public override string ToString() => $"DMatrix {RowCount} × {ColumnCount}";

@@ -14,22 +14,38 @@ internal ref struct HandleLease<T>
 {
     private bool _added;
 
-    public HandleLease(T handle, object owner)
+    public HandleLease(T handle, INativeOwner owner)
     {
         Handle = handle;
         _added = false;
+        if (owner.IsDisposed)
+        {
+            throw Disposed(owner);
+        }
+
         try
         {
             handle.DangerousAddRef(ref _added);
         }
         catch (ObjectDisposedException)
         {
-            throw new ObjectDisposedException(owner.GetType().Name, $"The {owner.GetType().Name} was disposed.");
+            throw Disposed(owner);
+        }
+
+        // SafeHandle alone keeps accepting references while others hold one (it closes only when the count reaches
+        // zero), so calls on other threads could keep a disposed object alive for ever: the owner's flag decides.
+        if (owner.IsDisposed)
+        {
+            Dispose();
+            throw Disposed(owner);
         }
     }
 
     /// <summary>The handle, valid until the lease ends.</summary>
     public T Handle { get; }
+
+    private static ObjectDisposedException Disposed(INativeOwner owner) =>
+        new(owner.GetType().Name, $"The {owner.GetType().Name} was disposed.");
 
     public void Dispose()
     {
@@ -39,4 +55,10 @@ internal ref struct HandleLease<T>
             Handle.DangerousRelease();
         }
     }
+}
+
+/// <summary>An object that owns a native handle and knows whether it was disposed (set before the handle is released).</summary>
+internal interface INativeOwner
+{
+    bool IsDisposed { get; }
 }

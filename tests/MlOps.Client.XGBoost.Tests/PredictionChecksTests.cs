@@ -1,0 +1,57 @@
+namespace MlOps.Client.XGBoost.Tests;
+
+/// <summary>Right answers or clear errors: feature counts, metric values XGBoost prints as inf/nan, slice ranges, disposal.</summary>
+public sealed class PredictionChecksTests
+{
+    [Fact]
+    public void Predicting_on_a_matrix_with_another_feature_count_than_the_model_is_refused_naming_both()
+    {
+        var (x, y) = TestData.Binary(200, 20, 1);
+        using var train = new DMatrix(x, y);
+        using var model = XGBoost.Train(TestData.BinaryParams(), train, numBoostRound: 5);
+        using var narrow = new DMatrix(x.Select(r => r[..10]).ToArray());
+        var error = Assert.Throws<ArgumentException>(() => model.Predict(narrow));
+        Assert.Contains("10 features", error.Message, StringComparison.Ordinal);
+        Assert.Contains("trained on 20", error.Message, StringComparison.Ordinal);
+        Assert.Equal(200, model.Predict(train).Length); // the right shape still predicts
+    }
+
+    [Fact]
+    public void Metric_values_printed_as_inf_or_nan_parse()
+    {
+        var results = EvaluationResult.Parse("[3]\ttrain-mape:inf\teval-mape:-inf\teval-rmse:nan\teval-logloss:0.25", ["train", "eval"]);
+        Assert.Equal(double.PositiveInfinity, results[0].Value);
+        Assert.Equal(double.NegativeInfinity, results[1].Value);
+        Assert.True(double.IsNaN(results[2].Value));
+        Assert.Equal(0.25, results[3].Value);
+    }
+
+    [Fact]
+    public void A_slice_out_of_range_is_refused_with_the_range()
+    {
+        var (x, y) = TestData.Binary(100, 4, 2);
+        using var train = new DMatrix(x, y);
+        using var model = XGBoost.Train(TestData.BinaryParams(), train, numBoostRound: 5);
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => model.Slice(3, 9));
+        Assert.Contains("5 rounds", error.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.Slice(4, 2));
+        using var first = model.Slice(0, 2);
+        Assert.Equal(2, first.BoostedRounds);
+    }
+
+    [Fact]
+    public void After_Dispose_IsDisposed_is_true_and_every_call_throws_ObjectDisposedException()
+    {
+        var (x, y) = TestData.Binary(50, 4, 3);
+        var train = new DMatrix(x, y);
+        var model = XGBoost.Train(TestData.BinaryParams(), train, numBoostRound: 2);
+        model.Dispose();
+        train.Dispose();
+        Assert.True(model.IsDisposed);
+        Assert.True(train.IsDisposed);
+        Assert.Throws<ObjectDisposedException>(() => train.Labels);
+        Assert.Throws<ObjectDisposedException>(() => model.BoostedRounds);
+        using var other = new DMatrix(x, y);
+        Assert.Throws<ObjectDisposedException>(() => model.Predict(other));
+    }
+}
