@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using MlOps.Client.XGBoost.Autologging;
 
 namespace MlOps.Client.XGBoost;
@@ -5,6 +6,17 @@ namespace MlOps.Client.XGBoost;
 /// <summary>Training entry points (Python's <c>xgboost.train</c>).</summary>
 public static class XGBoost
 {
+    /// <summary>
+    /// Where libxgboost's own messages go (process-wide, like XGBoost's log callback): warnings — an unknown parameter
+    /// such as <c>max_dpeth</c>, AUC on a single class — as <see cref="LogLevel.Warning"/>, the rest as information.
+    /// <see langword="null"/> (the default) leaves them on standard error.
+    /// </summary>
+    public static ILogger? Logger
+    {
+        get => Native.XGBoostLog.Logger;
+        set => Native.XGBoostLog.Logger = value;
+    }
+
     /// <summary>
     /// Trains a booster for <paramref name="numBoostRound"/> iterations, evaluating <paramref name="evals"/> after each
     /// one, as Python's <c>xgboost.train</c> does. When autologging is enabled (<see cref="XGBoostAutolog.Enable"/>),

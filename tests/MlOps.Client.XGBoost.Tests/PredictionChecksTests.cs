@@ -55,3 +55,41 @@ public sealed class PredictionChecksTests
         Assert.Throws<ObjectDisposedException>(() => model.Predict(other));
     }
 }
+
+/// <summary>libxgboost's own log reaches an <see cref="Microsoft.Extensions.Logging.ILogger"/>.</summary>
+public sealed class NativeLogTests
+{
+    private sealed class ListLogger : Microsoft.Extensions.Logging.ILogger
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<(Microsoft.Extensions.Logging.LogLevel Level, string Text)> Lines { get; } = new();
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Lines.Enqueue((logLevel, formatter(state, exception)));
+    }
+
+    [Fact]
+    public void A_misspelt_parameter_is_a_warning_in_the_logger_not_only_a_line_on_stderr()
+    {
+        var logger = new ListLogger();
+        XGBoost.Logger = logger;
+        try
+        {
+            var (x, y) = TestData.Binary(50, 4, 5);
+            using var train = new DMatrix(x, y);
+            var parameters = TestData.BinaryParams();
+            parameters["max_dpeth"] = 3;
+            using var model = XGBoost.Train(parameters, train, numBoostRound: 2);
+        }
+        finally
+        {
+            XGBoost.Logger = null;
+        }
+
+        Assert.Contains(logger.Lines, l => l.Level == Microsoft.Extensions.Logging.LogLevel.Warning && l.Text.Contains("max_dpeth", StringComparison.Ordinal));
+    }
+}

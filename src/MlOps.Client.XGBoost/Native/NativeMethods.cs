@@ -23,6 +23,9 @@ internal static unsafe partial class NativeMethods
     internal static partial int XGBuildInfo(out nint outJson);
 
     [LibraryImport(LibraryName)]
+    internal static partial int XGBRegisterLogCallback(delegate* unmanaged[Cdecl]<nint, void> callback);
+
+    [LibraryImport(LibraryName)]
     internal static partial int XGBSetGlobalConfig([MarshalAs(UnmanagedType.LPUTF8Str)] string json);
 
     [LibraryImport(LibraryName)]
