@@ -93,3 +93,25 @@ public sealed class NativeLogTests
         Assert.Contains(logger.Lines, l => l.Level == Microsoft.Extensions.Logging.LogLevel.Warning && l.Text.Contains("max_dpeth", StringComparison.Ordinal));
     }
 }
+
+/// <summary>XGBClassifier with objectives that output classes, as Python's.</summary>
+public sealed class ClassifierObjectiveTests
+{
+    [Fact]
+    public void With_multi_softmax_Predict_returns_the_models_classes_and_PredictProbability_is_refused()
+    {
+        var (x, y) = TestData.Multiclass(300, 4, 6);
+        var softprob = new XGBClassifier(nEstimators: 10, seed: 1);
+        softprob.Fit(x, y);
+        var softmax = new XGBClassifier(nEstimators: 10, seed: 1);
+        softmax.Parameters["objective"] = "multi:softmax";
+        softmax.Fit(x, y);
+
+        var classes = softmax.Predict(x);
+        Assert.All(classes, c => Assert.Contains(c, new[] { 0f, 1f, 2f }));
+        Assert.Equal(softprob.Predict(x), classes); // the same trees: the same classes
+        Assert.True(classes.Zip(y).Count(p => p.First == p.Second) > 270);
+        var error = Assert.Throws<InvalidOperationException>(() => softmax.PredictProbability(x));
+        Assert.Contains("multi:softmax", error.Message, StringComparison.Ordinal);
+    }
+}

@@ -151,14 +151,33 @@ public sealed class XGBClassifier : XGBModel
     /// <param name="data">Feature rows.</param>
     public float[] Predict(float[][] data)
     {
-        var probabilities = PredictProbability(data);
-        return [.. probabilities.Select(p => (float)Array.IndexOf(p, p.Max()))];
+        var raw = PredictRaw(data);
+        var rows = (int)raw.Shape[0];
+        var classes = new float[rows];
+        for (var i = 0; i < rows; i++)
+        {
+            var row = raw.Row(i);
+            // As Python's XGBClassifier.predict: the best column of probabilities; a probability of class 1 above 0.5
+            // for binary problems; the model's own output when it already is a class (multi:softmax, binary:hinge).
+            classes[i] = row.Length > 1 ? row.IndexOf(MaxOf(row))
+                : IsClassOutput ? row[0]
+                : row[0] > 0.5f ? 1 : 0;
+        }
+
+        return classes;
     }
 
     /// <summary>Class probabilities for each row (two columns for binary problems).</summary>
     /// <param name="data">Feature rows.</param>
+    /// <exception cref="InvalidOperationException">The objective gives classes, not probabilities (<c>multi:softmax</c>, <c>binary:hinge</c>), as in Python.</exception>
     public float[][] PredictProbability(float[][] data)
     {
+        if (IsClassOutput)
+        {
+            throw new InvalidOperationException(
+                $"The objective '{Parameters["objective"]}' predicts classes, not probabilities: PredictProbability needs multi:softprob or binary:logistic (Python's XGBClassifier refuses this too).");
+        }
+
         var raw = PredictRaw(data);
         var rows = (int)raw.Shape[0];
         var result = new float[rows][];
@@ -169,6 +188,19 @@ public sealed class XGBClassifier : XGBModel
         }
 
         return result;
+    }
+
+    private bool IsClassOutput => Parameters.TryGetValue("objective", out var o) && o is "multi:softmax" or "binary:hinge";
+
+    private static float MaxOf(ReadOnlySpan<float> row)
+    {
+        var max = row[0];
+        foreach (var v in row)
+        {
+            max = Math.Max(max, v);
+        }
+
+        return max;
     }
 
     /// <inheritdoc/>
