@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 
 namespace MlOps.Client.Tests.Fixtures;
 
-/// <summary>One exchange recorded from a real MLflow server (../shared/mlflow-protocol/NNN-name.json).</summary>
+/// <summary>One exchange recorded from a real MLflow server (Recorded/mlflow-protocol/NNN-name.json, copied as recorded).</summary>
 public sealed class RecordedExchange
 {
     public required string Name { get; init; }
@@ -21,7 +21,7 @@ public sealed class RecordedExchange
 
     public JsonNode? ResponseJson => Body.Length > 0 && (ContentType?.Contains("json", StringComparison.Ordinal) ?? false) ? JsonNode.Parse(Body) : null;
 
-    /// <summary>The folder ../shared/mlflow-protocol beside the repository root.</summary>
+    /// <summary>The recorded exchanges, carried by the repository (tests/MlOps.Client.Tests/Recorded/mlflow-protocol).</summary>
     public static string ProtocolDirectory { get; } = FindProtocolDirectory();
 
     public static RecordedExchange Load(string name)
@@ -92,15 +92,10 @@ public sealed class RecordedExchange
 
     private static string FindProtocolDirectory()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = System.IO.Path.Combine(dir.FullName, "shared", "mlflow-protocol");
-            if (Directory.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new DirectoryNotFoundException("../shared/mlflow-protocol was not found above " + AppContext.BaseDirectory);
+        // Copied from ../shared/mlflow-protocol into tests/MlOps.Client.Tests/Recorded (as recorded) and to the output folder.
+        var local = System.IO.Path.Combine(AppContext.BaseDirectory, "Recorded", "mlflow-protocol");
+        return Directory.Exists(local)
+            ? local
+            : throw new DirectoryNotFoundException("The recorded exchanges were not copied to " + local + " (tests/MlOps.Client.Tests/Recorded).");
     }
 }

@@ -40,7 +40,7 @@ public sealed class RecordedServer : IDisposable
         return exchange;
     }
 
-    /// <summary>Serves the recorded answer of an MLflow 3 exchange (../shared/mlflow-protocol/v3).</summary>
+    /// <summary>Serves the recorded answer of an MLflow 3 exchange (Recorded/mlflow-protocol/v3).</summary>
     public RecordedExchange ServeV3(string name, int priority = 10)
     {
         var exchange = RecordedExchange.LoadV3(name);
