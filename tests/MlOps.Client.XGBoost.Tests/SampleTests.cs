@@ -21,14 +21,9 @@ public sealed class SampleTests
         Assert.Equal(45, yTest.Length);
     }
 
-    [Fact]
+    [XGBoost174Fact]
     public void The_port_reaches_pythons_log_loss_and_accuracy()
     {
-        if (Booster.LibraryVersion != new Version(1, 7, 4))
-        {
-            return; // the reference figures are those of libxgboost 1.7.4 (Debian 12's libxgboost0)
-        }
-
         var (xTrain, yTrain, xTest, yTest) = Iris.LoadSplit();
         using var dtrain = new DMatrix(xTrain, yTrain);
         using var dtest = new DMatrix(xTest, yTest);
@@ -73,6 +68,25 @@ public sealed class SampleTests
         {
             SqliteConnection.ClearAllPools();
             dir.Delete(recursive: true);
+        }
+    }
+}
+
+/// <summary>A test whose reference figures are those of libxgboost 1.7.4 (Debian 12's libxgboost0): skipped, with the reason, for another version.</summary>
+public sealed class XGBoost174FactAttribute : FactAttribute
+{
+    public XGBoost174FactAttribute()
+    {
+        try
+        {
+            if (Booster.LibraryVersion != new Version(1, 7, 4))
+            {
+                Skip = $"The reference figures are libxgboost 1.7.4's (Python's run); this machine has {Booster.LibraryVersion}.";
+            }
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or XGBoostException or EntryPointNotFoundException)
+        {
+            // No library: let the test run and fail with the binding's own message (CI installs libxgboost0).
         }
     }
 }

@@ -15,7 +15,24 @@ internal static class TestSpoolDirectory
     {
         if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("MLOPS_SPOOL_DIR")))
         {
-            Environment.SetEnvironmentVariable("MLOPS_SPOOL_DIR", Path.Combine(Path.GetTempPath(), "mlops-test-spool-" + Environment.ProcessId));
+            var folder = Path.Combine(Path.GetTempPath(), "mlops-test-spool-" + Environment.ProcessId);
+            Environment.SetEnvironmentVariable("MLOPS_SPOOL_DIR", folder);
+            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+            {
+                try
+                {
+                    if (Directory.Exists(folder))
+                    {
+                        Directory.Delete(folder, recursive: true); // the test run leaves no spool behind
+                    }
+                }
+                catch (IOException)
+                {
+                }
+                catch (UnauthorizedAccessException)
+                {
+                }
+            };
         }
     }
 }

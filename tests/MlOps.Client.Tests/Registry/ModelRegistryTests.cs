@@ -1,3 +1,4 @@
+using MlOps.Client.Testing;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Time.Testing;
 using MlOps.Client.Registry;
@@ -29,11 +30,7 @@ public class ModelRegistryTests
         var registry = new ModelRegistry(client);
 
         var task = registry.RegisterModelAsync($"runs:/{RunId}/model", "tour-model", new Dictionary<string, string> { ["data"] = "iris" });
-        while (!task.IsCompleted)
-        {
-            await Task.Delay(5);
-            time.Advance(TimeSpan.FromSeconds(1));
-        }
+        await time.AdvanceUntilAsync(task, TimeSpan.FromSeconds(1));
 
         var version = await task;
         Assert.Equal((ModelVersionStatus.Ready, "3"), (version.Status, version.Version));
@@ -53,11 +50,7 @@ public class ModelRegistryTests
         var registry = new ModelRegistry(client);
         var pending = new ModelVersion { Name = "tour-model", Version = "3", Status = ModelVersionStatus.PendingRegistration };
         var task = registry.WaitUntilReadyAsync(pending, TimeSpan.FromSeconds(10));
-        while (!task.IsCompleted)
-        {
-            await Task.Delay(5);
-            time.Advance(TimeSpan.FromSeconds(1));
-        }
+        await time.AdvanceUntilAsync(task, TimeSpan.FromSeconds(1));
 
         await Assert.ThrowsAsync<TimeoutException>(() => task);
 
@@ -74,7 +67,11 @@ public class ModelRegistryTests
         server.Serve("331-registered-models-get-by-deleted-alias");
         using var client = server.CreateClient();
         var registry = new ModelRegistry(client);
+        var recorded = RecordedExchange.Load("326-registered-models-set-alias");
         await registry.SetAliasAsync("tour-model", "champion", "2");
+        var sent = server.Requests.Single(r => r.Path.EndsWith("registered-models/alias", StringComparison.Ordinal) && r.Method == "POST");
+        Assert.Equal(recorded.Path, sent.Path);
+        Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(recorded.RequestJson, RecordedServer.BodyOf(sent)), RecordedServer.BodyOf(sent)?.ToJsonString()); // what Python sent
         Assert.Null(await registry.FindByAliasAsync("tour-model", "champion"));
         await Assert.ThrowsAsync<ArgumentException>(() => registry.RegisterModelAsync("models:/x/1", "x"));
     }

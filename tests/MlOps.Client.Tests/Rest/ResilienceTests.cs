@@ -1,3 +1,4 @@
+using MlOps.Client.Testing;
 using System.Net;
 using System.Net.Http.Headers;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
@@ -40,14 +41,7 @@ public class ResilienceTests
     {
         var start = time.GetUtcNow();
         var task = call();
-        while (!task.IsCompleted)
-        {
-            await Task.Delay(5);
-            if (!task.IsCompleted)
-            {
-                time.Advance(step);
-            }
-        }
+        await time.AdvanceUntilAsync(task, step);
 
         await task;
         return time.GetUtcNow() - start;
@@ -129,11 +123,7 @@ public class ResilienceTests
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         using var client = server.CreateClient(o => { o.Retry.MaxRetries = 3; o.Retry.BackoffFactor = 0.5; o.TimeProvider = time; });
         var task = client.GetRunAsync("r");
-        while (!task.IsCompleted)
-        {
-            await Task.Delay(5);
-            time.Advance(TimeSpan.FromSeconds(1));
-        }
+        await time.AdvanceUntilAsync(task, TimeSpan.FromSeconds(1));
 
         var ex = await Assert.ThrowsAsync<MlflowException>(() => task);
         Assert.Equal(503, ex.Status);

@@ -11,14 +11,9 @@ namespace MlOps.Client.Tests.Tracking;
 /// </summary>
 public class ProcessLifecycleTests
 {
-    [Fact]
+    [PosixFact]
     public async Task Sigterm_delivers_what_was_logged_and_ends_the_run_killed()
     {
-        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
-        {
-            return; // POSIX signals only
-        }
-
         using var server = NewServer();
         using var child = StartChild(server, "wait", 2500);
         var line = await ReadReadyAsync(child);
@@ -31,14 +26,9 @@ public class ProcessLifecycleTests
         AssertStatusAfterLastBatch(server);
     }
 
-    [Fact]
+    [PosixFact]
     public async Task Ctrl_c_ends_the_run_killed()
     {
-        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
-        {
-            return;
-        }
-
         using var server = NewServer();
         using var child = StartChild(server, "wait", 10);
         await ReadReadyAsync(child);
@@ -181,4 +171,16 @@ public class ProcessLifecycleTests
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
+}
+
+/// <summary>A test that sends POSIX signals: skipped, with the reason, on other platforms.</summary>
+public sealed class PosixFactAttribute : FactAttribute
+{
+    public PosixFactAttribute()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
+        {
+            Skip = "Sends POSIX signals (SIGTERM, SIGINT): Linux and macOS only.";
+        }
+    }
 }

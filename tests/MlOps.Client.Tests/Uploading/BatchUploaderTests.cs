@@ -1,3 +1,4 @@
+using MlOps.Client.Testing;
 using Microsoft.Extensions.Time.Testing;
 using MlOps.Client.Tests.Fixtures;
 using MlOps.Client.Tracking;
@@ -215,11 +216,7 @@ public class BatchUploaderTests
         }
 
         var flush = run.FlushAsync();
-        while (!flush.IsCompleted)
-        {
-            time.Advance(TimeSpan.FromSeconds(1));
-            await Task.Delay(1);
-        }
+        await time.AdvanceUntilAsync(flush, TimeSpan.FromSeconds(1));
 
         Assert.True(await flush);
         Assert.Equal(2500, store.MetricCount(run.RunId));
@@ -242,11 +239,7 @@ public class BatchUploaderTests
         }
 
         var flush = run.FlushAsync();
-        while (!flush.IsCompleted)
-        {
-            time.Advance(TimeSpan.FromSeconds(1));
-            await Task.Delay(1);
-        }
+        await time.AdvanceUntilAsync(flush, TimeSpan.FromSeconds(1));
 
         Assert.Equal(2, lossy.BatchCalls);
         Assert.Equal(10, store.MetricCount(run.RunId));
@@ -262,20 +255,12 @@ public class BatchUploaderTests
         await using var run = await tracker.StartRunAsync("down");
         run.LogMetric("m", 1);
         var flush = tracker.FlushAsync(TimeSpan.FromSeconds(5));
-        while (!flush.IsCompleted)
-        {
-            time.Advance(TimeSpan.FromSeconds(1));
-            await Task.Delay(1);
-        }
+        await time.AdvanceUntilAsync(flush, TimeSpan.FromSeconds(1));
 
         Assert.False(await flush);
         Volatile.Write(ref down, false);
         var again = tracker.FlushAsync(TimeSpan.FromMinutes(5));
-        while (!again.IsCompleted)
-        {
-            time.Advance(TimeSpan.FromSeconds(1));
-            await Task.Delay(1);
-        }
+        await time.AdvanceUntilAsync(again, TimeSpan.FromSeconds(1));
 
         Assert.True(await again);
         Assert.Equal(1, store.MetricCount(run.RunId));
