@@ -49,6 +49,11 @@ public sealed class Booster : IDisposable, INativeOwner
             throw new FileNotFoundException($"No XGBoost model file at '{path}'.", path);
         }
 
+        if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+        {
+            ModelValidation.ValidateIfJson(File.ReadAllBytes(path));
+        }
+
         var booster = new Booster(Create([]));
         try
         {
@@ -87,6 +92,7 @@ public sealed class Booster : IDisposable, INativeOwner
     /// <summary>Replaces this booster's model with the one in <paramref name="buffer"/>, keeping its data cache.</summary>
     internal unsafe void LoadModel(ReadOnlySpan<byte> buffer)
     {
+        ModelValidation.ValidateIfJson(buffer); // a corrupt JSON tree is an exception here, not a crash in predict
         fixed (byte* p = buffer)
         {
             var length = (ulong)buffer.Length;

@@ -115,3 +115,41 @@ public sealed class ClassifierObjectiveTests
         Assert.Contains("multi:softmax", error.Message, StringComparison.Ordinal);
     }
 }
+
+/// <summary>A corrupt or hostile JSON model is an exception at load, not a crash or a hang in predict.</summary>
+public sealed class ModelValidationTests
+{
+    private static (byte[] Json, DMatrix Data) Model()
+    {
+        var (x, y) = TestData.Binary(200, 6, 8);
+        var data = new DMatrix(x, y);
+        using var model = XGBoost.Train(TestData.BinaryParams(), data, numBoostRound: 3);
+        return (model.SaveToBuffer(ModelFormat.Json), data);
+    }
+
+    private static byte[] Corrupt(byte[] json, string array, int node, long value)
+    {
+        var root = System.Text.Json.Nodes.JsonNode.Parse(json)!;
+        var tree = root["learner"]!["gradient_booster"]!["model"]!["trees"]![0]!;
+        tree[array]![node] = value;
+        return System.Text.Encoding.UTF8.GetBytes(root.ToJsonString());
+    }
+
+    [Theory]
+    [InlineData("left_children", 0, 100_000L, "children")]  // out of range
+    [InlineData("right_children", 0, 0L, "children")]       // points to itself: a cycle
+    [InlineData("split_indices", 0, 6L, "split index 6")]   // not one of the 6 features
+    public void A_tree_that_would_crash_or_hang_XGBoost_is_refused_naming_tree_and_node(string array, int node, long value, string expected)
+    {
+        var (json, data) = Model();
+        using (data)
+        {
+            var error = Assert.Throws<InvalidDataException>(() => Booster.LoadFromBuffer(Corrupt(json, array, node, value)));
+            Assert.Contains("tree 0", error.Message, StringComparison.Ordinal);
+            Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+
+            using var intact = Booster.LoadFromBuffer(json); // the same model untouched loads and predicts
+            Assert.Equal(200, intact.Predict(data).Length);
+        }
+    }
+}
