@@ -336,6 +336,18 @@ public sealed class Booster : IDisposable, INativeOwner
                     $"data has {data.ColumnCount} features but the model was trained on {features}: the columns must be the model's, in its order.", nameof(data));
             }
 
+            if (data.KnownFeatureNames is { } dataNames)
+            {
+                XGBoostLibrary.Check(NativeMethods.XGBoosterGetStrFeatureInfo(self.Handle, "feature_name", out var size, out var names), "XGBoosterGetStrFeatureInfo");
+                var modelNames = size == 0 ? null : Utf8.ReadArray(names, size);
+                if (modelNames is not null && !modelNames.SequenceEqual(dataNames, StringComparer.Ordinal))
+                {
+                    var at = Enumerable.Range(0, Math.Min(modelNames.Length, dataNames.Length)).FirstOrDefault(i => modelNames[i] != dataNames[i]);
+                    throw new ArgumentException(
+                        $"feature_names mismatch (as Python's validate_features): the model has '{modelNames[at]}' at column {at}, the data '{dataNames[at]}'.", nameof(data));
+                }
+            }
+
             XGBoostLibrary.Check(NativeMethods.XGBoosterPredictFromDMatrix(self.Handle, matrix.Handle, config, out var shape, out var dimension, out var result), "XGBoosterPredictFromDMatrix");
             var dims = new long[checked((int)dimension)];
             long total = 1;

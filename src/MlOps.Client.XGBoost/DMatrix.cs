@@ -163,7 +163,11 @@ public sealed class DMatrix : IDisposable, INativeOwner
     public IReadOnlyList<string>? FeatureNames
     {
         get => GetStrings("feature_name");
-        set => SetStrings("feature_name", value, nameof(FeatureNames));
+        set
+        {
+            SetStrings("feature_name", value, nameof(FeatureNames));
+            _featureNames = value is null ? null : [.. value];
+        }
     }
 
     /// <summary>The feature types (<c>q</c> quantitative, <c>i</c> indicator, <c>int</c>, <c>float</c>, <c>c</c> categorical), or <see langword="null"/>.</summary>
@@ -172,6 +176,11 @@ public sealed class DMatrix : IDisposable, INativeOwner
         get => GetStrings("feature_type");
         set => SetStrings("feature_type", value, nameof(FeatureTypes));
     }
+
+    /// <summary>The feature names set on this matrix (a managed copy, for prediction checks), or <see langword="null"/>.</summary>
+    internal string[]? KnownFeatureNames => Volatile.Read(ref _featureNames);
+
+    private string[]? _featureNames;
 
     /// <summary>Held by boosters while they train or evaluate on this matrix: XGBoost builds and caches training pages inside it, which is not thread-safe.</summary>
     internal object TrainingGate { get; } = new();

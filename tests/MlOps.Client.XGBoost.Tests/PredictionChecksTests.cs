@@ -153,3 +153,23 @@ public sealed class ModelValidationTests
         }
     }
 }
+
+/// <summary>Renamed features are refused, as Python's validate_features does.</summary>
+public sealed class FeatureNameTests
+{
+    [Fact]
+    public void Predicting_on_data_whose_feature_names_differ_from_the_models_is_refused()
+    {
+        var (x, y) = TestData.Binary(100, 3, 9);
+        using var train = new DMatrix(x, y) { FeatureNames = ["a", "b", "c"] };
+        using var model = XGBoost.Train(TestData.BinaryParams(), train, numBoostRound: 2);
+        model.FeatureNames = ["a", "b", "c"];
+        using var renamed = new DMatrix(x) { FeatureNames = ["a", "c", "b"] };
+        var error = Assert.Throws<ArgumentException>(() => model.Predict(renamed));
+        Assert.Contains("column 1", error.Message, StringComparison.Ordinal);
+        using var same = new DMatrix(x) { FeatureNames = ["a", "b", "c"] };
+        Assert.Equal(100, model.Predict(same).Length);
+        using var unnamed = new DMatrix(x);
+        Assert.Equal(100, model.Predict(unnamed).Length); // no names on the data: the column count decides
+    }
+}
