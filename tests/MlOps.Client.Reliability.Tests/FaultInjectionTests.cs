@@ -31,22 +31,39 @@ public sealed class FaultInjectionTests : IAsyncLifetime
         _spoolDir.Delete(recursive: true);
     }
 
-    private MlflowClient Client(string? token = null) => new(new MlflowClientOptions
-    {
-        TrackingUri = _server.Url,
-        Credential = token is null ? null : MlflowCredential.Bearer(token),
-        RequestTimeout = TimeSpan.FromSeconds(1),
-        Retry = { MaxRetries = 4, BackoffFactor = 0.05, BackoffJitter = 0, MaxBackoff = TimeSpan.FromSeconds(2) },
-    });
+    /// <summary>
+    /// The client of a scenario: with <paramref name="tuned"/>, short retries and timeouts (a fast storm); otherwise the
+    /// defaults a user gets. Every classic scenario runs both ways.
+    /// </summary>
+    private MlflowClient Client(bool tuned) => tuned
+        ? new(new MlflowClientOptions
+        {
+            TrackingUri = _server.Url,
+            RequestTimeout = TimeSpan.FromSeconds(1),
+            Retry = { MaxRetries = 4, BackoffFactor = 0.05, BackoffJitter = 0, MaxBackoff = TimeSpan.FromSeconds(2) },
+        })
+        : new(new MlflowClientOptions { TrackingUri = _server.Url });
 
-    private Tracker NewTracker(MlflowClient client, bool spool = false)
+    /// <summary>Tuned: a 1 s backoff cap and the spool as the scenario asks. Defaults: nothing set but the spool folder (the spool is on).</summary>
+    private Tracker NewTracker(MlflowClient client, bool tuned, bool spool = false)
     {
         var options = new TrackerOptions { HandleProcessExit = false, SetSystemTags = false, ExperimentName = "reliability" };
-        options.Uploader.MaxRetryBackoff = TimeSpan.FromSeconds(1);
-        options.Uploader.Spool.Enabled = spool;
+        if (tuned)
+        {
+            options.Uploader.MaxRetryBackoff = TimeSpan.FromSeconds(1);
+            options.Uploader.Spool.Enabled = spool;
+        }
+
         options.Uploader.Spool.Directory = _spoolDir.FullName;
         return new Tracker(client, options);
     }
+
+    /// <summary>
+    /// Waits until the server has the run's end — sent after every entity of the run, so everything has landed. With the
+    /// spool (on by default) the scope returns once entities are delivered <i>or spooled</i>; the replay finishes later.
+    /// </summary>
+    private Task EndedOnServer(string runId) =>
+        Until(() => _server.Run(runId).Status == "FINISHED", TimeSpan.FromSeconds(120), "the run's end (after all its entities) reached the server");
 
     private static long LogFromThreads(RunScope run, int threads, int perThread, int firstStep = 0)
     {
@@ -86,12 +103,14 @@ public sealed class FaultInjectionTests : IAsyncLifetime
         Assert.Equal(threads * steps, _server.MetricCount(runId));
     }
 
-    [Fact]
-    public async Task A_50_percent_503_storm_loses_and_duplicates_nothing()
+    [Theory]
+    [InlineData(false)] // the defaults a user gets
+    [InlineData(true)]
+    public async Task A_50_percent_503_storm_loses_and_duplicates_nothing(bool tuned)
     {
         _server.Faults.FailShare = 0.5;
-        using var client = Client();
-        await using var tracker = NewTracker(client);
+        using var client = Client(tuned);
+        await using var tracker = NewTracker(client, tuned);
         string runId;
         long peak;
         await using (var run = await tracker.StartRunAsync("storm"))
@@ -102,6 +121,7 @@ public sealed class FaultInjectionTests : IAsyncLifetime
             peak = LogFromThreads(run, Threads, PerThread);
         }
 
+        await EndedOnServer(runId);
         AssertExact(runId, Threads, PerThread);
         Assert.Equal("0.01", _server.Run(runId).Params["lr"]);
         Assert.Equal("storm", _server.Run(runId).Tags["kind"]);
@@ -109,13 +129,15 @@ public sealed class FaultInjectionTests : IAsyncLifetime
         Assert.True(peak < 512L << 20, $"peak managed memory {peak / (1 << 20)} MB");
     }
 
-    [Fact]
-    public async Task A_429_storm_is_waited_out_as_the_server_tells()
+    [Theory]
+    [InlineData(false)] // the defaults a user gets
+    [InlineData(true)]
+    public async Task A_429_storm_is_waited_out_as_the_server_tells(bool tuned)
     {
         _server.Faults.ThrottleShare = 0.3;
         _server.Faults.RetryAfterSeconds = 1;
-        using var client = Client();
-        await using var tracker = NewTracker(client);
+        using var client = Client(tuned);
+        await using var tracker = NewTracker(client, tuned);
         string runId;
         await using (var run = await tracker.StartRunAsync("throttle"))
         {
@@ -123,17 +145,20 @@ public sealed class FaultInjectionTests : IAsyncLifetime
             LogFromThreads(run, 2, Full ? 50_000 : 3_000);
         }
 
+        await EndedOnServer(runId);
         AssertExact(runId, 2, Full ? 50_000 : 3_000);
         Assert.NotEmpty(_server.RetryAfterWaits);
         Assert.All(_server.RetryAfterWaits, w => Assert.True(w >= TimeSpan.FromMilliseconds(950), $"re-sent {w.TotalMilliseconds} ms after a 429 with Retry-After: 1"));
         Assert.Equal("FINISHED", _server.Run(runId).Status);
     }
 
-    [Fact]
-    public async Task The_server_going_down_mid_run_and_coming_back_loses_nothing_through_the_spool()
+    [Theory]
+    [InlineData(false)] // the defaults a user gets
+    [InlineData(true)]
+    public async Task The_server_going_down_mid_run_and_coming_back_loses_nothing_through_the_spool(bool tuned)
     {
-        using var client = Client();
-        await using var tracker = NewTracker(client, spool: true);
+        using var client = Client(tuned);
+        await using var tracker = NewTracker(client, tuned, spool: true);
         string runId;
         var run = await tracker.StartRunAsync("outage");
         runId = run.RunId;
@@ -157,12 +182,14 @@ public sealed class FaultInjectionTests : IAsyncLifetime
         Assert.Equal(tracker.Counters.Spooled, tracker.Counters.Replayed);
     }
 
-    [Fact]
-    public async Task Lost_responses_after_the_server_stored_the_batch_do_not_duplicate_anything()
+    [Theory]
+    [InlineData(false)] // the defaults a user gets
+    [InlineData(true)]
+    public async Task Lost_responses_after_the_server_stored_the_batch_do_not_duplicate_anything(bool tuned)
     {
         _server.Faults.DropResponseShare = 0.3;
-        using var client = Client();
-        await using var tracker = NewTracker(client);
+        using var client = Client(tuned);
+        await using var tracker = NewTracker(client, tuned);
         string runId;
         await using (var run = await tracker.StartRunAsync("ambiguous"))
         {
@@ -171,18 +198,21 @@ public sealed class FaultInjectionTests : IAsyncLifetime
             LogFromThreads(run, Threads, PerThread / 2);
         }
 
+        await EndedOnServer(runId);
         AssertExact(runId, Threads, PerThread / 2);
         Assert.Equal("same", _server.Run(runId).Params["p"]);
     }
 
-    [Fact]
-    public async Task Connection_resets_and_stalls_past_the_timeout_lose_nothing()
+    [Theory]
+    [InlineData(false)] // the defaults a user gets
+    [InlineData(true)]
+    public async Task Connection_resets_and_stalls_past_the_timeout_lose_nothing(bool tuned)
     {
         _server.Faults.ResetShare = 0.2;
         _server.Faults.StallShare = 0.05;
-        _server.Faults.Stall = TimeSpan.FromSeconds(3); // past the 1 s request timeout
-        using var client = Client();
-        await using var tracker = NewTracker(client);
+        _server.Faults.Stall = tuned ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(11); // past the request timeout (1 s tuned, the uploader's 10 s by default)
+        using var client = Client(tuned);
+        await using var tracker = NewTracker(client, tuned);
         string runId;
         await using (var run = await tracker.StartRunAsync("resets"))
         {
@@ -190,16 +220,19 @@ public sealed class FaultInjectionTests : IAsyncLifetime
             LogFromThreads(run, 4, 2_000);
         }
 
+        await EndedOnServer(runId);
         AssertExact(runId, 4, 2_000);
         Assert.Equal("FINISHED", _server.Run(runId).Status);
     }
 
-    [Fact]
-    public async Task Bad_input_is_refused_alone_while_valid_entities_keep_landing()
+    [Theory]
+    [InlineData(false)] // the defaults a user gets
+    [InlineData(true)]
+    public async Task Bad_input_is_refused_alone_while_valid_entities_keep_landing(bool tuned)
     {
         _server.Faults.FailShare = 0.1;
-        using var client = Client();
-        await using var tracker = NewTracker(client);
+        using var client = Client(tuned);
+        await using var tracker = NewTracker(client, tuned);
         var refusedAtCall = 0;
         string runId;
         var run = await tracker.StartRunAsync("bad-input");
@@ -243,6 +276,7 @@ public sealed class FaultInjectionTests : IAsyncLifetime
         }
 
         await run.DisposeAsync();
+        await EndedOnServer(runId);
         Assert.Equal(18, refusedAtCall);
         var stored = _server.Run(runId);
         Assert.Equal(3_000, _server.StepCounts(runId, "good").Count);
@@ -282,8 +316,6 @@ public sealed class FaultInjectionTests : IAsyncLifetime
 
     // ---- the same promises with the defaults a user gets: no retry, timeout or backoff setting anywhere ----
 
-    private MlflowClient DefaultClient() => new(new MlflowClientOptions { TrackingUri = _server.Url });
-
     private Tracker DefaultTracker(MlflowClient client, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory = null)
     {
         var options = new TrackerOptions { HandleProcessExit = false, SetSystemTags = false, ExperimentName = "defaults" };
@@ -306,7 +338,7 @@ public sealed class FaultInjectionTests : IAsyncLifetime
     public async Task Defaults_an_upload_request_gets_one_quick_resend_then_the_spool_not_the_clients_retry_budget()
     {
         _server.Faults.FailShare = 1.0; // every log-batch answers 503/500/502
-        using var client = DefaultClient(); // Python's defaults for direct calls: 7 retries, factor 2 (about 4 minutes)
+        using var client = Client(tuned: false); // Python's defaults for direct calls: 7 retries, factor 2 (about 4 minutes)
         await using var tracker = DefaultTracker(client);
         var run = await tracker.StartRunAsync("one-owner");
         run.LogMetric("m", 1, 1);
@@ -328,7 +360,7 @@ public sealed class FaultInjectionTests : IAsyncLifetime
     {
         using var logs = new Microsoft.Extensions.Logging.Testing.FakeLoggerProvider();
         using var loggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddProvider(logs));
-        using var client = DefaultClient();
+        using var client = Client(tuned: false);
         await using var tracker = DefaultTracker(client, loggerFactory);
         var run = await tracker.StartRunAsync("end-in-outage");
         var runId = run.RunId;
@@ -390,7 +422,7 @@ public sealed class FaultInjectionTests : IAsyncLifetime
     {
         using var logs = new Microsoft.Extensions.Logging.Testing.FakeLoggerProvider();
         using var loggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddProvider(logs));
-        using var client = DefaultClient();
+        using var client = Client(tuned: false);
         await using var tracker = DefaultTracker(client, loggerFactory);
         var run = await tracker.StartRunAsync("deleted");
         LogFromThreads(run, 2, 1_000);

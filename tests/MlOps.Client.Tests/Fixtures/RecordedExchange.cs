@@ -92,7 +92,7 @@ public sealed class RecordedExchange
 
     private static string FindProtocolDirectory()
     {
-        // Copied from ../shared/mlflow-protocol into tests/MlOps.Client.Tests/Recorded (as recorded) and to the output folder.
+        // The recordings live in tests/MlOps.Client.Tests/Recorded (copied as recorded) and are copied to the output folder.
         var local = System.IO.Path.Combine(AppContext.BaseDirectory, "Recorded", "mlflow-protocol");
         return Directory.Exists(local)
             ? local

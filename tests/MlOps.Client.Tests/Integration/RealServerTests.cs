@@ -15,7 +15,7 @@ public sealed class IntegrationFactAttribute : FactAttribute
     {
         if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("MLFLOW_INTEGRATION_URI")))
         {
-            Skip = "Set MLFLOW_INTEGRATION_URI to a real MLflow server (e.g. ../shared/tools/mlflow-server/start.sh) to run it.";
+            Skip = "Set MLFLOW_INTEGRATION_URI to a real MLflow server (docs/reliability.md says how to start one) to run it.";
         }
     }
 }
