@@ -29,19 +29,43 @@ public sealed class Booster : IDisposable, INativeOwner
     {
         ArgumentNullException.ThrowIfNull(cache);
         _handle = Create(cache);
-        if (cache.Length > 0 && cache[0].FeatureNames is { } names)
+        try
         {
-            FeatureNames = names;
-        }
+            if (cache.Length > 0)
+            {
+                // XGBoost 1.x counts the features from a cache kept per thread (the creating one): a first Update on
+                // another thread would see none ("0 feature is supplied"). Stating the count makes any thread work.
+                SetParameter("num_feature", cache.Max(d => d.ColumnCount));
+                if (cache[0].FeatureNames is { } names)
+                {
+                    FeatureNames = names;
+                }
 
-        SetParameters(parameters ?? []);
+                if (cache[0].FeatureTypes is { } types)
+                {
+                    FeatureTypes = types; // as Python's Booster(cache=...): the model keeps them, so categorical splits work
+                }
+            }
+
+            SetParameters(parameters ?? []);
+        }
+        catch
+        {
+            _handle.Dispose();
+            throw;
+        }
     }
 
     private Booster(SafeBoosterHandle handle) => _handle = handle;
 
-    /// <summary>Loads a model file written by <see cref="Save(string)"/> or by any XGBoost binding (JSON, UBJSON or the legacy binary format).</summary>
+    /// <summary>
+    /// Loads a model file written by <see cref="Save(string)"/> or by any XGBoost binding. JSON and UBJSON models are
+    /// checked before XGBoost reads them (a corrupt or hostile file is an <see cref="InvalidDataException"/>, not a crash);
+    /// XGBoost's legacy binary format cannot be checked and is refused unless <paramref name="allowLegacyBinary"/>.
+    /// </summary>
     /// <param name="path">The model file.</param>
-    public static Booster Load(string path)
+    /// <param name="allowLegacyBinary">Load legacy binary models (what XGBoost 1.x writes for names other than <c>.json</c>/<c>.ubj</c>): only for files you trust.</param>
+    public static Booster Load(string path, bool allowLegacyBinary = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
@@ -49,37 +73,28 @@ public sealed class Booster : IDisposable, INativeOwner
             throw new FileNotFoundException($"No XGBoost model file at '{path}'.", path);
         }
 
-        if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
-        {
-            ModelValidation.ValidateIfJson(File.ReadAllBytes(path));
-        }
-
-        var booster = new Booster(Create([]));
-        try
-        {
-            XGBoostLibrary.Check(NativeMethods.XGBoosterLoadModel(booster._handle, path), "XGBoosterLoadModel");
-            return booster;
-        }
-        catch
-        {
-            booster.Dispose();
-            throw;
-        }
+        // Read once, check, and hand XGBoost the very bytes checked (no second read of a file that could change).
+        return LoadFromBuffer(File.ReadAllBytes(path), allowLegacyBinary);
     }
 
-    /// <summary>Loads a model from bytes written by <see cref="SaveToBuffer(ModelFormat)"/> (JSON, UBJSON or legacy binary).</summary>
+    /// <summary>
+    /// Loads a model from bytes written by <see cref="SaveToBuffer(ModelFormat)"/> (JSON, UBJSON, or legacy binary when
+    /// <paramref name="allowLegacyBinary"/>), checked as <see cref="Load(string, bool)"/> checks files.
+    /// </summary>
     /// <param name="buffer">The model bytes.</param>
-    public static Booster LoadFromBuffer(ReadOnlySpan<byte> buffer)
+    /// <param name="allowLegacyBinary">Load legacy binary models: only for bytes you trust.</param>
+    public static Booster LoadFromBuffer(ReadOnlySpan<byte> buffer, bool allowLegacyBinary = false)
     {
         if (buffer.IsEmpty)
         {
             throw new ArgumentException("The model buffer is empty.", nameof(buffer));
         }
 
+        ModelValidation.Validate(buffer, allowLegacyBinary);
         var booster = new Booster(Create([]));
         try
         {
-            booster.LoadModel(buffer);
+            booster.LoadModel(buffer, validated: true);
             return booster;
         }
         catch
@@ -90,9 +105,13 @@ public sealed class Booster : IDisposable, INativeOwner
     }
 
     /// <summary>Replaces this booster's model with the one in <paramref name="buffer"/>, keeping its data cache.</summary>
-    internal unsafe void LoadModel(ReadOnlySpan<byte> buffer)
+    internal unsafe void LoadModel(ReadOnlySpan<byte> buffer, bool validated = false)
     {
-        ModelValidation.ValidateIfJson(buffer); // a corrupt JSON tree is an exception here, not a crash in predict
+        if (!validated)
+        {
+            ModelValidation.Validate(buffer, allowLegacyBinary: false);
+        }
+
         fixed (byte* p = buffer)
         {
             var length = (ulong)buffer.Length;
@@ -103,7 +122,17 @@ public sealed class Booster : IDisposable, INativeOwner
                 return 0;
             });
         }
+
+        _handle.SetPressure((long)buffer.Length * 2); // trees in memory take about what their serialised form does, plus the copy XGBoost parses
     }
+
+    /// <summary>Reports the trained model's size to the GC (its UBJSON size), so undisposed boosters stay bounded too.</summary>
+    internal unsafe void ReportModelSize() => Exclusive(() =>
+    {
+        XGBoostLibrary.Check(NativeMethods.XGBoosterSaveModelToBuffer(Handle, "{\"format\": \"ubj\"}", out var length, out _), "XGBoosterSaveModelToBuffer");
+        _handle.SetPressure((long)length);
+        return 0;
+    });
 
     /// <summary>The version of the loaded <c>libxgboost</c>.</summary>
     public static Version LibraryVersion => XGBoostLibrary.Version();
@@ -141,10 +170,34 @@ public sealed class Booster : IDisposable, INativeOwner
             XGBoostLibrary.Check(NativeMethods.XGBoosterGetStrFeatureInfo(Handle, "feature_name", out var size, out var p), "XGBoosterGetStrFeatureInfo");
             return size == 0 ? null : (IReadOnlyList<string>)Utf8.ReadArray(p, size);
         });
-        set => Exclusive(() =>
+        set => SetStrings("feature_name", value, nameof(FeatureNames));
+    }
+
+    /// <summary>Feature types stored in the model (<c>q</c>, <c>i</c>, <c>int</c>, <c>float</c>, <c>c</c>), or <see langword="null"/>.</summary>
+    public unsafe IReadOnlyList<string>? FeatureTypes
+    {
+        get => Exclusive(() =>
         {
-            using var native = new Utf8.Array(value ?? []);
-            XGBoostLibrary.Check(NativeMethods.XGBoosterSetStrFeatureInfo(Handle, "feature_name", native.Pointer, (ulong)(value?.Count ?? 0)), "XGBoosterSetStrFeatureInfo");
+            XGBoostLibrary.Check(NativeMethods.XGBoosterGetStrFeatureInfo(Handle, "feature_type", out var size, out var p), "XGBoosterGetStrFeatureInfo");
+            return size == 0 ? null : (IReadOnlyList<string>)Utf8.ReadArray(p, size);
+        });
+        set => SetStrings("feature_type", value, nameof(FeatureTypes));
+    }
+
+    private unsafe void SetStrings(string field, IReadOnlyList<string>? values, string name)
+    {
+        for (var i = 0; i < (values?.Count ?? 0); i++)
+        {
+            if (string.IsNullOrEmpty(values![i]) || values[i].Contains('\0', StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"{name}[{i}] is null, empty or holds a NUL character; every entry must be a non-empty string without NUL.", name);
+            }
+        }
+
+        Exclusive(() =>
+        {
+            using var native = new Utf8.Array(values ?? []);
+            XGBoostLibrary.Check(NativeMethods.XGBoosterSetStrFeatureInfo(Handle, field, native.Pointer, (ulong)(values?.Count ?? 0)), "XGBoosterSetStrFeatureInfo");
             return 0;
         });
     }
@@ -165,6 +218,13 @@ public sealed class Booster : IDisposable, INativeOwner
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         var text = FormatParameter(value);
+        RejectNul(name, nameof(name));
+        RejectNul(text, nameof(value));
+        if (name is "subsample" or "colsample_bytree" or "colsample_bylevel" or "colsample_bynode")
+        {
+            _samples |= !double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var fraction) || fraction < 1;
+        }
+
         Exclusive(() =>
         {
             XGBoostLibrary.Check(NativeMethods.XGBoosterSetParam(Handle, name, text), $"XGBoosterSetParam({name})");
@@ -200,8 +260,10 @@ public sealed class Booster : IDisposable, INativeOwner
     {
         ArgumentNullException.ThrowIfNull(dtrain);
         ArgumentOutOfRangeException.ThrowIfNegative(iteration);
+        CheckTrainingData(dtrain);
         Exclusive(() =>
         {
+            NoteTrainingThread();
             using var data = dtrain.Lease();
             lock (dtrain.TrainingGate) // XGBoost builds training pages inside the matrix: one booster at a time
             {
@@ -226,8 +288,10 @@ public sealed class Booster : IDisposable, INativeOwner
             throw new ArgumentException($"gradient ({gradient.Length}) and hessian ({hessian.Length}) need the same length, a multiple of the {dtrain.RowCount} rows.", nameof(gradient));
         }
 
+        CheckTrainingData(dtrain);
         Exclusive(() =>
         {
+            NoteTrainingThread();
             using var data = dtrain.Lease();
             lock (dtrain.TrainingGate)
             {
@@ -359,6 +423,71 @@ public sealed class Booster : IDisposable, INativeOwner
 
             // The result lives in a thread-local buffer of XGBoost: copy it before the next call on this thread.
             return new Prediction(new ReadOnlySpan<float>(result, checked((int)total)).ToArray(), dims);
+        }
+        finally
+        {
+            _gate.ExitReadLock();
+        }
+    }
+
+    /// <summary>
+    /// Predicts straight from row-major dense data without building a <see cref="DMatrix"/> (<c>XGBoosterPredictFromDense</c>,
+    /// Python's <c>inplace_predict</c>): the fast path for serving. Thread-safe like <see cref="PredictWithShape"/>.
+    /// </summary>
+    /// <param name="data">The features, row after row.</param>
+    /// <param name="rows">The number of rows.</param>
+    /// <param name="columns">The number of features per row: the model's.</param>
+    /// <param name="options">Values or margins and the iteration range; other prediction types need a <see cref="DMatrix"/>.</param>
+    /// <param name="missing">The value that marks a missing feature. Default <see cref="float.NaN"/>.</param>
+    public unsafe Prediction InplacePredict(ReadOnlySpan<float> data, int rows, int columns, PredictionOptions? options = null, float missing = float.NaN)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(columns);
+        if ((long)rows * columns != data.Length)
+        {
+            throw new ArgumentException($"data has {data.Length} values but rows × columns = {rows} × {columns} = {(long)rows * columns}.", nameof(data));
+        }
+
+        options ??= PredictionOptions.Default;
+        if (options.Type is not (PredictionType.Value or PredictionType.Margin))
+        {
+            throw new ArgumentException($"InplacePredict gives values or margins (as Python's inplace_predict); {options.Type} needs Predict with a DMatrix.", nameof(options));
+        }
+
+        if (rows == 0)
+        {
+            return new Prediction([], [0]);
+        }
+
+        var missingText = float.IsNaN(missing) ? "NaN" : float.IsPositiveInfinity(missing) ? "Infinity" : float.IsNegativeInfinity(missing) ? "-Infinity"
+            : missing.ToString("R", CultureInfo.InvariantCulture);
+        var config = options.ToConfig()[..^1] + ", \"missing\": " + missingText + ", \"cache_id\": 0}";
+        using var self = Lease();
+        _gate.EnterReadLock();
+        try
+        {
+            XGBoostLibrary.Check(NativeMethods.XGBoosterGetNumFeature(self.Handle, out var features), "XGBoosterGetNumFeature");
+            if (features > 0 && (ulong)columns != features)
+            {
+                throw new ArgumentException($"data has {columns} features but the model was trained on {features}: the columns must be the model's, in its order.", nameof(data));
+            }
+
+            fixed (float* p = data)
+            {
+                // numpy's __array_interface__ (version 3): XGBoost reads the pinned values during the call.
+                var array = string.Create(CultureInfo.InvariantCulture,
+                    $"{{\"data\": [{(nint)p}, true], \"shape\": [{rows}, {columns}], \"typestr\": \"<f4\", \"version\": 3}}");
+                XGBoostLibrary.Check(NativeMethods.XGBoosterPredictFromDense(self.Handle, array, config, 0, out var shape, out var dimension, out var result), "XGBoosterPredictFromDense");
+                var dims = new long[checked((int)dimension)];
+                long total = 1;
+                for (var i = 0; i < dims.Length; i++)
+                {
+                    dims[i] = (long)shape[i];
+                    total *= dims[i];
+                }
+
+                return new Prediction(new ReadOnlySpan<float>(result, checked((int)total)).ToArray(), dims);
+            }
         }
         finally
         {
@@ -527,6 +656,44 @@ public sealed class Booster : IDisposable, INativeOwner
 
     /// <inheritdoc/>
     public override string ToString() => IsDisposed ? "Booster (disposed)" : $"Booster ({BoostedRounds} rounds)";
+
+    private static void CheckTrainingData(DMatrix dtrain)
+    {
+        if (dtrain.RowCount == 0)
+        {
+            throw new ArgumentException("dtrain has no rows: there is nothing to train on.", nameof(dtrain));
+        }
+    }
+
+    private static void RejectNul(string text, string name)
+    {
+        if (text.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"The {name} holds a NUL character, which XGBoost's C API would cut the text at.", name);
+        }
+    }
+
+    private bool _samples;
+    private int _trainingThread;
+    private int _hopWarned;
+
+    /// <summary>
+    /// XGBoost 1.x keeps its random generator per OS thread, seeded when a booster is configured (its first iteration):
+    /// iterations that move to another thread draw from that thread's generator, so seeded subsampling stops being
+    /// reproducible. Says so once per booster when it happens with sampling on.
+    /// </summary>
+    private void NoteTrainingThread()
+    {
+        var thread = Environment.CurrentManagedThreadId;
+        var previous = _trainingThread;
+        _trainingThread = thread;
+        if (previous != 0 && previous != thread && _samples && Interlocked.Exchange(ref _hopWarned, 1) == 0)
+        {
+            XGBoostLog.Warn(
+                "this booster's training moved to another thread; XGBoost keeps its random generator per thread, so seeded subsampling " +
+                "(subsample/colsample below 1) will not be reproducible. Train each booster from one thread, as XGBoost.Train does.");
+        }
+    }
 
     /// <summary>Formats a parameter value as XGBoost expects it: invariant culture, booleans in lower case.</summary>
     internal static string FormatParameter(object? value) => value switch

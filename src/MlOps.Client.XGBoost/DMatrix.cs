@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
@@ -39,6 +40,105 @@ public sealed class DMatrix : IDisposable, INativeOwner
     /// <param name="labels">One label per row, or <see langword="null"/>.</param>
     /// <param name="missing">The value that marks a missing feature. Default <see cref="float.NaN"/>.</param>
     public DMatrix(ReadOnlySpan<float> data, int rows, int columns, float[]? labels = null, float missing = float.NaN)
+        : this(CreateDense(data, rows, columns, labels, missing), rows, columns, missing, ComputeDigest(data, rows, columns), labels)
+    {
+    }
+
+    private DMatrix(SafeDMatrixHandle handle, int rows, int columns, float missing, string digest, float[]? labels)
+    {
+        _handle = handle;
+        RowCount = rows;
+        ColumnCount = columns;
+        Missing = missing;
+        Digest = digest;
+        if (labels is not null)
+        {
+            SetFloatInfo("label", labels);
+        }
+    }
+
+    /// <summary>
+    /// Creates a matrix from compressed sparse rows (CSR, as scipy's <c>csr_matrix((values, columnIndices, rowOffsets))</c>):
+    /// the features of row <c>i</c> are <c>values[rowOffsets[i]..rowOffsets[i+1]]</c> at columns
+    /// <c>columnIndices[rowOffsets[i]..rowOffsets[i+1]]</c>; absent entries are missing.
+    /// </summary>
+    /// <param name="rowOffsets">One offset per row plus the end: starts at 0, never decreases, ends at the number of values.</param>
+    /// <param name="columnIndices">The column of each value, each in [0, <paramref name="columns"/>).</param>
+    /// <param name="values">The values present.</param>
+    /// <param name="columns">The number of features per row.</param>
+    /// <param name="labels">One label per row, or <see langword="null"/>.</param>
+    public static DMatrix FromCsr(ReadOnlySpan<long> rowOffsets, ReadOnlySpan<int> columnIndices, ReadOnlySpan<float> values, int columns, float[]? labels = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(columns);
+        if (rowOffsets.IsEmpty || rowOffsets[0] != 0 || rowOffsets[^1] != values.Length)
+        {
+            throw new ArgumentException($"rowOffsets must start at 0 and end at the {values.Length} values (one offset per row plus one); it has {rowOffsets.Length} offsets.", nameof(rowOffsets));
+        }
+
+        if (columnIndices.Length != values.Length)
+        {
+            throw new ArgumentException($"columnIndices has {columnIndices.Length} entries but there are {values.Length} values.", nameof(columnIndices));
+        }
+
+        var rows = checked(rowOffsets.Length - 1);
+        var offsets = new nuint[rowOffsets.Length];
+        for (var i = 0; i < rowOffsets.Length; i++)
+        {
+            if (i > 0 && rowOffsets[i] < rowOffsets[i - 1])
+            {
+                throw new ArgumentException($"rowOffsets[{i}] ({rowOffsets[i]}) is smaller than rowOffsets[{i - 1}] ({rowOffsets[i - 1]}); offsets never decrease.", nameof(rowOffsets));
+            }
+
+            offsets[i] = (nuint)rowOffsets[i];
+        }
+
+        var indices = new uint[columnIndices.Length];
+        for (var i = 0; i < indices.Length; i++)
+        {
+            if ((uint)columnIndices[i] >= (uint)columns)
+            {
+                throw new ArgumentException($"columnIndices[{i}] is {columnIndices[i]}; columns are 0 … {columns - 1}.", nameof(columnIndices));
+            }
+
+            indices[i] = (uint)columnIndices[i];
+        }
+
+        if (labels is not null)
+        {
+            ValidateLabels(labels, rows, nameof(labels));
+        }
+
+        SafeDMatrixHandle handle;
+        unsafe
+        {
+            fixed (nuint* o = offsets)
+            fixed (uint* c = indices)
+            fixed (float* v = values)
+            {
+                XGBoostLibrary.Check(
+                    NativeMethods.XGDMatrixCreateFromCSREx(o, c, v, (nuint)offsets.Length, (nuint)values.Length, (nuint)columns, out handle), "XGDMatrixCreateFromCSREx");
+            }
+        }
+
+        handle.AddPressure(((long)values.Length * 8) + ((long)rows * 8));
+        using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+        md5.AppendData(MemoryMarshal.AsBytes(values[..Math.Min(values.Length, 10_000)]));
+        md5.AppendData(MemoryMarshal.AsBytes(columnIndices[..Math.Min(columnIndices.Length, 10_000)]));
+        Span<long> shape = [rows, columns];
+        md5.AppendData(MemoryMarshal.AsBytes(shape));
+        var digest = Convert.ToHexString(md5.GetHashAndReset())[..8].ToLowerInvariant();
+        try
+        {
+            return new DMatrix(handle, rows, columns, float.NaN, digest, labels);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    private static SafeDMatrixHandle CreateDense(ReadOnlySpan<float> data, int rows, int columns, float[]? labels, float missing)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(columns);
@@ -52,24 +152,18 @@ public sealed class DMatrix : IDisposable, INativeOwner
             ValidateLabels(labels, rows, nameof(labels));
         }
 
+        SafeDMatrixHandle handle;
         unsafe
         {
             fixed (float* p = data)
             {
-                XGBoostLibrary.Check(NativeMethods.XGDMatrixCreateFromMat_omp(p, (ulong)rows, (ulong)columns, missing, out _handle, 0), "XGDMatrixCreateFromMat");
+                XGBoostLibrary.Check(NativeMethods.XGDMatrixCreateFromMat_omp(p, (ulong)rows, (ulong)columns, missing, out handle, 0), "XGDMatrixCreateFromMat");
             }
         }
 
         // XGBoost keeps each value as an 8-byte entry (index, value) plus an 8-byte offset per row.
-        _handle.AddPressure(((long)rows * columns * 8) + ((long)rows * 8));
-        RowCount = rows;
-        ColumnCount = columns;
-        Missing = missing;
-        Digest = ComputeDigest(data, rows, columns);
-        if (labels is not null)
-        {
-            SetFloatInfo("label", labels);
-        }
+        handle.AddPressure(((long)rows * columns * 8) + ((long)rows * 8));
+        return handle;
     }
 
     /// <summary>The number of rows.</summary>
@@ -103,14 +197,84 @@ public sealed class DMatrix : IDisposable, INativeOwner
         }
     }
 
-    /// <summary>Per-row weights (empty when none were set).</summary>
+    /// <summary>
+    /// Sets labels with several targets per row (multi-output regression, XGBoost's <c>multi_strategy</c>): row-major,
+    /// <paramref name="targets"/> values per row. <see cref="Labels"/> then reads them back flattened.
+    /// </summary>
+    /// <param name="labels">Row after row, <paramref name="targets"/> finite values each.</param>
+    /// <param name="targets">The number of targets per row (at least 1).</param>
+    public void SetLabels(float[] labels, int targets)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(targets);
+        if (targets == 1)
+        {
+            Labels = labels;
+            return;
+        }
+
+        if (labels.LongLength != (long)RowCount * targets)
+        {
+            throw new ArgumentException($"labels has {labels.Length} values but the matrix has {RowCount} rows × {targets} targets = {(long)RowCount * targets}.", nameof(labels));
+        }
+
+        var bad = Array.FindIndex(labels, l => !float.IsFinite(l));
+        if (bad >= 0)
+        {
+            throw new ArgumentException($"labels[{bad}] is {labels[bad]}; labels must be finite numbers.", nameof(labels));
+        }
+
+        SetFromInterface("label", labels, RowCount, targets);
+    }
+
+    /// <summary>
+    /// Lower bounds of the labels for survival objectives (<c>survival:aft</c>): one per row, finite and not negative
+    /// (Python's <c>label_lower_bound</c>; empty when none were set).
+    /// </summary>
+    public float[] LabelLowerBound
+    {
+        get => GetFloatInfo("label_lower_bound");
+        set
+        {
+            ValidateBounds(value, nameof(LabelLowerBound), allowInfinity: false);
+            SetFloatInfo("label_lower_bound", value);
+        }
+    }
+
+    /// <summary>
+    /// Upper bounds of the labels for survival objectives (<c>survival:aft</c>): one per row, not negative;
+    /// <see cref="float.PositiveInfinity"/> marks a right-censored row (Python's <c>label_upper_bound</c>; empty when none were set).
+    /// </summary>
+    public float[] LabelUpperBound
+    {
+        get => GetFloatInfo("label_upper_bound");
+        set
+        {
+            ValidateBounds(value, nameof(LabelUpperBound), allowInfinity: true);
+            SetFloatInfo("label_upper_bound", value);
+        }
+    }
+
+    /// <summary>
+    /// Per-row weights, or — for ranking data with groups (<see cref="SetGroups"/>) — one weight per group, as XGBoost
+    /// expects (empty when none were set).
+    /// </summary>
     public float[] Weights
     {
         get => GetFloatInfo("weight");
         set
         {
             ArgumentNullException.ThrowIfNull(value);
-            CheckLength(value.Length, RowCount, nameof(Weights));
+            if (!(_groupCount > 0 && value.Length == _groupCount))
+            {
+                if (_groupCount > 0 && value.Length != RowCount)
+                {
+                    throw new ArgumentException($"Weights has {value.Length} values; with {_groupCount} groups it needs one per group ({_groupCount}) or one per row ({RowCount}).", nameof(Weights));
+                }
+
+                CheckLength(value.Length, RowCount, nameof(Weights));
+            }
+
             if (Array.FindIndex(value, w => !float.IsFinite(w) || w < 0) is var bad and >= 0)
             {
                 throw new ArgumentException($"Weights[{bad}] is {value[bad]}; weights must be finite and not negative.", nameof(Weights));
@@ -157,7 +321,11 @@ public sealed class DMatrix : IDisposable, INativeOwner
                 }
             }
         }
+
+        _groupCount = groupSizes.Length;
     }
+
+    private int _groupCount;
 
     /// <summary>The feature names, or <see langword="null"/> when none were set (XGBoost then calls them f0, f1, …).</summary>
     public IReadOnlyList<string>? FeatureNames
@@ -233,6 +401,33 @@ public sealed class DMatrix : IDisposable, INativeOwner
         }
     }
 
+    private void ValidateBounds(float[] values, string name, bool allowInfinity)
+    {
+        ArgumentNullException.ThrowIfNull(values, name);
+        CheckLength(values.Length, RowCount, name);
+        var bad = Array.FindIndex(values, v => float.IsNaN(v) || v < 0 || (float.IsPositiveInfinity(v) && !allowInfinity));
+        if (bad >= 0)
+        {
+            throw new ArgumentException(
+                $"{name}[{bad}] is {values[bad]}; bounds must be numbers ≥ 0{(allowInfinity ? " (+∞ for a right-censored row)" : " and finite")}.", name);
+        }
+    }
+
+    private unsafe void SetFromInterface(string field, float[] values, int rows, int columns)
+    {
+        using var lease = Lease();
+        lock (TrainingGate)
+        {
+            fixed (float* p = values)
+            {
+                // numpy's __array_interface__ (version 3), which XGBoost reads: XGBoost copies the values during the call.
+                var json = string.Create(CultureInfo.InvariantCulture,
+                    $"{{\"data\": [{(nint)p}, true], \"shape\": [{rows}, {columns}], \"typestr\": \"<f4\", \"version\": 3}}");
+                XGBoostLibrary.Check(NativeMethods.XGDMatrixSetInfoFromInterface(lease.Handle, field, json), "XGDMatrixSetInfoFromInterface");
+            }
+        }
+    }
+
     private unsafe void SetFloatInfo(string field, float[] values)
     {
         using var lease = Lease();
@@ -264,6 +459,25 @@ public sealed class DMatrix : IDisposable, INativeOwner
         if (values is not null)
         {
             CheckLength(values.Count, ColumnCount, name);
+            for (var i = 0; i < values.Count; i++)
+            {
+                var v = values[i];
+                if (string.IsNullOrEmpty(v) || v.Contains('\0', StringComparison.Ordinal))
+                {
+                    throw new ArgumentException($"{name}[{i}] is {(v is null ? "null" : v.Length == 0 ? "empty" : "a string with a NUL character")}; every entry must be a non-empty string without NUL.", name);
+                }
+
+                if (field == "feature_name" && v.AsSpan().IndexOfAny("[]<") >= 0)
+                {
+                    throw new ArgumentException($"{name}[{i}] is '{v}'; feature names may not contain [, ] or < (as in Python's xgboost).", name);
+                }
+
+                if (field == "feature_type" && v is not ("q" or "i" or "int" or "float" or "c"))
+                {
+                    throw new ArgumentException($"{name}[{i}] is '{v}'; feature types are q, i, int, float or c.", name);
+                }
+            }
+
             if (field == "feature_name" && values.Distinct(StringComparer.Ordinal).Count() != values.Count)
             {
                 throw new ArgumentException($"{name} must be unique.", name);

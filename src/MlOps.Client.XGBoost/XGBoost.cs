@@ -33,6 +33,15 @@ public static class XGBoost
     /// <param name="evalsResult">Receives the evaluation history, if given.</param>
     /// <param name="xgbModel">A booster to continue training from (its trees are kept; it is not modified).</param>
     /// <param name="log">Where <paramref name="verboseEval"/> prints; the console when <see langword="null"/>.</param>
+    /// <param name="objective">
+    /// A custom objective (Python's <c>obj</c>): called each iteration with the training margins (<c>output_margin=True,
+    /// training=True</c>) and returns the gradient and hessian that <see cref="Booster.Boost"/> applies.
+    /// </param>
+    /// <param name="customMetric">
+    /// A custom metric (Python's <c>custom_metric</c>): called after each iteration for each evaluation set with its
+    /// predictions (margins when <paramref name="objective"/> is given, as in Python) and appended to the evaluation as
+    /// <c>{set}-{name}</c>, formatted like Python's <c>%f</c>.
+    /// </param>
     /// <param name="cancellationToken">Stops training between iterations.</param>
     /// <returns>The trained booster (owned by the caller).</returns>
     public static Booster Train(
@@ -47,12 +56,18 @@ public static class XGBoost
         EvaluationLog? evalsResult = null,
         Booster? xgbModel = null,
         TextWriter? log = null,
+        CustomObjective? objective = null,
+        CustomMetric? customMetric = null,
         CancellationToken cancellationToken = default)
     {
         var request = new TrainRequest(
             [.. parameters ?? throw new ArgumentNullException(nameof(parameters))],
             dtrain ?? throw new ArgumentNullException(nameof(dtrain)),
-            numBoostRound, evals ?? [], [.. callbacks ?? []], earlyStoppingRounds, maximize, verboseEval, evalsResult, xgbModel, log);
+            numBoostRound, evals ?? [], [.. callbacks ?? []], earlyStoppingRounds, maximize, verboseEval, evalsResult, xgbModel, log)
+        {
+            Objective = objective,
+            CustomMetric = customMetric,
+        };
         request.Validate();
         return XGBoostAutolog.Active is { } autolog && !XGBoostAutolog.Suppressed
             ? autolog.Train(request, cancellationToken)
@@ -104,10 +119,21 @@ public static class XGBoost
                     break;
                 }
 
-                booster.Update(request.DTrain, i);
+                if (request.Objective is { } objective)
+                {
+                    // As Python's Booster.update(dtrain, i, fobj): margins with training=True, then boost.
+                    var margins = booster.Predict(request.DTrain, new PredictionOptions { Type = PredictionType.Margin, Training = true });
+                    var (gradient, hessian) = objective(margins, request.DTrain);
+                    booster.Boost(request.DTrain, gradient, hessian);
+                }
+                else
+                {
+                    booster.Update(request.DTrain, i);
+                }
+
                 if (request.Evals.Count > 0)
                 {
-                    history.Add(EvaluationResult.Parse(booster.EvaluateRaw(i, request.Evals), names));
+                    history.Add(EvaluationResult.Parse(EvaluateWithCustomMetric(booster, i, request), names));
                 }
 
                 if (Any(callbacks, cb => cb.AfterIteration(booster, i, history)))
@@ -124,10 +150,19 @@ public static class XGBoost
             if (callbacks.OfType<EarlyStopping>().LastOrDefault(e => e.SaveBest) is { BestIteration: { } best })
             {
                 var sliced = booster.Slice(0, best + 1);
+                foreach (var key in (string[])["best_iteration", "best_score"])
+                {
+                    if (booster.GetAttribute(key) is { } value && sliced.GetAttribute(key) is null)
+                    {
+                        sliced.SetAttribute(key, value); // kept as Python's save_best keeps them
+                    }
+                }
+
                 booster.Dispose();
                 booster = sliced;
             }
 
+            booster.ReportModelSize();
             return booster;
         }
         catch
@@ -135,6 +170,32 @@ public static class XGBoost
             booster.Dispose();
             throw;
         }
+    }
+
+    /// <summary>XGBoost's evaluation text, then the custom metric of each set as Python's <c>Booster.eval_set</c> appends it.</summary>
+    private static string EvaluateWithCustomMetric(Booster booster, int iteration, TrainRequest request)
+    {
+        var text = booster.EvaluateRaw(iteration, request.Evals);
+        if (request.CustomMetric is not { } metric)
+        {
+            return text;
+        }
+
+        var sb = new System.Text.StringBuilder(text);
+        var options = new PredictionOptions { Type = request.Objective is null ? PredictionType.Value : PredictionType.Margin };
+        foreach (var (data, name) in request.Evals)
+        {
+            var (metricName, value) = metric(booster.Predict(data, options), data);
+            if (string.IsNullOrEmpty(metricName) || metricName.AsSpan().IndexOfAny("\t:") >= 0)
+            {
+                throw new ArgumentException($"The custom metric's name '{metricName}' must be non-empty, without tab or ':'.", nameof(request));
+            }
+
+            sb.Append('\t').Append(name).Append('-').Append(metricName).Append(':')
+                .Append(double.IsFinite(value) ? value.ToString("F6", System.Globalization.CultureInfo.InvariantCulture) : value > 0 ? "inf" : value < 0 ? "-inf" : "nan");
+        }
+
+        return sb.ToString();
     }
 
     private static bool Any(List<TrainingCallback> callbacks, Func<TrainingCallback, bool> hook)
@@ -163,6 +224,12 @@ internal sealed record TrainRequest(
     Booster? XgbModel,
     TextWriter? Log)
 {
+    /// <summary>The custom objective, or <see langword="null"/> for the <c>objective</c> parameter's.</summary>
+    public CustomObjective? Objective { get; init; }
+
+    /// <summary>The custom metric, or <see langword="null"/>.</summary>
+    public CustomMetric? CustomMetric { get; init; }
+
     public void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfNegative(NumBoostRound, "numBoostRound");
@@ -197,3 +264,15 @@ internal sealed record TrainRequest(
         }
     }
 }
+
+/// <summary>A custom objective for <see cref="XGBoost.Train"/> (Python's <c>obj(predt, dtrain)</c>).</summary>
+/// <param name="margins">The current margins of the training rows (one per row and output group).</param>
+/// <param name="dtrain">The training matrix (labels, weights).</param>
+/// <returns>The gradient and hessian, one value per margin.</returns>
+public delegate (float[] Gradient, float[] Hessian) CustomObjective(float[] margins, DMatrix dtrain);
+
+/// <summary>A custom evaluation metric for <see cref="XGBoost.Train"/> (Python's <c>custom_metric(predt, dmatrix)</c>).</summary>
+/// <param name="predictions">Predictions on the evaluation set (margins when a custom objective is used).</param>
+/// <param name="data">The evaluation matrix.</param>
+/// <returns>The metric's name and its value.</returns>
+public delegate (string Name, double Value) CustomMetric(float[] predictions, DMatrix data);

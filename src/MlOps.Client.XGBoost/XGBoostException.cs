@@ -66,8 +66,8 @@ public sealed class XGBoostLibraryNotFoundException : DllNotFoundException
         Tried = [];
     }
 
-    internal XGBoostLibraryNotFoundException(string? configuredPath, IReadOnlyList<string> tried)
-        : base(BuildMessage(configuredPath, tried))
+    internal XGBoostLibraryNotFoundException(string? configuredPath, IReadOnlyList<string> tried, IReadOnlyList<string>? reasons = null)
+        : base(BuildMessage(configuredPath, tried, reasons ?? []))
     {
         Tried = tried;
     }
@@ -75,13 +75,14 @@ public sealed class XGBoostLibraryNotFoundException : DllNotFoundException
     /// <summary>The file names or paths that were tried.</summary>
     public IReadOnlyList<string> Tried { get; }
 
-    private static string BuildMessage(string? configuredPath, IReadOnlyList<string> tried)
+    private static string BuildMessage(string? configuredPath, IReadOnlyList<string> tried, IReadOnlyList<string> reasons)
     {
         var where = string.IsNullOrWhiteSpace(configuredPath)
             ? $"Tried {string.Join(", ", tried)} on the library search path."
             : $"XGBOOST_LIBRARY_PATH is '{configuredPath}', which does not load (tried {string.Join(", ", tried)}).";
         return "The XGBoost native library (libxgboost, version 1.7 or later) could not be loaded. " + where +
             " Install it (Debian/Ubuntu: 'apt-get install libxgboost0'; macOS: 'brew install xgboost'; Windows: xgboost.dll from the xgboost Python wheel)," +
-            " or set XGBOOST_LIBRARY_PATH to the library file or its folder.";
+            " or set XGBOOST_LIBRARY_PATH to the library file or its folder." +
+            (reasons.Count > 0 ? " The loader said: " + string.Join(" | ", reasons) : "");
     }
 }

@@ -6,6 +6,7 @@ using MlOps.Client.Benchmarks;
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- hotpath [calls]   (training-thread bytes, precise)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- outage [metrics]   (peak memory while the server is down, spool on)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- xgboost [pairs] [rows]   (autolog overhead, 200 rounds x 50 features)
+// dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- xgboost-memory [iterations]   (finalizer-only loop vs Dispose; predict paths)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- --filter '*HotPath*'
 if (args.Length > 0 && args[0] == "ceiling")
 {
@@ -25,6 +26,11 @@ if (args.Length > 0 && args[0] == "outage")
 if (args.Length > 0 && args[0] == "xgboost")
 {
     return await XGBoostAutologHarness.RunAsync(args);
+}
+
+if (args.Length > 0 && args[0] == "xgboost-memory")
+{
+    return XGBoostMemoryHarness.Run(args);
 }
 
 if (args.Length > 0 && args[0] == "sqlite")

@@ -16,6 +16,7 @@ try
         "dmatrix-dispose-race" => DMatrixDisposeRace(size == 0 ? 50 : size),
         "shared-dmatrix-training" => SharedDMatrixTraining(size == 0 ? 3 : size),
         "finalizer-only" => FinalizerOnly(size == 0 ? 2_000 : size),
+        "corrupt-models" => CorruptModels(size == 0 ? 150 : size),
         _ => throw new ArgumentException("unknown scenario " + scenario),
     };
     Console.WriteLine("OK " + result);
@@ -261,4 +262,50 @@ static string FinalizerOnly(int iterations)
     GC.Collect();
     var after = Process.GetCurrentProcess().WorkingSet64;
     return $"iterations={iterations} peak_working_set_mb={peak >> 20} after_collect_mb={after >> 20} seconds={watch.Elapsed.TotalSeconds:0.0}";
+}
+
+// Model bytes with 4 flipped bits, JSON and UBJSON: each either is refused (InvalidDataException or XGBoostException)
+// or loads and predicts — never a crash, never a hang (a prediction that does not return in 20 s fails the run).
+static string CorruptModels(int trials)
+{
+    var (data, labels) = Data(200, 6, 8);
+    using var train = new DMatrix(data, 200, 6, labels);
+    using var model = XGBoost.Train(Params("hist"), train, numBoostRound: 5);
+    var report = new List<string>();
+    foreach (var format in new[] { ModelFormat.Json, ModelFormat.Ubj, ModelFormat.Legacy })
+    {
+        var original = model.SaveToBuffer(format);
+        var random = new Random(42);
+        int refused = 0, loaded = 0;
+        for (var t = 0; t < trials; t++)
+        {
+            var bytes = (byte[])original.Clone();
+            for (var b = 0; b < 4; b++)
+            {
+                var at = random.Next(bytes.Length);
+                bytes[at] ^= (byte)(1 << random.Next(8));
+            }
+
+            try
+            {
+                using var booster = Booster.LoadFromBuffer(bytes); // legacy: refused by default, whatever the bytes
+                var predict = Task.Run(() => booster.Predict(train));
+                if (!predict.Wait(TimeSpan.FromSeconds(20)))
+                {
+                    throw new InvalidOperationException($"{format} trial {t}: prediction did not return (a hang)");
+                }
+
+                loaded++;
+            }
+            catch (Exception ex) when (ex is InvalidDataException or XGBoostException
+                or AggregateException { InnerException: XGBoostException })
+            {
+                refused++;
+            }
+        }
+
+        report.Add($"{format}: {refused} refused, {loaded} loaded");
+    }
+
+    return string.Join("; ", report);
 }

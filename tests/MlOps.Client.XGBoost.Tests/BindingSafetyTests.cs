@@ -62,4 +62,13 @@ public sealed class BindingSafetyTests
         var peak = long.Parse(result.Split(' ').Single(p => p.StartsWith("peak_working_set_mb=", StringComparison.Ordinal)).Split('=')[1], CultureInfo.InvariantCulture);
         Assert.True(peak < 400, $"peak working set {peak} MB for 500 undisposed 2,000 × 20 matrices and boosters ({result}); 700+ MB before sizes were reported");
     }
+
+    [Fact]
+    public async Task Model_bytes_with_flipped_bits_are_refused_or_load_but_never_crash_or_hang()
+    {
+        var result = await RunAsync("corrupt-models", 60);
+        Assert.Contains("Legacy: 60 refused, 0 loaded", result, StringComparison.Ordinal); // unless the caller trusts them
+        Assert.Matches(@"Json: \d+ refused", result);
+        Assert.Matches(@"Ubj: \d+ refused", result);
+    }
 }

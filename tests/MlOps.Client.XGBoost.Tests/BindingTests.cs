@@ -161,7 +161,7 @@ public sealed class BindingTests : IDisposable
         using var booster = XGBoost.Train(TestData.BinaryParams(), m, 12);
         var path = Path.Combine(_dir.FullName, file);
         booster.Save(path);
-        using var loaded = Booster.Load(path);
+        using var loaded = Booster.Load(path, allowLegacyBinary: file.EndsWith(".xgb", StringComparison.Ordinal)); // .xgb is legacy binary in 1.x
         Assert.Equal(booster.Predict(m), loaded.Predict(m));
         Assert.Equal(12, loaded.BoostedRounds);
     }
@@ -181,10 +181,11 @@ public sealed class BindingTests : IDisposable
             Assert.Equal("multi:softprob", JsonNode.Parse(bytes)!["learner"]!["objective"]!["name"]!.GetValue<string>());
         }
 
-        using var loaded = Booster.LoadFromBuffer(bytes);
+        using var loaded = Booster.LoadFromBuffer(bytes, allowLegacyBinary: format == ModelFormat.Legacy);
         Assert.Equal(booster.Predict(m), loaded.Predict(m));
         Assert.Throws<ArgumentException>(() => Booster.LoadFromBuffer([]));
-        Assert.Throws<XGBoostException>(() => Booster.LoadFromBuffer("not a model"u8));
+        Assert.Throws<InvalidDataException>(() => Booster.LoadFromBuffer("not a model"u8)); // would be read as legacy binary
+        Assert.Throws<XGBoostException>(() => Booster.LoadFromBuffer("not a model"u8, allowLegacyBinary: true));
         Assert.Throws<FileNotFoundException>(() => Booster.Load(Path.Combine(_dir.FullName, "absent.json")));
     }
 

@@ -114,7 +114,8 @@ internal sealed partial class XGBoostAutologSession(Tracker tracker, XGBoostAuto
         result.Add(new("maximize", request.Maximize));
         result.Add(new("early_stopping_rounds", request.EarlyStoppingRounds));
         result.Add(new("verbose_eval", request.VerboseEval switch { 0 => false, 1 => true, var n => (object)n }));
-        result.Add(new("custom_metric", null));
+        // Python logs str(custom_metric): None, or the function; C# logs None or the delegate's method name.
+        result.Add(new("custom_metric", request.CustomMetric is { } metric ? metric.Method.Name : null));
         return result;
     }
 

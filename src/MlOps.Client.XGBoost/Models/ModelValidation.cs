@@ -1,45 +1,80 @@
+using System.Buffers;
+using System.Buffers.Binary;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 
 namespace MlOps.Client.XGBoost;
 
 /// <summary>
-/// Checks the trees of a JSON model before XGBoost reads it: XGBoost 1.7 trusts a model's node arrays, so an
-/// out-of-range child or split index, or a node that points back up the tree, crashes or hangs a prediction. Here
-/// each is an <see cref="InvalidDataException"/> naming the tree and the node. UBJSON and legacy binary models are not
-/// checked (see docs/xgboost.md: model files are trusted input).
+/// Checks a model before XGBoost reads it: XGBoost 1.7 trusts a model's node arrays, so an out-of-range child or split
+/// index, a node that points back up the tree, a tree given to a missing output group, or arrays of the wrong length
+/// crash or hang a prediction. JSON and UBJSON models are parsed here first (UBJSON through a bounded reader) and each
+/// such defect is an <see cref="InvalidDataException"/> naming the tree and the node. XGBoost's legacy binary format
+/// cannot be checked: it is refused unless the caller trusts the bytes (see docs/xgboost.md).
 /// </summary>
 internal static class ModelValidation
 {
-    /// <summary>Validates <paramref name="model"/> when it is JSON; other formats pass unchanged.</summary>
-    public static void ValidateIfJson(ReadOnlySpan<byte> model)
+    /// <summary>The formats a model's bytes can be in.</summary>
+    internal enum Format
     {
-        var start = 0;
-        while (start < model.Length && model[start] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
-        {
-            start++;
-        }
+        Json,
+        Ubj,
+        Legacy,
+    }
 
+    /// <summary>Which format <paramref name="model"/> is in, by its first bytes (as XGBoost decides).</summary>
+    internal static Format Detect(ReadOnlySpan<byte> model)
+    {
+        var start = SkipSpace(model, 0);
         if (start >= model.Length || model[start] != (byte)'{')
         {
-            return; // legacy binary
+            return Format.Legacy;
         }
 
-        var next = start + 1;
-        while (next < model.Length && model[next] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
+        var next = SkipSpace(model, start + 1);
+        return next < model.Length && model[next] is (byte)'"' or (byte)'}' ? Format.Json : Format.Ubj;
+    }
+
+    /// <summary>
+    /// Validates <paramref name="model"/> (JSON or UBJSON); legacy binary passes only with <paramref name="allowLegacyBinary"/>.
+    /// </summary>
+    public static void Validate(ReadOnlySpan<byte> model, bool allowLegacyBinary)
+    {
+        switch (Detect(model))
         {
-            next++;
+            case Format.Legacy when allowLegacyBinary:
+                return;
+            case Format.Legacy:
+                throw new InvalidDataException(
+                    "The model is in XGBoost's legacy binary format (or is not an XGBoost model), which cannot be checked before XGBoost reads it: " +
+                    "a corrupt or hostile file can crash the process. Load it with allowLegacyBinary: true only when you trust where it comes from, " +
+                    "or convert it to JSON/UBJSON (save it with a .json or .ubj name).");
+            case Format.Ubj:
+                ValidateJson(UbjsonToJson(model));
+                return;
+            default:
+                ValidateJson(model[SkipSpace(model, 0)..].ToArray());
+                return;
         }
+    }
 
-        if (next >= model.Length || model[next] is not ((byte)'"' or (byte)'}'))
+    private static int SkipSpace(ReadOnlySpan<byte> model, int i)
+    {
+        while (i < model.Length && model[i] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
         {
-            return; // UBJSON: '{' then a typed key length ('L', 'i', 'U', …)
+            i++;
         }
 
+        return i;
+    }
+
+    private static void ValidateJson(byte[] json)
+    {
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(model[start..].ToArray());
+            document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 64 });
         }
         catch (JsonException ex)
         {
@@ -49,7 +84,11 @@ internal static class ModelValidation
         using (document)
         {
             var learner = Property(document.RootElement, "learner");
-            var features = long.Parse(Property(Property(learner, "learner_model_param"), "num_feature").GetString() ?? "0", CultureInfo.InvariantCulture);
+            var modelParam = Property(learner, "learner_model_param");
+            var features = Number(Property(modelParam, "num_feature"), "num_feature");
+            var groups = Math.Max(1, Math.Max(
+                modelParam.TryGetProperty("num_class", out var c) ? Number(c, "num_class") : 0,
+                modelParam.TryGetProperty("num_target", out var t) ? Number(t, "num_target") : 0));
             var booster = Property(learner, "gradient_booster");
             if (booster.TryGetProperty("gbtree", out var inner))
             {
@@ -61,12 +100,263 @@ internal static class ModelValidation
                 return; // gblinear: no trees
             }
 
-            var t = 0;
+            var count = trees.GetArrayLength();
+            if (model2.TryGetProperty("tree_info", out _))
+            {
+                var groupOf = Ints(model2, "tree_info", -1);
+                if (groupOf.Length != count)
+                {
+                    throw new InvalidDataException($"XGBoost model: tree_info has {groupOf.Length} entries for {count} trees.");
+                }
+
+                var bad = Array.FindIndex(groupOf, g => g < 0 || g >= groups);
+                if (bad >= 0)
+                {
+                    throw new InvalidDataException($"XGBoost model tree {bad} belongs to output group {groupOf[bad]}; the model has {groups}.");
+                }
+            }
+
+            var index = 0;
             foreach (var tree in trees.EnumerateArray())
             {
-                ValidateTree(tree, t++, features);
+                ValidateTree(tree, index++, features);
             }
         }
+    }
+
+    private static long Number(JsonElement value, string name) => value.ValueKind switch
+    {
+        JsonValueKind.String when long.TryParse(value.GetString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 0 => n,
+        JsonValueKind.Number when value.TryGetInt64(out var n) && n >= 0 => n,
+        _ => throw new InvalidDataException($"The XGBoost model's {name} is not a count: {value}."),
+    };
+
+    /// <summary>
+    /// Converts UBJSON as XGBoost writes it (objects with length-prefixed keys, typed and counted arrays, big-endian
+    /// numbers) to JSON, checking every length against the bytes left: malformed input is an exception, never a large
+    /// allocation or a loop.
+    /// </summary>
+    internal static byte[] UbjsonToJson(ReadOnlySpan<byte> ubj)
+    {
+        var output = new ArrayBufferWriter<byte>(Math.Max(256, ubj.Length * 2));
+        using (var writer = new Utf8JsonWriter(output, new JsonWriterOptions { SkipValidation = false }))
+        {
+            var reader = new UbjReader(ubj);
+            reader.Value(writer, reader.Marker(), 0);
+            if (reader.Position != ubj.Length)
+            {
+                throw new InvalidDataException($"The UBJSON model has {ubj.Length - reader.Position} bytes after its end.");
+            }
+        }
+
+        return output.WrittenSpan.ToArray();
+    }
+
+    private ref struct UbjReader(ReadOnlySpan<byte> data)
+    {
+        private readonly ReadOnlySpan<byte> _data = data;
+
+        public int Position { get; private set; }
+
+        public byte Marker()
+        {
+            Need(1);
+            return _data[Position++];
+        }
+
+        public void Value(Utf8JsonWriter writer, byte marker, int depth)
+        {
+            if (depth > 64)
+            {
+                throw Bad("nests deeper than 64 levels");
+            }
+
+            switch (marker)
+            {
+                case (byte)'{':
+                    writer.WriteStartObject();
+                    while (true)
+                    {
+                        var keyMarker = Marker();
+                        if (keyMarker == (byte)'}')
+                        {
+                            break;
+                        }
+
+                        var length = Length(keyMarker);
+                        writer.WritePropertyName(Text(length));
+                        Value(writer, Marker(), depth + 1);
+                    }
+
+                    writer.WriteEndObject();
+                    break;
+                case (byte)'[':
+                    Array(writer, depth);
+                    break;
+                case (byte)'S':
+                case (byte)'H':
+                    writer.WriteStringValue(Text(Length(Marker())));
+                    break;
+                case (byte)'Z':
+                    writer.WriteNullValue();
+                    break;
+                case (byte)'T':
+                    writer.WriteBooleanValue(true);
+                    break;
+                case (byte)'F':
+                    writer.WriteBooleanValue(false);
+                    break;
+                case (byte)'C':
+                    writer.WriteStringValue(((char)Marker()).ToString());
+                    break;
+                case (byte)'d':
+                case (byte)'D':
+                    var real = Real(marker);
+                    if (double.IsFinite(real))
+                    {
+                        writer.WriteNumberValue(real);
+                    }
+                    else
+                    {
+                        writer.WriteNullValue(); // NaN/inf split conditions: irrelevant to the checks
+                    }
+
+                    break;
+                default:
+                    writer.WriteNumberValue(Integer(marker));
+                    break;
+            }
+        }
+
+        private void Array(Utf8JsonWriter writer, int depth)
+        {
+            byte type = 0;
+            long count = -1;
+            if (Peek() == (byte)'$')
+            {
+                Position++;
+                type = Marker();
+                if (Marker() != (byte)'#')
+                {
+                    throw Bad("has a typed array without a count");
+                }
+            }
+
+            if (type == 0 && Peek() == (byte)'#')
+            {
+                Position++;
+            }
+
+            if (type != 0 || _data[Position - 1] == (byte)'#')
+            {
+                count = Integer(Marker());
+                var minimum = type switch { (byte)'i' or (byte)'U' or (byte)'C' => 1, (byte)'I' => 2, (byte)'l' or (byte)'d' => 4, (byte)'L' or (byte)'D' => 8, _ => 1 };
+                if (count < 0 || count * minimum > _data.Length - Position)
+                {
+                    throw Bad($"declares an array of {count} values with {_data.Length - Position} bytes left");
+                }
+            }
+
+            writer.WriteStartArray();
+            if (count >= 0)
+            {
+                for (long i = 0; i < count; i++)
+                {
+                    Value(writer, type != 0 ? type : Marker(), depth + 1);
+                }
+            }
+            else
+            {
+                while (Peek() != (byte)']')
+                {
+                    Value(writer, Marker(), depth + 1);
+                }
+
+                Position++;
+            }
+
+            writer.WriteEndArray();
+        }
+
+        private byte Peek()
+        {
+            Need(1);
+            return _data[Position];
+        }
+
+        private long Length(byte marker)
+        {
+            var length = Integer(marker);
+            if (length < 0 || length > _data.Length - Position)
+            {
+                throw Bad($"declares a {length}-byte string with {_data.Length - Position} bytes left");
+            }
+
+            return length;
+        }
+
+        private string Text(long length)
+        {
+            var text = Encoding.UTF8.GetString(_data.Slice(Position, (int)length));
+            Position += (int)length;
+            return text;
+        }
+
+        private long Integer(byte marker)
+        {
+            switch (marker)
+            {
+                case (byte)'i':
+                    Need(1);
+                    return (sbyte)_data[Position++];
+                case (byte)'U':
+                    Need(1);
+                    return _data[Position++];
+                case (byte)'I':
+                    Need(2);
+                    var i16 = BinaryPrimitives.ReadInt16BigEndian(_data[Position..]);
+                    Position += 2;
+                    return i16;
+                case (byte)'l':
+                    Need(4);
+                    var i32 = BinaryPrimitives.ReadInt32BigEndian(_data[Position..]);
+                    Position += 4;
+                    return i32;
+                case (byte)'L':
+                    Need(8);
+                    var i64 = BinaryPrimitives.ReadInt64BigEndian(_data[Position..]);
+                    Position += 8;
+                    return i64;
+                default:
+                    throw Bad($"has an unknown type marker 0x{marker:x2} at byte {Position - 1}");
+            }
+        }
+
+        private double Real(byte marker)
+        {
+            if (marker == (byte)'d')
+            {
+                Need(4);
+                var f = BinaryPrimitives.ReadSingleBigEndian(_data[Position..]);
+                Position += 4;
+                return f;
+            }
+
+            Need(8);
+            var d = BinaryPrimitives.ReadDoubleBigEndian(_data[Position..]);
+            Position += 8;
+            return d;
+        }
+
+        private readonly void Need(int bytes)
+        {
+            if (Position > _data.Length - bytes)
+            {
+                throw Bad("ends too early");
+            }
+        }
+
+        private static InvalidDataException Bad(string what) => new($"The XGBoost UBJSON model {what}.");
     }
 
     private static void ValidateTree(JsonElement tree, int index, long features)
@@ -79,6 +369,23 @@ internal static class ModelValidation
         {
             throw new InvalidDataException($"XGBoost model tree {index}: {n} left children, {right.Length} right children and {splits.Length} split indices; they must be equal and not empty.");
         }
+
+        // Every per-node array XGBoost reads must have one entry per node: it indexes them without checking.
+        foreach (var name in (string[])["parents", "split_conditions", "default_left", "base_weights", "loss_changes", "sum_hessian", "split_type"])
+        {
+            if (tree.TryGetProperty(name, out var array) && array.ValueKind == JsonValueKind.Array && array.GetArrayLength() != n)
+            {
+                throw new InvalidDataException($"XGBoost model tree {index}: '{name}' has {array.GetArrayLength()} entries for {n} nodes.");
+            }
+        }
+
+        if (tree.TryGetProperty("tree_param", out var treeParam) && treeParam.TryGetProperty("num_nodes", out var declared) && Number(declared, "num_nodes") != n)
+        {
+            throw new InvalidDataException($"XGBoost model tree {index}: tree_param.num_nodes is {declared} but the tree has {n} nodes.");
+        }
+
+        var parents = tree.TryGetProperty("parents", out _) ? Ints(tree, "parents", index) : null;
+        ValidateCategories(tree, index, n);
 
         for (var node = 0; node < n; node++)
         {
@@ -98,6 +405,36 @@ internal static class ModelValidation
             {
                 throw new InvalidDataException($"XGBoost model tree {index}, node {node}: split index {splits[node]} is not one of the model's {features} features.");
             }
+
+            if (parents is not null && (parents[l] != node || parents[r] != node))
+            {
+                throw new InvalidDataException($"XGBoost model tree {index}, node {node}: its children {l} and {r} name parents {parents[l]} and {parents[r]}.");
+            }
+        }
+    }
+
+    private static void ValidateCategories(JsonElement tree, int index, int n)
+    {
+        if (!tree.TryGetProperty("categories_nodes", out _))
+        {
+            return;
+        }
+
+        var nodes = Ints(tree, "categories_nodes", index);
+        var segments = Ints(tree, "categories_segments", index);
+        var sizes = Ints(tree, "categories_sizes", index);
+        var categories = Ints(tree, "categories", index);
+        if (segments.Length != nodes.Length || sizes.Length != nodes.Length)
+        {
+            throw new InvalidDataException($"XGBoost model tree {index}: {nodes.Length} categorical nodes but {segments.Length} segments and {sizes.Length} sizes.");
+        }
+
+        for (var i = 0; i < nodes.Length; i++)
+        {
+            if (nodes[i] < 0 || nodes[i] >= n || segments[i] < 0 || sizes[i] < 0 || segments[i] + sizes[i] > categories.Length)
+            {
+                throw new InvalidDataException($"XGBoost model tree {index}: categorical split {i} (node {nodes[i]}, categories [{segments[i]}, {segments[i] + sizes[i]})) is outside the tree's {n} nodes or {categories.Length} categories.");
+            }
         }
     }
 
@@ -112,7 +449,8 @@ internal static class ModelValidation
         var i = 0;
         foreach (var v in array.EnumerateArray())
         {
-            values[i++] = v.GetInt64();
+            values[i++] = v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var n) ? n
+                : throw new InvalidDataException($"XGBoost model tree {index}: '{name}' holds {v}, not an integer.");
         }
 
         return values;

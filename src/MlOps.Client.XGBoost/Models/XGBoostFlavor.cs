@@ -73,7 +73,9 @@ public sealed class XGBoostFlavor(XGBoostModelFormat format = XGBoostModelFormat
         }
 
         var data = flavor["data"]?.GetValue<string>() ?? "model.xgb";
-        return Task.FromResult(Booster.Load(Path.Combine(directory, data)));
+        // model.xgb is legacy binary with XGBoost 1.x, the format Python MLflow logs by default: a model logged to your
+        // tracking server is trusted like the server. JSON/UBJSON models are checked all the same.
+        return Task.FromResult(Booster.Load(Path.Combine(directory, data), allowLegacyBinary: true));
     }
 
     /// <summary>The pip requirements of a logged XGBoost model.</summary>

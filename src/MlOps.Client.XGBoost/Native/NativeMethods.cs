@@ -32,6 +32,12 @@ internal static unsafe partial class NativeMethods
     internal static partial int XGDMatrixCreateFromMat_omp(float* data, ulong nrow, ulong ncol, float missing, out SafeDMatrixHandle handle, int nthread);
 
     [LibraryImport(LibraryName)]
+    internal static partial int XGDMatrixCreateFromCSREx(nuint* indptr, uint* indices, float* data, nuint indptrLength, nuint valueCount, nuint columns, out SafeDMatrixHandle handle);
+
+    [LibraryImport(LibraryName)]
+    internal static partial int XGDMatrixSetInfoFromInterface(SafeDMatrixHandle handle, [MarshalAs(UnmanagedType.LPUTF8Str)] string field, [MarshalAs(UnmanagedType.LPUTF8Str)] string arrayInterface);
+
+    [LibraryImport(LibraryName)]
     internal static partial int XGDMatrixFree(nint handle);
 
     [LibraryImport(LibraryName)]
@@ -75,6 +81,9 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(LibraryName)]
     internal static partial int XGBoosterPredictFromDMatrix(SafeBoosterHandle handle, SafeDMatrixHandle dmat, [MarshalAs(UnmanagedType.LPUTF8Str)] string config, out ulong* shape, out ulong dimension, out float* result);
+
+    [LibraryImport(LibraryName)]
+    internal static partial int XGBoosterPredictFromDense(SafeBoosterHandle handle, [MarshalAs(UnmanagedType.LPUTF8Str)] string arrayInterface, [MarshalAs(UnmanagedType.LPUTF8Str)] string config, nint proxy, out ulong* shape, out ulong dimension, out float* result);
 
     [LibraryImport(LibraryName)]
     internal static partial int XGBoosterSaveModel(SafeBoosterHandle handle, [MarshalAs(UnmanagedType.LPUTF8Str)] string fileName);

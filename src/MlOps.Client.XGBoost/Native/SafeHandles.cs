@@ -45,5 +45,31 @@ internal sealed class SafeBoosterHandle : SafeHandle
 
     public override bool IsInvalid => handle == nint.Zero;
 
-    protected override bool ReleaseHandle() => NativeMethods.XGBoosterFree(handle) == 0;
+    /// <summary>Reports the model's native size to the GC, replacing the size reported before.</summary>
+    public void SetPressure(long bytes)
+    {
+        bytes = Math.Max(0, bytes);
+        var previous = Interlocked.Exchange(ref _pressure, bytes);
+        if (bytes > previous)
+        {
+            GC.AddMemoryPressure(bytes - previous);
+        }
+        else if (previous > bytes)
+        {
+            GC.RemoveMemoryPressure(previous - bytes);
+        }
+    }
+
+    private long _pressure;
+
+    protected override bool ReleaseHandle()
+    {
+        var freed = NativeMethods.XGBoosterFree(handle) == 0;
+        if (Interlocked.Exchange(ref _pressure, 0) is > 0 and var bytes)
+        {
+            GC.RemoveMemoryPressure(bytes);
+        }
+
+        return freed;
+    }
 }

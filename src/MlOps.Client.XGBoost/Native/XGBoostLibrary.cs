@@ -66,22 +66,77 @@ internal static class XGBoostLibrary
         return list;
     }
 
-    /// <summary>Loads the first candidate that loads, or throws <see cref="XGBoostLibraryNotFoundException"/> naming them all.</summary>
+    /// <summary>The oldest libxgboost this binding works with (it calls functions added up to 1.7).</summary>
+    internal static readonly Version MinimumVersion = new(1, 7, 0);
+
+    /// <summary>
+    /// Loads the first candidate that loads and checks its version at once, or throws
+    /// <see cref="XGBoostLibraryNotFoundException"/> naming every candidate with the loader's own reason
+    /// (e.g. a missing dependency such as libgomp, or a wrong architecture) — not only "not found".
+    /// </summary>
     internal static nint Load(string? configuredPath, Assembly? assembly = null, DllImportSearchPath? searchPath = null)
     {
         var tried = Candidates(configuredPath);
+        var reasons = new List<string>(tried.Count);
         foreach (var candidate in tried)
         {
-            var loaded = Path.IsPathRooted(candidate)
-                ? NativeLibrary.TryLoad(candidate, out var handle)
-                : NativeLibrary.TryLoad(candidate, assembly ?? typeof(XGBoostLibrary).Assembly, searchPath, out handle);
-            if (loaded)
+            nint handle;
+            try
             {
-                return handle;
+                handle = Path.IsPathRooted(candidate)
+                    ? NativeLibrary.Load(candidate)
+                    : NativeLibrary.Load(candidate, assembly ?? typeof(XGBoostLibrary).Assembly, searchPath);
             }
+            catch (Exception ex) when (ex is DllNotFoundException or BadImageFormatException)
+            {
+                reasons.Add($"{candidate}: {LoaderReason(ex.Message, candidate)}");
+                continue;
+            }
+
+            CheckVersion(handle, candidate);
+            return handle;
         }
 
-        throw new XGBoostLibraryNotFoundException(configuredPath, tried);
+        throw new XGBoostLibraryNotFoundException(configuredPath, tried, reasons);
+    }
+
+    /// <summary>Refuses a library older than <see cref="MinimumVersion"/> or without the functions this binding calls.</summary>
+    internal static unsafe void CheckVersion(nint library, string name)
+    {
+        if (!NativeLibrary.TryGetExport(library, "XGBoostVersion", out var versionFunction))
+        {
+            NativeLibrary.Free(library);
+            throw new XGBoostLibraryNotFoundException($"'{name}' loaded but has no XGBoostVersion function: it is not libxgboost, or older than {MinimumVersion}.");
+        }
+
+        int major, minor, patch;
+        ((delegate* unmanaged[Cdecl]<int*, int*, int*, void>)versionFunction)(&major, &minor, &patch);
+        var version = new Version(major, minor, patch);
+        var missing = RequiredExports.Where(f => !NativeLibrary.TryGetExport(library, f, out _)).ToArray();
+        if (version < MinimumVersion || missing.Length > 0)
+        {
+            NativeLibrary.Free(library);
+            throw new XGBoostLibraryNotFoundException(
+                $"'{name}' is libxgboost {version}; this package needs {MinimumVersion} or later" +
+                (missing.Length > 0 ? $" (missing: {string.Join(", ", missing)})." : ".") +
+                " Install a newer one (pip's xgboost wheel ships libxgboost), or set XGBOOST_LIBRARY_PATH to it.");
+        }
+    }
+
+    /// <summary>Functions whose absence would otherwise surface as an EntryPointNotFoundException in the middle of a training.</summary>
+    internal static readonly string[] RequiredExports =
+    [
+        "XGBoosterPredictFromDMatrix", "XGBoosterPredictFromDense", "XGBoosterSaveModelToBuffer", "XGBoosterSlice",
+        "XGBoosterFeatureScore", "XGBRegisterLogCallback", "XGDMatrixCreateFromMat_omp", "XGDMatrixCreateFromCSREx",
+        "XGDMatrixSetInfoFromInterface",
+    ];
+
+    /// <summary>The loader's own words (dlerror/LoadLibrary), which .NET puts after its generic first line.</summary>
+    private static string LoaderReason(string message, string candidate)
+    {
+        var lines = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var own = lines.Skip(1).Select(l => l.StartsWith(candidate + ":", StringComparison.Ordinal) ? l[(candidate.Length + 1)..].Trim() : l).ToArray();
+        return own.Length > 0 ? string.Join("; ", own) : lines.FirstOrDefault() ?? message;
     }
 
     /// <summary>Throws an <see cref="XGBoostException"/> carrying <c>XGBGetLastError()</c> when <paramref name="result"/> is not 0.</summary>

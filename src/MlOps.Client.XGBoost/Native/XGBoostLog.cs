@@ -61,6 +61,19 @@ internal static partial class XGBoostLog
         }
     }
 
+    /// <summary>A warning of the binding itself, where XGBoost's own warnings go.</summary>
+    public static void Warn(string text)
+    {
+        if (Logger is { } logger)
+        {
+            Warning(logger, "WARNING: " + text);
+        }
+        else
+        {
+            Console.Error.WriteLine("XGBoost binding WARNING: " + text);
+        }
+    }
+
     [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "XGBoost: {Text}")]
     private static partial void Warning(ILogger logger, string text);
 

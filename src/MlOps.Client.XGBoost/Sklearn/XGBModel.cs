@@ -43,7 +43,9 @@ public abstract class XGBModel : IDisposable
     public Booster Booster => _booster ?? throw new InvalidOperationException($"This {GetType().Name} is not fitted yet: call Fit first.");
 
     /// <summary>The best iteration with early stopping, or <see langword="null"/>.</summary>
-    public int? BestIteration => _booster?.BestIteration;
+    public int? BestIteration => _booster is null ? null : _bestIteration;
+
+    private int? _bestIteration;
 
     /// <summary>Fits on <paramref name="data"/> and <paramref name="labels"/>.</summary>
     /// <param name="data">Feature rows.</param>
@@ -75,6 +77,7 @@ public abstract class XGBModel : IDisposable
             var booster = XGBoost.Train(parameters, dtrain, NEstimators, evals, earlyStoppingRounds: EarlyStoppingRounds, evalsResult: EvalsResult, cancellationToken: cancellationToken);
             _booster?.Dispose();
             _booster = booster;
+            _bestIteration = booster.BestIteration;
         }
         finally
         {
@@ -87,11 +90,13 @@ public abstract class XGBModel : IDisposable
 
     /// <summary>Loads a booster saved with <see cref="SaveModel"/> (or by any XGBoost binding) into this estimator.</summary>
     /// <param name="path">The model file.</param>
-    public void LoadModel(string path)
+    /// <param name="allowLegacyBinary">Load XGBoost's legacy binary format, which cannot be checked first: only for files you trust (see <see cref="Booster.Load(string, bool)"/>).</param>
+    public void LoadModel(string path, bool allowLegacyBinary = false)
     {
-        var booster = Booster.Load(path);
+        var booster = Booster.Load(path, allowLegacyBinary);
         _booster?.Dispose();
         _booster = booster;
+        _bestIteration = booster.BestIteration;
         OnLoaded(booster);
     }
 
@@ -110,9 +115,24 @@ public abstract class XGBModel : IDisposable
     /// <param name="data">Feature rows.</param>
     protected Prediction PredictRaw(float[][] data)
     {
-        using var matrix = new DMatrix(data);
-        var end = BestIteration is { } best ? best + 1 : 0;
-        return Booster.PredictWithShape(matrix, new PredictionOptions { IterationEnd = end });
+        ArgumentNullException.ThrowIfNull(data);
+        var booster = Booster;
+        var columns = data.Length == 0 ? (int)Math.Max(1, booster.FeatureCount) : data[0]?.Length ?? throw new ArgumentException("data[0] is null.", nameof(data));
+        var flat = new float[(long)data.Length * columns];
+        for (var i = 0; i < data.Length; i++)
+        {
+            var row = data[i] ?? throw new ArgumentException($"data[{i}] is null.", nameof(data));
+            if (row.Length != columns)
+            {
+                throw new ArgumentException($"data[{i}] has {row.Length} values but data[0] has {columns}; every row needs the same number of features.", nameof(data));
+            }
+
+            row.CopyTo(flat, (long)i * columns);
+        }
+
+        // As Python's XGBModel.predict: inplace prediction (no DMatrix, no digest), trees up to the best iteration.
+        var end = _bestIteration is { } best ? best + 1 : 0;
+        return booster.InplacePredict(flat, data.Length, columns, new PredictionOptions { IterationEnd = end });
     }
 
     /// <summary>Checks and transforms the labels, adding objective-specific parameters.</summary>
