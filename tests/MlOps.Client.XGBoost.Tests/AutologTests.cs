@@ -42,7 +42,7 @@ public sealed class AutologTests : IAsyncLifetime
 
     private string ArtifactRoot(Run run) => new Uri(run.Info.ArtifactUri!).LocalPath;
 
-    [Fact]
+    [XGBoostFact]
     public async Task Inside_a_run_it_logs_what_pythons_autolog_logs()
     {
         var (x, y) = TestData.Multiclass(150, 4, 30);
@@ -112,7 +112,7 @@ public sealed class AutologTests : IAsyncLifetime
         Assert.Equal(expected, loaded.Predict(dtrain));
     }
 
-    [Fact]
+    [XGBoostFact]
     public async Task Without_an_active_run_it_starts_one_and_ends_it_after_training()
     {
         var (x, y) = TestData.Binary(100, 3, 31);
@@ -128,7 +128,7 @@ public sealed class AutologTests : IAsyncLifetime
         Assert.Empty(run.Data.Metrics); // no evals, no metrics
     }
 
-    [Fact]
+    [XGBoostFact]
     public async Task A_failing_training_fails_the_run_autolog_started_and_the_error_reaches_the_caller()
     {
         var (x, y) = TestData.Binary(50, 3, 32);
@@ -139,7 +139,7 @@ public sealed class AutologTests : IAsyncLifetime
         Assert.Equal(RunStatus.Failed, Assert.Single(runs.Values).Info.Status);
     }
 
-    [Fact]
+    [XGBoostFact]
     public async Task Early_stopping_logs_stopped_and_best_iteration_and_the_best_scores_one_step_later()
     {
         var (x, y) = TestData.Noise(300, 5, 33);
@@ -169,7 +169,7 @@ public sealed class AutologTests : IAsyncLifetime
         Assert.Equal(rounds + 1, (await _store.GetMetricHistoryAsync(runId, "train-logloss", default)).Count);
     }
 
-    [Fact]
+    [XGBoostFact]
     public async Task Options_turn_off_the_model_choose_importance_types_thin_metrics_and_add_tags()
     {
         var (x, y) = TestData.Binary(150, 4, 35);
@@ -200,7 +200,7 @@ public sealed class AutologTests : IAsyncLifetime
         Assert.Throws<ArgumentOutOfRangeException>(() => XGBoostAutolog.Enable(_tracker, new XGBoostAutologOptions { LogEveryNIterations = 0 }));
     }
 
-    [Fact]
+    [XGBoostFact]
     public async Task Disabled_autologging_logs_nothing_and_fit_is_logged_like_train()
     {
         var (x, y) = TestData.Binary(100, 3, 36);
@@ -224,14 +224,14 @@ public sealed class AutologTests : IAsyncLifetime
         Assert.Contains(run.Data.Metrics, m => m.Key == "validation_0-logloss");
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Metric_keys_are_made_acceptable_to_mlflow()
     {
         Assert.Equal("valid-ndcg_5", XGBoostAutologSession.MetricKey(new EvaluationResult("valid", "ndcg@5", 1)));
         Assert.Equal("train-map_3-", XGBoostAutologSession.MetricKey(new EvaluationResult("train", "map@3-", 1)));
     }
 
-    [Fact]
+    [XGBoostFact]
     public async Task The_flavor_round_trips_every_format_through_the_registry_of_flavors()
     {
         var (x, y) = TestData.Binary(100, 3, 37);

@@ -35,11 +35,11 @@ public sealed class BindingSafetyTests
         return line[3..].Trim();
     }
 
-    [Fact]
+    [XGBoostFact]
     public async Task Reading_labels_of_a_temporary_matrix_while_collections_run_never_reads_freed_memory() =>
         Assert.StartsWith("500 temporaries read", await RunAsync("temporary-labels", 500), StringComparison.Ordinal);
 
-    [Fact]
+    [XGBoostFact]
     public async Task A_booster_disposed_while_four_threads_predict_lets_running_calls_finish_and_refuses_new_ones()
     {
         var result = await RunAsync("booster-dispose-race", 50);
@@ -47,15 +47,15 @@ public sealed class BindingSafetyTests
         Assert.Contains("200 ObjectDisposedException", result, StringComparison.Ordinal); // every thread was told
     }
 
-    [Fact]
+    [XGBoostFact]
     public async Task A_matrix_disposed_while_three_threads_read_its_labels_neither_crashes_nor_returns_garbage() =>
         Assert.StartsWith("50 trials", await RunAsync("dmatrix-dispose-race", 50), StringComparison.Ordinal);
 
-    [Fact]
+    [XGBoostFact]
     public async Task Four_boosters_training_at_once_on_one_shared_matrix_give_the_models_trained_alone() =>
         Assert.Equal("models equal to sequential: exact 8/8, approx 8/8, hist 8/8", await RunAsync("shared-dmatrix-training", 2));
 
-    [Fact]
+    [XGBoostFact]
     public async Task Without_any_Dispose_native_memory_stays_bounded_because_matrices_report_their_size_to_the_GC()
     {
         var result = await RunAsync("finalizer-only", 500);
@@ -63,7 +63,7 @@ public sealed class BindingSafetyTests
         Assert.True(peak < 400, $"peak working set {peak} MB for 500 undisposed 2,000 × 20 matrices and boosters ({result}); 700+ MB before sizes were reported");
     }
 
-    [Fact]
+    [XGBoostFact]
     public async Task Model_bytes_with_flipped_bits_are_refused_or_load_but_never_crash_or_hang()
     {
         var result = await RunAsync("corrupt-models", 60);

@@ -10,7 +10,7 @@ public sealed class BindingTests : IDisposable
 
     public void Dispose() => _dir.Delete(recursive: true);
 
-    [Fact]
+    [XGBoostFact]
     public void The_library_loads_and_reports_its_version()
     {
         Assert.True(Booster.LibraryVersion >= new Version(1, 7), $"libxgboost {Booster.LibraryVersion}");
@@ -39,7 +39,7 @@ public sealed class BindingTests : IDisposable
         Assert.Equal(XGBoostLibrary.FileNames.Length, empty.Tried.Count);
     }
 
-    [Fact]
+    [XGBoostFact]
     public void DMatrix_from_rectangular_jagged_and_span_data_agree()
     {
         float[,] rect = { { 1, 2, 3 }, { 4, 5, 6 } };
@@ -60,7 +60,7 @@ public sealed class BindingTests : IDisposable
         Assert.Matches("^[0-9a-f]{8}$", a.Digest);
     }
 
-    [Fact]
+    [XGBoostFact]
     public void DMatrix_info_fields_round_trip()
     {
         using var m = new DMatrix(new float[] { 1, 2, 3, 4, 5, 6 }, 3, 2);
@@ -77,7 +77,7 @@ public sealed class BindingTests : IDisposable
         Assert.Equal(["q", "q"], m.FeatureTypes);
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Wrong_shapes_and_bad_labels_are_rejected_naming_the_field()
     {
         var shape = Assert.Throws<ArgumentException>(() => new DMatrix(new float[] { 1, 2, 3 }, 2, 2));
@@ -101,7 +101,7 @@ public sealed class BindingTests : IDisposable
         Assert.Throws<ArgumentException>(() => m.SetGroups([1]));
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Disposed_handles_throw_ObjectDisposedException_instead_of_touching_freed_memory()
     {
         var (x, y) = TestData.Binary(50, 4, 1);
@@ -122,7 +122,7 @@ public sealed class BindingTests : IDisposable
         Assert.Equal("Booster (disposed)", booster.ToString());
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Invalid_parameters_surface_XGBoosts_own_error()
     {
         var (x, y) = TestData.Binary(30, 3, 2);
@@ -135,7 +135,7 @@ public sealed class BindingTests : IDisposable
         Assert.Contains("max_depth", depth.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Training_with_a_seed_is_deterministic()
     {
         var (x, y) = TestData.Binary(400, 6, 3);
@@ -150,7 +150,7 @@ public sealed class BindingTests : IDisposable
         Assert.Equal(6, a.FeatureCount);
     }
 
-    [Theory]
+    [XGBoostTheory]
     [InlineData("model.json")]
     [InlineData("model.ubj")]
     [InlineData("model.xgb")]
@@ -166,7 +166,7 @@ public sealed class BindingTests : IDisposable
         Assert.Equal(12, loaded.BoostedRounds);
     }
 
-    [Theory]
+    [XGBoostTheory]
     [InlineData(ModelFormat.Json)]
     [InlineData(ModelFormat.Ubj)]
     [InlineData(ModelFormat.Legacy)]
@@ -189,7 +189,7 @@ public sealed class BindingTests : IDisposable
         Assert.Throws<FileNotFoundException>(() => Booster.Load(Path.Combine(_dir.FullName, "absent.json")));
     }
 
-    [Fact]
+    [XGBoostFact]
     public void The_json_config_holds_every_effective_parameter()
     {
         var (x, y) = TestData.Binary(100, 3, 6);
@@ -214,7 +214,7 @@ public sealed class BindingTests : IDisposable
         _ => null,
     };
 
-    [Fact]
+    [XGBoostFact]
     public void Feature_scores_of_every_type_and_dump()
     {
         var (x, y) = TestData.Binary(300, 4, 7);
@@ -246,7 +246,7 @@ public sealed class BindingTests : IDisposable
         Assert.Throws<ArgumentException>(() => booster.Dump("xml"));
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Python_formatting_of_the_importance_json()
     {
         var scores = new FeatureScores(ImportanceType.Weight, ["f0", "f1"], new Dictionary<string, double[]> { ["f0"] = [10], ["f1"] = [0.25] });
@@ -255,7 +255,7 @@ public sealed class BindingTests : IDisposable
         Assert.Equal("1.5e+20", FeatureScores.PythonFloat(1.5e20));
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Predictions_margins_and_iteration_ranges()
     {
         var (x, y) = TestData.Binary(200, 4, 8);
@@ -281,7 +281,7 @@ public sealed class BindingTests : IDisposable
         Assert.Throws<ArgumentOutOfRangeException>(() => booster.Predict(m, new PredictionOptions { IterationBegin = 5, IterationEnd = 2 }));
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Concurrent_predictions_on_one_booster_agree()
     {
         var (x, y) = TestData.Multiclass(500, 6, 9);
@@ -297,7 +297,7 @@ public sealed class BindingTests : IDisposable
         Assert.All(results.SelectMany(r => r), r => Assert.Equal(expected, r));
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Attributes_round_trip_and_survive_saving()
     {
         var (x, y) = TestData.Binary(60, 3, 10);
@@ -311,7 +311,7 @@ public sealed class BindingTests : IDisposable
         Assert.Null(loaded.GetAttribute("owner"));
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Evaluation_text_is_parsed_with_names_that_contain_dashes()
     {
         var results = EvaluationResult.Parse("[3]\tmy-train-logloss:0.5\tvalid-auc:0.75\tvalid-ndcg@5-:0.1", ["my-train", "valid"]);

@@ -9,7 +9,7 @@ public sealed class CustomObjectiveTests
         ["max_depth"] = 3, ["eta"] = 0.3, ["nthread"] = 1, ["seed"] = 3, ["tree_method"] = "hist", ["eval_metric"] = "rmse",
     };
 
-    [Fact]
+    [XGBoostFact]
     public void A_custom_squared_error_objective_trains_the_model_of_the_built_in_one()
     {
         var (x, _) = TestData.Binary(300, 4, 30);
@@ -27,7 +27,7 @@ public sealed class CustomObjectiveTests
         Assert.Equal(builtIn.Predict(data), custom.Predict(data));
     }
 
-    [Fact]
+    [XGBoostFact]
     public void A_custom_metric_is_evaluated_on_every_set_and_recorded_like_Pythons()
     {
         var (x, _) = TestData.Binary(300, 4, 31);

@@ -4,7 +4,7 @@ namespace MlOps.Client.XGBoost.Tests;
 [Collection(XGBoostCollection.Name)]
 public sealed class DataFormatsTests
 {
-    [Fact]
+    [XGBoostFact]
     public void A_CSR_matrix_trains_the_same_model_as_the_dense_one()
     {
         var (x, y) = TestData.Binary(300, 5, 11);
@@ -38,7 +38,7 @@ public sealed class DataFormatsTests
         Assert.Equal(fromDense.Predict(dense), fromSparse.Predict(sparse));
     }
 
-    [Fact]
+    [XGBoostFact]
     public void CSR_input_that_would_read_out_of_bounds_is_refused_naming_the_entry()
     {
         Assert.Contains("columnIndices[1] is 7", Assert.Throws<ArgumentException>(() => DMatrix.FromCsr([0, 2], [0, 7], [1f, 2f], 3)).Message, StringComparison.Ordinal);
@@ -47,7 +47,7 @@ public sealed class DataFormatsTests
         Assert.Throws<ArgumentException>(() => DMatrix.FromCsr([0, 2], [0], [1f, 2f], 3));
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Inplace_prediction_gives_the_DMatrix_prediction_and_checks_the_feature_count()
     {
         var (x, y) = TestData.Multiclass(200, 4, 12);
@@ -68,7 +68,7 @@ public sealed class DataFormatsTests
         Assert.Throws<ArgumentException>(() => model.InplacePredict(flat, 200, 4, new PredictionOptions { Type = PredictionType.Contributions }));
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Estimators_predict_inplace_with_the_boosters_answer()
     {
         var (x, y) = TestData.Binary(200, 4, 13);
@@ -79,7 +79,7 @@ public sealed class DataFormatsTests
         Assert.Equal(classifier.Booster.Predict(data), probabilities.Select(p => p[1]).ToArray());
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Survival_AFT_trains_on_label_bounds_with_right_censored_rows()
     {
         var (x, _) = TestData.Binary(200, 3, 14);
@@ -102,7 +102,7 @@ public sealed class DataFormatsTests
         Assert.Throws<ArgumentException>(() => data.LabelUpperBound = [-1f, .. upper[1..]]);
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Labels_with_two_targets_train_a_two_output_regressor()
     {
         var (x, _) = TestData.Binary(200, 3, 15);
@@ -118,7 +118,7 @@ public sealed class DataFormatsTests
         Assert.Contains("200 rows × 2 targets", Assert.Throws<ArgumentException>(() => data.SetLabels(labels[..10], 2)).Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Ranking_weights_are_one_per_group()
     {
         var (x, y) = TestData.Binary(60, 3, 16);
@@ -131,7 +131,7 @@ public sealed class DataFormatsTests
         Assert.Equal(60, model.Predict(data).Length);
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Feature_types_of_the_training_matrix_are_carried_to_the_booster()
     {
         var (x, y) = TestData.Binary(100, 3, 17);
@@ -141,7 +141,7 @@ public sealed class DataFormatsTests
         Assert.Equal(["a", "b", "c"], model.FeatureNames);
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Save_best_keeps_best_iteration_and_best_score_on_the_cut_booster()
     {
         var (x, y) = TestData.Noise(300, 4, 18);

@@ -6,7 +6,7 @@ namespace MlOps.Client.XGBoost.Tests;
 /// <summary>Managed checks before any native call: empty data, null or NUL in names and parameters, the library itself.</summary>
 public sealed class InputValidationTests
 {
-    [Fact]
+    [XGBoostFact]
     public void Names_with_null_NUL_or_the_characters_XGBoost_reserves_are_refused_naming_the_entry()
     {
         var (x, y) = TestData.Binary(10, 3, 20);
@@ -23,7 +23,7 @@ public sealed class InputValidationTests
         Assert.Throws<ArgumentException>(() => model.SetParameter("eval_metric", "auc\0rmse"));
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Training_on_a_matrix_without_rows_is_refused_before_XGBoost_sees_it()
     {
         using var empty = new DMatrix(ReadOnlySpan<float>.Empty, 0, 3, labels: []);

@@ -14,7 +14,7 @@ public sealed class ModelFormatsTests
         return XGBoost.Train(TestData.BinaryParams(), data, numBoostRound: 3);
     }
 
-    [Fact]
+    [XGBoostFact]
     public void UBJSON_read_here_has_the_trees_of_the_JSON_model()
     {
         using var model = Train(out var data);
@@ -36,7 +36,7 @@ public sealed class ModelFormatsTests
         }
     }
 
-    [Fact]
+    [XGBoostFact]
     public void A_UBJSON_tree_with_an_out_of_range_child_is_refused_before_XGBoost_reads_it()
     {
         using var model = Train(out var data);
@@ -61,7 +61,7 @@ public sealed class ModelFormatsTests
         }
     }
 
-    [Theory]
+    [XGBoostTheory]
     [InlineData("tree_info", 0, 5L, "output group 5")]
     [InlineData("parents", 1, 2L, "name parents")]
     public void Trees_given_to_a_missing_output_group_or_with_wrong_parents_are_refused(string array, int index, long value, string expected)
@@ -78,7 +78,7 @@ public sealed class ModelFormatsTests
         }
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Legacy_binary_models_are_refused_unless_the_caller_trusts_them()
     {
         using var model = Train(out var data);

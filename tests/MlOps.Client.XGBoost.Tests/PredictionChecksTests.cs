@@ -3,7 +3,7 @@ namespace MlOps.Client.XGBoost.Tests;
 /// <summary>Right answers or clear errors: feature counts, metric values XGBoost prints as inf/nan, slice ranges, disposal.</summary>
 public sealed class PredictionChecksTests
 {
-    [Fact]
+    [XGBoostFact]
     public void Predicting_on_a_matrix_with_another_feature_count_than_the_model_is_refused_naming_both()
     {
         var (x, y) = TestData.Binary(200, 20, 1);
@@ -26,7 +26,7 @@ public sealed class PredictionChecksTests
         Assert.Equal(0.25, results[3].Value);
     }
 
-    [Fact]
+    [XGBoostFact]
     public void A_slice_out_of_range_is_refused_with_the_range()
     {
         var (x, y) = TestData.Binary(100, 4, 2);
@@ -39,7 +39,7 @@ public sealed class PredictionChecksTests
         Assert.Equal(2, first.BoostedRounds);
     }
 
-    [Fact]
+    [XGBoostFact]
     public void After_Dispose_IsDisposed_is_true_and_every_call_throws_ObjectDisposedException()
     {
         var (x, y) = TestData.Binary(50, 4, 3);
@@ -72,7 +72,7 @@ public sealed class NativeLogTests
             Lines.Enqueue((logLevel, formatter(state, exception)));
     }
 
-    [Fact]
+    [XGBoostFact]
     public void A_misspelt_parameter_is_a_warning_in_the_logger_not_only_a_line_on_stderr()
     {
         var logger = new ListLogger();
@@ -97,7 +97,7 @@ public sealed class NativeLogTests
 /// <summary>XGBClassifier with objectives that output classes, as Python's.</summary>
 public sealed class ClassifierObjectiveTests
 {
-    [Fact]
+    [XGBoostFact]
     public void With_multi_softmax_Predict_returns_the_models_classes_and_PredictProbability_is_refused()
     {
         var (x, y) = TestData.Multiclass(300, 4, 6);
@@ -135,7 +135,7 @@ public sealed class ModelValidationTests
         return System.Text.Encoding.UTF8.GetBytes(root.ToJsonString());
     }
 
-    [Theory]
+    [XGBoostTheory]
     [InlineData("left_children", 0, 100_000L, "children")]  // out of range
     [InlineData("right_children", 0, 0L, "children")]       // points to itself: a cycle
     [InlineData("split_indices", 0, 6L, "split index 6")]   // not one of the 6 features
@@ -157,7 +157,7 @@ public sealed class ModelValidationTests
 /// <summary>Renamed features are refused, as Python's validate_features does.</summary>
 public sealed class FeatureNameTests
 {
-    [Fact]
+    [XGBoostFact]
     public void Predicting_on_data_whose_feature_names_differ_from_the_models_is_refused()
     {
         var (x, y) = TestData.Binary(100, 3, 9);

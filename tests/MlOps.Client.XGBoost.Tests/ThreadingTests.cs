@@ -25,7 +25,7 @@ public sealed class ThreadingTests
         return booster.SaveToBuffer();
     }
 
-    [Fact]
+    [XGBoostFact]
     public async Task A_booster_created_on_one_thread_trains_on_another()
     {
         var (x, y) = TestData.Binary(300, 5, 21);
@@ -43,7 +43,7 @@ public sealed class ThreadingTests
         Assert.Equal(sameThread, booster.SaveToBuffer());
     }
 
-    [Fact]
+    [XGBoostFact]
     public async Task Seeded_subsampling_on_four_threads_at_once_gives_the_models_trained_one_after_the_other()
     {
         var (x, y) = TestData.Binary(400, 8, 22);
@@ -64,7 +64,7 @@ public sealed class ThreadingTests
         }
     }
 
-    [Fact]
+    [XGBoostFact]
     public async Task Training_that_moves_between_threads_with_sampling_on_is_warned_about_once()
     {
         var logger = new Capture();

@@ -28,7 +28,7 @@ public sealed class TrainingTests
         public override void AfterTraining(Booster model) => Events.Add("after-training");
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Callbacks_see_every_iteration_with_its_evaluation_and_can_stop_training()
     {
         var (x, y) = TestData.Binary(200, 4, 11);
@@ -48,7 +48,7 @@ public sealed class TrainingTests
         Assert.Equal(2, b2.BoostedRounds);
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Evaluation_matches_XGBoosts_own_evaluation_and_the_monitor_prints_like_python()
     {
         var (x, y) = TestData.Binary(200, 4, 12);
@@ -70,7 +70,7 @@ public sealed class TrainingTests
         Assert.Matches(@"^\[0\]\ttrain-logloss:\d\.\d{5}\ttrain-error:\d\.\d{5}\tvalid-logloss:\d\.\d{5}\tvalid-error:\d\.\d{5}\r?$", lines[0]);
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Early_stopping_picks_the_best_iteration_of_the_last_metric_on_the_last_set()
     {
         var (x, y) = TestData.Noise(300, 5, 14);
@@ -90,7 +90,7 @@ public sealed class TrainingTests
         Assert.Equal(curve.Count, booster.BoostedRounds);
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Early_stopping_maximizes_auc_and_can_keep_only_the_best_trees()
     {
         var (x, y) = TestData.Noise(300, 5, 16);
@@ -108,7 +108,7 @@ public sealed class TrainingTests
         Assert.Equal(best + 1, booster.BoostedRounds);
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Train_arguments_are_checked_before_anything_runs()
     {
         var (x, y) = TestData.Binary(20, 3, 18);
@@ -124,7 +124,7 @@ public sealed class TrainingTests
         Assert.Throws<OperationCanceledException>(() => XGBoost.Train(TestData.BinaryParams(), train, 5, cancellationToken: cts.Token));
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Training_continues_from_an_existing_model()
     {
         var (x, y) = TestData.Binary(200, 4, 19);
@@ -135,7 +135,7 @@ public sealed class TrainingTests
         Assert.Equal(4, first.BoostedRounds);
     }
 
-    [Fact]
+    [XGBoostFact]
     public void Classifier_and_regressor_fit_and_predict()
     {
         var (x, y) = TestData.Multiclass(400, 5, 20);

@@ -160,8 +160,10 @@ public class ResilienceTests
         using var client = server.CreateClient(o => { o.Retry.MaxRetries = 7; o.TimeProvider = time; });
         using var cts = new CancellationTokenSource();
         var task = client.GetRunAsync("r", cts.Token);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
         while (server.Requests.Count == 0)
         {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), "the first request never reached the server");
             await Task.Delay(5);
         }
 

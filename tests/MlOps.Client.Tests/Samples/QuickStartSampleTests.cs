@@ -6,13 +6,31 @@ namespace MlOps.Client.Tests.Samples;
 /// <summary>The README's first command works on a fresh machine: QuickStart with no server writes ./mlflow.db.</summary>
 public class QuickStartSampleTests
 {
+    /// <summary>The sample's own build output (samples/QuickStart/bin/&lt;configuration&gt;/net10.0/&lt;this machine's runtime&gt;/).</summary>
+    private static string QuickStartDll()
+    {
+        var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)); // tests/MlOps.Client.Tests/bin/<configuration>/net10.0
+        var configuration = testOutput.Parent!.Name;
+        var root = testOutput;
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "MlOps.Client.sln")))
+        {
+            root = root.Parent;
+        }
+
+        Assert.NotNull(root);
+        var bin = Path.Combine(root.FullName, "samples", "QuickStart", "bin", configuration);
+        var found = Directory.Exists(bin) ? Directory.GetFiles(bin, "QuickStart.dll", SearchOption.AllDirectories) : [];
+        Assert.True(found.Length > 0, $"QuickStart.dll not found under {bin}: build the solution first");
+        return found.OrderByDescending(File.GetLastWriteTimeUtc).First();
+    }
+
     [Fact]
     public async Task QuickStart_runs_with_no_server_and_writes_an_MLflow_database()
     {
         var dir = Directory.CreateTempSubdirectory("mlops-quickstart-");
         try
         {
-            var output = await SampleProcess.RunAsync("QuickStart.dll", dir.FullName, TimeSpan.FromSeconds(120));
+            var output = await SampleProcess.RunAsync(QuickStartDll(), dir.FullName, TimeSpan.FromSeconds(120));
             Assert.Contains("Logged to sqlite:///mlflow.db", output, StringComparison.Ordinal);
             Assert.Contains("mlflow ui --backend-store-uri sqlite:///mlflow.db", output, StringComparison.Ordinal);
 

@@ -167,7 +167,7 @@ public class RunScopeTests
         Assert.Null(Tracker.ActiveRun);
         await using var parent = await tracker.StartRunAsync("parent");
         Assert.Same(parent, Tracker.ActiveRun);
-        await Task.Delay(1);
+        await Task.Yield(); // continues on another thread-pool turn
         Assert.Same(parent, Tracker.ActiveRun);
 
         string childId;

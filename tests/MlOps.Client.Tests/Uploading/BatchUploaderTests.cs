@@ -61,13 +61,14 @@ public class BatchUploaderTests
     [Fact]
     public async Task A_lone_metric_is_sent_after_the_max_batch_delay_without_any_flush()
     {
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var time = new TimerSignallingTimeProvider(DateTimeOffset.UtcNow);
         var store = new FakeTrackingStore();
         await using var tracker = NewTracker(store, o => o.TimeProvider = time);
         await using var run = await tracker.StartRunAsync("delay");
         var start = time.GetUtcNow();
+        var batchDelayStarted = time.NextTimer(TimeSpan.FromMilliseconds(500)); // the default MaxBatchDelay
         run.LogMetric("m", 1);
-        await Task.Delay(50); // let the uploader reach its wait
+        await batchDelayStarted.WaitAsync(TimeSpan.FromSeconds(30)); // the uploader is waiting for the delay: a signal, not a sleep
         Assert.Equal(0, store.MetricCount(run.RunId)); // below a full batch: it waits for the delay
 
         for (var i = 0; i < 200 && store.MetricCount(run.RunId) == 0; i++)
@@ -296,5 +297,39 @@ public class BatchUploaderTests
         public Task<IReadOnlyList<Metric>> GetMetricHistoryAsync(string runId, string metricKey, CancellationToken cancellationToken) => inner.GetMetricHistoryAsync(runId, metricKey, cancellationToken);
         public Task<MlflowPage<Run>> SearchRunsAsync(SearchRunsOptions query, string? pageToken, CancellationToken cancellationToken) => inner.SearchRunsAsync(query, pageToken, cancellationToken);
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>A fake clock that tells when a timer of a given due time is created (the uploader starting to wait).</summary>
+internal sealed class TimerSignallingTimeProvider(DateTimeOffset start) : FakeTimeProvider(start)
+{
+    private readonly object _gate = new();
+    private (TimeSpan Due, TaskCompletionSource Signal)? _awaited;
+
+    /// <summary>Completes when the next timer due after <paramref name="due"/> is created.</summary>
+    public Task NextTimer(TimeSpan due)
+    {
+        var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
+        {
+            _awaited = (due, signal);
+        }
+
+        return signal.Task;
+    }
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        var timer = base.CreateTimer(callback, state, dueTime, period);
+        lock (_gate)
+        {
+            if (_awaited is { } awaited && dueTime == awaited.Due)
+            {
+                _awaited = null;
+                awaited.Signal.TrySetResult();
+            }
+        }
+
+        return timer;
     }
 }
