@@ -15,6 +15,17 @@ public class BatchUploaderTests
         return new Tracker(store, options);
     }
 
+    /// <summary>Yields until <paramref name="condition"/> holds; fails after 30 s instead of spinning forever.</summary>
+    private static async Task YieldUntil(Func<bool> condition, string what)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), what);
+            await Task.Yield();
+        }
+    }
+
     [Fact]
     public void Packing_respects_every_log_batch_limit_and_keeps_one_value_per_param_and_tag()
     {
@@ -65,20 +76,26 @@ public class BatchUploaderTests
         var store = new FakeTrackingStore();
         await using var tracker = NewTracker(store, o => o.TimeProvider = time);
         await using var run = await tracker.StartRunAsync("delay");
-        var start = time.GetUtcNow();
-        var batchDelayStarted = time.NextTimer(TimeSpan.FromMilliseconds(500)); // the default MaxBatchDelay
+        await time.ActiveTimer(TimeSpan.FromMilliseconds(500)).WaitAsync(TimeSpan.FromSeconds(30)); // the uploader is parked on its MaxBatchDelay (a signal, not a sleep)
+        var parkedAt = time.GetUtcNow();
         run.LogMetric("m", 1);
-        await batchDelayStarted.WaitAsync(TimeSpan.FromSeconds(30)); // the uploader is waiting for the delay: a signal, not a sleep
-        Assert.Equal(0, store.MetricCount(run.RunId)); // below a full batch: it waits for the delay
 
-        for (var i = 0; i < 200 && store.MetricCount(run.RunId) == 0; i++)
+        var sentAt = (DateTimeOffset?)null;
+        for (var i = 0; i < 200 && sentAt is null; i++)
         {
+            await Task.Delay(5); // real I/O of the fake store gets its moment
+            if (store.MetricCount(run.RunId) > 0)
+            {
+                sentAt = time.GetUtcNow();
+                break;
+            }
+
             time.Advance(TimeSpan.FromMilliseconds(100)); // the default delay is 500 ms
-            await Task.Delay(5);
         }
 
+        Assert.NotNull(sentAt);
         Assert.Equal(1, store.MetricCount(run.RunId));
-        Assert.InRange(time.GetUtcNow() - start, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1));
+        Assert.InRange(sentAt.Value - parkedAt, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1)); // not before the delay, not long after
     }
 
     [Fact]
@@ -129,10 +146,7 @@ public class BatchUploaderTests
         });
 
         // The producer blocks once the buffer (50) and the batch held at the gate are full.
-        while (tracker.Counters.BackpressureWaits == 0)
-        {
-            await Task.Yield();
-        }
+        await YieldUntil(() => tracker.Counters.BackpressureWaits > 0, "the producer never waited on the full buffer");
 
         Assert.False(producer.IsCompleted);
         gate.SetResult();
@@ -157,10 +171,7 @@ public class BatchUploaderTests
         store.BatchGate = () => gate.Task;
         run.LogMetric("first", 0);
         await run.Tracker.Uploader.FlushAsync(TimeSpan.Zero, CancellationToken.None); // wake the loop: it takes 'first' and waits at the gate
-        while (tracker.Counters.Buffered != 0)
-        {
-            await Task.Yield();
-        }
+        await YieldUntil(() => tracker.Counters.Buffered == 0, "the uploader never took 'first' from the buffer");
 
         for (var i = 0; i < 30; i++)
         {
@@ -300,29 +311,36 @@ public class BatchUploaderTests
     }
 }
 
-/// <summary>A fake clock that tells when a timer of a given due time is created (the uploader starting to wait).</summary>
+/// <summary>A fake clock that tells when a timer of a given due time is pending (the uploader parked on its wait).</summary>
 internal sealed class TimerSignallingTimeProvider(DateTimeOffset start) : FakeTimeProvider(start)
 {
     private readonly object _gate = new();
+    private readonly List<TrackedTimer> _active = [];
     private (TimeSpan Due, TaskCompletionSource Signal)? _awaited;
 
-    /// <summary>Completes when the next timer due after <paramref name="due"/> is created.</summary>
-    public Task NextTimer(TimeSpan due)
+    /// <summary>Completes when a timer due after <paramref name="due"/> is pending (at once if one already is).</summary>
+    public Task ActiveTimer(TimeSpan due)
     {
-        var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_gate)
         {
-            _awaited = (due, signal);
-        }
+            if (_active.Any(t => t.Due == due))
+            {
+                return Task.CompletedTask;
+            }
 
-        return signal.Task;
+            var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _awaited = (due, signal);
+            return signal.Task;
+        }
     }
 
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
-        var timer = base.CreateTimer(callback, state, dueTime, period);
+        var timer = new TrackedTimer(this, dueTime);
+        timer.Inner = base.CreateTimer(s => { timer.Dispose(); callback(s); }, state, dueTime, period);
         lock (_gate)
         {
+            _active.Add(timer);
             if (_awaited is { } awaited && dueTime == awaited.Due)
             {
                 _awaited = null;
@@ -331,5 +349,34 @@ internal sealed class TimerSignallingTimeProvider(DateTimeOffset start) : FakeTi
         }
 
         return timer;
+    }
+
+    private void Remove(TrackedTimer timer)
+    {
+        lock (_gate)
+        {
+            _active.Remove(timer);
+        }
+    }
+
+    private sealed class TrackedTimer(TimerSignallingTimeProvider owner, TimeSpan due) : ITimer
+    {
+        public TimeSpan Due { get; } = due;
+
+        public ITimer Inner { get; set; } = null!;
+
+        public bool Change(TimeSpan dueTime, TimeSpan period) => Inner.Change(dueTime, period);
+
+        public void Dispose()
+        {
+            owner.Remove(this);
+            Inner?.Dispose();
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            Dispose();
+            return ValueTask.CompletedTask;
+        }
     }
 }
