@@ -77,19 +77,19 @@ public partial class MlflowClient
     public virtual MlflowPageable<Experiment> SearchExperimentsAsync(SearchExperimentsOptions? query = null, CancellationToken cancellationToken = default)
     {
         query ??= new SearchExperimentsOptions();
-        return MlflowPageable.Create<Experiment>((token, size, ct) => SearchExperimentsPageAsync(query, token, size, ct), cancellationToken);
+        return MlflowPageable.Create<Experiment>((token, size, ct) => SearchExperimentsPageAsync(query, token, size, ct), query.MaxResults, query.PageSize, cancellationToken);
     }
 
     /// <summary>Fetches one page of an experiment search.</summary>
     /// <param name="query">The query.</param>
     /// <param name="pageToken">The page token from the previous page, or <see langword="null"/> for the first.</param>
-    /// <param name="pageSize">Overrides <see cref="SearchExperimentsOptions.MaxResults"/>.</param>
+    /// <param name="pageSize">Overrides <see cref="SearchExperimentsOptions.PageSize"/> (and the cap of <see cref="SearchExperimentsOptions.MaxResults"/>).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     public virtual async Task<MlflowPage<Experiment>> SearchExperimentsPageAsync(
         SearchExperimentsOptions query, string? pageToken = null, int? pageSize = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var size = CheckPageSize(pageSize ?? query.MaxResults);
+        var size = CheckPageSize(pageSize ?? query.FirstPageSize);
         var response = await PostAsync("experiments/search",
             new SearchExperimentsRequest(size, pageToken, query.Filter, query.OrderBy.Count == 0 ? null : [.. query.OrderBy], query.ViewType),
             MlflowJsonContext.Default.SearchExperimentsRequest, MlflowJsonContext.Default.SearchExperimentsResponse, cancellationToken).ConfigureAwait(false);

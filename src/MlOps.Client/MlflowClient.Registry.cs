@@ -53,19 +53,19 @@ public partial class MlflowClient
     public virtual MlflowPageable<RegisteredModel> SearchRegisteredModelsAsync(SearchRegisteredModelsOptions? query = null, CancellationToken cancellationToken = default)
     {
         query ??= new SearchRegisteredModelsOptions();
-        return MlflowPageable.Create<RegisteredModel>((token, size, ct) => SearchRegisteredModelsPageAsync(query, token, size, ct), cancellationToken);
+        return MlflowPageable.Create<RegisteredModel>((token, size, ct) => SearchRegisteredModelsPageAsync(query, token, size, ct), query.MaxResults, query.PageSize, cancellationToken);
     }
 
     /// <summary>Fetches one page of a registered-model search.</summary>
     /// <param name="query">The query.</param>
     /// <param name="pageToken">The page token, or <see langword="null"/> for the first page.</param>
-    /// <param name="pageSize">Overrides <see cref="SearchRegisteredModelsOptions.MaxResults"/>.</param>
+    /// <param name="pageSize">Overrides <see cref="SearchRegisteredModelsOptions.PageSize"/> (and the cap of <see cref="SearchRegisteredModelsOptions.MaxResults"/>).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     public virtual async Task<MlflowPage<RegisteredModel>> SearchRegisteredModelsPageAsync(
         SearchRegisteredModelsOptions query, string? pageToken = null, int? pageSize = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var q = new QueryString().Add("filter", query.Filter).Add("max_results", CheckPageSize(pageSize ?? query.MaxResults))
+        var q = new QueryString().Add("filter", query.Filter).Add("max_results", CheckPageSize(pageSize ?? query.FirstPageSize))
             .AddAll("order_by", query.OrderBy).Add("page_token", pageToken);
         var response = await GetAsync("registered-models/search", q, MlflowJsonContext.Default.SearchRegisteredModelsResponse, cancellationToken).ConfigureAwait(false);
         return new MlflowPage<RegisteredModel>(response.RegisteredModels ?? [], NullIfEmpty(response.NextPageToken));
@@ -233,19 +233,19 @@ public partial class MlflowClient
     public virtual MlflowPageable<ModelVersion> SearchModelVersionsAsync(SearchModelVersionsOptions? query = null, CancellationToken cancellationToken = default)
     {
         query ??= new SearchModelVersionsOptions();
-        return MlflowPageable.Create<ModelVersion>((token, size, ct) => SearchModelVersionsPageAsync(query, token, size, ct), cancellationToken);
+        return MlflowPageable.Create<ModelVersion>((token, size, ct) => SearchModelVersionsPageAsync(query, token, size, ct), query.MaxResults, query.PageSize, cancellationToken);
     }
 
     /// <summary>Fetches one page of a model-version search.</summary>
     /// <param name="query">The query.</param>
     /// <param name="pageToken">The page token, or <see langword="null"/> for the first page.</param>
-    /// <param name="pageSize">Overrides <see cref="SearchModelVersionsOptions.MaxResults"/>.</param>
+    /// <param name="pageSize">Overrides <see cref="SearchModelVersionsOptions.PageSize"/> (and the cap of <see cref="SearchModelVersionsOptions.MaxResults"/>).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     public virtual async Task<MlflowPage<ModelVersion>> SearchModelVersionsPageAsync(
         SearchModelVersionsOptions query, string? pageToken = null, int? pageSize = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var q = new QueryString().Add("filter", query.Filter).Add("max_results", CheckPageSize(pageSize ?? query.MaxResults))
+        var q = new QueryString().Add("filter", query.Filter).Add("max_results", CheckPageSize(pageSize ?? query.FirstPageSize))
             .AddAll("order_by", query.OrderBy).Add("page_token", pageToken);
         var response = await GetAsync("model-versions/search", q, MlflowJsonContext.Default.ModelVersionsResponse, cancellationToken).ConfigureAwait(false);
         return new MlflowPage<ModelVersion>(response.ModelVersions ?? [], NullIfEmpty(response.NextPageToken));

@@ -93,13 +93,13 @@ public partial class MlflowClient
     public virtual MlflowPageable<Run> SearchRunsAsync(SearchRunsOptions query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        return MlflowPageable.Create<Run>((token, size, ct) => SearchRunsPageAsync(query, token, size, ct), cancellationToken);
+        return MlflowPageable.Create<Run>((token, size, ct) => SearchRunsPageAsync(query, token, size, ct), query.MaxResults, query.PageSize, cancellationToken);
     }
 
     /// <summary>Fetches one page of a run search.</summary>
     /// <param name="query">The query (experiment ids are required).</param>
     /// <param name="pageToken">The page token from the previous page, or <see langword="null"/> for the first.</param>
-    /// <param name="pageSize">Overrides <see cref="SearchRunsOptions.MaxResults"/>.</param>
+    /// <param name="pageSize">Overrides <see cref="SearchRunsOptions.PageSize"/> (and the cap of <see cref="SearchRunsOptions.MaxResults"/>).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     public virtual async Task<MlflowPage<Run>> SearchRunsPageAsync(
         SearchRunsOptions query, string? pageToken = null, int? pageSize = null, CancellationToken cancellationToken = default)
@@ -110,7 +110,7 @@ public partial class MlflowClient
             throw new MlflowValidationException("experiment_ids", "A run search needs at least one experiment id.");
         }
 
-        var size = CheckPageSize(pageSize ?? query.MaxResults);
+        var size = CheckPageSize(pageSize ?? query.FirstPageSize);
         var response = await PostAsync("runs/search",
             new SearchRunsRequest([.. query.ExperimentIds], query.Filter, query.ViewType, size, query.OrderBy.Count == 0 ? null : [.. query.OrderBy], pageToken),
             MlflowJsonContext.Default.SearchRunsRequest, MlflowJsonContext.Default.SearchRunsResponse, cancellationToken).ConfigureAwait(false);

@@ -42,14 +42,28 @@ public static class MlflowPageable
     /// <param name="cancellationToken">Cancels the enumeration.</param>
     public static MlflowPageable<T> Create<T>(
         Func<string?, int?, CancellationToken, Task<MlflowPage<T>>> fetchPage,
+        CancellationToken cancellationToken = default) => Create(fetchPage, null, null, cancellationToken);
+
+    /// <summary>Creates a pageable that stops after <paramref name="maxItems"/> items (Python's <c>max_results</c>).</summary>
+    /// <typeparam name="T">The item type.</typeparam>
+    /// <param name="fetchPage">Fetches the page for a token and page size.</param>
+    /// <param name="maxItems">The most items enumerated over all pages; <see langword="null"/>: all. No request asks for more than what is left.</param>
+    /// <param name="defaultPageSize">The page size asked for when the caller of <see cref="MlflowPageable{T}.AsPages"/> gives none.</param>
+    /// <param name="cancellationToken">Cancels the enumeration.</param>
+    public static MlflowPageable<T> Create<T>(
+        Func<string?, int?, CancellationToken, Task<MlflowPage<T>>> fetchPage,
+        int? maxItems,
+        int? defaultPageSize,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(fetchPage);
-        return new FuncPageable<T>(fetchPage, cancellationToken);
+        return new FuncPageable<T>(fetchPage, maxItems, defaultPageSize, cancellationToken);
     }
 
     private sealed class FuncPageable<T>(
         Func<string?, int?, CancellationToken, Task<MlflowPage<T>>> fetchPage,
+        int? maxItems,
+        int? defaultPageSize,
         CancellationToken cancellationToken) : MlflowPageable<T>
     {
         public override IAsyncEnumerable<MlflowPage<T>> AsPages(string? pageToken = null, int? pageSize = null) =>
@@ -62,10 +76,24 @@ public static class MlflowPageable
         {
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, enumeratorToken);
             string? token = pageToken;
+            var remaining = maxItems ?? long.MaxValue;
             do
             {
-                var page = await fetchPage(token, pageSize, linked.Token).ConfigureAwait(false);
+                // Never ask for more than what is left of the cap: max_results = 1 costs one request for one item.
+                var per = pageSize ?? defaultPageSize;
+                var size = per is null || maxItems is null ? per : (int)Math.Min(per.Value, remaining);
+                var page = await fetchPage(token, size, linked.Token).ConfigureAwait(false);
+                if (page.Values.Count > remaining)
+                {
+                    page = new MlflowPage<T>([.. page.Values.Take((int)remaining)], null);
+                }
+
+                remaining -= page.Values.Count;
                 yield return page;
+                if (remaining <= 0)
+                {
+                    yield break;
+                }
 
                 // A server that hands back the token it was given would page forever: stop there.
                 token = string.IsNullOrEmpty(page.NextPageToken) || page.NextPageToken == token ? null : page.NextPageToken;

@@ -4,7 +4,7 @@ namespace MlOps.Client;
 public sealed class ArtifactFileInfo
 {
     /// <summary>The path, relative to the run's artifact root (for <c>artifacts/list</c>).</summary>
-    public string Path { get; init; } = "";
+    public string Path { get; init => field = value ?? ""; } = "";
 
     /// <summary>Whether the entry is a folder.</summary>
     public bool IsDir { get; init; }
@@ -20,7 +20,7 @@ public sealed class ArtifactListing
     public string? RootUri { get; init; }
 
     /// <summary>The entries directly under the listed path.</summary>
-    public IReadOnlyList<ArtifactFileInfo> Files { get; init; } = [];
+    public IReadOnlyList<ArtifactFileInfo> Files { get; init => field = value ?? []; } = [];
 
     /// <summary>A token for the next page (servers that page listings).</summary>
     public string? NextPageToken { get; init; }

@@ -4,10 +4,10 @@ namespace MlOps.Client;
 public sealed class Experiment
 {
     /// <summary>The experiment id (a string; the SQL store counts from <c>"0"</c>, the default experiment).</summary>
-    public string ExperimentId { get; init; } = "";
+    public string ExperimentId { get; init => field = value ?? ""; } = "";
 
     /// <summary>The unique experiment name.</summary>
-    public string Name { get; init; } = "";
+    public string Name { get; init => field = value ?? ""; } = "";
 
     /// <summary>Where the runs of this experiment store their artifacts, e.g. <c>mlflow-artifacts:/1</c>.</summary>
     public string? ArtifactLocation { get; init; }
@@ -22,7 +22,7 @@ public sealed class Experiment
     public long? CreationTime { get; init; }
 
     /// <summary>The experiment's tags.</summary>
-    public IReadOnlyList<ExperimentTag> Tags { get; init; } = [];
+    public IReadOnlyList<ExperimentTag> Tags { get; init => field = value ?? []; } = [];
 
     /// <inheritdoc />
     public override string ToString() => $"Experiment {ExperimentId} '{Name}' ({LifecycleStage})";

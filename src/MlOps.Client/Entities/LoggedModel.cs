@@ -4,10 +4,10 @@ namespace MlOps.Client;
 public sealed class LoggedModel
 {
     /// <summary>The id, <c>m-&lt;32 hex&gt;</c>.</summary>
-    public string ModelId { get; init; } = "";
+    public string ModelId { get; init => field = value ?? ""; } = "";
 
     /// <summary>The experiment.</summary>
-    public string ExperimentId { get; init; } = "";
+    public string ExperimentId { get; init => field = value ?? ""; } = "";
 
     /// <summary>The name.</summary>
     public string? Name { get; init; }

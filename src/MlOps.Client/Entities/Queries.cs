@@ -28,8 +28,21 @@ public sealed class SearchExperimentsOptions
     /// <summary>Which lifecycle stages to return. Default active only.</summary>
     public ViewType ViewType { get; set; } = ViewType.ActiveOnly;
 
-    /// <summary>Page size (1 to 50,000). Default 1000.</summary>
-    public int MaxResults { get; set; } = 1000;
+    /// <summary>
+    /// The most results the search returns, as Python's <c>max_results</c> (<c>await foreach</c> stops there);
+    /// <see langword="null"/> (the default): every match, page after page.
+    /// </summary>
+    public int? MaxResults
+    {
+        get;
+        set => field = value is null or > 0 ? value : throw new ArgumentOutOfRangeException(nameof(MaxResults), value, "MaxResults must be at least 1 (or null for every match).");
+    }
+
+    /// <summary>Results per request (1 to 50,000). Default 1000.</summary>
+    public int PageSize { get; set; } = 1000;
+
+    /// <summary>The size of the first request: <see cref="PageSize"/>, or fewer when <see cref="MaxResults"/> is smaller.</summary>
+    internal int FirstPageSize => Math.Min(PageSize, MaxResults ?? int.MaxValue);
 }
 
 /// <summary>A query of <see cref="MlflowClient.SearchRunsAsync"/>.</summary>
@@ -47,8 +60,21 @@ public sealed class SearchRunsOptions
     /// <summary>Which lifecycle stages to return. Default active only.</summary>
     public ViewType ViewType { get; set; } = ViewType.ActiveOnly;
 
-    /// <summary>Page size (1 to 50,000). Default 1000.</summary>
-    public int MaxResults { get; set; } = 1000;
+    /// <summary>
+    /// The most results the search returns, as Python's <c>max_results</c> (<c>await foreach</c> stops there);
+    /// <see langword="null"/> (the default): every match, page after page.
+    /// </summary>
+    public int? MaxResults
+    {
+        get;
+        set => field = value is null or > 0 ? value : throw new ArgumentOutOfRangeException(nameof(MaxResults), value, "MaxResults must be at least 1 (or null for every match).");
+    }
+
+    /// <summary>Results per request (1 to 50,000). Default 1000.</summary>
+    public int PageSize { get; set; } = 1000;
+
+    /// <summary>The size of the first request: <see cref="PageSize"/>, or fewer when <see cref="MaxResults"/> is smaller.</summary>
+    internal int FirstPageSize => Math.Min(PageSize, MaxResults ?? int.MaxValue);
 }
 
 /// <summary>A set of metrics, params and tags to log in one <c>log-batch</c> request (within MLflow's limits).</summary>
@@ -76,8 +102,21 @@ public sealed class SearchRegisteredModelsOptions
     /// <summary>Order clauses, e.g. <c>name ASC</c>, <c>last_updated_timestamp DESC</c>.</summary>
     public IList<string> OrderBy { get; } = [];
 
-    /// <summary>Page size. Default 100.</summary>
-    public int MaxResults { get; set; } = 100;
+    /// <summary>
+    /// The most results the search returns, as Python's <c>max_results</c> (<c>await foreach</c> stops there);
+    /// <see langword="null"/> (the default): every match, page after page.
+    /// </summary>
+    public int? MaxResults
+    {
+        get;
+        set => field = value is null or > 0 ? value : throw new ArgumentOutOfRangeException(nameof(MaxResults), value, "MaxResults must be at least 1 (or null for every match).");
+    }
+
+    /// <summary>Results per request (1 to 50,000). Default 100.</summary>
+    public int PageSize { get; set; } = 100;
+
+    /// <summary>The size of the first request: <see cref="PageSize"/>, or fewer when <see cref="MaxResults"/> is smaller.</summary>
+    internal int FirstPageSize => Math.Min(PageSize, MaxResults ?? int.MaxValue);
 }
 
 /// <summary>A query of <see cref="MlflowClient.SearchModelVersionsAsync"/>.</summary>
@@ -89,6 +128,19 @@ public sealed class SearchModelVersionsOptions
     /// <summary>Order clauses, e.g. <c>version_number DESC</c>.</summary>
     public IList<string> OrderBy { get; } = [];
 
-    /// <summary>Page size. Default 200.</summary>
-    public int MaxResults { get; set; } = 200;
+    /// <summary>
+    /// The most results the search returns, as Python's <c>max_results</c> (<c>await foreach</c> stops there);
+    /// <see langword="null"/> (the default): every match, page after page.
+    /// </summary>
+    public int? MaxResults
+    {
+        get;
+        set => field = value is null or > 0 ? value : throw new ArgumentOutOfRangeException(nameof(MaxResults), value, "MaxResults must be at least 1 (or null for every match).");
+    }
+
+    /// <summary>Results per request (1 to 50,000). Default 200.</summary>
+    public int PageSize { get; set; } = 200;
+
+    /// <summary>The size of the first request: <see cref="PageSize"/>, or fewer when <see cref="MaxResults"/> is smaller.</summary>
+    internal int FirstPageSize => Math.Min(PageSize, MaxResults ?? int.MaxValue);
 }

@@ -4,7 +4,7 @@ namespace MlOps.Client;
 public sealed class RegisteredModel
 {
     /// <summary>The unique model name.</summary>
-    public string Name { get; init; } = "";
+    public string Name { get; init => field = value ?? ""; } = "";
 
     /// <summary>Creation time in milliseconds since the Unix epoch.</summary>
     public long? CreationTimestamp { get; init; }
@@ -16,13 +16,13 @@ public sealed class RegisteredModel
     public string? Description { get; init; }
 
     /// <summary>The latest version in each stage (legacy stages).</summary>
-    public IReadOnlyList<ModelVersion> LatestVersions { get; init; } = [];
+    public IReadOnlyList<ModelVersion> LatestVersions { get; init => field = value ?? []; } = [];
 
     /// <summary>The model's tags.</summary>
-    public IReadOnlyList<RegisteredModelTag> Tags { get; init; } = [];
+    public IReadOnlyList<RegisteredModelTag> Tags { get; init => field = value ?? []; } = [];
 
     /// <summary>Aliases pointing at versions, e.g. <c>champion</c> → <c>2</c>.</summary>
-    public IReadOnlyList<RegisteredModelAlias> Aliases { get; init; } = [];
+    public IReadOnlyList<RegisteredModelAlias> Aliases { get; init => field = value ?? []; } = [];
 
     /// <inheritdoc />
     public override string ToString() => $"RegisteredModel '{Name}'";
@@ -32,10 +32,10 @@ public sealed class RegisteredModel
 public sealed class ModelVersion
 {
     /// <summary>The registered model's name.</summary>
-    public string Name { get; init; } = "";
+    public string Name { get; init => field = value ?? ""; } = "";
 
     /// <summary>The version number, as a string (<c>"1"</c>).</summary>
-    public string Version { get; init; } = "";
+    public string Version { get; init => field = value ?? ""; } = "";
 
     /// <summary>Creation time in milliseconds since the Unix epoch.</summary>
     public long? CreationTimestamp { get; init; }
@@ -62,13 +62,13 @@ public sealed class ModelVersion
     public string? StatusMessage { get; init; }
 
     /// <summary>The version's tags.</summary>
-    public IReadOnlyList<ModelVersionTag> Tags { get; init; } = [];
+    public IReadOnlyList<ModelVersionTag> Tags { get; init => field = value ?? []; } = [];
 
     /// <summary>A link to the run (when the run lives on another server).</summary>
     public string? RunLink { get; init; }
 
     /// <summary>Aliases pointing at this version.</summary>
-    public IReadOnlyList<string> Aliases { get; init; } = [];
+    public IReadOnlyList<string> Aliases { get; init => field = value ?? []; } = [];
 
     /// <inheritdoc />
     public override string ToString() => $"ModelVersion '{Name}' v{Version} ({Status}, {CurrentStage})";

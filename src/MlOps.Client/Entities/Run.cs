@@ -4,13 +4,13 @@ namespace MlOps.Client;
 public sealed class Run
 {
     /// <summary>Run metadata.</summary>
-    public RunInfo Info { get; init; } = new();
+    public RunInfo Info { get; init => field = value ?? new(); } = new();
 
     /// <summary>The latest value of each metric, the params and the tags.</summary>
-    public RunData Data { get; init; } = new();
+    public RunData Data { get; init => field = value ?? new(); } = new();
 
     /// <summary>Datasets (and, on MLflow 3, models) used as inputs of the run.</summary>
-    public RunInputs Inputs { get; init; } = new();
+    public RunInputs Inputs { get; init => field = value ?? new(); } = new();
 
     /// <inheritdoc />
     public override string ToString() => Info.ToString();
@@ -20,10 +20,10 @@ public sealed class Run
 public sealed class RunInfo
 {
     /// <summary>The run id (32 hex characters on a tracking server).</summary>
-    public string RunId { get; init; } = "";
+    public string RunId { get; init => field = value ?? ""; } = "";
 
     /// <summary>The id of the experiment the run belongs to.</summary>
-    public string ExperimentId { get; init; } = "";
+    public string ExperimentId { get; init => field = value ?? ""; } = "";
 
     /// <summary>The run's name.</summary>
     public string? RunName { get; init; }
@@ -54,13 +54,13 @@ public sealed class RunInfo
 public sealed class RunData
 {
     /// <summary>The latest value of each metric.</summary>
-    public IReadOnlyList<Metric> Metrics { get; init; } = [];
+    public IReadOnlyList<Metric> Metrics { get; init => field = value ?? []; } = [];
 
     /// <summary>The run's params.</summary>
-    public IReadOnlyList<Param> Params { get; init; } = [];
+    public IReadOnlyList<Param> Params { get; init => field = value ?? []; } = [];
 
     /// <summary>The run's tags, system tags (<c>mlflow.*</c>) included.</summary>
-    public IReadOnlyList<RunTag> Tags { get; init; } = [];
+    public IReadOnlyList<RunTag> Tags { get; init => field = value ?? []; } = [];
 
     /// <summary>Returns the value of tag <paramref name="key"/>, or <see langword="null"/>.</summary>
     /// <param name="key">The tag key.</param>
@@ -97,7 +97,7 @@ public sealed class RunData
 public sealed class RunInputs
 {
     /// <summary>Datasets logged with <c>log-inputs</c>.</summary>
-    public IReadOnlyList<DatasetInput> DatasetInputs { get; init; } = [];
+    public IReadOnlyList<DatasetInput> DatasetInputs { get; init => field = value ?? []; } = [];
 }
 
 /// <summary>A metric value at a step and time (<c>mlflow.entities.Metric</c>).</summary>
@@ -140,16 +140,16 @@ public enum RunStatus
 public sealed class Dataset
 {
     /// <summary>The dataset name.</summary>
-    public string Name { get; init; } = "";
+    public string Name { get; init => field = value ?? ""; } = "";
 
     /// <summary>A digest identifying the dataset's content (at most 36 characters).</summary>
     public string? Digest { get; init; }
 
     /// <summary>The kind of source, e.g. <c>local</c>, <c>http</c>, <c>code</c>.</summary>
-    public string SourceType { get; init; } = "";
+    public string SourceType { get; init => field = value ?? ""; } = "";
 
     /// <summary>The source, as a JSON string, e.g. <c>{"uri": "data/iris.csv"}</c>.</summary>
-    public string Source { get; init; } = "";
+    public string Source { get; init => field = value ?? ""; } = "";
 
     /// <summary>The schema, as a JSON string (optional).</summary>
     public string? Schema { get; init; }
@@ -162,10 +162,10 @@ public sealed class Dataset
 public sealed class DatasetInput
 {
     /// <summary>Tags of this use of the dataset, e.g. <c>mlflow.data.context</c> = <c>train</c>.</summary>
-    public IReadOnlyList<InputTag> Tags { get; init; } = [];
+    public IReadOnlyList<InputTag> Tags { get; init => field = value ?? []; } = [];
 
     /// <summary>The dataset.</summary>
-    public Dataset Dataset { get; init; } = new();
+    public Dataset Dataset { get; init => field = value ?? new(); } = new();
 }
 
 /// <summary>A tag on a dataset input.</summary>

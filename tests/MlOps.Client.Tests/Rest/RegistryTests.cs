@@ -66,7 +66,7 @@ public class RegistryTests
         server.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath(page2.Path).UsingGet().WithParam("page_token", page2.Query["page_token"]))
             .AtPriority(1).RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(page2.Body));
         using var client = server.CreateClient();
-        var query = new SearchRegisteredModelsOptions { Filter = "name LIKE 'tour%'", MaxResults = 1 };
+        var query = new SearchRegisteredModelsOptions { Filter = "name LIKE 'tour%'", PageSize = 1 };
         query.OrderBy.Add("name ASC");
 
         var names = new List<string>();

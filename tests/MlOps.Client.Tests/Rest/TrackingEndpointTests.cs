@@ -52,7 +52,7 @@ public class TrackingEndpointTests
             .AtPriority(1).RespondWith(WireMock.ResponseBuilders.Response.Create().WithHeader("Content-Type", "application/json").WithBody(p2.Body));
         server.Serve(p1, priority: 20);
         using var client = server.CreateClient();
-        var query = new SearchExperimentsOptions { Filter = "name LIKE 'tour%'", MaxResults = 1, ViewType = ViewType.ActiveOnly };
+        var query = new SearchExperimentsOptions { Filter = "name LIKE 'tour%'", PageSize = 1, ViewType = ViewType.ActiveOnly };
         query.OrderBy.Add("name ASC");
         // The recorded second page points at a third one, which was not recorded: take two pages.
         var pages = new List<MlflowPage<Experiment>>();
@@ -226,7 +226,7 @@ public class TrackingEndpointTests
             .AtPriority(1).RespondWith(WireMock.ResponseBuilders.Response.Create().WithHeader("Content-Type", "application/json").WithBody(p2.Body));
         server.Serve(p1, priority: 20);
         using var client = server.CreateClient();
-        var query = new SearchRunsOptions { Filter = "metrics.acc > 0.5", MaxResults = 1, ExperimentIds = { "1" } };
+        var query = new SearchRunsOptions { Filter = "metrics.acc > 0.5", PageSize = 1, ExperimentIds = { "1" } };
         query.OrderBy.Add("metrics.acc DESC");
         var pages = new List<MlflowPage<Run>>();
         await foreach (var page in client.SearchRunsAsync(query).AsPages())

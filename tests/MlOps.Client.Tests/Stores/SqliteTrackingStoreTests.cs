@@ -114,7 +114,7 @@ public sealed class SqliteTrackingStoreTests : IDisposable
         }
 
         await store.UpdateRunAsync(ids[4], RunStatus.Finished, null, null, default);
-        var query = new SearchRunsOptions { MaxResults = 2, ExperimentIds = { "0" } };
+        var query = new SearchRunsOptions { PageSize = 2, ExperimentIds = { "0" } };
         var page1 = await store.SearchRunsAsync(query, null, default);
         Assert.Equal(["r4", "r3"], page1.Values.Select(r => r.Info.RunName));
         Assert.NotNull(page1.NextPageToken);

@@ -70,7 +70,7 @@ public class ValidationTests
         await Refused(c => c.CreateExperimentAsync(new string('e', 501)), "501", "500");
         await Refused(c => c.CreateExperimentAsync("x", tags: new Dictionary<string, string> { ["k"] = new string('v', 5001) }), "5001", "5000");
         await Refused(c => c.LogMetricAsync(RunId, "m", 1, 0, DateTimeOffset.FromUnixTimeMilliseconds(-5)), "timestamp", "-5");
-        await Refused(c => c.SearchRunsPageAsync(new SearchRunsOptions { MaxResults = 50_001, ExperimentIds = { "1" } }), "50000", "50001");
+        await Refused(c => c.SearchRunsPageAsync(new SearchRunsOptions { PageSize = 50_001, ExperimentIds = { "1" } }), "50000", "50001");
         await Refused(c => c.SearchRunsPageAsync(new SearchRunsOptions()), "experiment id");
     }
 

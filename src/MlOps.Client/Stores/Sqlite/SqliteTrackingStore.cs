@@ -224,7 +224,7 @@ public sealed partial class SqliteTrackingStore : ITrackingStore
 
             var offset = DecodeToken(pageToken);
             var all = ReadExperiments("WHERE " + where + " ORDER BY creation_time DESC, experiment_id DESC", [.. args]);
-            var page = all.Skip(offset).Take(query.MaxResults).ToList();
+            var page = all.Skip(offset).Take(query.FirstPageSize).ToList();
             var next = offset + page.Count < all.Count ? EncodeToken(offset + page.Count) : null;
             return new MlflowPage<Experiment>(page, next);
         }, cancellationToken);
@@ -393,7 +393,7 @@ public sealed partial class SqliteTrackingStore : ITrackingStore
 
             sql.Append(" ORDER BY ").Append(RunFilter.OrderBy(query.OrderBy)).Append(", run_uuid");
             var offset = DecodeToken(pageToken);
-            sql.Append(CultureInfo.InvariantCulture, $" LIMIT {query.MaxResults + 1} OFFSET {offset}");
+            sql.Append(CultureInfo.InvariantCulture, $" LIMIT {query.FirstPageSize + 1} OFFSET {offset}");
             var ids = new List<string>();
             using (var cmd = Command(null, sql.ToString(), [.. args]))
             using (var r = cmd.ExecuteReader())
@@ -404,8 +404,8 @@ public sealed partial class SqliteTrackingStore : ITrackingStore
                 }
             }
 
-            var more = ids.Count > query.MaxResults;
-            var runs = ids.Take(query.MaxResults).Select(id => ReadRun(id, null)).ToList();
+            var more = ids.Count > query.FirstPageSize;
+            var runs = ids.Take(query.FirstPageSize).Select(id => ReadRun(id, null)).ToList();
             return new MlflowPage<Run>(runs, more ? EncodeToken(offset + runs.Count) : null);
         }, cancellationToken);
 

@@ -15,11 +15,11 @@ internal sealed class SpoolRecord
 
     public required string RunId { get; init; }
 
-    public IReadOnlyList<Metric> Metrics { get; init; } = [];
+    public IReadOnlyList<Metric> Metrics { get; init => field = value ?? []; } = [];
 
-    public IReadOnlyList<Param> Params { get; init; } = [];
+    public IReadOnlyList<Param> Params { get; init => field = value ?? []; } = [];
 
-    public IReadOnlyList<RunTag> Tags { get; init; } = [];
+    public IReadOnlyList<RunTag> Tags { get; init => field = value ?? []; } = [];
 
     public RunStatus Status { get; init; }
 

@@ -1,0 +1,62 @@
+using MlOps.Client.Tests.Fixtures;
+
+namespace MlOps.Client.Tests.Behaviour;
+
+/// <summary>Behaviour a Python MLflow user expects, on recorded server bodies (issue: a public API worth freezing).</summary>
+public sealed class PythonFaithfulnessTests
+{
+    [Fact]
+    public async Task Collections_the_server_omits_come_back_empty_not_null()
+    {
+        using var server = new RecordedServer();
+        server.Serve("043-runs-get"); // a run without metrics or params: "data" has only tags, "inputs" is {}
+        using var client = server.CreateClient();
+        var run = await client.GetRunAsync("e0615394aa0f4901b930c39ef92bfa3b");
+        Assert.Empty(run.Data.Metrics);
+        Assert.Empty(run.Data.Params);
+        Assert.NotNull(run.Inputs);
+        Assert.Empty(run.Inputs!.DatasetInputs);
+        Assert.Equal(0, run.Data.Metrics.Count(m => m.Value > 0)); // LINQ over them works
+
+        server.Serve("303-registered-models-get"); // no aliases, no latest_versions
+        var model = await client.GetRegisteredModelAsync("tour-model");
+        Assert.Empty(model.Aliases);
+        Assert.Empty(model.LatestVersions);
+    }
+
+    [Fact]
+    public async Task MaxResults_caps_what_a_search_returns_as_Pythons_max_results_does()
+    {
+        using var server = new RecordedServer();
+        var p1 = RecordedExchange.Load("117-runs-search-filter-page1"); // one run and a next_page_token
+        var p2 = RecordedExchange.Load("118-runs-search-filter-page2");
+        server.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath(p1.Path).UsingPost().WithBody((string? b) => b != null && b.Contains("\"page_token\":\"eyJvZmZzZXQiOiAxfQ==\"", StringComparison.Ordinal)))
+            .AtPriority(1).RespondWith(WireMock.ResponseBuilders.Response.Create().WithHeader("Content-Type", "application/json").WithBody(p2.Body));
+        server.Serve(p1, priority: 20);
+        using var client = server.CreateClient();
+
+        var one = new SearchRunsOptions { Filter = "metrics.acc > 0.5", MaxResults = 1, ExperimentIds = { "1" } };
+        one.OrderBy.Add("metrics.acc DESC");
+        var runs = new List<Run>();
+        await foreach (var run in client.SearchRunsAsync(one))
+        {
+            runs.Add(run);
+        }
+
+        Assert.Single(runs); // the server said there were more: max_results = 1 still returns one
+        var request = Assert.Single(server.Requests);
+        Assert.Equal(1, RecordedServer.BodyOf(request)!["max_results"]!.GetValue<int>());
+
+        var two = new SearchRunsOptions { Filter = "metrics.acc > 0.5", MaxResults = 2, PageSize = 1000, ExperimentIds = { "1" } };
+        two.OrderBy.Add("metrics.acc DESC");
+        var count = 0;
+        await foreach (var run in client.SearchRunsAsync(two))
+        {
+            count++;
+        }
+
+        Assert.Equal(2, count);
+        Assert.Equal([1, 2, 1], server.Requests.Select(r => RecordedServer.BodyOf(r)!["max_results"]!.GetValue<int>())); // never more than what is left
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SearchRunsOptions { MaxResults = 0 });
+    }
+}
