@@ -19,13 +19,18 @@ public partial class MlflowClient
             tags = [];
             foreach (var (key, value) in options.Tags)
             {
+                if (key == MlflowTags.RunName && string.IsNullOrEmpty(value))
+                {
+                    continue; // as Python: an empty run name means "generate one"
+                }
+
                 MlflowValidator.ValidateTag(key, value);
                 tags.Add(new RunTag(key, value));
             }
         }
 
         var start = (options.StartTime ?? Options.TimeProvider.GetUtcNow()).ToUnixTimeMilliseconds();
-        var response = await PostAsync("runs/create", new CreateRunRequest(experimentId, options.UserId, options.RunName, start, tags),
+        var response = await PostAsync("runs/create", new CreateRunRequest(experimentId, options.UserId, string.IsNullOrEmpty(options.RunName) ? null : options.RunName, start, tags is { Count: 0 } ? null : tags),
             MlflowJsonContext.Default.CreateRunRequest, MlflowJsonContext.Default.RunResponse, cancellationToken).ConfigureAwait(false);
         return response.Run ?? throw MissingField("runs/create", "run");
     }

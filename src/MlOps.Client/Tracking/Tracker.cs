@@ -417,6 +417,7 @@ public sealed class Tracker : IDisposable, IAsyncDisposable
 
     private async Task<RunScope> CreateAsync(RunScope scope, string? name, StartRunOptions? options, CancellationToken cancellationToken)
     {
+        name = string.IsNullOrEmpty(name) ? null : name; // Python's start_run(run_name=""): the store generates a name
         try
         {
             var resumeId = options?.ResumeRunId;

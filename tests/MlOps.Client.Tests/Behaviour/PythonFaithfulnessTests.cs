@@ -1,4 +1,6 @@
+using MlOps.Client.Stores;
 using MlOps.Client.Tests.Fixtures;
+using MlOps.Client.Tracking;
 
 namespace MlOps.Client.Tests.Behaviour;
 
@@ -58,5 +60,36 @@ public sealed class PythonFaithfulnessTests
         Assert.Equal(2, count);
         Assert.Equal([1, 2, 1], server.Requests.Select(r => RecordedServer.BodyOf(r)!["max_results"]!.GetValue<int>())); // never more than what is left
         Assert.Throws<ArgumentOutOfRangeException>(() => new SearchRunsOptions { MaxResults = 0 });
+    }
+
+    [Fact]
+    public async Task An_empty_run_name_means_generate_one_as_in_Pythons_start_run()
+    {
+        using var server = new RecordedServer();
+        server.Serve("040-runs-create");
+        using var client = server.CreateClient();
+        var options = new CreateRunOptions { RunName = "" };
+        options.Tags[MlflowTags.RunName] = "";
+        await client.CreateRunAsync("1", options);
+        var body = RecordedServer.BodyOf(server.SingleRequest())!;
+        Assert.Null(body["run_name"]); // not sent: the server generates the name (an empty tag next to it broke the insert)
+        Assert.Null(body["tags"]);
+
+        var dir = Directory.CreateTempSubdirectory("mlops-runname-");
+        try
+        {
+            await using (var store = SqliteTrackingStore.Open("sqlite:///" + Path.Combine(dir.FullName, "mlflow.db")))
+            await using (var tracker = new Tracker(store, new TrackerOptions { HandleProcessExit = false, SetSystemTags = false }))
+            {
+                await using var run = await tracker.StartRunAsync("");
+                Assert.False(string.IsNullOrEmpty(run.Name));
+                Assert.Equal(run.Name, (await store.GetRunAsync(run.RunId, default)).Data.GetTag(MlflowTags.RunName));
+            }
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            dir.Delete(recursive: true);
+        }
     }
 }

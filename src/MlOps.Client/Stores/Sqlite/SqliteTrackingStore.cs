@@ -245,7 +245,9 @@ public sealed partial class SqliteTrackingStore : ITrackingStore
             }
 
             var runId = Guid.NewGuid().ToString("N");
-            var name = options.RunName ?? (options.Tags.TryGetValue(MlflowTags.RunName, out var tagged) ? tagged : RunNames.Generate());
+            var name = string.IsNullOrEmpty(options.RunName)
+                ? options.Tags.TryGetValue(MlflowTags.RunName, out var tagged) && !string.IsNullOrEmpty(tagged) ? tagged : RunNames.Generate()
+                : options.RunName;
             var start = (options.StartTime ?? _time.GetUtcNow()).ToUnixTimeMilliseconds();
             var artifactUri = JoinLocation(experiment.ArtifactLocation ?? ToFileLocation(Path.Combine(_artifactRoot, experimentId)), runId + "/artifacts");
             Exec(tx, """
