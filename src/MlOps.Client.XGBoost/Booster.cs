@@ -819,20 +819,9 @@ public sealed record FeatureScores(ImportanceType Type, IReadOnlyList<string> Fe
         return sb.Append('}').ToString();
     }
 
-    /// <summary>A double as Python's <c>repr</c> prints it (shortest round trip, always with a decimal point).</summary>
-    internal static string PythonFloat(double value)
-    {
-        var s = value.ToString("R", CultureInfo.InvariantCulture);
-        if (s.Contains('E', StringComparison.Ordinal))
-        {
-            var exponentIndex = s.IndexOf('E', StringComparison.Ordinal);
-            var mantissa = s[..exponentIndex];
-            var exponent = int.Parse(s[(exponentIndex + 1)..], CultureInfo.InvariantCulture);
-            return $"{mantissa}e{(exponent < 0 ? "-" : "+")}{Math.Abs(exponent):00}";
-        }
+    /// <summary>A double as Python's <c>repr</c> prints it (the SDK's one Python formatter).</summary>
+    internal static string PythonFloat(double value) => MlOps.Client.Formatting.PythonFormat.Float(value);
 
-        return double.IsFinite(value) && !s.Contains('.', StringComparison.Ordinal) ? s + ".0" : s;
-    }
 }
 
 /// <summary>Feature importance types of <see cref="Booster.GetScores(ImportanceType)"/>.</summary>

@@ -454,21 +454,7 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
         }
     }
 
-    internal static string FormatParam(object? value) => value switch
-    {
-        null => "None",
-        string s => s,
-        bool b => b ? "True" : "False",
-        double d => FormatDouble(d),
-        float f => float.IsFinite(f) && f != MathF.Floor(f) ? f.ToString("R", CultureInfo.InvariantCulture) : FormatDouble(f),
-        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        System.Collections.IEnumerable list => "[" + string.Join(", ", list.Cast<object?>().Select(v => v is string t ? $"'{t}'" : FormatParam(v))) + "]",
-        _ => value.ToString() ?? "",
-    };
-
-    private static string FormatDouble(double d) =>
-        double.IsNaN(d) ? "nan" : double.IsPositiveInfinity(d) ? "inf" : double.IsNegativeInfinity(d) ? "-inf"
-        : d == Math.Floor(d) && Math.Abs(d) < 1e16 ? d.ToString("0.0", CultureInfo.InvariantCulture) : d.ToString("R", CultureInfo.InvariantCulture);
+    internal static string FormatParam(object? value) => Formatting.PythonFormat.Value(value);
 
     private static string Truncate(string s) => s.Length <= 100 ? s : s[..100] + "…";
 }

@@ -1,0 +1,133 @@
+using System.Collections;
+using System.Globalization;
+using System.Text;
+
+namespace MlOps.Client.Formatting;
+
+/// <summary>
+/// Values as Python's <c>str()</c> prints them — what Python MLflow stores for a param or tag — so that a filter such
+/// as <c>params.lr = '1e-05'</c> finds runs logged from C# and from Python alike. The one place this is decided.
+/// </summary>
+internal static class PythonFormat
+{
+    /// <summary>
+    /// A double as Python's <c>repr</c>/<c>str</c>: the shortest digits that round-trip, in positional notation when the
+    /// decimal exponent is in [−4, 16), otherwise <c>d.ddde±XX</c>; always a decimal point or an exponent
+    /// (<c>1.0</c>, <c>1e-05</c>, <c>1e+16</c>, <c>0.0001</c>, <c>1234567890123456.0</c>); <c>nan</c>, <c>inf</c>, <c>-inf</c>.
+    /// </summary>
+    public static string Float(double value) =>
+        double.IsNaN(value) ? "nan"
+        : double.IsPositiveInfinity(value) ? "inf"
+        : double.IsNegativeInfinity(value) ? "-inf"
+        : FromRoundTrip(value.ToString("R", CultureInfo.InvariantCulture));
+
+    /// <summary>A float32 as numpy prints <c>str(np.float32(x))</c>: its own shortest digits, with Python's notation rules.</summary>
+    public static string Float(float value) =>
+        float.IsNaN(value) ? "nan"
+        : float.IsPositiveInfinity(value) ? "inf"
+        : float.IsNegativeInfinity(value) ? "-inf"
+        : FromRoundTrip(value.ToString("R", CultureInfo.InvariantCulture));
+
+    /// <summary>
+    /// Any value as Python MLflow's <c>str(value)</c> stores it: <c>None</c>, <c>True</c>/<c>False</c>, floats as
+    /// <see cref="Float(double)"/>, integers and other formattables with the invariant culture, sequences as Python
+    /// lists (<c>['a', 1, 2.5]</c>), dictionaries as Python dicts (<c>{'a': 1}</c>).
+    /// </summary>
+    public static string Value(object? value) => value switch
+    {
+        null => "None",
+        string s => s,
+        _ => Nested(value),
+    };
+
+    private static string Nested(object? value) => value switch
+    {
+        null => "None",
+        string s => QuotedRepr(s),
+        bool b => b ? "True" : "False",
+        double d => Float(d),
+        float f => Float(f),
+        decimal m => Float((double)m),
+        Enum e => e.ToString(),
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        IDictionary map => "{" + string.Join(", ", map.Keys.Cast<object?>().Select(k => Nested(k) + ": " + Nested(map[k!]))) + "}",
+        IEnumerable list => "[" + string.Join(", ", list.Cast<object?>().Select(Nested)) + "]",
+        _ => value.ToString() ?? "",
+    };
+
+    /// <summary>A string as Python's <c>repr</c> (inside lists and dicts): single quotes, or double quotes when it holds a single quote and no double one.</summary>
+    private static string QuotedRepr(string s)
+    {
+        var quote = s.Contains('\'', StringComparison.Ordinal) && !s.Contains('"', StringComparison.Ordinal) ? '"' : '\'';
+        var sb = new StringBuilder().Append(quote);
+        foreach (var c in s)
+        {
+            _ = c switch
+            {
+                '\\' => sb.Append("\\\\"),
+                '\n' => sb.Append("\\n"),
+                '\r' => sb.Append("\\r"),
+                '\t' => sb.Append("\\t"),
+                _ when c == quote => sb.Append('\\').Append(c),
+                _ => sb.Append(c),
+            };
+        }
+
+        return sb.Append(quote).ToString();
+    }
+
+    /// <summary>Turns .NET's shortest round-trip text ("1E-05", "123.45", "1E+15") into Python's notation.</summary>
+    private static string FromRoundTrip(string roundTrip)
+    {
+        var negative = roundTrip.StartsWith('-');
+        var text = negative ? roundTrip[1..] : roundTrip;
+        var e = text.IndexOfAny(['E', 'e']);
+        var exponent = e < 0 ? 0 : int.Parse(text.AsSpan(e + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        var mantissa = e < 0 ? text : text[..e];
+        var dot = mantissa.IndexOf('.', StringComparison.Ordinal);
+        var digits = dot < 0 ? mantissa : mantissa.Remove(dot, 1);
+        var pointAt = (dot < 0 ? mantissa.Length : dot) + exponent; // digits before the decimal point
+        var firstNonZero = 0;
+        while (firstNonZero < digits.Length - 1 && digits[firstNonZero] == '0')
+        {
+            firstNonZero++;
+        }
+
+        digits = digits[firstNonZero..].TrimEnd('0');
+        pointAt -= firstNonZero;
+        if (digits.Length == 0)
+        {
+            return negative ? "-0.0" : "0.0";
+        }
+
+        var exp10 = pointAt - 1; // scientific exponent of the first digit
+        var sb = new StringBuilder(negative ? "-" : "");
+        if (exp10 is >= -4 and < 16)
+        {
+            if (pointAt <= 0)
+            {
+                sb.Append("0.").Append('0', -pointAt).Append(digits);
+            }
+            else if (pointAt >= digits.Length)
+            {
+                sb.Append(digits).Append('0', pointAt - digits.Length).Append(".0");
+            }
+            else
+            {
+                sb.Append(digits, 0, pointAt).Append('.').Append(digits, pointAt, digits.Length - pointAt);
+            }
+        }
+        else
+        {
+            sb.Append(digits[0]);
+            if (digits.Length > 1)
+            {
+                sb.Append('.').Append(digits, 1, digits.Length - 1);
+            }
+
+            sb.Append('e').Append(exp10 < 0 ? '-' : '+').Append(Math.Abs(exp10).ToString("00", CultureInfo.InvariantCulture));
+        }
+
+        return sb.ToString();
+    }
+}
