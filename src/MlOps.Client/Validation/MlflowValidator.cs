@@ -1,3 +1,4 @@
+using System.Text;
 using System.Globalization;
 
 namespace MlOps.Client.Validation;
@@ -73,10 +74,10 @@ public static class MlflowValidator
             throw new MlflowValidationException("name", "Experiment name must not be empty.");
         }
 
-        if (name.Length > MlflowLimits.MaxExperimentNameLength)
+        if (name.Length > MlflowLimits.MaxExperimentNameLength && CodePoints(name) > MlflowLimits.MaxExperimentNameLength)
         {
             throw new MlflowValidationException("name",
-                $"Experiment name has length {name.Length}, which exceeds the limit of {MlflowLimits.MaxExperimentNameLength} characters.");
+                $"Experiment name has length {CodePoints(name)}, which exceeds the limit of {MlflowLimits.MaxExperimentNameLength} characters.");
         }
     }
 
@@ -183,14 +184,17 @@ public static class MlflowValidator
             return "a key name must be provided";
         }
 
-        if (key.Length > maxLength)
+        var length = CodePoints(key);
+        if (length > maxLength)
         {
-            return $"key '{key[..Math.Min(key.Length, 40)]}…' has length {key.Length}, which exceeds the limit of {maxLength} characters";
+            return $"key '{key[..Math.Min(key.Length, 40)]}…' has length {length}, which exceeds the limit of {maxLength} characters";
         }
 
-        foreach (var c in key)
+        // Python's re.match(r"^[/\w.\- :]*$", name): '$' also matches before one final newline.
+        var body = key.EndsWith('\n') ? key[..^1] : key;
+        foreach (var rune in body.EnumerateRunes())
         {
-            if (!IsKeyChar(c))
+            if (!IsKeyChar(rune))
             {
                 return $"invalid key '{key}': {BadCharacters}";
             }
@@ -220,18 +224,18 @@ public static class MlflowValidator
             throw new MlflowValidationException(field, $"{field} of '{key}' must not be null.");
         }
 
-        if (value.Length > limit)
+        if (value.Length > limit && CodePoints(value) is var length && length > limit)
         {
             throw new MlflowValidationException(field,
-                $"{field} of '{key}' has length {value.Length}, which exceeds the limit of {limit} characters.");
+                $"{field} of '{key}' has length {length}, which exceeds the limit of {limit} characters.");
         }
     }
 
     private static void CheckLength(string field, string what, string? value, int limit)
     {
-        if (value is not null && value.Length > limit)
+        if (value is not null && value.Length > limit && CodePoints(value) is var length && length > limit)
         {
-            throw new MlflowValidationException(field, $"{what} has length {value.Length}, which exceeds the limit of {limit} characters.");
+            throw new MlflowValidationException(field, $"{what} has length {length}, which exceeds the limit of {limit} characters.");
         }
     }
 
@@ -244,10 +248,32 @@ public static class MlflowValidator
         }
     }
 
-    // Python's \w (Unicode word characters) plus / . - space and colon.
-    private static bool IsKeyChar(char c) =>
-        char.IsLetterOrDigit(c) || c == '_' || c == '/' || c == '.' || c == '-' || c == ' ' || c == ':'
-        || char.GetUnicodeCategory(c) is UnicodeCategory.NonSpacingMark or UnicodeCategory.ConnectorPunctuation;
+    /// <summary>
+    /// Python's <c>\w</c> on text — letters (Lu, Ll, Lt, Lm, Lo), numbers (Nd, Nl, No: "x²" and "Ⅷ" pass) and '_', but
+    /// not combining marks or other connector punctuation — plus / . - space and colon, as MLflow's
+    /// <c>validate_param_and_metric_name</c>.
+    /// </summary>
+    private static bool IsKeyChar(Rune rune) =>
+        rune.Value is '_' or '/' or '.' or '-' or ' ' or ':'
+        || Rune.GetUnicodeCategory(rune) is UnicodeCategory.UppercaseLetter or UnicodeCategory.LowercaseLetter or UnicodeCategory.TitlecaseLetter
+            or UnicodeCategory.ModifierLetter or UnicodeCategory.OtherLetter or UnicodeCategory.DecimalDigitNumber or UnicodeCategory.LetterNumber
+            or UnicodeCategory.OtherNumber;
+
+    /// <summary>The length as Python's <c>len()</c> counts it: code points (an emoji is 1, not 2 UTF-16 units).</summary>
+    internal static int CodePoints(string text)
+    {
+        var count = text.Length;
+        for (var i = 0; i < text.Length - 1; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && char.IsLowSurrogate(text[i + 1]))
+            {
+                count--;
+                i++;
+            }
+        }
+
+        return count;
+    }
 
     // posixpath.normpath(name) == name, and not '.', '..…' or '/…'.
     private static bool IsNormalizedPath(string name)
