@@ -232,7 +232,22 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
     {
         EnsureOpen();
         MlflowValidator.ValidateDatasetInput(input);
-        TrackPending(_tracker.Store.LogInputsAsync(RunId, [input], CancellationToken.None));
+        lock (_inputGate)
+        {
+            // One after the other, in call order, as Python's synchronous log_input: the server keeps the first context
+            // of a dataset logged twice ("train" then "eval" stays "train"), and two concurrent inserts of one dataset race.
+            _inputs = SendAfterAsync(_inputs, input);
+            TrackPending(_inputs);
+        }
+    }
+
+    private readonly object _inputGate = new();
+    private Task _inputs = Task.CompletedTask;
+
+    private async Task SendAfterAsync(Task previous, DatasetInput input)
+    {
+        await Task.WhenAny(previous).ConfigureAwait(false); // its failure is surfaced by its own pending entry
+        await _tracker.Store.LogInputsAsync(RunId, [input], CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>

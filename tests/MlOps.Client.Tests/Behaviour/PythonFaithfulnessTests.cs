@@ -92,4 +92,26 @@ public sealed class PythonFaithfulnessTests
             dir.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Dataset_inputs_reach_the_store_one_after_the_other_in_call_order()
+    {
+        var store = new FakeTrackingStore();
+        var firstHeld = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        store.InputGate = () => Interlocked.Increment(ref calls) == 1 ? firstHeld.Task : Task.CompletedTask; // the first call is held
+        await using var tracker = new Tracker(store, new TrackerOptions { HandleProcessExit = false, SetSystemTags = false });
+        await using (var run = await tracker.StartRunAsync("inputs"))
+        {
+            var iris = new Dataset { Name = "iris", Digest = "abc123", SourceType = "local", Source = "{}" };
+            run.LogInput(iris, context: "train");
+            run.LogInput(iris, context: "eval"); // sent concurrently, this one would have overtaken the held first one
+            firstHeld.SetResult();
+            await run.FlushAsync();
+            Assert.False(store.ConcurrentInputs);
+            var contexts = store.InputsOf(run.RunId)
+                .Select(i => i.Tags.Single(t => t.Key == MlflowTags.DatasetContext).Value);
+            Assert.Equal(["train", "eval"], contexts); // in call order: a server keeps the first ("train"), as for Python
+        }
+    }
 }

@@ -239,17 +239,49 @@ public sealed class FakeTrackingStore : ITrackingStore
         }
     }
 
-    public Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> datasets, CancellationToken cancellationToken)
+    public async Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> datasets, CancellationToken cancellationToken)
+    {
+        if (Interlocked.Increment(ref _inputsInFlight) > 1)
+        {
+            ConcurrentInputs = true;
+        }
+
+        try
+        {
+            if (InputGate is { } gate)
+            {
+                await gate().ConfigureAwait(false);
+            }
+
+            lock (_gate)
+            {
+                _inputs.TryAdd(runId, new());
+                _inputs[runId].AddRange(datasets);
+                Calls.Enqueue("log-inputs " + runId);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inputsInFlight);
+        }
+    }
+
+    private int _inputsInFlight;
+
+    /// <summary>The dataset inputs received for <paramref name="runId"/>, in arrival order.</summary>
+    public IReadOnlyList<DatasetInput> InputsOf(string runId)
     {
         lock (_gate)
         {
-            _inputs.TryAdd(runId, new());
-            _inputs[runId].AddRange(datasets);
-            Calls.Enqueue("log-inputs " + runId);
+            return _inputs.TryGetValue(runId, out var list) ? [.. list] : [];
         }
-
-        return Task.CompletedTask;
     }
+
+    /// <summary>Awaited by every log-inputs call before it records (e.g. a delay that would let a second call overtake).</summary>
+    public Func<Task>? InputGate { get; set; }
+
+    /// <summary>Whether two log-inputs calls ever ran at once.</summary>
+    public bool ConcurrentInputs { get; private set; }
 
     public Task<IReadOnlyList<Metric>> GetMetricHistoryAsync(string runId, string metricKey, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<Metric>>(Metrics(runId).Where(m => m.Key == metricKey).OrderBy(m => m.Step).ThenBy(m => m.Timestamp).ToList());
