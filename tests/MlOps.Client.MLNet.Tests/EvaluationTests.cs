@@ -132,6 +132,19 @@ public sealed class EvaluationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_run_started_for_LogTo_ends_FAILED_when_logging_fails_not_FINISHED()
+    {
+        using (_f.Context.AutologMlflow(_f.Tracker))
+        {
+            // "bad//prefix" makes every metric key invalid: the logging throws inside the run LogTo started.
+            Assert.Throws<MlOps.Client.Validation.MlflowValidationException>(() => _f.Context.BinaryClassification.Evaluate(BinaryScored()).LogTo("bad//prefix_"));
+        }
+
+        var run = Assert.Single(await _f.RunsAsync());
+        Assert.Equal(RunStatus.Failed, run.Info.Status); // before: FINISHED, ended in a finally
+    }
+
+    [Fact]
     public async Task Cross_validation_logs_each_fold_as_a_child_run_and_mean_and_std_on_the_parent()
     {
         var folds = _f.Context.MulticlassClassification.CrossValidate(_f.Data, _f.SdcaPipeline(), numberOfFolds: 3, seed: 1);

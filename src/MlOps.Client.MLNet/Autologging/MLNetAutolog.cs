@@ -67,19 +67,26 @@ public sealed class MLNetAutologSession : IDisposable
         MLNetAutolog.Clear(this);
     }
 
-    /// <summary>The run to log to: the tracker's active run, or a new one the caller must end (<paramref name="owned"/>).</summary>
-    internal RunScope AcquireRun(string? runName, out bool owned)
-    {
-        var active = Tracker.ActiveRun;
-        owned = active is null || !ReferenceEquals(active.Tracker, Tracker);
-        var run = owned ? Tracker.StartRun(runName, new StartRunOptions()) : active!;
-        if (Options.ExtraTags.Count > 0)
-        {
-            run.SetTags(Options.ExtraTags);
-        }
-
-        return run;
-    }
+    /// <summary>
+    /// Runs <paramref name="work"/> in the tracker's active run, or in a new run (with the extra tags) ended FINISHED
+    /// after it or FAILED when it throws; a failed upload at that end is reported through the logger, not thrown.
+    /// </summary>
+    internal T InRun<T>(string? runName, Func<RunScope, T> work) =>
+        ActiveOrNewRun.Run(Tracker, runName, work,
+            onStarted: run =>
+            {
+                if (Options.ExtraTags.Count > 0)
+                {
+                    run.SetTags(Options.ExtraTags);
+                }
+            },
+            endFailed: (run, ex) =>
+            {
+                if (Options.Logger is { } logger)
+                {
+                    AutologLog.UploadFailed(logger, run.RunId, ex);
+                }
+            });
 
     internal void BeginCapture()
     {

@@ -43,33 +43,7 @@ public sealed class TrackedEstimator<TTransformer> : IEstimator<TTransformer>, I
             return Inner.Fit(input);
         }
 
-        var run = session.AcquireRun(RunName, out var owned);
-        try
-        {
-            var model = FitLogged(session, run, input);
-            if (owned)
-            {
-                try
-                {
-                    run.End(); // FINISHED even if an artifact upload failed: that is reported, the fit is not failed for it
-                }
-                catch (Exception ex) when (ex is not OutOfMemoryException && run.IsEnded)
-                {
-                    if (session.Options.Logger is { } logger)
-                    {
-                        AutologLog.UploadFailed(logger, run.RunId, ex);
-                    }
-                }
-            }
-
-            return model;
-        }
-        catch (Exception ex) when (owned && !run.IsEnded)
-        {
-            run.Fail(ex);
-            run.Dispose();
-            throw;
-        }
+        return session.InRun(RunName, run => FitLogged(session, run, input));
     }
 
     /// <inheritdoc/>

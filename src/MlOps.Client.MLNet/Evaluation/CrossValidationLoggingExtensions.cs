@@ -38,43 +38,37 @@ public static class CrossValidationLoggingExtensions
 
     internal static void LogFolds(IReadOnlyList<IReadOnlyDictionary<string, double>> folds, IReadOnlyList<int> foldIndexes, string prefix, RunScope? run)
     {
-        var owned = false;
         run ??= Tracker.ActiveRun;
         if (run is null)
         {
             var session = MLNetAutolog.Current
                 ?? throw new InvalidOperationException("No run to log the cross-validation to: pass a run, start one, or enable autologging.");
-            run = session.AcquireRun("cross-validation", out owned);
+            session.InRun<int>("cross-validation", r =>
+            {
+                LogFolds(folds, foldIndexes, prefix, r);
+                return 0;
+            });
+            return;
         }
 
-        try
+        for (var i = 0; i < folds.Count; i++)
         {
-            for (var i = 0; i < folds.Count; i++)
-            {
-                using var child = run.Tracker.StartRun(string.Create(CultureInfo.InvariantCulture, $"fold_{foldIndexes[i]}"), new StartRunOptions { Parent = run });
-                child.LogParam("fold", foldIndexes[i]);
-                child.LogMetrics(folds[i].Select(kv => KeyValuePair.Create(prefix + kv.Key, kv.Value)));
-            }
-
-            var keys = folds.SelectMany(f => f.Keys).Distinct(StringComparer.Ordinal);
-            var summary = new Dictionary<string, double>(StringComparer.Ordinal);
-            foreach (var key in keys)
-            {
-                var values = folds.Where(f => f.ContainsKey(key)).Select(f => f[key]).ToArray();
-                var mean = values.Average();
-                summary[$"{prefix}{key}_mean"] = mean;
-                summary[$"{prefix}{key}_std"] = Math.Sqrt(values.Average(v => (v - mean) * (v - mean)));
-            }
-
-            run.LogMetrics(summary);
-            run.LogParam("cv_folds", folds.Count);
+            using var child = run.Tracker.StartRun(string.Create(CultureInfo.InvariantCulture, $"fold_{foldIndexes[i]}"), new StartRunOptions { Parent = run });
+            child.LogParam("fold", foldIndexes[i]);
+            child.LogMetrics(folds[i].Select(kv => KeyValuePair.Create(prefix + kv.Key, kv.Value)));
         }
-        finally
+
+        var keys = folds.SelectMany(f => f.Keys).Distinct(StringComparer.Ordinal);
+        var summary = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var key in keys)
         {
-            if (owned)
-            {
-                run.End();
-            }
+            var values = folds.Where(f => f.ContainsKey(key)).Select(f => f[key]).ToArray();
+            var mean = values.Average();
+            summary[$"{prefix}{key}_mean"] = mean;
+            summary[$"{prefix}{key}_std"] = Math.Sqrt(values.Average(v => (v - mean) * (v - mean)));
         }
+
+        run.LogMetrics(summary);
+        run.LogParam("cv_folds", folds.Count);
     }
 }

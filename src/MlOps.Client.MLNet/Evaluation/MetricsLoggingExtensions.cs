@@ -79,32 +79,28 @@ public static class MetricsLoggingExtensions
     internal static void Log(IReadOnlyDictionary<string, double> values, string prefix, RunScope? run, Action<RunScope>? extra)
     {
         ArgumentNullException.ThrowIfNull(prefix);
-        var owned = false;
-        if (run is null)
+        run ??= Tracker.ActiveRun;
+        if (run is not null)
         {
-            run = Tracker.ActiveRun;
-            if (run is null)
-            {
-                var session = MLNetAutolog.Current
-                    ?? throw new InvalidOperationException("No run to log the metrics to: pass a run, start one, or enable autologging (mlContext.AutologMlflow(tracker)).");
-                run = session.AcquireRun(null, out owned);
-            }
+            Write(run);
+            return;
         }
 
-        try
+        var session = MLNetAutolog.Current
+            ?? throw new InvalidOperationException("No run to log the metrics to: pass a run, start one, or enable autologging (mlContext.AutologMlflow(tracker)).");
+        session.InRun<int>(null, r =>
+        {
+            Write(r);
+            return 0;
+        });
+
+        void Write(RunScope target)
         {
             // NaN metrics (e.g. AUC of a one-class test set) are logged as NaN, as MLflow stores them.
-            run.LogMetrics(values.Select(kv => KeyValuePair.Create(prefix + kv.Key, kv.Value)));
+            target.LogMetrics(values.Select(kv => KeyValuePair.Create(prefix + kv.Key, kv.Value)));
             if (extra is not null && (MLNetAutolog.Current?.Options.LogConfusionMatrix ?? true))
             {
-                extra(run);
-            }
-        }
-        finally
-        {
-            if (owned)
-            {
-                run.End();
+                extra(target);
             }
         }
     }

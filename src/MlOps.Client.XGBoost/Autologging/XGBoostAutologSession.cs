@@ -18,26 +18,16 @@ internal sealed partial class XGBoostAutologSession(Tracker tracker, XGBoostAuto
 
     public Booster Train(TrainRequest request, CancellationToken cancellationToken)
     {
-        var active = Tracker.ActiveRun;
-        var owned = active is null || !ReferenceEquals(active.Tracker, Tracker);
-        var run = owned ? Tracker.StartRun(null, new StartRunOptions()) : active!;
-        try
-        {
-            var booster = TrainLogged(run, request, cancellationToken);
-            if (owned)
+        // A run started here ends FINISHED, or FAILED when training throws; a failed artifact upload at its end is
+        // reported, not thrown (as Python's safe_patch).
+        return ActiveOrNewRun.Run(Tracker, null, run => TrainLogged(run, request, cancellationToken),
+            endFailed: (_, ex) =>
             {
-                // The run ends FINISHED even if an artifact upload failed; that failure is reported, not thrown (as Python's safe_patch).
-                Safely("run end (artifact uploads)", () => run.End());
-            }
-
-            return booster;
-        }
-        catch (Exception ex) when (owned && !run.IsEnded)
-        {
-            run.Fail(ex);
-            run.Dispose();
-            throw;
-        }
+                if (Options.Logger is { } logger)
+                {
+                    LogFailure(logger, "run end (artifact uploads)", ex);
+                }
+            });
     }
 
     private Booster TrainLogged(RunScope run, TrainRequest request, CancellationToken cancellationToken)
