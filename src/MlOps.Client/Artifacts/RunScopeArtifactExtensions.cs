@@ -90,6 +90,52 @@ public static class RunScopeArtifactExtensions
         return LogTextAsync(run, text, artifactFile, cancellationToken);
     }
 
+    /// <summary>Logs a JSON object as <c>.json</c> or <c>.yaml</c>/<c>.yml</c> (Python's <c>mlflow.log_dict</c>).</summary>
+    /// <param name="run">The run.</param>
+    /// <param name="value">The object.</param>
+    /// <param name="artifactFile">The artifact file path ending in <c>.json</c>, <c>.yaml</c> or <c>.yml</c>.</param>
+    /// <param name="cancellationToken">Cancels the upload.</param>
+    public static Task LogDictionaryAsync(this RunScope run, JsonObject value, string artifactFile, CancellationToken cancellationToken = default) =>
+        LogDictionaryAsync(run, (JsonNode)value, artifactFile, cancellationToken);
+
+    /// <summary>
+    /// Logs a dictionary as <c>.json</c> or <c>.yaml</c>/<c>.yml</c> (Python's <c>mlflow.log_dict</c>): values may be
+    /// strings, numbers, booleans, null, nested dictionaries and sequences.
+    /// </summary>
+    /// <typeparam name="TValue">The value type.</typeparam>
+    /// <param name="run">The run.</param>
+    /// <param name="value">The dictionary.</param>
+    /// <param name="artifactFile">The artifact file path ending in <c>.json</c>, <c>.yaml</c> or <c>.yml</c>.</param>
+    /// <param name="cancellationToken">Cancels the upload.</param>
+    public static Task LogDictionaryAsync<TValue>(this RunScope run, IEnumerable<KeyValuePair<string, TValue>> value, string artifactFile, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        var json = new JsonObject();
+        foreach (var (key, item) in value)
+        {
+            json[key] = ToNode(item);
+        }
+
+        return LogDictionaryAsync(run, (JsonNode)json, artifactFile, cancellationToken);
+    }
+
+    private static JsonNode? ToNode(object? value) => value switch
+    {
+        null => null,
+        JsonNode node => node.DeepClone(),
+        string s => JsonValue.Create(s),
+        bool b => JsonValue.Create(b),
+        double d => double.IsFinite(d) ? JsonValue.Create(d) : JsonValue.Create(MlOps.Client.Formatting.PythonFormat.Float(d)),
+        float f => float.IsFinite(f) ? JsonValue.Create(f) : JsonValue.Create(MlOps.Client.Formatting.PythonFormat.Float(f)),
+        decimal m => JsonValue.Create(m),
+        int or long or short or byte or sbyte or uint or ulong or ushort => JsonValue.Create(Convert.ToDecimal(value, System.Globalization.CultureInfo.InvariantCulture)),
+        System.Collections.IDictionary map => new JsonObject(map.Keys.Cast<object>().Select(k =>
+            KeyValuePair.Create(Convert.ToString(k, System.Globalization.CultureInfo.InvariantCulture) ?? "", ToNode(map[k])))),
+        System.Collections.IEnumerable items => new JsonArray([.. items.Cast<object?>().Select(ToNode)]),
+        IFormattable f => JsonValue.Create(f.ToString(null, System.Globalization.CultureInfo.InvariantCulture)),
+        _ => JsonValue.Create(value.ToString()),
+    };
+
     /// <summary>Logs a value serialized with <paramref name="typeInfo"/> (source-generated) as JSON or YAML.</summary>
     /// <typeparam name="T">The value type.</typeparam>
     /// <param name="run">The run.</param>

@@ -179,9 +179,13 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
         _tracker.Uploader.Enqueue(ref entity);
     }
 
-    /// <summary>Logs several params (see <see cref="LogParam"/>).</summary>
+    /// <summary>
+    /// Logs several params (see <see cref="LogParam"/>): any dictionary, e.g. <c>Dictionary&lt;string, double&gt;</c> or
+    /// <c>Dictionary&lt;string, object&gt;</c>; for an anonymous object use <see cref="MlflowValues.From(object)"/>.
+    /// </summary>
+    /// <typeparam name="TValue">The value type.</typeparam>
     /// <param name="parameters">Key → value.</param>
-    public void LogParams(IEnumerable<KeyValuePair<string, object?>> parameters)
+    public void LogParams<TValue>(IEnumerable<KeyValuePair<string, TValue>> parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         foreach (var (key, value) in parameters)
@@ -201,14 +205,20 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
         _tracker.Uploader.Enqueue(ref entity);
     }
 
-    /// <summary>Sets several tags.</summary>
+    /// <summary>Sets a tag from any value, formatted as Python's <c>str()</c> (as <c>mlflow.set_tag</c> stores it: <c>True</c>, <c>0.1</c>, <c>None</c>).</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value.</param>
+    public void SetTag(string key, object? value) => SetTag(key, FormatParam(value));
+
+    /// <summary>Sets several tags (values formatted as Python's <c>str()</c> when they are not strings).</summary>
+    /// <typeparam name="TValue">The value type.</typeparam>
     /// <param name="tags">Key → value.</param>
-    public void SetTags(IEnumerable<KeyValuePair<string, string>> tags)
+    public void SetTags<TValue>(IEnumerable<KeyValuePair<string, TValue>> tags)
     {
         ArgumentNullException.ThrowIfNull(tags);
         foreach (var (key, value) in tags)
         {
-            SetTag(key, value);
+            SetTag(key, value is string text ? text : FormatParam(value));
         }
     }
 

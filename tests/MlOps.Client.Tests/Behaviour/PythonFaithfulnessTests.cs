@@ -114,4 +114,47 @@ public sealed class PythonFaithfulnessTests
             Assert.Equal(["train", "eval"], contexts); // in call order: a server keeps the first ("train"), as for Python
         }
     }
+
+    [Fact]
+    public async Task Logging_takes_any_dictionary_anonymous_objects_and_non_string_tags_formatted_as_Python()
+    {
+        var dir = Directory.CreateTempSubdirectory("mlops-typing-");
+        try
+        {
+            await using var store = SqliteTrackingStore.Open("sqlite:///" + Path.Combine(dir.FullName, "mlflow.db"));
+            await using var tracker = new Tracker(store, new TrackerOptions { HandleProcessExit = false, SetSystemTags = false });
+            string runId;
+            await using (var run = await tracker.StartRunAsync("typing"))
+            {
+                runId = run.RunId;
+                run.LogParams(new Dictionary<string, double> { ["lr"] = 1e-5, ["big"] = 1e16 });
+                run.LogParams(new Dictionary<string, object> { ["optimizer"] = "adam", ["layers"] = new[] { 64, 32 } });
+                run.LogParams(MlflowValues.From(new { depth = 6, shuffle = true, seed = (int?)null }));
+                run.SetTag("ready", true);
+                run.SetTags(new Dictionary<string, int> { ["epochs"] = 10 });
+                await run.LogDictionaryAsync(new Dictionary<string, object?> { ["lr"] = 0.1, ["layers"] = new[] { 64, 32 }, ["name"] = null }, "config.json");
+            }
+
+            var logged = await store.GetRunAsync(runId, default);
+            string? Param(string key) => logged.Data.Params.SingleOrDefault(p => p.Key == key)?.Value;
+            Assert.Equal("1e-05", Param("lr"));            // Python: str(1e-05); .NET would write 1E-05
+            Assert.Equal("1e+16", Param("big"));
+            Assert.Equal("[64, 32]", Param("layers"));
+            Assert.Equal("6", Param("depth"));
+            Assert.Equal("True", Param("shuffle"));
+            Assert.Equal("None", Param("seed"));
+            Assert.Equal("True", logged.Data.GetTag("ready"));
+            Assert.Equal("10", logged.Data.GetTag("epochs"));
+            var artifact = Path.Combine(new Uri(logged.Info.ArtifactUri!).LocalPath, "config.json");
+            var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(artifact))!;
+            Assert.Equal(0.1, json["lr"]!.GetValue<double>());
+            Assert.Equal(2, json["layers"]!.AsArray().Count);
+            Assert.Null(json["name"]);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            dir.Delete(recursive: true);
+        }
+    }
 }
