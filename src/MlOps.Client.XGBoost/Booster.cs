@@ -413,16 +413,7 @@ public sealed class Booster : IDisposable, INativeOwner
             }
 
             XGBoostLibrary.Check(NativeMethods.XGBoosterPredictFromDMatrix(self.Handle, matrix.Handle, config, out var shape, out var dimension, out var result), "XGBoosterPredictFromDMatrix");
-            var dims = new long[checked((int)dimension)];
-            long total = 1;
-            for (var i = 0; i < dims.Length; i++)
-            {
-                dims[i] = (long)shape[i];
-                total *= dims[i];
-            }
-
-            // The result lives in a thread-local buffer of XGBoost: copy it before the next call on this thread.
-            return new Prediction(new ReadOnlySpan<float>(result, checked((int)total)).ToArray(), dims);
+            return CopyPrediction(shape, dimension, result);
         }
         finally
         {
@@ -478,21 +469,27 @@ public sealed class Booster : IDisposable, INativeOwner
                 var array = string.Create(CultureInfo.InvariantCulture,
                     $"{{\"data\": [{(nint)p}, true], \"shape\": [{rows}, {columns}], \"typestr\": \"<f4\", \"version\": 3}}");
                 XGBoostLibrary.Check(NativeMethods.XGBoosterPredictFromDense(self.Handle, array, config, 0, out var shape, out var dimension, out var result), "XGBoosterPredictFromDense");
-                var dims = new long[checked((int)dimension)];
-                long total = 1;
-                for (var i = 0; i < dims.Length; i++)
-                {
-                    dims[i] = (long)shape[i];
-                    total *= dims[i];
-                }
-
-                return new Prediction(new ReadOnlySpan<float>(result, checked((int)total)).ToArray(), dims);
+                return CopyPrediction(shape, dimension, result);
             }
         }
         finally
         {
             _gate.ExitReadLock();
         }
+    }
+
+    /// <summary>Copies XGBoost's result: it lives in a thread-local buffer of XGBoost, overwritten by the next call on this thread.</summary>
+    private static unsafe Prediction CopyPrediction(ulong* shape, ulong dimension, float* result)
+    {
+        var dims = new long[checked((int)dimension)];
+        long total = 1;
+        for (var i = 0; i < dims.Length; i++)
+        {
+            dims[i] = (long)shape[i];
+            total *= dims[i];
+        }
+
+        return new Prediction(new ReadOnlySpan<float>(result, checked((int)total)).ToArray(), dims);
     }
 
     /// <summary>Saves the model to <paramref name="path"/>; the format follows the extension as in XGBoost: <c>.json</c> JSON, <c>.ubj</c> UBJSON, otherwise XGBoost's default for that version (legacy binary in 1.x).</summary>

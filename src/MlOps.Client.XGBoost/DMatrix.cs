@@ -498,7 +498,8 @@ public sealed class DMatrix : IDisposable, INativeOwner
         return MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<byte, float>(ref MemoryMarshal.GetArrayDataReference((Array)data)), data.Length).ToArray();
     }
 
-    private static float[] Flatten(float[][] rows, out int columns)
+    /// <summary>Rows of equal length as one row-major array (checked: no null row, no ragged row).</summary>
+    internal static float[] Flatten(float[][] rows, out int columns)
     {
         ArgumentNullException.ThrowIfNull(rows);
         columns = rows.Length == 0 ? 1 : rows[0]?.Length ?? throw new ArgumentException("rows[0] is null.", nameof(rows));

@@ -83,7 +83,7 @@ public partial class MlflowClient
     /// <summary>Fetches one page of an experiment search.</summary>
     /// <param name="query">The query.</param>
     /// <param name="pageToken">The page token from the previous page, or <see langword="null"/> for the first.</param>
-    /// <param name="pageSize">Overrides <see cref="SearchExperimentsOptions.PageSize"/> (and the cap of <see cref="SearchExperimentsOptions.MaxResults"/>).</param>
+    /// <param name="pageSize">Overrides <see cref="SearchOptions.PageSize"/> (and the cap of <see cref="SearchOptions.MaxResults"/>).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     public virtual async Task<MlflowPage<Experiment>> SearchExperimentsPageAsync(
         SearchExperimentsOptions query, string? pageToken = null, int? pageSize = null, CancellationToken cancellationToken = default)

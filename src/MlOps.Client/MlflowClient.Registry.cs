@@ -59,7 +59,7 @@ public partial class MlflowClient
     /// <summary>Fetches one page of a registered-model search.</summary>
     /// <param name="query">The query.</param>
     /// <param name="pageToken">The page token, or <see langword="null"/> for the first page.</param>
-    /// <param name="pageSize">Overrides <see cref="SearchRegisteredModelsOptions.PageSize"/> (and the cap of <see cref="SearchRegisteredModelsOptions.MaxResults"/>).</param>
+    /// <param name="pageSize">Overrides <see cref="SearchOptions.PageSize"/> (and the cap of <see cref="SearchOptions.MaxResults"/>).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     public virtual async Task<MlflowPage<RegisteredModel>> SearchRegisteredModelsPageAsync(
         SearchRegisteredModelsOptions query, string? pageToken = null, int? pageSize = null, CancellationToken cancellationToken = default)
@@ -239,7 +239,7 @@ public partial class MlflowClient
     /// <summary>Fetches one page of a model-version search.</summary>
     /// <param name="query">The query.</param>
     /// <param name="pageToken">The page token, or <see langword="null"/> for the first page.</param>
-    /// <param name="pageSize">Overrides <see cref="SearchModelVersionsOptions.PageSize"/> (and the cap of <see cref="SearchModelVersionsOptions.MaxResults"/>).</param>
+    /// <param name="pageSize">Overrides <see cref="SearchOptions.PageSize"/> (and the cap of <see cref="SearchOptions.MaxResults"/>).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     public virtual async Task<MlflowPage<ModelVersion>> SearchModelVersionsPageAsync(
         SearchModelVersionsOptions query, string? pageToken = null, int? pageSize = null, CancellationToken cancellationToken = default)

@@ -104,7 +104,7 @@ public partial class MlflowClient
     /// <summary>Fetches one page of a run search.</summary>
     /// <param name="query">The query (experiment ids are required).</param>
     /// <param name="pageToken">The page token from the previous page, or <see langword="null"/> for the first.</param>
-    /// <param name="pageSize">Overrides <see cref="SearchRunsOptions.PageSize"/> (and the cap of <see cref="SearchRunsOptions.MaxResults"/>).</param>
+    /// <param name="pageSize">Overrides <see cref="SearchOptions.PageSize"/> (and the cap of <see cref="SearchOptions.MaxResults"/>).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     public virtual async Task<MlflowPage<Run>> SearchRunsPageAsync(
         SearchRunsOptions query, string? pageToken = null, int? pageSize = null, CancellationToken cancellationToken = default)

@@ -117,18 +117,7 @@ public abstract class XGBModel : IDisposable
     {
         ArgumentNullException.ThrowIfNull(data);
         var booster = Booster;
-        var columns = data.Length == 0 ? (int)Math.Max(1, booster.FeatureCount) : data[0]?.Length ?? throw new ArgumentException("data[0] is null.", nameof(data));
-        var flat = new float[(long)data.Length * columns];
-        for (var i = 0; i < data.Length; i++)
-        {
-            var row = data[i] ?? throw new ArgumentException($"data[{i}] is null.", nameof(data));
-            if (row.Length != columns)
-            {
-                throw new ArgumentException($"data[{i}] has {row.Length} values but data[0] has {columns}; every row needs the same number of features.", nameof(data));
-            }
-
-            row.CopyTo(flat, (long)i * columns);
-        }
+        var flat = DMatrix.Flatten(data, out var columns);
 
         // As Python's XGBModel.predict: inplace prediction (no DMatrix, no digest), trees up to the best iteration.
         var end = _bestIteration is { } best ? best + 1 : 0;

@@ -17,64 +17,20 @@ public sealed class CreateRunOptions
 }
 
 /// <summary>A query of <see cref="MlflowClient.SearchExperimentsAsync"/>.</summary>
-public sealed class SearchExperimentsOptions
+public sealed class SearchExperimentsOptions() : SearchOptions(1000)
 {
-    /// <summary>A filter, e.g. <c>name LIKE 'iris%'</c> or <c>tags.team = 'ml'</c>.</summary>
-    public string? Filter { get; set; }
-
-    /// <summary>Order clauses, e.g. <c>last_update_time DESC</c>.</summary>
-    public IList<string> OrderBy { get; } = [];
-
     /// <summary>Which lifecycle stages to return. Default active only.</summary>
     public ViewType ViewType { get; set; } = ViewType.ActiveOnly;
-
-    /// <summary>
-    /// The most results the search returns, as Python's <c>max_results</c> (<c>await foreach</c> stops there);
-    /// <see langword="null"/> (the default): every match, page after page.
-    /// </summary>
-    public int? MaxResults
-    {
-        get;
-        set => field = value is null or > 0 ? value : throw new ArgumentOutOfRangeException(nameof(MaxResults), value, "MaxResults must be at least 1 (or null for every match).");
-    }
-
-    /// <summary>Results per request (1 to 50,000). Default 1000.</summary>
-    public int PageSize { get; set; } = 1000;
-
-    /// <summary>The size of the first request: <see cref="PageSize"/>, or fewer when <see cref="MaxResults"/> is smaller.</summary>
-    internal int FirstPageSize => Math.Min(PageSize, MaxResults ?? int.MaxValue);
 }
 
 /// <summary>A query of <see cref="MlflowClient.SearchRunsAsync"/>.</summary>
-public sealed class SearchRunsOptions
+public sealed class SearchRunsOptions() : SearchOptions(1000)
 {
     /// <summary>The experiments to search (at least one).</summary>
     public IList<string> ExperimentIds { get; } = [];
 
-    /// <summary>A filter, e.g. <c>metrics.acc &gt; 0.5 and params.optimizer = 'adam'</c>.</summary>
-    public string? Filter { get; set; }
-
-    /// <summary>Order clauses, e.g. <c>metrics.acc DESC</c>, <c>attributes.start_time ASC</c>.</summary>
-    public IList<string> OrderBy { get; } = [];
-
     /// <summary>Which lifecycle stages to return. Default active only.</summary>
     public ViewType ViewType { get; set; } = ViewType.ActiveOnly;
-
-    /// <summary>
-    /// The most results the search returns, as Python's <c>max_results</c> (<c>await foreach</c> stops there);
-    /// <see langword="null"/> (the default): every match, page after page.
-    /// </summary>
-    public int? MaxResults
-    {
-        get;
-        set => field = value is null or > 0 ? value : throw new ArgumentOutOfRangeException(nameof(MaxResults), value, "MaxResults must be at least 1 (or null for every match).");
-    }
-
-    /// <summary>Results per request (1 to 50,000). Default 1000.</summary>
-    public int PageSize { get; set; } = 1000;
-
-    /// <summary>The size of the first request: <see cref="PageSize"/>, or fewer when <see cref="MaxResults"/> is smaller.</summary>
-    internal int FirstPageSize => Math.Min(PageSize, MaxResults ?? int.MaxValue);
 }
 
 /// <summary>A set of metrics, params and tags to log in one <c>log-batch</c> request (within MLflow's limits).</summary>
@@ -94,38 +50,19 @@ public sealed class RunBatch
 }
 
 /// <summary>A query of <see cref="MlflowClient.SearchRegisteredModelsAsync"/>.</summary>
-public sealed class SearchRegisteredModelsOptions
-{
-    /// <summary>A filter, e.g. <c>name LIKE 'iris%'</c> or <c>tags.team = 'ml'</c>.</summary>
-    public string? Filter { get; set; }
-
-    /// <summary>Order clauses, e.g. <c>name ASC</c>, <c>last_updated_timestamp DESC</c>.</summary>
-    public IList<string> OrderBy { get; } = [];
-
-    /// <summary>
-    /// The most results the search returns, as Python's <c>max_results</c> (<c>await foreach</c> stops there);
-    /// <see langword="null"/> (the default): every match, page after page.
-    /// </summary>
-    public int? MaxResults
-    {
-        get;
-        set => field = value is null or > 0 ? value : throw new ArgumentOutOfRangeException(nameof(MaxResults), value, "MaxResults must be at least 1 (or null for every match).");
-    }
-
-    /// <summary>Results per request (1 to 50,000). Default 100.</summary>
-    public int PageSize { get; set; } = 100;
-
-    /// <summary>The size of the first request: <see cref="PageSize"/>, or fewer when <see cref="MaxResults"/> is smaller.</summary>
-    internal int FirstPageSize => Math.Min(PageSize, MaxResults ?? int.MaxValue);
-}
+public sealed class SearchRegisteredModelsOptions() : SearchOptions(100);
 
 /// <summary>A query of <see cref="MlflowClient.SearchModelVersionsAsync"/>.</summary>
-public sealed class SearchModelVersionsOptions
+public sealed class SearchModelVersionsOptions() : SearchOptions(200);
+
+/// <summary>What every search takes: a filter, an order, how many results in all and per request.</summary>
+/// <param name="defaultPageSize">The page size MLflow's clients use for this search.</param>
+public abstract class SearchOptions(int defaultPageSize)
 {
-    /// <summary>A filter, e.g. <c>name='iris'</c> or <c>run_id='…'</c>.</summary>
+    /// <summary>A filter in MLflow's search syntax, e.g. <c>metrics.acc &gt; 0.9 and params.optimizer = 'adam'</c> or <c>name LIKE 'iris%'</c>.</summary>
     public string? Filter { get; set; }
 
-    /// <summary>Order clauses, e.g. <c>version_number DESC</c>.</summary>
+    /// <summary>Order clauses, e.g. <c>metrics.acc DESC</c>, <c>name ASC</c>.</summary>
     public IList<string> OrderBy { get; } = [];
 
     /// <summary>
@@ -138,8 +75,8 @@ public sealed class SearchModelVersionsOptions
         set => field = value is null or > 0 ? value : throw new ArgumentOutOfRangeException(nameof(MaxResults), value, "MaxResults must be at least 1 (or null for every match).");
     }
 
-    /// <summary>Results per request (1 to 50,000). Default 200.</summary>
-    public int PageSize { get; set; } = 200;
+    /// <summary>Results per request (1 to 50,000).</summary>
+    public int PageSize { get; set; } = defaultPageSize;
 
     /// <summary>The size of the first request: <see cref="PageSize"/>, or fewer when <see cref="MaxResults"/> is smaller.</summary>
     internal int FirstPageSize => Math.Min(PageSize, MaxResults ?? int.MaxValue);
