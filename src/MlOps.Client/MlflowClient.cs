@@ -114,7 +114,7 @@ public partial class MlflowClient : IDisposable
         if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {
             throw new ArgumentException(
-                $"MlflowClient needs an http:// or https:// tracking URI; got '{MlflowClientOptions.RedactUri(text)}'. " +
+                $"MlflowClient needs an http:// or https:// tracking URI; got '{MlOps.Client.Configuration.UriRedaction.Redact(text)}'. " +
                 "Use the tracker for sqlite:/// URIs (embedded store).",
                 nameof(options));
         }

@@ -153,19 +153,7 @@ public sealed class MlflowClientOptions
     /// <summary>Returns a description without any secret.</summary>
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture,
-            $"MlflowClientOptions(TrackingUri={RedactUri(TrackingUri)}, Credential={Credential?.ToString() ?? "none"}, InsecureTls={InsecureTls}, RequestTimeout={RequestTimeout.TotalSeconds}s, MaxRetries={Retry.MaxRetries})");
-
-    internal static string RedactUri(string? uri)
-    {
-        if (uri is null)
-        {
-            return "(none)";
-        }
-
-        var at = uri.IndexOf('@', StringComparison.Ordinal);
-        var scheme = uri.IndexOf("://", StringComparison.Ordinal);
-        return at > 0 && scheme > 0 && at > scheme ? uri[..(scheme + 3)] + "***@" + uri[(at + 1)..] : uri;
-    }
+            $"MlflowClientOptions(TrackingUri={Configuration.UriRedaction.Redact(TrackingUri)}, Credential={Credential?.ToString() ?? "none"}, InsecureTls={InsecureTls}, RequestTimeout={RequestTimeout.TotalSeconds}s, MaxRetries={Retry.MaxRetries})");
 
     private readonly record struct Setting(string EnvName, string ConfigKey);
 

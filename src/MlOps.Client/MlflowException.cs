@@ -57,11 +57,7 @@ public class MlflowException : Exception
     public TimeSpan? RetryAfter { get; init; }
 
     /// <summary>Whether retrying the same request may succeed: 408, 429 and 5xx except 501.</summary>
-    public bool IsTransient => IsTransientStatus(Status);
-
-    internal static bool IsTransientStatus(int status) =>
-        status is (int)HttpStatusCode.RequestTimeout or 429
-        || (status >= 500 && status != (int)HttpStatusCode.NotImplemented);
+    public bool IsTransient => Rest.Transience.IsTransientStatus(Status);
 }
 
 /// <summary>MLflow's error codes (<c>databricks_pb2.ErrorCode</c>) as constants.</summary>

@@ -21,7 +21,7 @@ internal static class CeilingHarness
         var uri = args.Length > 1 ? args[1] : Environment.GetEnvironmentVariable("MLFLOW_TRACKING_URI") ?? throw new ArgumentException("usage: ceiling <tracking uri> [metrics] [rounds]");
         var metrics = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 200_000;
         var rounds = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 2;
-        Console.WriteLine($"# ceiling: {MlflowClientOptions.RedactUri(uri)}, {metrics:N0} metrics per measure, {rounds} rounds; {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        Console.WriteLine($"# ceiling: {MlOps.Client.Configuration.UriRedaction.Redact(uri)}, {metrics:N0} metrics per measure, {rounds} rounds; {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         using var client = new MlflowClient(new MlflowClientOptions { TrackingUri = uri });
         var experiment = await client.FindExperimentByNameAsync("ceiling-harness") is { } e ? e.ExperimentId : await client.CreateExperimentAsync("ceiling-harness");
         var ratios = new List<double>();

@@ -40,7 +40,7 @@ internal static class ThroughputHarness
         {
             await using var store = TrackingStores.Open(MlflowClientOptions.FromEnvironment());
             var rate = await MeasureAsync(store, metrics, threads);
-            Console.WriteLine($"MLFLOW_TRACKING_URI ({MlflowClientOptions.RedactUri(uri)}): {rate:N0} metrics/s");
+            Console.WriteLine($"MLFLOW_TRACKING_URI ({MlOps.Client.Configuration.UriRedaction.Redact(uri)}): {rate:N0} metrics/s");
         }
 
         var dir = Directory.CreateTempSubdirectory("mlops-bench-");

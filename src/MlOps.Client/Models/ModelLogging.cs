@@ -144,41 +144,20 @@ public static class ModelLogging
     public static async Task<(string ArtifactRoot, string Path)> ResolveAsync(ITrackingStore store, string modelUri, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
-        if (modelUri.StartsWith("runs:/", StringComparison.Ordinal))
+        if (ModelUris.TryParseRuns(modelUri, out var runId, out var path))
         {
-            var rest = modelUri["runs:/".Length..].TrimStart('/');
-            var slash = rest.IndexOf('/', StringComparison.Ordinal);
-            var runId = slash < 0 ? rest : rest[..slash];
-            var path = slash < 0 ? "" : ArtifactPaths.Normalize(rest[(slash + 1)..], allowEmpty: true);
             var run = await store.GetRunAsync(runId, cancellationToken).ConfigureAwait(false);
             return (run.Info.ArtifactUri ?? throw new MlflowException($"Run {runId} has no artifact URI."), path);
         }
 
-        if (modelUri.StartsWith("models:/", StringComparison.Ordinal))
+        if (ModelUris.TryParseModels(modelUri, out var name, out var version, out var alias))
         {
             var client = store as Registry.IModelRegistryStore ?? (store as RestTrackingStore)?.Client
                 ?? throw new NotSupportedException($"'{modelUri}': models:/ URIs need a store with a model registry.");
-            var rest = modelUri["models:/".Length..].TrimStart('/');
-            string name, version;
-            var at = rest.LastIndexOf('@');
-            if (at > 0)
-            {
-                name = rest[..at];
-                version = (await client.GetModelVersionByAliasAsync(name, rest[(at + 1)..], cancellationToken).ConfigureAwait(false)).Version;
-            }
-            else
-            {
-                var slash = rest.LastIndexOf('/');
-                if (slash <= 0)
-                {
-                    throw new ArgumentException($"'{modelUri}' must be models:/<name>/<version> or models:/<name>@<alias>.", nameof(modelUri));
-                }
-
-                (name, version) = (rest[..slash], rest[(slash + 1)..]);
-            }
+            version ??= (await client.GetModelVersionByAliasAsync(name, alias!, cancellationToken).ConfigureAwait(false)).Version;
 
             var source = await client.GetModelVersionDownloadUriAsync(name, version, cancellationToken).ConfigureAwait(false);
-            return source.StartsWith("runs:/", StringComparison.Ordinal) ? await ResolveAsync(store, source, cancellationToken).ConfigureAwait(false) : (source, "");
+            return source.StartsWith(ModelUris.RunsScheme, StringComparison.Ordinal) ? await ResolveAsync(store, source, cancellationToken).ConfigureAwait(false) : (source, "");
         }
 
         throw new ArgumentException($"'{modelUri}' is not a model URI (runs:/…, models:/… or an existing local folder).", nameof(modelUri));

@@ -49,17 +49,15 @@ public sealed class ModelRegistry
         ArgumentException.ThrowIfNullOrEmpty(modelUri);
         ArgumentException.ThrowIfNullOrEmpty(name);
         string? runId = null;
-        if (modelUri.StartsWith("runs:/", StringComparison.Ordinal))
+        if (Models.ModelUris.TryParseRuns(modelUri, out var parsedRunId, out var path))
         {
-            var rest = modelUri["runs:/".Length..].TrimStart('/');
-            var slash = rest.IndexOf('/', StringComparison.Ordinal);
-            runId = slash > 0 ? rest[..slash] : rest;
-            if (slash <= 0 || slash == rest.Length - 1)
+            runId = parsedRunId;
+            if (path.Length == 0)
             {
                 throw new ArgumentException($"'{modelUri}' must name the model folder inside the run: runs:/<run id>/<path>.", nameof(modelUri));
             }
         }
-        else if (modelUri.StartsWith("models:/", StringComparison.Ordinal))
+        else if (modelUri.StartsWith(Models.ModelUris.ModelsScheme, StringComparison.Ordinal))
         {
             throw new ArgumentException($"'{modelUri}' is already a registered model; register the run's model (runs:/<run id>/<path>) instead.", nameof(modelUri));
         }

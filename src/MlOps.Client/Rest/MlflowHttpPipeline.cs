@@ -214,15 +214,8 @@ internal static class MlflowHttpPipeline
         private Task<HttpResponseMessage> SendCoreAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
             base.SendAsync(request, cancellationToken);
 
-        private static bool IsTransient(Outcome<HttpResponseMessage> outcome) => outcome switch
-        {
-            { Exception: HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError } } => false, // a wrong host name: fail fast
-            { Exception: HttpRequestException } => true,
-            { Exception: TimeoutRejectedException } => true,
-            { Exception: IOException } => true,
-            { Result: { } response } => MlflowException.IsTransientStatus((int)response.StatusCode),
-            _ => false,
-        };
+        private static bool IsTransient(Outcome<HttpResponseMessage> outcome) =>
+            Transience.IsTransient(outcome.Exception, outcome.Result is { } response ? (int)response.StatusCode : null);
 
         internal static TimeSpan ComputeDelay(MlflowRetryOptions retry, int retryNumber, HttpResponseMessage? response, TimeProvider time, Random random)
         {

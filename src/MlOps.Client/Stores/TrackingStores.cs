@@ -27,7 +27,7 @@ public static class TrackingStores
         }
 
         throw new NotSupportedException(
-            $"Tracking URI '{MlflowClientOptions.RedactUri(uri)}' is not supported. Supported: http:// or https:// (an MLflow tracking server) " +
+            $"Tracking URI '{MlOps.Client.Configuration.UriRedaction.Redact(uri)}' is not supported. Supported: http:// or https:// (an MLflow tracking server) " +
             $"and sqlite:///path/to/mlflow.db (the embedded store; the default is {DefaultUri}). " +
             "For file stores (./mlruns), databases other than SQLite or Databricks, run 'mlflow server' against them and use its http URI.");
     }

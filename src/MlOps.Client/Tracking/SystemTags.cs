@@ -190,19 +190,13 @@ internal sealed partial record GitInfo(string Commit, string? Branch, string? Re
                 var eq = line.IndexOf('=', StringComparison.Ordinal);
                 if (eq > 0)
                 {
-                    return StripCredentials(line[(eq + 1)..].Trim());
+                    return Configuration.UriRedaction.StripUserInfo(line[(eq + 1)..].Trim());
                 }
             }
         }
 
         return null;
     }
-
-    /// <summary>Removes user info (tokens are often kept there) from an http(s) remote URL.</summary>
-    internal static string StripCredentials(string url) =>
-        Uri.TryCreate(url, UriKind.Absolute, out var uri) && !string.IsNullOrEmpty(uri.UserInfo) && uri.Scheme.StartsWith("http", StringComparison.Ordinal)
-            ? new UriBuilder(uri) { UserName = "", Password = "" }.Uri.ToString()
-            : url;
 
     [GeneratedRegex("^[0-9a-f]{40}([0-9a-f]{24})?$")]
     private static partial Regex ShaPattern();

@@ -133,7 +133,7 @@ internal sealed class BatchSender(ITrackingStore store, UploaderOptions options,
         {
             return new SendOutcome(SendStatus.Unavailable, new TimeoutException($"The {batch} got no answer within {options.RequestTimeout.TotalSeconds:0.#} s.", ex), TimedOut: true);
         }
-        catch (MlflowException ex) when (IsTransient(ex))
+        catch (MlflowException ex) when (Rest.Transience.IsTransient(ex))
         {
             return new SendOutcome(SendStatus.Unavailable, ex, RetryAfter: ex.RetryAfter);
         }
@@ -146,8 +146,6 @@ internal sealed class BatchSender(ITrackingStore store, UploaderOptions options,
             return new SendOutcome(SendStatus.Unavailable, ex, TimedOut: ex is TimeoutException or OperationCanceledException);
         }
     }
-
-    private static bool IsTransient(MlflowException ex) => ex is not MlflowValidationException && (ex.Status == 0 || ex.IsTransient);
 
     /// <summary>
     /// Whether a refusal concerns the run rather than the entities: the run does not exist (or was deleted for good), or

@@ -38,7 +38,7 @@ internal sealed class DiskSpool : IDisposable
         _options = options;
         _time = time;
         _logger = logger;
-        _safeUri = Tracking.GitInfo.StripCredentials(trackingUri);
+        _safeUri = Configuration.UriRedaction.StripUserInfo(trackingUri);
         Folder = Path.Combine(options.ResolveRoot(), Hash(_safeUri));
         foreach (var segment in Segments())
         {

@@ -1,0 +1,30 @@
+using System.Net;
+using Polly.Timeout;
+
+namespace MlOps.Client.Rest;
+
+/// <summary>
+/// Whether trying the same request again may succeed — the one place the client, the uploader and the artifact
+/// uploads decide it: 408, 429 and 5xx except 501 (as Python MLflow's retry list), connection failures and timeouts;
+/// not a host name that does not resolve, not a request this client refused before sending.
+/// </summary>
+internal static class Transience
+{
+    /// <summary>408, 429 and 5xx except 501.</summary>
+    public static bool IsTransientStatus(int status) =>
+        status is (int)HttpStatusCode.RequestTimeout or 429
+        || (status >= 500 && status != (int)HttpStatusCode.NotImplemented);
+
+    /// <summary>An exception of one attempt (or its HTTP answer) that a retry may cure.</summary>
+    public static bool IsTransient(Exception? exception, int? status) => exception switch
+    {
+        HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError } => false, // a wrong host name: fail fast
+        HttpRequestException or TimeoutRejectedException or IOException => true,
+        MlflowException ex => IsTransient(ex),
+        null => status is { } s && IsTransientStatus(s),
+        _ => false,
+    };
+
+    /// <summary>A failed call that a retry may cure: a transient status, or no answer at all (status 0); never a validation error.</summary>
+    public static bool IsTransient(MlflowException ex) => ex is not Validation.MlflowValidationException && (ex.Status == 0 || IsTransientStatus(ex.Status));
+}
