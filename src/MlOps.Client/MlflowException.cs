@@ -57,7 +57,7 @@ public class MlflowException : Exception
     public TimeSpan? RetryAfter { get; init; }
 
     /// <summary>Whether retrying the same request may succeed: 408, 429 and 5xx except 501.</summary>
-    public bool IsTransient => Rest.Transience.IsTransientStatus(Status);
+    public bool IsTransient => Transience.IsTransientStatus(Status);
 }
 
 /// <summary>MLflow's error codes (<c>databricks_pb2.ErrorCode</c>) as constants.</summary>

@@ -137,7 +137,7 @@ public sealed class EvaluationTests : IAsyncLifetime
         using (_f.Context.AutologMlflow(_f.Tracker))
         {
             // "bad//prefix" makes every metric key invalid: the logging throws inside the run LogTo started.
-            Assert.Throws<MlOps.Client.Validation.MlflowValidationException>(() => _f.Context.BinaryClassification.Evaluate(BinaryScored()).LogTo("bad//prefix_"));
+            Assert.Throws<MlOps.Client.MlflowValidationException>(() => _f.Context.BinaryClassification.Evaluate(BinaryScored()).LogTo("bad//prefix_"));
         }
 
         var run = Assert.Single(await _f.RunsAsync());

@@ -240,7 +240,7 @@ public sealed class HttpArtifactRepository : IArtifactRepository
                 await attempt().ConfigureAwait(false);
                 return;
             }
-            catch (MlflowException ex) when (Rest.Transience.IsTransient(ex) && n < retry.MaxRetries && !cancellationToken.IsCancellationRequested)
+            catch (MlflowException ex) when (Transience.IsTransient(ex) && n < retry.MaxRetries && !cancellationToken.IsCancellationRequested)
             {
                 var delay = MlflowHttpPipeline.ResilienceHandler.ComputeDelay(retry, n + 1, null, _client.Options.TimeProvider, Random.Shared);
                 await Task.Delay(delay, _client.Options.TimeProvider, cancellationToken).ConfigureAwait(false);

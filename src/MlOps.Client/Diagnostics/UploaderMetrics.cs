@@ -2,21 +2,31 @@ using System.Diagnostics.Metrics;
 
 namespace MlOps.Client.Diagnostics;
 
+/// <summary>What an uploader shows to the observable instruments (the uploader depends on diagnostics, not the reverse).</summary>
+internal interface IUploaderGauges
+{
+    /// <summary>Entities accepted for upload so far.</summary>
+    long Queued { get; }
+
+    /// <summary>Entities waiting in the buffer now.</summary>
+    long Buffered { get; }
+}
+
 /// <summary>Instruments of the batched uploader on the <c>MlOps.Client</c> meter.</summary>
 internal static class UploaderMetrics
 {
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Uploading.BatchUploader, byte> Live = new();
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<IUploaderGauges, byte> Live = new();
 
     // Read from the buffers when observed, so the logging hot path pays nothing for it.
     private static readonly ObservableCounter<long> Queued =
-        MlflowClientMetrics.Meter.CreateObservableCounter("mlops.client.uploader.queued", static () => Live.Keys.Sum(u => u.Counters.Queued), "{entity}", "Metrics, params and tags accepted for upload.");
+        MlflowClientMetrics.Meter.CreateObservableCounter("mlops.client.uploader.queued", static () => Live.Keys.Sum(u => u.Queued), "{entity}", "Metrics, params and tags accepted for upload.");
 
     private static readonly ObservableGauge<long> Buffered =
-        MlflowClientMetrics.Meter.CreateObservableGauge("mlops.client.uploader.buffered", static () => Live.Keys.Sum(u => u.Counters.Buffered), "{entity}", "Entities waiting in upload buffers.");
+        MlflowClientMetrics.Meter.CreateObservableGauge("mlops.client.uploader.buffered", static () => Live.Keys.Sum(u => u.Buffered), "{entity}", "Entities waiting in upload buffers.");
 
-    public static void Track(Uploading.BatchUploader uploader) => Live.TryAdd(uploader, 0);
+    public static void Track(IUploaderGauges uploader) => Live.TryAdd(uploader, 0);
 
-    public static void Untrack(Uploading.BatchUploader uploader) => Live.TryRemove(uploader, out _);
+    public static void Untrack(IUploaderGauges uploader) => Live.TryRemove(uploader, out _);
 
     public static readonly Counter<long> Sent =
         MlflowClientMetrics.Meter.CreateCounter<long>("mlops.client.uploader.sent", "{entity}", "Entities the server accepted.");

@@ -12,7 +12,7 @@ public sealed class ModelRegistry
     /// <summary>Creates the workflow helper for a tracking server's registry.</summary>
     /// <param name="client">The client of the tracking server that hosts the registry.</param>
     public ModelRegistry(MlflowClient client)
-        : this(client, client?.Options.TimeProvider)
+        : this(new ServerRegistryStore(client ?? throw new ArgumentNullException(nameof(client))), client.Options.TimeProvider)
     {
     }
 

@@ -3,7 +3,8 @@ namespace MlOps.Client.Stores;
 /// <summary>An <see cref="ITrackingStore"/> over an MLflow tracking server, through <see cref="MlflowClient"/>.</summary>
 /// <param name="client">The client.</param>
 /// <param name="ownsClient">Whether disposing the store disposes the client.</param>
-public sealed class RestTrackingStore(MlflowClient client, bool ownsClient = false) : ITrackingStore, IUploadStore
+public sealed class RestTrackingStore(MlflowClient client, bool ownsClient = false)
+    : ITrackingStore, IUploadStore, IArtifactStore, IRegistryStore, IModelHistoryStore, ILoggedModelStore
 {
     /// <summary>The client.</summary>
     public MlflowClient Client { get; } = client ?? throw new ArgumentNullException(nameof(client));
@@ -80,4 +81,28 @@ public sealed class RestTrackingStore(MlflowClient client, bool ownsClient = fal
 
         return ValueTask.CompletedTask;
     }
+
+    /// <inheritdoc/>
+    Artifacts.IArtifactRepository IArtifactStore.ArtifactRepository(string artifactUri) => Artifacts.ArtifactRepositories.ForUri(artifactUri, Client);
+
+    /// <inheritdoc/>
+    Registry.IModelRegistryStore IRegistryStore.Registry => _registry ??= new Registry.ServerRegistryStore(Client);
+
+    private Registry.IModelRegistryStore? _registry;
+
+    /// <inheritdoc/>
+    Task IModelHistoryStore.AppendModelHistoryAsync(string runId, string modelJson, CancellationToken cancellationToken) =>
+        Client.LogModelAsync(runId, modelJson, cancellationToken); // the server appends to the tag
+
+    /// <inheritdoc/>
+    Task<LoggedModel?> ILoggedModelStore.TryCreateLoggedModelAsync(string experimentId, string name, string? sourceRunId, CancellationToken cancellationToken) =>
+        Client.TryCreateLoggedModelAsync(experimentId, name, sourceRunId, null, cancellationToken);
+
+    /// <inheritdoc/>
+    Task ILoggedModelStore.FinalizeLoggedModelAsync(string modelId, string status, CancellationToken cancellationToken) =>
+        Client.FinalizeLoggedModelAsync(modelId, status, cancellationToken);
+
+    /// <inheritdoc/>
+    Task ILoggedModelStore.LogOutputsAsync(string runId, string modelId, long step, CancellationToken cancellationToken) =>
+        Client.LogOutputsAsync(runId, modelId, step, cancellationToken);
 }

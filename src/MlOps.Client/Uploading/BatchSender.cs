@@ -133,7 +133,7 @@ internal sealed class BatchSender(ITrackingStore store, UploaderOptions options,
         {
             return new SendOutcome(SendStatus.Unavailable, new TimeoutException($"The {batch} got no answer within {options.RequestTimeout.TotalSeconds:0.#} s.", ex), TimedOut: true);
         }
-        catch (MlflowException ex) when (Rest.Transience.IsTransient(ex))
+        catch (MlflowException ex) when (Transience.IsTransient(ex))
         {
             return new SendOutcome(SendStatus.Unavailable, ex, RetryAfter: ex.RetryAfter);
         }

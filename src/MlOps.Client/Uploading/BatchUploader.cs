@@ -19,7 +19,7 @@ namespace MlOps.Client.Uploading;
 /// failure is stored once (the server keys metrics by run, key, timestamp, step and value); params are re-sent with
 /// the same value, which the server accepts; tags are idempotent.
 /// </remarks>
-internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport
+internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnostics.IUploaderGauges
 {
     private static readonly TimeSpan WarningInterval = TimeSpan.FromSeconds(10);
 
@@ -698,4 +698,10 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport
             UploaderLog.BufferFull(_logger, _buffer.Capacity, what);
         }
     }
+
+    /// <inheritdoc/>
+    long Diagnostics.IUploaderGauges.Queued => Counters.Queued;
+
+    /// <inheritdoc/>
+    long Diagnostics.IUploaderGauges.Buffered => Counters.Buffered;
 }

@@ -84,7 +84,7 @@ public sealed class ModelLoggingTests : IDisposable
         Assert.Equal(2, (await registry.GetVersionsAsync("text-model")).Count);
         await registry.DeleteAliasAsync("text-model", "champion");
         Assert.Null(await registry.FindByAliasAsync("text-model", "champion"));
-        await Assert.ThrowsAsync<MlOps.Client.Validation.MlflowValidationException>(() => registry.SetAliasAsync("text-model", "v1", "1"));
+        await Assert.ThrowsAsync<MlOps.Client.MlflowValidationException>(() => registry.SetAliasAsync("text-model", "v1", "1"));
     }
 
     [Fact]

@@ -61,12 +61,12 @@ public static class ModelLogging
     /// <summary>On an MLflow 3 server, also records the model as a logged-model entity with its own copy of the files.</summary>
     private static async Task<string?> RecordLoggedModelAsync(RunScope run, string directory, string name, CancellationToken cancellationToken)
     {
-        if (run.Tracker.Store is not RestTrackingStore rest)
+        if (run.Tracker.Store is not ILoggedModelStore models)
         {
             return null;
         }
 
-        var logged = await rest.Client.TryCreateLoggedModelAsync(run.ExperimentId, name, run.RunId, null, cancellationToken).ConfigureAwait(false);
+        var logged = await models.TryCreateLoggedModelAsync(run.ExperimentId, name, run.RunId, cancellationToken).ConfigureAwait(false);
         if (logged?.ArtifactUri is not { } uri)
         {
             return null; // MLflow 2.x: the log-model history tag is the record
@@ -74,29 +74,29 @@ public static class ModelLogging
 
         try
         {
-            await ArtifactRepositories.ForUri(uri, rest.Client).UploadDirectoryAsync(directory, null, 4, null, cancellationToken).ConfigureAwait(false);
+            await run.Tracker.Store.ArtifactsFor(uri).UploadDirectoryAsync(directory, null, 4, null, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            await rest.Client.FinalizeLoggedModelAsync(logged.ModelId, "LOGGED_MODEL_UPLOAD_FAILED", CancellationToken.None).ConfigureAwait(false);
+            await models.FinalizeLoggedModelAsync(logged.ModelId, "LOGGED_MODEL_UPLOAD_FAILED", CancellationToken.None).ConfigureAwait(false);
             throw;
         }
 
-        await rest.Client.FinalizeLoggedModelAsync(logged.ModelId, "LOGGED_MODEL_READY", cancellationToken).ConfigureAwait(false);
-        await rest.Client.LogOutputsAsync(run.RunId, logged.ModelId, 0, cancellationToken).ConfigureAwait(false);
+        await models.FinalizeLoggedModelAsync(logged.ModelId, "LOGGED_MODEL_READY", cancellationToken).ConfigureAwait(false);
+        await models.LogOutputsAsync(run.RunId, logged.ModelId, 0, cancellationToken).ConfigureAwait(false);
         return logged.ModelId;
     }
 
     private static async Task RecordAsync(RunScope run, MlflowModel description, CancellationToken cancellationToken)
     {
         var json = description.ToJson();
-        if (run.Tracker.Store is RestTrackingStore rest)
+        if (run.Tracker.Store is IModelHistoryStore history2)
         {
-            await rest.Client.LogModelAsync(run.RunId, json, cancellationToken).ConfigureAwait(false); // the server appends to the tag
+            await history2.AppendModelHistoryAsync(run.RunId, json, cancellationToken).ConfigureAwait(false);
             return;
         }
 
-        // Other stores: append to the tag ourselves, as MLflow's own stores do for runs/log-model.
+        // Stores without it: append to the tag here, as MLflow's own stores do for runs/log-model.
         var current = (await run.Tracker.Store.GetRunAsync(run.RunId, cancellationToken).ConfigureAwait(false)).Data.GetTag(MlflowTags.LogModelHistory);
         var history = current is null ? new JsonArray() : JsonNode.Parse(current) as JsonArray ?? new JsonArray();
         history.Add(JsonNode.Parse(json));
@@ -123,8 +123,7 @@ public static class ModelLogging
         }
 
         var (artifactRoot, path) = await ResolveAsync(store, modelUri, cancellationToken).ConfigureAwait(false);
-        var client = (store as RestTrackingStore)?.Client;
-        var repository = ArtifactRepositories.ForUri(artifactRoot, client);
+        var repository = store.ArtifactsFor(artifactRoot);
         var dir = Directory.CreateTempSubdirectory("mlops-load-");
         try
         {
@@ -152,7 +151,7 @@ public static class ModelLogging
 
         if (ModelUris.TryParseModels(modelUri, out var name, out var version, out var alias))
         {
-            var client = store as Registry.IModelRegistryStore ?? (store as RestTrackingStore)?.Client
+            var client = store.RegistryOf()
                 ?? throw new NotSupportedException($"'{modelUri}': models:/ URIs need a store with a model registry.");
             version ??= (await client.GetModelVersionByAliasAsync(name, alias!, cancellationToken).ConfigureAwait(false)).Version;
 

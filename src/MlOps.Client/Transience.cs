@@ -1,7 +1,7 @@
 using System.Net;
 using Polly.Timeout;
 
-namespace MlOps.Client.Rest;
+namespace MlOps.Client;
 
 /// <summary>
 /// Whether trying the same request again may succeed — the one place the client, the uploader and the artifact
@@ -26,5 +26,5 @@ internal static class Transience
     };
 
     /// <summary>A failed call that a retry may cure: a transient status, or no answer at all (status 0); never a validation error.</summary>
-    public static bool IsTransient(MlflowException ex) => ex is not Validation.MlflowValidationException && (ex.Status == 0 || IsTransientStatus(ex.Status));
+    public static bool IsTransient(MlflowException ex) => ex is not MlflowValidationException && (ex.Status == 0 || IsTransientStatus(ex.Status));
 }

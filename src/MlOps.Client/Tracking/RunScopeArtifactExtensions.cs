@@ -19,7 +19,7 @@ public static class RunScopeArtifactExtensions
     {
         ArgumentNullException.ThrowIfNull(run);
         var uri = run.ArtifactUri ?? throw new InvalidOperationException($"Run {run.RunId} has no artifact URI.");
-        return ArtifactRepositories.ForUri(uri, (run.Tracker.Store as RestTrackingStore)?.Client);
+        return run.Tracker.Store.ArtifactsFor(uri);
     }
 
     /// <summary>Uploads a file to <c>&lt;artifactPath&gt;/&lt;file name&gt;</c> (the root when <paramref name="artifactPath"/> is <see langword="null"/>).</summary>

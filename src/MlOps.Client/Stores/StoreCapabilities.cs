@@ -1,0 +1,50 @@
+using MlOps.Client.Artifacts;
+using MlOps.Client.Registry;
+
+namespace MlOps.Client.Stores;
+
+/// <summary>A store that knows how to reach the artifacts of its runs (a tracking server's proxy, or the local disk).</summary>
+internal interface IArtifactStore
+{
+    /// <summary>The repository for one of this store's artifact URIs.</summary>
+    IArtifactRepository ArtifactRepository(string artifactUri);
+}
+
+/// <summary>A store with a model registry.</summary>
+internal interface IRegistryStore
+{
+    /// <summary>The registry.</summary>
+    IModelRegistryStore Registry { get; }
+}
+
+/// <summary>A store that records a run's logged models in its <c>mlflow.log-model.history</c> tag itself (the server's <c>runs/log-model</c>).</summary>
+internal interface IModelHistoryStore
+{
+    /// <summary>Appends <paramref name="modelJson"/> (an MLmodel as JSON) to the run's log-model history.</summary>
+    Task AppendModelHistoryAsync(string runId, string modelJson, CancellationToken cancellationToken);
+}
+
+/// <summary>A store with MLflow 3's logged models.</summary>
+internal interface ILoggedModelStore
+{
+    /// <summary>Creates a logged model, or returns <see langword="null"/> when the server has no logged-model API (MLflow 2.x).</summary>
+    Task<LoggedModel?> TryCreateLoggedModelAsync(string experimentId, string name, string? sourceRunId, CancellationToken cancellationToken);
+
+    /// <summary>Sets the logged model's final status.</summary>
+    Task FinalizeLoggedModelAsync(string modelId, string status, CancellationToken cancellationToken);
+
+    /// <summary>Links the logged model to the run as an output.</summary>
+    Task LogOutputsAsync(string runId, string modelId, long step, CancellationToken cancellationToken);
+}
+
+/// <summary>What a store can do beyond tracking is asked of it by capability, never by its concrete type.</summary>
+internal static class StoreCapabilities
+{
+    /// <summary>The repository for <paramref name="artifactUri"/>: the store's own, or the local disk for a store without one.</summary>
+    public static IArtifactRepository ArtifactsFor(this ITrackingStore store, string artifactUri) =>
+        store is IArtifactStore artifacts ? artifacts.ArtifactRepository(artifactUri) : ArtifactRepositories.ForUri(artifactUri, null);
+
+    /// <summary>The store's model registry, or <see langword="null"/>.</summary>
+    public static IModelRegistryStore? RegistryOf(this ITrackingStore store) =>
+        store as IModelRegistryStore ?? (store as IRegistryStore)?.Registry;
+}
