@@ -42,10 +42,9 @@ public static class MlflowTrackingServiceCollectionExtensions
             var clientOptions = sp.GetRequiredService<IOptions<MlflowClientOptions>>().Value;
             var loggerFactory = sp.GetService<ILoggerFactory>();
             var options = sp.GetRequiredService<IOptions<TrackerOptions>>().Value;
-            var uri = clientOptions.TrackingUri;
-            ITrackingStore store = uri is not null && (uri.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || uri.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
-                ? new RestTrackingStore(sp.GetRequiredService<MlflowClient>())
-                : TrackingStores.Open(clientOptions);
+            // The singleton tracker owns a client of its own (not the transient typed client of the container, which a
+            // singleton would capture for the life of the process).
+            var store = TrackingStores.Open(clientOptions);
             return new Tracker(store, options, loggerFactory, ownsStore: true);
         });
         services.AddHostedService<TrackerShutdownService>();
@@ -56,12 +55,15 @@ public static class MlflowTrackingServiceCollectionExtensions
     private sealed class TrackerShutdownService(IServiceProvider services, IHostApplicationLifetime? lifetime = null) : IHostedService
     {
         private CancellationTokenRegistration _registration;
+        private Task? _stopping;
+        private readonly object _gate = new();
 
         public Task StartAsync(CancellationToken cancellationToken)
         {
             if (lifetime is not null)
             {
-                _registration = lifetime.ApplicationStopping.Register(() => StopTrackerAsync().GetAwaiter().GetResult());
+                // Start ending runs as soon as the host begins stopping, without blocking its callback thread.
+                _registration = lifetime.ApplicationStopping.Register(() => Stop());
             }
 
             return Task.CompletedTask;
@@ -70,7 +72,15 @@ public static class MlflowTrackingServiceCollectionExtensions
         public async Task StopAsync(CancellationToken cancellationToken)
         {
             await _registration.DisposeAsync().ConfigureAwait(false);
-            await StopTrackerAsync().ConfigureAwait(false);
+            await Stop().ConfigureAwait(false);
+        }
+
+        private Task Stop()
+        {
+            lock (_gate)
+            {
+                return _stopping ??= StopTrackerAsync();
+            }
         }
 
         private async Task StopTrackerAsync()

@@ -113,14 +113,13 @@ internal static class MlflowHttpPipeline
 
             if (retry.MaxRetries > 0)
             {
-                var random = new Random();
                 builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
                 {
                     MaxRetryAttempts = retry.MaxRetries,
                     ShouldHandle = static args => ValueTask.FromResult(IsTransient(args.Outcome)),
                     DelayGenerator = args =>
                     {
-                        var delay = ComputeDelay(retry, args.AttemptNumber + 1, args.Outcome.Result, options.TimeProvider, random);
+                        var delay = ComputeDelay(retry, args.AttemptNumber + 1, args.Outcome.Result, options.TimeProvider, Random.Shared); // thread-safe: retries run concurrently
                         return ValueTask.FromResult<TimeSpan?>(delay);
                     },
                     OnRetry = args =>

@@ -49,7 +49,7 @@ public sealed class Tracker : IDisposable, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(store);
         Store = store;
-        Options = options ?? new TrackerOptions();
+        Options = options?.Copy() ?? new TrackerOptions(); // the tracker's own: later changes to the caller's object do not reach it
         _ownsStore = ownsStore;
         _logger = loggerFactory?.CreateLogger("MlOps.Client.Tracker") ?? NullLogger.Instance;
         Uploader = new BatchUploader(store, Options.Uploader, Options.TimeProvider, loggerFactory?.CreateLogger("MlOps.Client.Uploader") ?? NullLogger.Instance);
@@ -60,8 +60,9 @@ public sealed class Tracker : IDisposable, IAsyncDisposable
 
         Uploader.RunLost += OnRunLost;
 
-        // Which exception ends a scope decides FAILED or KILLED: remember the last one thrown in each run's flow.
-        AppDomain.CurrentDomain.FirstChanceException += OnFirstChance;
+        // Which exception ends a scope decides FAILED or KILLED: remember the last one thrown in each run's flow
+        // (one process-wide handler for every tracker).
+        FirstChanceHook.Ensure();
         if (Options.HandleProcessExit)
         {
             _processHooks = ProcessHooks.Register(this);
@@ -79,7 +80,7 @@ public sealed class Tracker : IDisposable, IAsyncDisposable
     {
         var clientOptions = MlflowClientOptions.FromEnvironment();
         clientOptions.LoggerFactory ??= loggerFactory;
-        options ??= new TrackerOptions();
+        options = options?.Copy() ?? new TrackerOptions(); // the caller's object is not changed
         var store = TrackingStores.Open(clientOptions);
         if (Environment.GetEnvironmentVariable("MLOPS_SPOOL") is { Length: > 0 } spool)
         {
@@ -276,7 +277,6 @@ public sealed class Tracker : IDisposable, IAsyncDisposable
         }
 
         _processHooks?.Dispose();
-        AppDomain.CurrentDomain.FirstChanceException -= OnFirstChance;
         await EndOpenRunsAsync(RunStatus.Finished, Options.Uploader.ShutdownTimeout).ConfigureAwait(false);
         await Uploader.DisposeAsync().ConfigureAwait(false);
         if (_ownsStore)
@@ -396,11 +396,23 @@ public sealed class Tracker : IDisposable, IAsyncDisposable
         }
     }
 
-    private void OnFirstChance(object? sender, System.Runtime.ExceptionServices.FirstChanceExceptionEventArgs e)
+    /// <summary>One first-chance handler for the process: it notes the exception in the run active in the throwing flow.</summary>
+    private static class FirstChanceHook
     {
-        if (ActiveRunSlot.Value is { } run && ReferenceEquals(run.Tracker, this))
+        private static int s_installed;
+
+        public static void Ensure()
         {
-            run.LastException = e.Exception;
+            if (Interlocked.Exchange(ref s_installed, 1) == 0)
+            {
+                AppDomain.CurrentDomain.FirstChanceException += static (_, e) =>
+                {
+                    if (ActiveRunSlot.Value is { IsEnded: false } run)
+                    {
+                        run.LastException = e.Exception;
+                    }
+                };
+            }
         }
     }
 

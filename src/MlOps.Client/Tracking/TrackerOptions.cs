@@ -30,13 +30,21 @@ public sealed class TrackerOptions
     public bool HandleProcessExit { get; set; } = true;
 
     /// <summary>Uploader settings: buffer size, full-buffer policy, batching delay, concurrency, timeouts.</summary>
-    public UploaderOptions Uploader { get; } = new();
+    public UploaderOptions Uploader { get; private set; } = new();
 
     /// <summary>Called (on the uploader's thread) for each entity the server refused permanently.</summary>
     public Action<RejectedEntity>? OnRejected { get; set; }
 
     /// <summary>The clock (replace it in tests). Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>A copy (the uploader and spool options too): a tracker keeps its own, so changing these later does not reach it.</summary>
+    internal TrackerOptions Copy()
+    {
+        var copy = (TrackerOptions)MemberwiseClone();
+        copy.Uploader = Uploader.Copy();
+        return copy;
+    }
 }
 
 /// <summary>Options of <see cref="Tracker.StartRun(string?, StartRunOptions?)"/>.</summary>

@@ -46,4 +46,12 @@ public sealed class UploaderOptions
 
     /// <summary>How long disposal, host shutdown and process exit wait for delivery. Default 30 seconds.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A copy, spool options included.</summary>
+    internal UploaderOptions Copy()
+    {
+        var copy = (UploaderOptions)MemberwiseClone();
+        copy.Spool = Spool.Copy();
+        return copy;
+    }
 }

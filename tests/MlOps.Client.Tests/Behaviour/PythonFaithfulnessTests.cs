@@ -157,4 +157,18 @@ public sealed class PythonFaithfulnessTests
             dir.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public async Task A_tracker_keeps_its_own_copy_of_the_options_it_was_built_with()
+    {
+        var options = new TrackerOptions { HandleProcessExit = false, SetSystemTags = false, ExperimentName = "first" };
+        options.Uploader.MaxBatchDelay = TimeSpan.FromSeconds(1);
+        await using var tracker = new Tracker(new FakeTrackingStore(), options);
+        options.ExperimentName = "changed later";
+        options.Uploader.MaxBatchDelay = TimeSpan.FromSeconds(9);
+        options.Uploader.Spool.Enabled = true;
+        Assert.Equal("first", tracker.Options.ExperimentName);
+        Assert.Equal(TimeSpan.FromSeconds(1), tracker.Options.Uploader.MaxBatchDelay);
+        Assert.NotSame(options.Uploader.Spool, tracker.Options.Uploader.Spool);
+    }
 }

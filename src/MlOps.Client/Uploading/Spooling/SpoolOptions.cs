@@ -36,6 +36,9 @@ public sealed class SpoolOptions
     internal string ResolveRoot() =>
         Directory ?? Environment.GetEnvironmentVariable("MLOPS_SPOOL_DIR")
         ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify), "MlOps.Client", "spool");
+
+    /// <summary>A copy.</summary>
+    internal SpoolOptions Copy() => (SpoolOptions)MemberwiseClone();
 }
 
 /// <summary>When the spool forces its writes to the disk (fsync).</summary>
