@@ -1,7 +1,7 @@
 namespace MlOps.Client.Artifacts;
 
 /// <summary>Checks artifact paths and keeps downloads inside their destination folder.</summary>
-public static class ArtifactPaths
+internal static class ArtifactPaths
 {
     /// <summary>
     /// Normalizes a relative artifact path (<c>\</c> becomes <c>/</c>, empty and <c>.</c> segments dropped) and refuses

@@ -12,7 +12,7 @@ namespace MlOps.Client.Artifacts;
 /// (cloud artifact stores) and fall back to one streamed PUT when it answers 501 (a local artifact store). Each file is
 /// retried on transient failures by reopening it.
 /// </summary>
-public sealed class HttpArtifactRepository : IArtifactRepository
+internal sealed class HttpArtifactRepository : IArtifactRepository
 {
     private const string ProxyPrefix = "api/2.0/mlflow-artifacts/";
     private readonly MlflowClient _client;

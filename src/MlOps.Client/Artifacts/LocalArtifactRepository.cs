@@ -1,7 +1,7 @@
 namespace MlOps.Client.Artifacts;
 
 /// <summary>Artifacts in a local folder (the embedded store's <c>file:</c> artifact URIs, or a plain path).</summary>
-public sealed class LocalArtifactRepository : IArtifactRepository
+internal sealed class LocalArtifactRepository : IArtifactRepository
 {
     private readonly string _root;
 

@@ -140,7 +140,7 @@ public static class ModelLogging
     /// <param name="store">The store.</param>
     /// <param name="modelUri">A <c>runs:/</c> or <c>models:/</c> URI.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    public static async Task<(string ArtifactRoot, string Path)> ResolveAsync(ITrackingStore store, string modelUri, CancellationToken cancellationToken = default)
+    internal static async Task<(string ArtifactRoot, string Path)> ResolveAsync(ITrackingStore store, string modelUri, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
         if (ModelUris.TryParseRuns(modelUri, out var runId, out var path))

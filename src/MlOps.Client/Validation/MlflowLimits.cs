@@ -4,7 +4,7 @@ namespace MlOps.Client.Validation;
 /// MLflow's limits, in one place, as in <c>mlflow/utils/validation.py</c> of MLflow 2.22 and as the recorded
 /// server enforces them. The client checks them before any request, with messages naming the field and the limit.
 /// </summary>
-public static class MlflowLimits
+internal static class MlflowLimits
 {
     /// <summary>Metrics in one <c>log-batch</c> request: 1000.</summary>
     public const int MaxMetricsPerBatch = 1000;

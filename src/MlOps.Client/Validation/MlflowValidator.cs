@@ -7,7 +7,7 @@ namespace MlOps.Client.Validation;
 /// Client-side checks of MLflow's rules (<c>mlflow/utils/validation.py</c>). Each failure is an
 /// <see cref="MlflowValidationException"/> whose message names the field, the offending length or count and the limit.
 /// </summary>
-public static class MlflowValidator
+internal static class MlflowValidator
 {
     private const string BadCharacters =
         "Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colons (:) and slashes (/).";

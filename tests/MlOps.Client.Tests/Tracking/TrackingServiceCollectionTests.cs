@@ -39,7 +39,11 @@ public class TrackingServiceCollectionTests
         var run = tracker.StartRun("hosted", new StartRunOptions { Nested = false });
         run.LogMetric("m", 1, 1);
 
-        await stopping.CancelAsync(); // the host is stopping
+        await stopping.CancelAsync(); // the host is stopping: ending the runs starts, without blocking the host's callback
+        foreach (var h in hosted)
+        {
+            await h.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60)); // then the host stops its services, awaiting it
+        }
 
         Assert.True(run.IsEnded);
         var paths = server.Requests.Select(r => r.Path).ToList();
@@ -47,11 +51,6 @@ public class TrackingServiceCollectionTests
         var update = server.Requests.Last(r => r.Path.EndsWith("/runs/update", StringComparison.Ordinal));
         Assert.Equal("FINISHED", RecordedServer.BodyOf(update)!["status"]!.GetValue<string>());
         Assert.True(paths.LastIndexOf("/api/2.0/mlflow/runs/log-batch") < paths.LastIndexOf("/api/2.0/mlflow/runs/update"));
-
-        foreach (var h in hosted)
-        {
-            await h.StopAsync(CancellationToken.None);
-        }
     }
 
     [Fact]

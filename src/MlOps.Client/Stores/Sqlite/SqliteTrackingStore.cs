@@ -27,7 +27,7 @@ namespace MlOps.Client.Stores;
 public sealed partial class SqliteTrackingStore : ITrackingStore
 {
     /// <summary>The alembic revision of the schema this store creates (MLflow 2.22).</summary>
-    public const string SchemaRevision = "0584bdc529eb";
+    internal const string SchemaRevision = "0584bdc529eb";
 
     private readonly SqliteConnection _connection;
     private readonly SemaphoreSlim _gate = new(1, 1);
