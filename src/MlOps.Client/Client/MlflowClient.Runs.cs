@@ -142,7 +142,7 @@ public partial class MlflowClient
     /// <param name="key">The param key.</param>
     /// <param name="value">The value (at most 6000 characters).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    public virtual Task LogParameterAsync(string runId, string key, string value, CancellationToken cancellationToken = default)
+    public virtual Task LogParamAsync(string runId, string key, string value, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(runId);
         MlflowValidator.ValidateParam(key, value);

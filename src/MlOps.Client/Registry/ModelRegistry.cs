@@ -108,7 +108,7 @@ public sealed class ModelRegistry
     /// <param name="alias">The alias.</param>
     /// <param name="version">The version.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    public Task SetAliasAsync(string name, string alias, string version, CancellationToken cancellationToken = default)
+    public Task SetRegisteredModelAliasAsync(string name, string alias, string version, CancellationToken cancellationToken = default)
     {
         MlOps.Client.Validation.MlflowValidator.ValidateAlias(alias);
         return _client.SetRegisteredModelAliasAsync(name, alias, version, cancellationToken);
@@ -118,7 +118,7 @@ public sealed class ModelRegistry
     /// <param name="name">The registered model.</param>
     /// <param name="alias">The alias.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    public async Task<ModelVersion?> FindByAliasAsync(string name, string alias, CancellationToken cancellationToken = default)
+    public async Task<ModelVersion?> FindModelVersionByAliasAsync(string name, string alias, CancellationToken cancellationToken = default)
     {
         try
         {
@@ -135,7 +135,7 @@ public sealed class ModelRegistry
     /// <param name="name">The registered model.</param>
     /// <param name="alias">The alias.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    public Task DeleteAliasAsync(string name, string alias, CancellationToken cancellationToken = default) =>
+    public Task DeleteRegisteredModelAliasAsync(string name, string alias, CancellationToken cancellationToken = default) =>
         _client.DeleteRegisteredModelAliasAsync(name, alias, cancellationToken);
 
     /// <summary>Moves a version to a legacy stage (servers that still use stages).</summary>
@@ -144,13 +144,13 @@ public sealed class ModelRegistry
     /// <param name="stage">See <see cref="ModelStages"/>.</param>
     /// <param name="archiveExistingVersions">Whether versions already in that stage move to <c>Archived</c>.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    public Task<ModelVersion> TransitionStageAsync(string name, string version, string stage, bool archiveExistingVersions = false, CancellationToken cancellationToken = default) =>
+    public Task<ModelVersion> TransitionModelVersionStageAsync(string name, string version, string stage, bool archiveExistingVersions = false, CancellationToken cancellationToken = default) =>
         _client.TransitionModelVersionStageAsync(name, version, stage, archiveExistingVersions, cancellationToken);
 
     /// <summary>Every version of a registered model.</summary>
     /// <param name="name">The registered model.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    public Task<IReadOnlyList<ModelVersion>> GetVersionsAsync(string name, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<ModelVersion>> GetModelVersionsAsync(string name, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         return _client.GetModelVersionsAsync(name, cancellationToken);

@@ -84,7 +84,7 @@ public sealed class RealServerTests
 
         var registry = new ModelRegistry(client);
         var version = await registry.RegisterModelAsync(uri, name);
-        await registry.SetAliasAsync(name, "champion", version.Version);
+        await registry.SetRegisteredModelAliasAsync(name, "champion", version.Version);
         await using var store = new RestTrackingStore(client);
         var (root, path) = await ModelLogging.ResolveAsync(store, $"models:/{name}@champion");
         var repository = ArtifactRepositories.ForUri(root, client);

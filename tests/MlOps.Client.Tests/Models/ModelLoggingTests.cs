@@ -71,20 +71,20 @@ public sealed class ModelLoggingTests : IDisposable
         Assert.Equal(v1.ModelUri, version1.Source);
         Assert.Equal(new ModelVersionTag("data", "demo"), Assert.Single(version1.Tags));
 
-        await registry.SetAliasAsync("text-model", "champion", "1");
-        await registry.SetAliasAsync("text-model", "challenger", "2");
+        await registry.SetRegisteredModelAliasAsync("text-model", "champion", "1");
+        await registry.SetRegisteredModelAliasAsync("text-model", "challenger", "2");
         Assert.Equal("first", await store.LoadModelAsync("models:/text-model@champion", new TextFlavor()));
         Assert.Equal("second", await store.LoadModelAsync("models:/text-model@challenger", new TextFlavor()));
         Assert.Equal("second", await store.LoadModelAsync("models:/text-model/2", new TextFlavor()));
 
-        var staged = await registry.TransitionStageAsync("text-model", "2", "production", archiveExistingVersions: true);
+        var staged = await registry.TransitionModelVersionStageAsync("text-model", "2", "production", archiveExistingVersions: true);
         Assert.Equal(ModelStages.Production, staged.CurrentStage);
         var model = await store.GetRegisteredModelAsync("text-model", default);
         Assert.Equal(["challenger", "champion"], model.Aliases.Select(a => a.Alias));
-        Assert.Equal(2, (await registry.GetVersionsAsync("text-model")).Count);
-        await registry.DeleteAliasAsync("text-model", "champion");
-        Assert.Null(await registry.FindByAliasAsync("text-model", "champion"));
-        await Assert.ThrowsAsync<MlOps.Client.MlflowValidationException>(() => registry.SetAliasAsync("text-model", "v1", "1"));
+        Assert.Equal(2, (await registry.GetModelVersionsAsync("text-model")).Count);
+        await registry.DeleteRegisteredModelAliasAsync("text-model", "champion");
+        Assert.Null(await registry.FindModelVersionByAliasAsync("text-model", "champion"));
+        await Assert.ThrowsAsync<MlOps.Client.MlflowValidationException>(() => registry.SetRegisteredModelAliasAsync("text-model", "v1", "1"));
     }
 
     [Fact]

@@ -68,11 +68,11 @@ public class ModelRegistryTests
         using var client = server.CreateClient();
         var registry = new ModelRegistry(client);
         var recorded = RecordedExchange.Load("326-registered-models-set-alias");
-        await registry.SetAliasAsync("tour-model", "champion", "2");
+        await registry.SetRegisteredModelAliasAsync("tour-model", "champion", "2");
         var sent = server.Requests.Single(r => r.Path.EndsWith("registered-models/alias", StringComparison.Ordinal) && r.Method == "POST");
         Assert.Equal(recorded.Path, sent.Path);
         Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(recorded.RequestJson, RecordedServer.BodyOf(sent)), RecordedServer.BodyOf(sent)?.ToJsonString()); // what Python sent
-        Assert.Null(await registry.FindByAliasAsync("tour-model", "champion"));
+        Assert.Null(await registry.FindModelVersionByAliasAsync("tour-model", "champion"));
         await Assert.ThrowsAsync<ArgumentException>(() => registry.RegisterModelAsync("models:/x/1", "x"));
     }
 }

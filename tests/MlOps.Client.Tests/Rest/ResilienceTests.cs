@@ -111,7 +111,7 @@ public class ResilienceTests
         using var server = new RecordedServer();
         server.Serve("062-runs-log-parameter-change-value");
         using var client = server.CreateClient(o => o.Retry.MaxRetries = 5);
-        await Assert.ThrowsAsync<MlflowException>(() => client.LogParameterAsync("e0615394aa0f4901b930c39ef92bfa3b", "learning_rate", "0.2"));
+        await Assert.ThrowsAsync<MlflowException>(() => client.LogParamAsync("e0615394aa0f4901b930c39ef92bfa3b", "learning_rate", "0.2"));
         Assert.Single(server.Requests);
     }
 

@@ -107,7 +107,7 @@ public class TrackingEndpointTests
         await Call("051-runs-log-metric-nan-string", c => c.LogMetricAsync(RunId, "weird", double.NaN, 0, Ms(1795382460925)), allowExtraFields: ["run_uuid"]);
         await Call("053-runs-log-metric-infinity", c => c.LogMetricAsync(RunId, "weird", double.PositiveInfinity, 2, Ms(1795382460942)), allowExtraFields: ["run_uuid"]);
         await Call("054-runs-log-metric-neg-infinity", c => c.LogMetricAsync(RunId, "weird", double.NegativeInfinity, 3, Ms(1795382460957)), allowExtraFields: ["run_uuid"]);
-        await Call("060-runs-log-parameter", c => c.LogParameterAsync(RunId, "learning_rate", "0.1"), allowExtraFields: ["run_uuid"]);
+        await Call("060-runs-log-parameter", c => c.LogParamAsync(RunId, "learning_rate", "0.1"), allowExtraFields: ["run_uuid"]);
         await Call("063-runs-set-tag", c => c.SetTagAsync(RunId, "stage", "dev"), allowExtraFields: ["run_uuid"]);
         await Call("065-runs-delete-tag", c => c.DeleteTagAsync(RunId, "stage"));
         await Call("089-runs-log-batch-same-param-again", c => c.LogBatchAsync(RunId, new RunBatch { Params = { new Param("max_depth", "6") } }));

@@ -65,7 +65,7 @@ public class ValidationTests
         await Refused(c => c.LogMetricAsync(RunId, "bad*key", 1), "bad*key", "alphanumerics");
         await Refused(c => c.LogMetricAsync(RunId, "../escape", 1), "../escape", "resolve to other names");
         await Refused(c => c.LogMetricAsync(RunId, "", 1), "key name must be provided");
-        await Refused(c => c.LogParameterAsync(RunId, "p", new string('v', 6001)), "'p'", "6001", "6000");
+        await Refused(c => c.LogParamAsync(RunId, "p", new string('v', 6001)), "'p'", "6001", "6000");
         await Refused(c => c.SetTagAsync(RunId, "t", new string('v', 8001)), "'t'", "8001", "8000");
         await Refused(c => c.CreateExperimentAsync(new string('e', 501)), "501", "500");
         await Refused(c => c.CreateExperimentAsync("x", tags: new Dictionary<string, string> { ["k"] = new string('v', 5001) }), "5001", "5000");
