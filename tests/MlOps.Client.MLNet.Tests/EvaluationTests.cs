@@ -132,6 +132,23 @@ public sealed class EvaluationTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Autologging_has_the_same_entry_points_as_XGBoosts_enable_disable_and_scoped()
+    {
+        Assert.False(MLNetAutolog.IsEnabled);
+        var session = MLNetAutolog.Enable(_f.Context, _f.Tracker);
+        Assert.True(MLNetAutolog.IsEnabled);
+        MLNetAutolog.Disable();
+        Assert.False(MLNetAutolog.IsEnabled);
+        using (_f.Context.AutologMlflow(_f.Tracker))
+        {
+            Assert.True(MLNetAutolog.IsEnabled);
+        }
+
+        Assert.False(MLNetAutolog.IsEnabled);
+        session.Dispose(); // disposing a session that was already disabled is harmless
+    }
+
+    [Fact]
     public async Task A_run_started_for_LogTo_ends_FAILED_when_logging_fails_not_FINISHED()
     {
         using (_f.Context.AutologMlflow(_f.Tracker))

@@ -34,6 +34,12 @@ public static class MLNetAutolog
     /// <param name="options">What to log.</param>
     public static MLNetAutologSession AutologMlflow(this MLContext mlContext, Tracker tracker, MLNetAutologOptions? options = null) => Enable(mlContext, tracker, options);
 
+    /// <summary>Whether autologging is enabled (the same shape as <c>XGBoostAutolog.IsEnabled</c>).</summary>
+    public static bool IsEnabled => Current is not null;
+
+    /// <summary>Stops autologging (as disposing the session does; the same shape as <c>XGBoostAutolog.Disable()</c>).</summary>
+    public static void Disable() => Interlocked.Exchange(ref s_current, null)?.Dispose();
+
     internal static void Clear(MLNetAutologSession session) => Interlocked.CompareExchange(ref s_current, null, session);
 }
 
