@@ -44,7 +44,15 @@ public sealed class MlflowClientOptions
     public TimeSpan OverallTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Retry settings.</summary>
-    public MlflowRetryOptions Retry { get; } = new();
+    public MlflowRetryOptions Retry { get; private set; } = new();
+
+    /// <summary>A copy, retry options included (the credential, transport and logger factory are shared).</summary>
+    internal MlflowClientOptions Copy()
+    {
+        var copy = (MlflowClientOptions)MemberwiseClone();
+        copy.Retry = Retry.MemberwiseCloneRetry();
+        return copy;
+    }
 
     /// <summary>The clock used for backoff delays and timeouts (replace it in tests). Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
@@ -177,6 +185,9 @@ public sealed class MlflowClientOptions
 /// <summary>Retry settings, with the defaults of Python MLflow's HTTP client.</summary>
 public sealed class MlflowRetryOptions
 {
+    /// <summary>A copy.</summary>
+    internal MlflowRetryOptions MemberwiseCloneRetry() => (MlflowRetryOptions)MemberwiseClone();
+
     /// <summary>Retries after the first attempt (<c>MLFLOW_HTTP_REQUEST_MAX_RETRIES</c>). Default 7; 0 disables retries.</summary>
     public int MaxRetries { get; set; } = MlflowEnvironment.DefaultMaxRetries;
 

@@ -43,6 +43,7 @@ public partial class MlflowClient : IDisposable
     public MlflowClient(MlflowClientOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        options = options.Copy(); // the client's own: later changes to the caller's object do not reach it
         Options = options;
         (BaseUri, _credential) = ResolveServer(options);
         var logger = MlflowHttpPipeline.CreateLogger(options);
@@ -64,7 +65,7 @@ public partial class MlflowClient : IDisposable
     {
         ArgumentNullException.ThrowIfNull(httpClient);
         ArgumentNullException.ThrowIfNull(options);
-        Options = options.Value;
+        Options = options.Value.Copy();
         (BaseUri, _credential) = ResolveServer(Options);
         _http = httpClient;
         _http.Timeout = Timeout.InfiniteTimeSpan;
@@ -74,7 +75,7 @@ public partial class MlflowClient : IDisposable
     /// <summary>Creates a client from the <c>MLFLOW_*</c> environment variables.</summary>
     public static MlflowClient FromEnvironment() => new(MlflowClientOptions.FromEnvironment());
 
-    /// <summary>The options this client was created with.</summary>
+    /// <summary>The options this client was created with (its own copy: changing the caller's object later does not reach it).</summary>
     public MlflowClientOptions Options { get; }
 
     /// <summary>The tracking server's base address (without user info).</summary>

@@ -171,4 +171,17 @@ public sealed class PythonFaithfulnessTests
         Assert.Equal(TimeSpan.FromSeconds(1), tracker.Options.Uploader.MaxBatchDelay);
         Assert.NotSame(options.Uploader.Spool, tracker.Options.Uploader.Spool);
     }
+
+    [Fact]
+    public void A_client_keeps_its_own_copy_of_its_options()
+    {
+        var options = new MlflowClientOptions { TrackingUri = "http://127.0.0.1:5999", RequestTimeout = TimeSpan.FromSeconds(7) };
+        options.Retry.MaxRetries = 2;
+        using var client = new MlflowClient(options);
+        options.TrackingUri = "http://127.0.0.1:1";
+        options.Retry.MaxRetries = 9;
+        Assert.Equal("http://127.0.0.1:5999", client.Options.TrackingUri);
+        Assert.Equal(2, client.Options.Retry.MaxRetries);
+        Assert.Equal(TimeSpan.FromSeconds(7), client.Options.RequestTimeout);
+    }
 }
