@@ -120,7 +120,7 @@ public sealed class DMatrix : IDisposable, INativeOwner
             }
         }
 
-        handle.AddPressure(((long)values.Length * 8) + ((long)rows * 8));
+        handle.SetPressure(((long)values.Length * 8) + ((long)rows * 8));
         using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
         md5.AppendData(MemoryMarshal.AsBytes(values[..Math.Min(values.Length, 10_000)]));
         md5.AppendData(MemoryMarshal.AsBytes(columnIndices[..Math.Min(columnIndices.Length, 10_000)]));
@@ -162,7 +162,7 @@ public sealed class DMatrix : IDisposable, INativeOwner
         }
 
         // XGBoost keeps each value as an 8-byte entry (index, value) plus an 8-byte offset per row.
-        handle.AddPressure(((long)rows * columns * 8) + ((long)rows * 8));
+        handle.SetPressure(((long)rows * columns * 8) + ((long)rows * 8));
         return handle;
     }
 

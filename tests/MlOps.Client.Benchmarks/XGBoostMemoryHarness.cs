@@ -14,7 +14,7 @@ internal static class XGBoostMemoryHarness
     public static int Run(string[] args)
     {
         var iterations = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2_000;
-        var (data, labels) = Data(2_000, 20);
+        var (data, labels) = MlOps.Client.Testing.SyntheticRows.Binary(2_000, 20, 5);
         Console.WriteLine($"libxgboost {Booster.LibraryVersion}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {iterations} iterations");
         Console.WriteLine(Loop("disposed", iterations, data, labels, dispose: true));
         Console.WriteLine(Loop("finalizers only", iterations, data, labels, dispose: false));
@@ -88,26 +88,5 @@ internal static class XGBoostMemoryHarness
         var estimator = Time(() => regressor.Predict(rows));
         return string.Create(CultureInfo.InvariantCulture,
             $"predict 100 rows x 50 trees: new DMatrix + Predict {viaMatrix:0.0} µs, InplacePredict {inplace:0.0} µs, XGBRegressor.Predict {estimator:0.0} µs");
-    }
-
-    private static (float[] Data, float[] Labels) Data(int rows, int columns)
-    {
-        var random = new Random(5);
-        var data = new float[rows * columns];
-        var labels = new float[rows];
-        for (var i = 0; i < rows; i++)
-        {
-            double score = 0;
-            for (var j = 0; j < columns; j++)
-            {
-                var v = (float)((random.NextDouble() * 2) - 1);
-                data[(i * columns) + j] = v;
-                score += v * (j % 2 == 0 ? 1 : -0.5);
-            }
-
-            labels[i] = score > 0 ? 1 : 0;
-        }
-
-        return (data, labels);
     }
 }

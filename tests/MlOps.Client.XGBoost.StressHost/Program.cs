@@ -3,6 +3,7 @@
 // "OK <figures>" (exit 0) or "FAIL <why>" (exit 1). A crash is the parent test's failure: it reads the exit code.
 using System.Diagnostics;
 using System.Globalization;
+using MlOps.Client.Testing;
 using MlOps.Client.XGBoost;
 
 var scenario = args[0];
@@ -28,27 +29,6 @@ catch (Exception ex)
     return 1;
 }
 
-static (float[] Data, float[] Labels) Data(int rows, int columns, int seed)
-{
-    var random = new Random(seed);
-    var data = new float[rows * columns];
-    var labels = new float[rows];
-    for (var i = 0; i < rows; i++)
-    {
-        double score = 0;
-        for (var j = 0; j < columns; j++)
-        {
-            var v = (float)((random.NextDouble() * 2) - 1);
-            data[(i * columns) + j] = v;
-            score += v * (j % 2 == 0 ? 1 : -0.5);
-        }
-
-        labels[i] = score > 0 ? 1 : 0;
-    }
-
-    return (data, labels);
-}
-
 static Dictionary<string, object?> Params(string method) => new()
 {
     ["objective"] = "binary:logistic",
@@ -64,7 +44,7 @@ static Dictionary<string, object?> Params(string method) => new()
 static string TemporaryLabels(int iterations)
 {
     const int rows = 100_000; // a 400 KB label buffer: glibc maps it on its own, so a read after the free faults
-    var (data, labels) = Data(rows, 1, 1);
+    var (data, labels) = SyntheticRows.Binary(rows, 1, 1);
     using var stop = new CancellationTokenSource();
     var collector = new Thread(() =>
     {
@@ -93,7 +73,7 @@ static string TemporaryLabels(int iterations)
 // starts after Dispose returned, IsDisposed is true at once, and later calls throw ObjectDisposedException.
 static string BoosterDisposeRace(int trials)
 {
-    var (data, labels) = Data(300, 8, 2);
+    var (data, labels) = SyntheticRows.Binary(300, 8, 2);
     using var train = new DMatrix(data, 300, 8, labels);
     using var model = XGBoost.Train(Params("hist"), train, numBoostRound: 20);
     var bytes = model.SaveToBuffer();
@@ -160,7 +140,7 @@ static string BoosterDisposeRace(int trials)
 // Three threads read Labels while the matrix is disposed.
 static string DMatrixDisposeRace(int trials)
 {
-    var (data, labels) = Data(2_000, 10, 3);
+    var (data, labels) = SyntheticRows.Binary(2_000, 10, 3);
     long reads = 0;
     for (var t = 0; t < trials; t++)
     {
@@ -203,7 +183,7 @@ static string DMatrixDisposeRace(int trials)
 // Four boosters train at once on one shared DMatrix: every model equals the one trained alone.
 static string SharedDMatrixTraining(int rounds)
 {
-    var (data, labels) = Data(2_000, 12, 4);
+    var (data, labels) = SyntheticRows.Binary(2_000, 12, 4);
     using var shared = new DMatrix(data, 2_000, 12, labels);
     var summary = new List<string>();
     foreach (var method in new[] { "exact", "approx", "hist" })
@@ -243,7 +223,7 @@ static string SharedDMatrixTraining(int rounds)
 // No Dispose at all: native memory must stay bounded because the matrices report their size to the GC.
 static string FinalizerOnly(int iterations)
 {
-    var (data, labels) = Data(2_000, 20, 5);
+    var (data, labels) = SyntheticRows.Binary(2_000, 20, 5);
     var peak = 0L;
     var watch = Stopwatch.StartNew();
     for (var i = 0; i < iterations; i++)
@@ -268,7 +248,7 @@ static string FinalizerOnly(int iterations)
 // or loads and predicts — never a crash, never a hang (a prediction that does not return in 20 s fails the run).
 static string CorruptModels(int trials)
 {
-    var (data, labels) = Data(200, 6, 8);
+    var (data, labels) = SyntheticRows.Binary(200, 6, 8);
     using var train = new DMatrix(data, 200, 6, labels);
     using var model = XGBoost.Train(Params("hist"), train, numBoostRound: 5);
     var report = new List<string>();

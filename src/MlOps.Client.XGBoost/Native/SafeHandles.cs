@@ -2,50 +2,22 @@ using System.Runtime.InteropServices;
 
 namespace MlOps.Client.XGBoost.Native;
 
-/// <summary>Owns a <c>DMatrixHandle</c>; freed exactly once, never while a native call holds it.</summary>
-internal sealed class SafeDMatrixHandle : SafeHandle
+/// <summary>
+/// A native XGBoost handle, freed exactly once and never while a native call holds it, that reports the native memory
+/// it holds to the GC (<c>GC.AddMemoryPressure</c>) so that code relying on finalizers stays bounded.
+/// </summary>
+internal abstract class XGBoostSafeHandle : SafeHandle
 {
-    public SafeDMatrixHandle()
-        : base(nint.Zero, ownsHandle: true)
-    {
-    }
-
-    public override bool IsInvalid => handle == nint.Zero;
-
-    /// <summary>Tells the GC how much native memory the matrix holds, so that finalizer-only use stays bounded.</summary>
-    public void AddPressure(long bytes)
-    {
-        if (bytes > 0 && Interlocked.CompareExchange(ref _pressure, bytes, 0) == 0)
-        {
-            GC.AddMemoryPressure(bytes);
-        }
-    }
-
     private long _pressure;
 
-    protected override bool ReleaseHandle()
-    {
-        var freed = NativeMethods.XGDMatrixFree(handle) == 0;
-        if (Interlocked.Exchange(ref _pressure, 0) is > 0 and var bytes)
-        {
-            GC.RemoveMemoryPressure(bytes);
-        }
-
-        return freed;
-    }
-}
-
-/// <summary>Owns a <c>BoosterHandle</c>; freed exactly once, never while a native call holds it.</summary>
-internal sealed class SafeBoosterHandle : SafeHandle
-{
-    public SafeBoosterHandle()
+    protected XGBoostSafeHandle()
         : base(nint.Zero, ownsHandle: true)
     {
     }
 
     public override bool IsInvalid => handle == nint.Zero;
 
-    /// <summary>Reports the model's native size to the GC, replacing the size reported before.</summary>
+    /// <summary>Reports <paramref name="bytes"/> of native memory, replacing what was reported before.</summary>
     public void SetPressure(long bytes)
     {
         bytes = Math.Max(0, bytes);
@@ -60,11 +32,9 @@ internal sealed class SafeBoosterHandle : SafeHandle
         }
     }
 
-    private long _pressure;
-
-    protected override bool ReleaseHandle()
+    protected sealed override bool ReleaseHandle()
     {
-        var freed = NativeMethods.XGBoosterFree(handle) == 0;
+        var freed = Free(handle);
         if (Interlocked.Exchange(ref _pressure, 0) is > 0 and var bytes)
         {
             GC.RemoveMemoryPressure(bytes);
@@ -72,4 +42,19 @@ internal sealed class SafeBoosterHandle : SafeHandle
 
         return freed;
     }
+
+    /// <summary>Frees the native object.</summary>
+    protected abstract bool Free(nint native);
+}
+
+/// <summary>Owns a <c>DMatrixHandle</c>.</summary>
+internal sealed class SafeDMatrixHandle : XGBoostSafeHandle
+{
+    protected override bool Free(nint native) => NativeMethods.XGDMatrixFree(native) == 0;
+}
+
+/// <summary>Owns a <c>BoosterHandle</c>.</summary>
+internal sealed class SafeBoosterHandle : XGBoostSafeHandle
+{
+    protected override bool Free(nint native) => NativeMethods.XGBoosterFree(native) == 0;
 }
