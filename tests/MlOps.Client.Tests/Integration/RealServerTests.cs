@@ -78,7 +78,17 @@ public sealed class RealServerTests
         using (var run = tracker.StartRun("model"))
         {
             var info = await run.LogModelAsync("weights", new TextFlavor());
-            Assert.Null(info.LoggedModelId); // MLflow 2.x has no logged-model API: detected, not an error
+            // MLflow 2.x has no logged-model API (detected, not an error); 3.x records a logged model "m-…".
+            using var http = new HttpClient();
+            var serverVersion = await http.GetStringAsync(Environment.GetEnvironmentVariable("MLFLOW_INTEGRATION_URI")!.TrimEnd('/') + "/version");
+            if (serverVersion.StartsWith("2.", StringComparison.Ordinal))
+            {
+                Assert.Null(info.LoggedModelId);
+            }
+            else
+            {
+                Assert.StartsWith("m-", info.LoggedModelId, StringComparison.Ordinal);
+            }
             uri = info.ModelUri;
         }
 
