@@ -39,12 +39,19 @@ public partial class MlflowClient
 
     /// <summary>Sets a logged model's final status (<c>PATCH logged-models/&lt;id&gt;</c>), e.g. <c>LOGGED_MODEL_READY</c>.</summary>
     /// <param name="modelId">The model id.</param>
-    /// <param name="status"><c>LOGGED_MODEL_READY</c> or <c>LOGGED_MODEL_UPLOAD_FAILED</c>.</param>
+    /// <param name="status">Ready (the files are uploaded) or upload failed.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    public virtual async Task<LoggedModel> FinalizeLoggedModelAsync(string modelId, string status = "LOGGED_MODEL_READY", CancellationToken cancellationToken = default)
+    public virtual async Task<LoggedModel> FinalizeLoggedModelAsync(string modelId, LoggedModelStatus status = LoggedModelStatus.Ready, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(modelId);
-        var response = await SendJsonAsync(HttpMethod.Patch, "logged-models/" + Uri.EscapeDataString(modelId), new FinalizeLoggedModelRequest(modelId, status),
+        var wire = status switch
+        {
+            LoggedModelStatus.Ready => "LOGGED_MODEL_READY",
+            LoggedModelStatus.UploadFailed => "LOGGED_MODEL_UPLOAD_FAILED",
+            LoggedModelStatus.Pending => "LOGGED_MODEL_PENDING",
+            _ => throw new ArgumentOutOfRangeException(nameof(status), status, "Unknown logged-model status."),
+        };
+        var response = await SendJsonAsync(HttpMethod.Patch, "logged-models/" + Uri.EscapeDataString(modelId), new FinalizeLoggedModelRequest(modelId, wire),
             MlflowJsonContext.Default.FinalizeLoggedModelRequest, MlflowJsonContext.Default.LoggedModelResponse, cancellationToken).ConfigureAwait(false);
         return response.Model?.Info ?? throw MissingField("logged-models", "model.info");
     }

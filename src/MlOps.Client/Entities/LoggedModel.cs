@@ -27,3 +27,16 @@ public sealed class LoggedModel
     /// <summary>Creation time in milliseconds since the Unix epoch.</summary>
     public long? CreationTimestampMs { get; init; }
 }
+
+/// <summary>The statuses of an MLflow 3 logged model (MLflow's <c>LoggedModelStatus</c>: <c>LOGGED_MODEL_PENDING</c>, <c>…_READY</c>, <c>…_UPLOAD_FAILED</c>).</summary>
+public enum LoggedModelStatus
+{
+    /// <summary>Created; its files are being uploaded.</summary>
+    Pending,
+
+    /// <summary>Its files are uploaded: it can be loaded.</summary>
+    Ready,
+
+    /// <summary>The upload of its files failed.</summary>
+    UploadFailed,
+}

@@ -99,7 +99,7 @@ public sealed class RestTrackingStore(MlflowClient client, bool ownsClient = fal
         Client.TryCreateLoggedModelAsync(experimentId, name, sourceRunId, null, cancellationToken);
 
     /// <inheritdoc/>
-    Task ILoggedModelStore.FinalizeLoggedModelAsync(string modelId, string status, CancellationToken cancellationToken) =>
+    Task ILoggedModelStore.FinalizeLoggedModelAsync(string modelId, LoggedModelStatus status, CancellationToken cancellationToken) =>
         Client.FinalizeLoggedModelAsync(modelId, status, cancellationToken);
 
     /// <inheritdoc/>

@@ -31,7 +31,7 @@ internal interface ILoggedModelStore
     Task<LoggedModel?> TryCreateLoggedModelAsync(string experimentId, string name, string? sourceRunId, CancellationToken cancellationToken);
 
     /// <summary>Sets the logged model's final status.</summary>
-    Task FinalizeLoggedModelAsync(string modelId, string status, CancellationToken cancellationToken);
+    Task FinalizeLoggedModelAsync(string modelId, LoggedModelStatus status, CancellationToken cancellationToken);
 
     /// <summary>Links the logged model to the run as an output.</summary>
     Task LogOutputsAsync(string runId, string modelId, long step, CancellationToken cancellationToken);

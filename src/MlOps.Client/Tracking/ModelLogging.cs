@@ -78,11 +78,11 @@ public static class ModelLogging
         }
         catch
         {
-            await models.FinalizeLoggedModelAsync(logged.ModelId, "LOGGED_MODEL_UPLOAD_FAILED", CancellationToken.None).ConfigureAwait(false);
+            await models.FinalizeLoggedModelAsync(logged.ModelId, LoggedModelStatus.UploadFailed, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
 
-        await models.FinalizeLoggedModelAsync(logged.ModelId, "LOGGED_MODEL_READY", cancellationToken).ConfigureAwait(false);
+        await models.FinalizeLoggedModelAsync(logged.ModelId, LoggedModelStatus.Ready, cancellationToken).ConfigureAwait(false);
         await models.LogOutputsAsync(run.RunId, logged.ModelId, 0, cancellationToken).ConfigureAwait(false);
         return logged.ModelId;
     }

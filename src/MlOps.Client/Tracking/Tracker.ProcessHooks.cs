@@ -54,7 +54,11 @@ public sealed partial class Tracker
             if (!completed)
             {
                 TrackerLog.ShutdownIncomplete(_tracker._logger, reason, timeout.TotalSeconds, _tracker.Uploader.Counters.Buffered);
-                Console.Error.WriteLine($"MlOps.Client: on {reason}, not everything logged could be delivered within {timeout.TotalSeconds:0.#} s ({_tracker.Uploader.Counters.Buffered} entities still buffered).");
+                if (ReferenceEquals(_tracker._logger, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance))
+                {
+                    // No logger configured: at process exit standard error is the only place left to say it.
+                    Console.Error.WriteLine($"MlOps.Client: on {reason}, not everything logged could be delivered within {timeout.TotalSeconds:0.#} s ({_tracker.Uploader.Counters.Buffered} entities still buffered).");
+                }
             }
         }
     }
