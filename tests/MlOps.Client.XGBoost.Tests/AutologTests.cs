@@ -42,6 +42,24 @@ public sealed class AutologTests : IAsyncLifetime
 
     private string ArtifactRoot(Run run) => new Uri(run.Info.ArtifactUri!).LocalPath;
 
+    [Fact]
+    public void Autologging_has_the_same_entry_points_as_ML_NETs_enable_disable_current_and_scoped()
+    {
+        XGBoostAutolog.Disable();
+        var session = XGBoostAutolog.Enable(_tracker);
+        Assert.Same(session, XGBoostAutolog.Current);
+        Assert.Same(_tracker, session.Tracker);
+        XGBoostAutolog.Disable();
+        Assert.False(XGBoostAutolog.IsEnabled);
+        using (var scoped = _tracker.AutologXGBoost())
+        {
+            Assert.Same(scoped, XGBoostAutolog.Current);
+        }
+
+        Assert.Null(XGBoostAutolog.Current);
+        session.Dispose(); // a session already replaced or disabled: harmless
+    }
+
     [XGBoostFact]
     public async Task Inside_a_run_it_logs_what_pythons_autolog_logs()
     {

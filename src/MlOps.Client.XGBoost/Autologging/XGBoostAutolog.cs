@@ -27,23 +27,23 @@ public static class XGBoostAutolog
     /// <summary>Enables autologging to <paramref name="tracker"/>, replacing an earlier setting; dispose the result (or call <see cref="Disable"/>) to stop.</summary>
     /// <param name="tracker">The tracker runs are logged with.</param>
     /// <param name="options">What to log; defaults when <see langword="null"/>.</param>
-    public static IDisposable Enable(Tracker tracker, XGBoostAutologOptions? options = null)
+    public static XGBoostAutologSession Enable(Tracker tracker, XGBoostAutologOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(tracker);
         options ??= new XGBoostAutologOptions();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.LogEveryNIterations, nameof(options.LogEveryNIterations));
         var session = new XGBoostAutologSession(tracker, options);
         Volatile.Write(ref s_active, session);
-        return new Registration(session);
+        return session;
     }
+
+    /// <summary>The enabled session, or <see langword="null"/> (as <c>MLNetAutolog.Current</c>).</summary>
+    public static XGBoostAutologSession? Current => Active;
 
     /// <summary>Turns autologging off.</summary>
     public static void Disable() => Volatile.Write(ref s_active, null);
 
-    private sealed class Registration(XGBoostAutologSession session) : IDisposable
-    {
-        public void Dispose() => Interlocked.CompareExchange(ref s_active, null, session);
-    }
+    internal static void Clear(XGBoostAutologSession session) => Interlocked.CompareExchange(ref s_active, null, session);
 }
 
 /// <summary><c>tracker.AutologXGBoost()</c>.</summary>
@@ -52,5 +52,5 @@ public static class TrackerXGBoostExtensions
     /// <summary>Enables XGBoost autologging to this tracker (see <see cref="XGBoostAutolog.Enable"/>).</summary>
     /// <param name="tracker">The tracker.</param>
     /// <param name="options">What to log.</param>
-    public static IDisposable AutologXGBoost(this Tracker tracker, XGBoostAutologOptions? options = null) => XGBoostAutolog.Enable(tracker, options);
+    public static XGBoostAutologSession AutologXGBoost(this Tracker tracker, XGBoostAutologOptions? options = null) => XGBoostAutolog.Enable(tracker, options);
 }

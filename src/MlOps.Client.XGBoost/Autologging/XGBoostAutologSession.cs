@@ -7,16 +7,30 @@ using MlOps.Client.XGBoost.Models;
 
 namespace MlOps.Client.XGBoost.Autologging;
 
-/// <summary>One enabled autologging configuration: logs a <see cref="XGBoost.Train"/> call the way <c>mlflow.xgboost.autolog()</c> does.</summary>
-internal sealed partial class XGBoostAutologSession(Tracker tracker, XGBoostAutologOptions options)
+/// <summary>
+/// An enabled XGBoost autologging session (as ML.NET's <c>MLNetAutologSession</c>): logs every <see cref="XGBoost.Train"/>
+/// and <c>Fit</c> the way <c>mlflow.xgboost.autolog()</c> does. Dispose it (or call <see cref="XGBoostAutolog.Disable"/>) to stop.
+/// </summary>
+public sealed partial class XGBoostAutologSession : IDisposable
 {
+    internal XGBoostAutologSession(Tracker tracker, XGBoostAutologOptions options)
+    {
+        Tracker = tracker;
+        Options = options;
+    }
+
     private static readonly System.Text.Json.JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public Tracker Tracker { get; } = tracker;
+    /// <summary>The tracker runs are logged with.</summary>
+    public Tracker Tracker { get; }
 
-    public XGBoostAutologOptions Options { get; } = options;
+    /// <summary>What is logged.</summary>
+    public XGBoostAutologOptions Options { get; }
 
-    public Booster Train(TrainRequest request, CancellationToken cancellationToken)
+    /// <summary>Stops this session (a later session stays on).</summary>
+    public void Dispose() => XGBoostAutolog.Clear(this);
+
+    internal Booster Train(TrainRequest request, CancellationToken cancellationToken)
     {
         // A run started here ends FINISHED, or FAILED when training throws; a failed artifact upload at its end is
         // reported, not thrown (as Python's safe_patch).
