@@ -244,17 +244,25 @@ public partial class MlflowClient
     }
 
     /// <summary>
-    /// Gets every value of a metric (<c>GET metrics/get-history</c>), following page tokens. <c>max_results</c> is
-    /// always sent: MLflow 3 answers nothing without it.
+    /// Gets every value of a metric (<c>GET metrics/get-history</c>, all pages), as Python's
+    /// <c>MlflowClient.get_metric_history</c> returns them — and as <see cref="Stores.ITrackingStore.GetMetricHistoryAsync"/> does.
+    /// <c>max_results</c> is always sent: MLflow 3 answers nothing without it. Page by page: <see cref="GetMetricHistoryPageAsync"/>.
     /// </summary>
     /// <param name="runId">The run id.</param>
     /// <param name="metricKey">The metric name.</param>
-    /// <param name="cancellationToken">Cancels the enumeration.</param>
-    public virtual MlflowPageable<Metric> GetMetricHistoryAsync(string runId, string metricKey, CancellationToken cancellationToken = default)
+    /// <param name="cancellationToken">Cancels the call.</param>
+    public virtual async Task<IReadOnlyList<Metric>> GetMetricHistoryAsync(string runId, string metricKey, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(runId);
         ArgumentException.ThrowIfNullOrEmpty(metricKey);
-        return MlflowPageable.Create<Metric>((token, size, ct) => GetMetricHistoryPageAsync(runId, metricKey, token, size, ct), cancellationToken);
+        var all = new List<Metric>();
+        await foreach (var page in MlflowPageable.Create<Metric>((token, size, ct) => GetMetricHistoryPageAsync(runId, metricKey, token, size, ct), cancellationToken)
+            .AsPages().WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            all.AddRange(page.Values);
+        }
+
+        return all;
     }
 
     /// <summary>Fetches one page of a metric's history.</summary>

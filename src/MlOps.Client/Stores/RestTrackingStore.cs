@@ -56,16 +56,8 @@ public sealed class RestTrackingStore(MlflowClient client, bool ownsClient = fal
         Client.LogInputsAsync(runId, datasets, cancellationToken);
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<Metric>> GetMetricHistoryAsync(string runId, string metricKey, CancellationToken cancellationToken)
-    {
-        var list = new List<Metric>();
-        await foreach (var m in Client.GetMetricHistoryAsync(runId, metricKey, cancellationToken).ConfigureAwait(false))
-        {
-            list.Add(m);
-        }
-
-        return list;
-    }
+    public Task<IReadOnlyList<Metric>> GetMetricHistoryAsync(string runId, string metricKey, CancellationToken cancellationToken) =>
+        Client.GetMetricHistoryAsync(runId, metricKey, cancellationToken);
 
     /// <inheritdoc />
     public Task<MlflowPage<Run>> SearchRunsAsync(SearchRunsOptions query, string? pageToken, CancellationToken cancellationToken) =>

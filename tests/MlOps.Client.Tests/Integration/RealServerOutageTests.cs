@@ -110,7 +110,7 @@ public sealed class RealServerOutageTests : IDisposable
     {
         var steps = new HashSet<long>();
         var points = 0;
-        await foreach (var m in client.GetMetricHistoryAsync(runId, key))
+        foreach (var m in await client.GetMetricHistoryAsync(runId, key))
         {
             steps.Add(m.Step);
             points++;

@@ -56,7 +56,7 @@ public sealed class RealServerTests
         Assert.Equal("0.1", got.Data.GetParam("lr"));
         Assert.Equal("integration", got.Data.GetTag(MlflowTags.NoteContent));
         var history = new List<Metric>();
-        await foreach (var m in client.GetMetricHistoryAsync(runId, "loss"))
+        foreach (var m in await client.GetMetricHistoryAsync(runId, "loss"))
         {
             history.Add(m);
         }

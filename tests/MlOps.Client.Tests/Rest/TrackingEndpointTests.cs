@@ -179,7 +179,7 @@ public class TrackingEndpointTests
         var weird = await Call("103-metrics-get-history-weird", async c =>
         {
             var list = new List<Metric>();
-            await foreach (var m in c.GetMetricHistoryAsync(RunId, "weird"))
+            foreach (var m in await c.GetMetricHistoryAsync(RunId, "weird"))
             {
                 list.Add(m);
             }
@@ -207,7 +207,7 @@ public class TrackingEndpointTests
         var v3 = server.ServeV3("116-metrics-get-history-max-results");
         using var client = server.CreateClient();
         var values = new List<Metric>();
-        await foreach (var m in client.GetMetricHistoryAsync(v3.Query["run_id"], v3.Query["metric_key"]))
+        foreach (var m in await client.GetMetricHistoryAsync(v3.Query["run_id"], v3.Query["metric_key"]))
         {
             values.Add(m);
         }
