@@ -7,15 +7,29 @@ public partial class MlflowClient
     private int _loggedModelsSupport; // 0 unknown, 1 supported, -1 not (MLflow 2.x)
 
     /// <summary>
-    /// Creates an MLflow 3 logged model (<c>POST logged-models</c>). Returns <see langword="null"/> on servers without
-    /// the logged-model API (MLflow 2.x answers 404); the answer is remembered for this client.
+    /// Creates an MLflow 3 logged model (<c>POST logged-models</c>, Python's <c>MlflowClient.create_logged_model</c>).
+    /// A server without the logged-model API (MLflow 2.x) refuses it with an <see cref="MlflowException"/> (404), as it
+    /// does Python's call.
     /// </summary>
     /// <param name="experimentId">The experiment.</param>
     /// <param name="name">The name; the server generates one when <see langword="null"/>.</param>
     /// <param name="sourceRunId">The run that produced it.</param>
     /// <param name="modelType">A type, e.g. <c>Classifier</c>.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    public virtual async Task<LoggedModel?> TryCreateLoggedModelAsync(string experimentId, string? name = null, string? sourceRunId = null, string? modelType = null, CancellationToken cancellationToken = default)
+    public virtual async Task<LoggedModel> CreateLoggedModelAsync(string experimentId, string? name = null, string? sourceRunId = null, string? modelType = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(experimentId);
+        var response = await PostAsync("logged-models", new CreateLoggedModelRequest(experimentId, name, modelType, sourceRunId, null, null),
+            MlflowJsonContext.Default.CreateLoggedModelRequest, MlflowJsonContext.Default.LoggedModelResponse, cancellationToken).ConfigureAwait(false);
+        Volatile.Write(ref _loggedModelsSupport, 1);
+        return response.Model?.Info ?? throw MissingField("logged-models", "model.info");
+    }
+
+    /// <summary>
+    /// Creates a logged model where the server has the API, or returns <see langword="null"/> (MLflow 2.x answers 404);
+    /// the answer is remembered for this client. Used by model logging, which works on both.
+    /// </summary>
+    internal async Task<LoggedModel?> TryCreateLoggedModelAsync(string experimentId, string? name = null, string? sourceRunId = null, string? modelType = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(experimentId);
         if (Volatile.Read(ref _loggedModelsSupport) < 0)
@@ -25,10 +39,7 @@ public partial class MlflowClient
 
         try
         {
-            var response = await PostAsync("logged-models", new CreateLoggedModelRequest(experimentId, name, modelType, sourceRunId, null, null),
-                MlflowJsonContext.Default.CreateLoggedModelRequest, MlflowJsonContext.Default.LoggedModelResponse, cancellationToken).ConfigureAwait(false);
-            Volatile.Write(ref _loggedModelsSupport, 1);
-            return response.Model?.Info ?? throw MissingField("logged-models", "model.info");
+            return await CreateLoggedModelAsync(experimentId, name, sourceRunId, modelType, cancellationToken).ConfigureAwait(false);
         }
         catch (MlflowException ex) when (ex.Status is 404 or 405 && (ex.ErrorCode is null or MlflowErrorCodes.EndpointNotFound))
         {

@@ -75,4 +75,20 @@ public class LoggedModelTests
         Assert.Single(server.Requests, r => r.Path == "/api/2.0/mlflow/logged-models"); // asked once, remembered
         Assert.Equal(2, server.Requests.Count(r => r.Path == "/api/2.0/mlflow/runs/log-model"));
     }
+
+    [Fact]
+    public async Task The_public_create_call_answers_as_Pythons_create_logged_model_does()
+    {
+        using (var v3 = Server(mlflow3: true))
+        using (var client = v3.CreateClient())
+        {
+            var model = await client.CreateLoggedModelAsync("1", "weights");
+            Assert.StartsWith("m-", model.ModelId, StringComparison.Ordinal);
+        }
+
+        using var v2 = Server(mlflow3: false);
+        using var old = v2.CreateClient();
+        var error = await Assert.ThrowsAsync<MlflowException>(() => old.CreateLoggedModelAsync("1", "weights")); // as Python's call on 2.x
+        Assert.Equal(404, error.Status);
+    }
 }
