@@ -26,7 +26,31 @@ public sealed class LoggedModel
 
     /// <summary>Creation time in milliseconds since the Unix epoch.</summary>
     public long? CreationTimestampMs { get; init; }
+
+    /// <summary>Last update time in milliseconds since the Unix epoch.</summary>
+    public long? LastUpdatedTimestampMs { get; init; }
+
+    /// <summary>The model's tags.</summary>
+    public IReadOnlyList<LoggedModelTag> Tags { get; init => field = value ?? []; } = [];
+
+    /// <summary>The model's params (from the response's <c>data</c>).</summary>
+    public IReadOnlyList<Param> Params { get; init => field = value ?? []; } = [];
+
+    /// <summary>The metrics linked to the model (from the response's <c>data</c>).</summary>
+    public IReadOnlyList<Metric> Metrics { get; init => field = value ?? []; } = [];
+
+    /// <summary>Returns the value of tag <paramref name="key"/>, or <see langword="null"/>.</summary>
+    /// <param name="key">The tag key.</param>
+    public string? GetTag(string key) => Tags.FirstOrDefault(t => string.Equals(t.Key, key, StringComparison.Ordinal))?.Value;
+
+    /// <inheritdoc/>
+    public override string ToString() => $"LoggedModel {ModelId} '{Name}' in experiment {ExperimentId} ({Status})";
 }
+
+/// <summary>A tag of a logged model.</summary>
+/// <param name="Key">The key.</param>
+/// <param name="Value">The value.</param>
+public sealed record LoggedModelTag(string Key, string Value);
 
 /// <summary>The statuses of an MLflow 3 logged model (MLflow's <c>LoggedModelStatus</c>: <c>LOGGED_MODEL_PENDING</c>, <c>…_READY</c>, <c>…_UPLOAD_FAILED</c>).</summary>
 public enum LoggedModelStatus

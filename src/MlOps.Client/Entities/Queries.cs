@@ -81,3 +81,13 @@ public abstract class SearchOptions(int defaultPageSize)
     /// <summary>The size of the first request: <see cref="PageSize"/>, or fewer when <see cref="MaxResults"/> is smaller.</summary>
     internal int FirstPageSize => Math.Min(PageSize, MaxResults ?? int.MaxValue);
 }
+
+/// <summary>A query of <see cref="MlflowClient.SearchLoggedModelsAsync"/> (MLflow 3, Python's <c>search_logged_models</c>).</summary>
+public sealed class SearchLoggedModelsOptions() : SearchOptions(100)
+{
+    /// <summary>The experiments to search (at least one).</summary>
+    public IList<string> ExperimentIds { get; } = [];
+
+    /// <summary>Restrict metric filters and orders to metrics computed on these datasets (name, and digest when given).</summary>
+    public IList<(string Name, string? Digest)> Datasets { get; } = [];
+}

@@ -82,6 +82,9 @@ namespace MlOps.Client.Rest;
 [JsonSerializable(typeof(CreateLoggedModelRequest))]
 [JsonSerializable(typeof(LoggedModelResponse))]
 [JsonSerializable(typeof(FinalizeLoggedModelRequest))]
+[JsonSerializable(typeof(SearchLoggedModelsRequest))]
+[JsonSerializable(typeof(SearchLoggedModelsResponse))]
+[JsonSerializable(typeof(SetLoggedModelTagsRequest))]
 [JsonSerializable(typeof(LogOutputsRequest))]
 internal sealed partial class MlflowJsonContext : JsonSerializerContext
 {

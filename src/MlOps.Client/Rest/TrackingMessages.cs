@@ -29,8 +29,24 @@ internal sealed record MetricHistoryResponse(IReadOnlyList<Metric>? Metrics, str
 
 #pragma warning disable CA1812 // instantiated by the JSON source generator
 internal sealed record CreateLoggedModelRequest(string ExperimentId, string? Name, string? ModelType, string? SourceRunId, IReadOnlyList<Param>? Params, IReadOnlyList<RunTag>? Tags);
-internal sealed record LoggedModelInfoHolder(LoggedModel? Info);
+internal sealed record LoggedModelData(IReadOnlyList<Param>? Params, IReadOnlyList<Metric>? Metrics);
+internal sealed record LoggedModelInfoHolder(LoggedModel? Info, LoggedModelData? Data)
+{
+    /// <summary>The info with the data's params and metrics, as one entity (Python's <c>LoggedModel</c>).</summary>
+    public LoggedModel? ToEntity() => Info is null ? null : new LoggedModel
+    {
+        ModelId = Info.ModelId, ExperimentId = Info.ExperimentId, Name = Info.Name, ArtifactUri = Info.ArtifactUri, Status = Info.Status,
+        ModelType = Info.ModelType, SourceRunId = Info.SourceRunId, CreationTimestampMs = Info.CreationTimestampMs,
+        LastUpdatedTimestampMs = Info.LastUpdatedTimestampMs, Tags = Info.Tags, Params = Data?.Params ?? [], Metrics = Data?.Metrics ?? [],
+    };
+}
+
 internal sealed record LoggedModelResponse(LoggedModelInfoHolder? Model);
+internal sealed record LoggedModelDatasetFilter(string DatasetName, string? DatasetDigest);
+internal sealed record LoggedModelOrderByWire(string FieldName, bool? Ascending, string? DatasetName, string? DatasetDigest);
+internal sealed record SearchLoggedModelsRequest(IReadOnlyList<string> ExperimentIds, string? Filter, IReadOnlyList<LoggedModelDatasetFilter>? Datasets, int MaxResults, IReadOnlyList<LoggedModelOrderByWire>? OrderBy, string? PageToken);
+internal sealed record SearchLoggedModelsResponse(IReadOnlyList<LoggedModelInfoHolder>? Models, string? NextPageToken);
+internal sealed record SetLoggedModelTagsRequest(string ModelId, IReadOnlyList<LoggedModelTag> Tags);
 internal sealed record FinalizeLoggedModelRequest(string ModelId, string Status);
 internal sealed record ModelOutput(string ModelId, long Step);
 internal sealed record LogOutputsRequest(string RunId, IReadOnlyList<ModelOutput> Models);
