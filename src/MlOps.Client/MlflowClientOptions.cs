@@ -50,7 +50,7 @@ public sealed class MlflowClientOptions
     internal MlflowClientOptions Copy()
     {
         var copy = (MlflowClientOptions)MemberwiseClone();
-        copy.Retry = Retry.MemberwiseCloneRetry();
+        copy.Retry = Retry.Copy();
         return copy;
     }
 
@@ -186,7 +186,7 @@ public sealed class MlflowClientOptions
 public sealed class MlflowRetryOptions
 {
     /// <summary>A copy.</summary>
-    internal MlflowRetryOptions MemberwiseCloneRetry() => (MlflowRetryOptions)MemberwiseClone();
+    internal MlflowRetryOptions Copy() => (MlflowRetryOptions)MemberwiseClone();
 
     /// <summary>Retries after the first attempt (<c>MLFLOW_HTTP_REQUEST_MAX_RETRIES</c>). Default 7; 0 disables retries.</summary>
     public int MaxRetries { get; set; } = MlflowEnvironment.DefaultMaxRetries;

@@ -77,6 +77,13 @@ public sealed class MLNetAutologSession : IDisposable
     /// Runs <paramref name="work"/> in the tracker's active run, or in a new run (with the extra tags) ended FINISHED
     /// after it or FAILED when it throws; a failed upload at that end is reported through the logger, not thrown.
     /// </summary>
+    internal void InRun(string? runName, Action<RunScope> work) => InRun<int>(runName, run =>
+    {
+        work(run);
+        return 0;
+    });
+
+    /// <summary>As <see cref="InRun(string?, Action{RunScope})"/>, with a result.</summary>
     internal T InRun<T>(string? runName, Func<RunScope, T> work) =>
         ActiveOrNewRun.Run(Tracker, runName, work,
             onStarted: run =>

@@ -43,11 +43,7 @@ public static class CrossValidationLoggingExtensions
         {
             var session = MLNetAutolog.Current
                 ?? throw new InvalidOperationException("No run to log the cross-validation to: pass a run, start one, or enable autologging.");
-            session.InRun<int>("cross-validation", r =>
-            {
-                LogFolds(folds, foldIndexes, prefix, r);
-                return 0;
-            });
+            session.InRun("cross-validation", r => LogFolds(folds, foldIndexes, prefix, r));
             return;
         }
 

@@ -88,11 +88,7 @@ public static class MetricsLoggingExtensions
 
         var session = MLNetAutolog.Current
             ?? throw new InvalidOperationException("No run to log the metrics to: pass a run, start one, or enable autologging (mlContext.AutologMlflow(tracker)).");
-        session.InRun<int>(null, r =>
-        {
-            Write(r);
-            return 0;
-        });
+        session.InRun(null, Write);
 
         void Write(RunScope target)
         {

@@ -236,21 +236,17 @@ internal static class ModelValidation
             {
                 Position++;
                 type = Marker();
-                if (Marker() != (byte)'#')
+                if (Peek() != (byte)'#')
                 {
                     throw Bad("has a typed array without a count");
                 }
             }
 
-            if (type == 0 && Peek() == (byte)'#')
+            if (Peek() == (byte)'#')
             {
                 Position++;
-            }
-
-            if (type != 0 || _data[Position - 1] == (byte)'#')
-            {
                 count = Integer(Marker());
-                var minimum = type switch { (byte)'i' or (byte)'U' or (byte)'C' => 1, (byte)'I' => 2, (byte)'l' or (byte)'d' => 4, (byte)'L' or (byte)'D' => 8, _ => 1 };
+                var minimum = type switch { (byte)'I' => 2, (byte)'l' or (byte)'d' => 4, (byte)'L' or (byte)'D' => 8, _ => 1 };
                 if (count < 0 || count * minimum > _data.Length - Position)
                 {
                     throw Bad($"declares an array of {count} values with {_data.Length - Position} bytes left");

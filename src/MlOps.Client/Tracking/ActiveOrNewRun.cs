@@ -48,12 +48,4 @@ internal static class ActiveOrNewRun
 
         return result;
     }
-
-    /// <summary>As <see cref="Run{T}(Tracker, string?, Func{RunScope, T}, Action{RunScope}?, Action{RunScope, Exception}?)"/>, without a result.</summary>
-    public static void Run(Tracker tracker, string? name, Action<RunScope> work, Action<RunScope>? onStarted = null, Action<RunScope, Exception>? endFailed = null) =>
-        Run<int>(tracker, name, run =>
-        {
-            work(run);
-            return 0;
-        }, onStarted, endFailed);
 }

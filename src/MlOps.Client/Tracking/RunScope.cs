@@ -218,7 +218,7 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(tags);
         foreach (var (key, value) in tags)
         {
-            SetTag(key, value is string text ? text : FormatParam(value));
+            SetTag(key, FormatParam(value));
         }
     }
 

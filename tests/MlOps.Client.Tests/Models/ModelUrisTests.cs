@@ -31,6 +31,6 @@ public sealed class ModelUrisTests
         Assert.Throws<ArgumentException>(() => ModelUris.TryParseModels("models:/iris", out _, out _, out _));
         Assert.Throws<ArgumentException>(() => ModelUris.TryParseRuns("runs:/", out _, out _));
         Assert.False(ModelUris.TryParseRuns("models:/iris/1", out _, out _));
-        Assert.False(ModelUris.TryParseModels("/tmp/model", out _, out _, out _));
+        Assert.False(ModelUris.TryParseModels(Path.Combine("saved", "model"), out _, out _, out _));
     }
 }
