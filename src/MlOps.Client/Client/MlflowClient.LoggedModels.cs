@@ -7,19 +7,26 @@ public partial class MlflowClient
     private int _loggedModelsSupport; // 0 unknown, 1 supported, -1 not (MLflow 2.x)
 
     /// <summary>
-    /// Creates an MLflow 3 logged model (<c>POST logged-models</c>, Python's <c>MlflowClient.create_logged_model</c>).
-    /// A server without the logged-model API (MLflow 2.x) refuses it with an <see cref="MlflowException"/> (404), as it
-    /// does Python's call.
+    /// Creates an MLflow 3 logged model in the <c>LOGGED_MODEL_PENDING</c> state (<c>POST logged-models</c>, Python's
+    /// <c>MlflowClient.create_logged_model</c>). A server without the logged-model API (MLflow 2.x) refuses it with an
+    /// <see cref="MlflowException"/> (404), as it does Python's call.
     /// </summary>
     /// <param name="experimentId">The experiment.</param>
     /// <param name="name">The name; the server generates one when <see langword="null"/>.</param>
     /// <param name="sourceRunId">The run that produced it.</param>
+    /// <param name="tags">Tags of the model.</param>
+    /// <param name="parameters">Params of the model (Python's <c>params</c>).</param>
     /// <param name="modelType">A type, e.g. <c>Classifier</c>.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    public virtual async Task<LoggedModel> CreateLoggedModelAsync(string experimentId, string? name = null, string? sourceRunId = null, string? modelType = null, CancellationToken cancellationToken = default)
+    public virtual async Task<LoggedModel> CreateLoggedModelAsync(
+        string experimentId, string? name = null, string? sourceRunId = null, IReadOnlyDictionary<string, string>? tags = null,
+        IReadOnlyDictionary<string, string>? parameters = null, string? modelType = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(experimentId);
-        var response = await PostAsync("logged-models", new CreateLoggedModelRequest(experimentId, name, modelType, sourceRunId, null, null),
+        var request = new CreateLoggedModelRequest(experimentId, name, modelType, sourceRunId,
+            parameters is null ? null : [.. parameters.Select(p => new Param(p.Key, p.Value))],
+            tags is null ? null : [.. tags.Select(t => new RunTag(t.Key, t.Value))]);
+        var response = await PostAsync("logged-models", request,
             MlflowJsonContext.Default.CreateLoggedModelRequest, MlflowJsonContext.Default.LoggedModelResponse, cancellationToken).ConfigureAwait(false);
         Volatile.Write(ref _loggedModelsSupport, 1);
         return response.Model?.ToEntity() ?? throw MissingField("logged-models", "model.info");
@@ -29,24 +36,36 @@ public partial class MlflowClient
     /// Creates a logged model where the server has the API, or returns <see langword="null"/> (MLflow 2.x answers 404);
     /// the answer is remembered for this client. Used by model logging, which works on both.
     /// </summary>
-    internal async Task<LoggedModel?> TryCreateLoggedModelAsync(string experimentId, string? name = null, string? sourceRunId = null, string? modelType = null, CancellationToken cancellationToken = default)
+    internal async Task<LoggedModel?> TryCreateLoggedModelAsync(
+        string experimentId, string? name, string? sourceRunId, IReadOnlyDictionary<string, string>? tags, IReadOnlyDictionary<string, string>? parameters,
+        string? modelType, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(experimentId);
-        if (Volatile.Read(ref _loggedModelsSupport) < 0)
+        if (!MayHaveLoggedModels)
         {
             return null;
         }
 
         try
         {
-            return await CreateLoggedModelAsync(experimentId, name, sourceRunId, modelType, cancellationToken).ConfigureAwait(false);
+            return await CreateLoggedModelAsync(experimentId, name, sourceRunId, tags, parameters, modelType, cancellationToken).ConfigureAwait(false);
         }
-        catch (MlflowException ex) when (ex.Status is 404 or 405 && (ex.ErrorCode is null or MlflowErrorCodes.EndpointNotFound))
+        catch (MlflowException ex) when (IsMissingLoggedModelApi(ex))
         {
             Volatile.Write(ref _loggedModelsSupport, -1); // an MLflow 2.x server: no logged-model API
             return null;
         }
     }
+
+    /// <summary><see langword="false"/> once the server answered that it has no logged-model API (MLflow 2.x).</summary>
+    internal bool MayHaveLoggedModels => Volatile.Read(ref _loggedModelsSupport) >= 0;
+
+    /// <summary>Whether <paramref name="ex"/> says the endpoint does not exist (MLflow 2.x), not that a model does not.</summary>
+    internal static bool IsMissingLoggedModelApi(MlflowException ex) =>
+        ex.Status is 404 or 405 && (ex.ErrorCode is null or MlflowErrorCodes.EndpointNotFound);
+
+    /// <summary>Remembers that the server has no logged-model API.</summary>
+    internal void NoteNoLoggedModels() => Volatile.Write(ref _loggedModelsSupport, -1);
 
     /// <summary>Sets a logged model's final status (<c>PATCH logged-models/&lt;id&gt;</c>), e.g. <c>LOGGED_MODEL_READY</c>.</summary>
     /// <param name="modelId">The model id.</param>
@@ -76,7 +95,7 @@ public partial class MlflowClient
     {
         ArgumentException.ThrowIfNullOrEmpty(runId);
         ArgumentException.ThrowIfNullOrEmpty(modelId);
-        return PostAsync("runs/outputs", new LogOutputsRequest(runId, [new ModelOutput(modelId, step)]), MlflowJsonContext.Default.LogOutputsRequest, cancellationToken);
+        return PostAsync("runs/outputs", new LogOutputsRequest(runId, [new LoggedModelOutput(modelId, step)]), MlflowJsonContext.Default.LogOutputsRequest, cancellationToken);
     }
 
     /// <summary>Gets a logged model with its tags, params and linked metrics (<c>GET logged-models/&lt;id&gt;</c>, Python's <c>get_logged_model</c>).</summary>
@@ -139,7 +158,7 @@ public partial class MlflowClient
         }
 
         await SendJsonAsync(HttpMethod.Patch, "logged-models/" + Uri.EscapeDataString(modelId) + "/tags",
-            new SetLoggedModelTagsRequest(modelId, [.. tags.Select(t => new LoggedModelTag(t.Key, t.Value))]),
+            new SetLoggedModelTagsRequest([.. tags.Select(t => new LoggedModelTag(t.Key, t.Value))]),
             MlflowJsonContext.Default.SetLoggedModelTagsRequest, MlflowJsonContext.Default.EmptyMessage, cancellationToken).ConfigureAwait(false);
     }
 

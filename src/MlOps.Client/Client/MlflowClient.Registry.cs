@@ -192,8 +192,25 @@ public partial class MlflowClient
     /// <param name="description">A description.</param>
     /// <param name="runLink">A link to the run on another server.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    public virtual async Task<ModelVersion> CreateModelVersionAsync(
+    public virtual Task<ModelVersion> CreateModelVersionAsync(
         string name, string source, string? runId = null, IReadOnlyDictionary<string, string>? tags = null, string? description = null, string? runLink = null,
+        CancellationToken cancellationToken = default) =>
+        CreateModelVersionAsync(name, source, runId, tags, description, runLink, null, cancellationToken);
+
+    /// <summary>
+    /// Creates a model version of an MLflow 3 logged model (<c>POST model-versions/create</c> with <c>model_id</c>): Python
+    /// 3.x registers <c>source = models:/&lt;model id&gt;</c> this way, and the server fills the run id from the model.
+    /// </summary>
+    /// <param name="name">The registered model.</param>
+    /// <param name="source">Where the model files are: <c>models:/&lt;model id&gt;</c>, <c>runs:/&lt;run id&gt;/&lt;path&gt;</c> or an artifact URI.</param>
+    /// <param name="runId">The run that produced it.</param>
+    /// <param name="tags">Tags.</param>
+    /// <param name="description">A description.</param>
+    /// <param name="runLink">A link to the run on another server.</param>
+    /// <param name="modelId">The logged model (<c>m-…</c>), or <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    public virtual async Task<ModelVersion> CreateModelVersionAsync(
+        string name, string source, string? runId, IReadOnlyDictionary<string, string>? tags, string? description, string? runLink, string? modelId,
         CancellationToken cancellationToken = default)
     {
         CheckModelName(name);
@@ -209,7 +226,7 @@ public partial class MlflowClient
             }
         }
 
-        var response = await PostAsync("model-versions/create", new CreateModelVersionRequest(name, source, runId, tagList, runLink, description),
+        var response = await PostAsync("model-versions/create", new CreateModelVersionRequest(name, source, runId, tagList, runLink, description, modelId),
             MlflowJsonContext.Default.CreateModelVersionRequest, MlflowJsonContext.Default.ModelVersionResponse, cancellationToken).ConfigureAwait(false);
         return response.ModelVersion ?? throw MissingField("model-versions/create", "model_version");
     }

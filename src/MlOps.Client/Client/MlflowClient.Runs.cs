@@ -137,6 +137,24 @@ public partial class MlflowClient
         return PostAsync("runs/log-metric", new LogMetricRequest(runId, runId, key, value, ts, step), MlflowJsonContext.Default.LogMetricRequest, cancellationToken);
     }
 
+    /// <summary>
+    /// Logs one metric value as given (<c>POST runs/log-metric</c>), with its MLflow 3 links: <see cref="Metric.ModelId"/>
+    /// (a logged model) and <see cref="Metric.DatasetName"/>/<see cref="Metric.DatasetDigest"/> (Python's
+    /// <c>log_metric(..., model_id=, dataset=)</c>). MLflow 2.x servers ignore the links.
+    /// </summary>
+    /// <param name="runId">The run id.</param>
+    /// <param name="metric">The metric.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    public virtual Task LogMetricAsync(string runId, Metric metric, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(runId);
+        ArgumentNullException.ThrowIfNull(metric);
+        MlflowValidator.ValidateMetric(metric);
+        return PostAsync("runs/log-metric",
+            new LogMetricRequest(runId, runId, metric.Key, metric.Value, metric.Timestamp, metric.Step, metric.ModelId, metric.DatasetName, metric.DatasetDigest),
+            MlflowJsonContext.Default.LogMetricRequest, cancellationToken);
+    }
+
     /// <summary>Logs a param (<c>POST runs/log-parameter</c>). Logging the same value again is accepted; another value is refused by the server.</summary>
     /// <param name="runId">The run id.</param>
     /// <param name="key">The param key.</param>

@@ -12,6 +12,9 @@ public sealed class Run
     /// <summary>Datasets (and, on MLflow 3, models) used as inputs of the run.</summary>
     public RunInputs Inputs { get; init => field = value ?? new(); } = new();
 
+    /// <summary>The run's outputs: the MLflow 3 logged models it produced (empty on MLflow 2.x).</summary>
+    public RunOutputs Outputs { get; init => field = value ?? new(); } = new();
+
     /// <inheritdoc />
     public override string ToString() => Info.ToString();
 }
@@ -98,14 +101,51 @@ public sealed class RunInputs
 {
     /// <summary>Datasets logged with <c>log-inputs</c>.</summary>
     public IReadOnlyList<DatasetInput> DatasetInputs { get; init => field = value ?? []; } = [];
+
+    /// <summary>MLflow 3 logged models the run used as inputs.</summary>
+    public IReadOnlyList<LoggedModelInput> ModelInputs { get; init => field = value ?? []; } = [];
 }
+
+/// <summary>The outputs of a run (MLflow 3).</summary>
+public sealed class RunOutputs
+{
+    /// <summary>The logged models the run produced, with the step each was produced at (<c>runs/outputs</c>).</summary>
+    public IReadOnlyList<LoggedModelOutput> ModelOutputs { get; init => field = value ?? []; } = [];
+}
+
+/// <summary>A logged model produced by a run at a step (MLflow's <c>LoggedModelOutput</c>).</summary>
+/// <param name="ModelId">The logged model.</param>
+/// <param name="Step">The step.</param>
+public sealed record LoggedModelOutput(string ModelId, long Step);
+
+/// <summary>A logged model used by a run (MLflow's <c>LoggedModelInput</c>).</summary>
+/// <param name="ModelId">The logged model.</param>
+public sealed record LoggedModelInput(string ModelId);
 
 /// <summary>A metric value at a step and time (<c>mlflow.entities.Metric</c>).</summary>
 /// <param name="Key">The metric name.</param>
 /// <param name="Value">The value; NaN and infinities are allowed (the server clamps infinities to ±<see cref="double.MaxValue"/>).</param>
 /// <param name="Timestamp">Milliseconds since the Unix epoch when the value was logged.</param>
 /// <param name="Step">The training step (0 when not given).</param>
-public sealed record Metric(string Key, double Value, long Timestamp, long Step = 0);
+/// <remarks>
+/// MLflow 3 links a metric to a logged model and to the dataset it was measured on (<see cref="ModelId"/>,
+/// <see cref="DatasetName"/>, <see cref="DatasetDigest"/>); the linked metrics show on the model. MLflow 2.x servers
+/// ignore these fields.
+/// </remarks>
+public sealed record Metric(string Key, double Value, long Timestamp, long Step = 0)
+{
+    /// <summary>The run that logged it, where the server says (a logged model's metrics carry it).</summary>
+    public string? RunId { get; init; }
+
+    /// <summary>The MLflow 3 logged model (<c>m-…</c>) the value belongs to, or <see langword="null"/>.</summary>
+    public string? ModelId { get; init; }
+
+    /// <summary>The name of the dataset the value was measured on, or <see langword="null"/>.</summary>
+    public string? DatasetName { get; init; }
+
+    /// <summary>The digest of that dataset, or <see langword="null"/>.</summary>
+    public string? DatasetDigest { get; init; }
+}
 
 /// <summary>A run parameter. Params are immutable once logged.</summary>
 /// <param name="Key">The param key.</param>
@@ -205,6 +245,9 @@ public static class MlflowTags
 
     /// <summary><c>mlflow.log-model.history</c>: JSON array of the models logged in the run.</summary>
     public const string LogModelHistory = "mlflow.log-model.history";
+
+    /// <summary>On an MLflow 3 logged model: the registered versions made from it, a JSON list of <c>{"name", "version"}</c>.</summary>
+    public const string ModelVersions = "mlflow.modelVersions";
 
     /// <summary><c>mlflow.data.context</c>: input tag saying how a dataset was used (train, eval…).</summary>
     public const string DatasetContext = "mlflow.data.context";

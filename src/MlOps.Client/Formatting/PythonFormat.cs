@@ -55,6 +55,84 @@ internal static class PythonFormat
         _ => value.ToString() ?? "",
     };
 
+    /// <summary>
+    /// JSON as Python's <c>json.dumps</c> writes it by default: <c>", "</c> and <c>": "</c> separators, non-ASCII and
+    /// control characters escaped as <c>\uXXXX</c> (<c>ensure_ascii</c>), numbers as they are.
+    /// </summary>
+    public static string JsonDumps(System.Text.Json.Nodes.JsonNode? node)
+    {
+        var sb = new StringBuilder();
+        Write(node);
+        return sb.ToString();
+
+        void Write(System.Text.Json.Nodes.JsonNode? n)
+        {
+            switch (n)
+            {
+                case null:
+                    sb.Append("null");
+                    break;
+                case System.Text.Json.Nodes.JsonObject obj:
+                    sb.Append('{');
+                    var first = true;
+                    foreach (var (key, value) in obj)
+                    {
+                        sb.Append(first ? "" : ", ");
+                        first = false;
+                        JsonString(sb, key);
+                        sb.Append(": ");
+                        Write(value);
+                    }
+
+                    sb.Append('}');
+                    break;
+                case System.Text.Json.Nodes.JsonArray array:
+                    sb.Append('[');
+                    for (var i = 0; i < array.Count; i++)
+                    {
+                        sb.Append(i == 0 ? "" : ", ");
+                        Write(array[i]);
+                    }
+
+                    sb.Append(']');
+                    break;
+                default:
+                    if (n.GetValueKind() == System.Text.Json.JsonValueKind.String)
+                    {
+                        JsonString(sb, n.GetValue<string>());
+                    }
+                    else
+                    {
+                        sb.Append(n.ToJsonString());
+                    }
+
+                    break;
+            }
+        }
+    }
+
+    private static void JsonString(StringBuilder sb, string s)
+    {
+        sb.Append('"');
+        foreach (var c in s)
+        {
+            _ = c switch
+            {
+                '"' => sb.Append("\\\""),
+                '\\' => sb.Append("\\\\"),
+                '\n' => sb.Append("\\n"),
+                '\r' => sb.Append("\\r"),
+                '\t' => sb.Append("\\t"),
+                '\b' => sb.Append("\\b"),
+                '\f' => sb.Append("\\f"),
+                _ when c < 0x20 || c > 0x7E => sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture)),
+                _ => sb.Append(c),
+            };
+        }
+
+        sb.Append('"');
+    }
+
     /// <summary>A string as Python's <c>repr</c> (inside lists and dicts): single quotes, or double quotes when it holds a single quote and no double one.</summary>
     private static string QuotedRepr(string s)
     {

@@ -19,7 +19,10 @@ public sealed partial class MlflowModel
     /// <summary>The standard file name.</summary>
     public const string FileName = "MLmodel";
 
-    /// <summary>The model folder's path inside the run's artifacts (e.g. <c>model</c>).</summary>
+    /// <summary>
+    /// Where the model folder is: its path inside the run's artifacts (e.g. <c>model</c>) as MLflow 2.x writes it, or the
+    /// logged model's artifact URI (<c>mlflow-artifacts:/&lt;exp&gt;/models/&lt;model id&gt;/artifacts</c>) as MLflow 3 writes it.
+    /// </summary>
     public string? ArtifactPath { get; set; }
 
     /// <summary>The run that logged the model.</summary>
@@ -27,6 +30,9 @@ public sealed partial class MlflowModel
 
     /// <summary>A unique id (32 hex characters).</summary>
     public string? ModelUuid { get; set; }
+
+    /// <summary>The MLflow 3 logged model this folder belongs to (<c>model_id</c>), or <see langword="null"/> (MLflow 2.x).</summary>
+    public string? ModelId { get; set; }
 
     /// <summary>Creation time as MLflow writes it (<c>yyyy-MM-dd HH:mm:ss.ffffff</c>, UTC).</summary>
     public string? UtcTimeCreated { get; set; }
@@ -100,6 +106,7 @@ public sealed partial class MlflowModel
                 case "artifact_path": model.ArtifactPath = AsString(value); break;
                 case "run_id": model.RunId = AsString(value); break;
                 case "model_uuid": model.ModelUuid = AsString(value); break;
+                case "model_id": model.ModelId = AsString(value); break;
                 case "utc_time_created": model.UtcTimeCreated = AsString(value); break;
                 case "mlflow_version": model.MlflowVersion = AsString(value); break;
                 case "model_size_bytes" when value is JsonValue v && v.TryGetValue<long>(out var size): model.ModelSizeBytes = size; break;
@@ -142,6 +149,7 @@ public sealed partial class MlflowModel
         Set("artifact_path", ArtifactPath);
         Set("run_id", RunId);
         Set("model_uuid", ModelUuid);
+        Set("model_id", ModelId);
         Set("utc_time_created", UtcTimeCreated);
         Set("mlflow_version", MlflowVersion);
         if (ModelSizeBytes is { } size)
@@ -217,6 +225,11 @@ public sealed partial class MlflowModel
         if (yamlTree.MlflowVersion is { } version)
         {
             obj["mlflow_version"] = version;
+        }
+
+        if (yamlTree.ModelId is { } modelId)
+        {
+            obj["model_id"] = modelId;
         }
 
         if (Signature is { } signature)

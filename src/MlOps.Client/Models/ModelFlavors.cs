@@ -53,11 +53,14 @@ public static class ModelFlavors
             : throw new InvalidOperationException($"No MLflow model flavor is registered for {typeof(TModel).FullName}: call ModelFlavors.Register or pass the flavor explicitly.");
 }
 
-/// <summary>A model logged in a run.</summary>
-/// <param name="ModelUri">Its URI, <c>runs:/&lt;run id&gt;/&lt;artifact path&gt;</c>.</param>
+/// <summary>A model logged in a run (Python's <c>ModelInfo</c>).</summary>
+/// <param name="ModelUri">Its URI: <c>models:/&lt;model id&gt;</c> on MLflow 3, <c>runs:/&lt;run id&gt;/&lt;artifact path&gt;</c> on 2.x.</param>
 /// <param name="Description">Its <c>MLmodel</c>.</param>
 public sealed record LoggedModelInfo(string ModelUri, MlflowModel Description)
 {
     /// <summary>The MLflow 3 logged-model id (<c>m-…</c>) when the server has the logged-model API, else <see langword="null"/>.</summary>
     public string? LoggedModelId { get; init; }
+
+    /// <summary>The registered version made from it, when a registered model name was given, else <see langword="null"/>.</summary>
+    public string? RegisteredModelVersion { get; init; }
 }

@@ -1,6 +1,6 @@
 namespace MlOps.Client.Models;
 
-/// <summary>Parsing of MLflow's model URIs (<c>runs:/&lt;run id&gt;/&lt;path&gt;</c>, <c>models:/&lt;name&gt;/&lt;version&gt;</c>, <c>models:/&lt;name&gt;@&lt;alias&gt;</c>): the one place they are read.</summary>
+/// <summary>Parsing of MLflow's model URIs (<c>runs:/&lt;run id&gt;/&lt;path&gt;</c>, <c>models:/…</c>): the one place they are read.</summary>
 internal static class ModelUris
 {
     public const string RunsScheme = "runs:/";
@@ -27,30 +27,55 @@ internal static class ModelUris
         return true;
     }
 
-    /// <summary>Reads <c>models:/&lt;name&gt;/&lt;version&gt;</c> (alias null) or <c>models:/&lt;name&gt;@&lt;alias&gt;</c> (version null).</summary>
-    public static bool TryParseModels(string uri, out string name, out string? version, out string? alias)
+    /// <summary>
+    /// Reads a <c>models:/</c> URI as Python's <c>_parse_model_uri</c> does: <c>models:/&lt;model id&gt;</c> (an MLflow 3
+    /// logged model), <c>models:/&lt;name&gt;/&lt;version&gt;</c>, <c>models:/&lt;name&gt;/&lt;stage&gt;</c>,
+    /// <c>models:/&lt;name&gt;/latest</c> or <c>models:/&lt;name&gt;@&lt;alias&gt;</c>.
+    /// </summary>
+    public static bool TryParseModels(string uri, out ModelsUri parsed)
     {
-        (name, version, alias) = ("", null, null);
+        parsed = default;
         if (!uri.StartsWith(ModelsScheme, StringComparison.Ordinal))
         {
             return false;
         }
 
-        var rest = uri[ModelsScheme.Length..].TrimStart('/');
-        var at = rest.LastIndexOf('@');
-        if (at > 0)
+        var parts = uri[ModelsScheme.Length..].TrimStart('/').Split('/');
+        if (parts.Length > 2 || parts[0].Trim().Length == 0)
         {
-            (name, alias) = (rest[..at], rest[(at + 1)..]);
+            throw Improper(uri);
+        }
+
+        if (parts.Length == 2)
+        {
+            var (name, suffix) = (parts[0], parts[1]);
+            parsed = suffix.Length > 0 && suffix.All(char.IsAsciiDigit) ? new ModelsUri(null, name, suffix, null, null)
+                : string.Equals(suffix, "latest", StringComparison.OrdinalIgnoreCase) ? new ModelsUri(null, name, null, null, null)
+                : suffix.Trim().Length > 0 ? new ModelsUri(null, name, null, suffix, null)
+                : throw Improper(uri);
             return true;
         }
 
-        var slash = rest.LastIndexOf('/');
-        if (slash <= 0 || slash == rest.Length - 1)
+        var at = parts[0].LastIndexOf('@');
+        if (at >= 0)
         {
-            throw new ArgumentException($"'{uri}' must be models:/<name>/<version> or models:/<name>@<alias>.", nameof(uri));
+            if (at == 0 || parts[0][(at + 1)..].Trim().Length == 0)
+            {
+                throw Improper(uri);
+            }
+
+            parsed = new ModelsUri(null, parts[0][..at], null, null, parts[0][(at + 1)..]);
+            return true;
         }
 
-        (name, version) = (rest[..slash], rest[(slash + 1)..]);
+        parsed = new ModelsUri(parts[0], null, null, null, null);
         return true;
     }
+
+    private static ArgumentException Improper(string uri) => new(
+        $"Not a proper models:/ URI: '{uri}'. Models URIs must be models:/<model id>, models:/<name>/<version>, models:/<name>/<stage>, " +
+        "models:/<name>/latest or models:/<name>@<alias>.", nameof(uri));
 }
+
+/// <summary>A parsed <c>models:/</c> URI: a logged model id, or a registered name with one of version, stage, alias (none: the latest version).</summary>
+internal readonly record struct ModelsUri(string? ModelId, string? Name, string? Version, string? Stage, string? Alias);

@@ -30,11 +30,15 @@ public sealed class ModelRegistry
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// Registers the model at <paramref name="modelUri"/> under <paramref name="name"/>: creates the registered model
-    /// if missing, creates a version with the right <c>source</c> and <c>run_id</c>, and waits (bounded by
-    /// <paramref name="timeout"/>, default 5 minutes; cancellable) until the version is <c>READY</c>.
+    /// Registers the model at <paramref name="modelUri"/> under <paramref name="name"/> as Python's
+    /// <c>mlflow.register_model</c> does: creates the registered model if missing, creates a version with the right
+    /// <c>source</c>, <c>run_id</c> and (MLflow 3) <c>model_id</c>, and waits (bounded by <paramref name="timeout"/>,
+    /// default 5 minutes; cancellable) until the version is <c>READY</c>. An MLflow 3 logged model — given as
+    /// <c>models:/&lt;model id&gt;</c>, or as <c>runs:/&lt;run id&gt;/&lt;name&gt;</c> when the run's artifacts have no
+    /// model there — is registered from <c>models:/&lt;model id&gt;</c> and gets the version in its
+    /// <c>mlflow.modelVersions</c> tag.
     /// </summary>
-    /// <param name="modelUri"><c>runs:/&lt;run id&gt;/&lt;path&gt;</c> or an artifact URI of the model folder.</param>
+    /// <param name="modelUri"><c>runs:/&lt;run id&gt;/&lt;path&gt;</c>, <c>models:/&lt;model id&gt;</c> or an artifact URI of the model folder.</param>
     /// <param name="name">The registered model name.</param>
     /// <param name="tags">Tags of the new version.</param>
     /// <param name="description">A description of the new version.</param>
@@ -49,6 +53,9 @@ public sealed class ModelRegistry
         ArgumentException.ThrowIfNullOrEmpty(modelUri);
         ArgumentException.ThrowIfNullOrEmpty(name);
         string? runId = null;
+        string? modelId = null;
+        var source = modelUri;
+        var logged = _client as ILoggedModelRegistryStore;
         if (Models.ModelUris.TryParseRuns(modelUri, out var parsedRunId, out var path))
         {
             runId = parsedRunId;
@@ -56,10 +63,25 @@ public sealed class ModelRegistry
             {
                 throw new ArgumentException($"'{modelUri}' must name the model folder inside the run: runs:/<run id>/<path>.", nameof(modelUri));
             }
+
+            if (logged is not null && await logged.FindRunLoggedModelAsync(runId, path, cancellationToken).ConfigureAwait(false) is { } model)
+            {
+                modelId = model.ModelId;
+                source = Models.ModelUris.ModelsScheme + modelId; // Python: "registering model based on models:/<id> instead"
+            }
         }
-        else if (modelUri.StartsWith(Models.ModelUris.ModelsScheme, StringComparison.Ordinal))
+        else if (Models.ModelUris.TryParseModels(modelUri, out var parsed))
         {
-            throw new ArgumentException($"'{modelUri}' is already a registered model; register the run's model (runs:/<run id>/<path>) instead.", nameof(modelUri));
+            if (parsed.ModelId is null)
+            {
+                throw new ArgumentException($"'{modelUri}' is already a registered model; register the run's model (runs:/<run id>/<path>) or a logged model (models:/<model id>) instead.", nameof(modelUri));
+            }
+
+            modelId = parsed.ModelId;
+            if (logged is null)
+            {
+                throw new NotSupportedException($"'{modelUri}': this registry has no MLflow 3 logged models.");
+            }
         }
 
         try
@@ -71,8 +93,44 @@ public sealed class ModelRegistry
             // registered before: add a version
         }
 
-        var version = await _client.CreateModelVersionAsync(name, modelUri, runId, tags, description, cancellationToken).ConfigureAwait(false);
-        return await WaitUntilReadyAsync(version, timeout ?? TimeSpan.FromMinutes(5), cancellationToken).ConfigureAwait(false);
+        var version = modelId is null
+            ? await _client.CreateModelVersionAsync(name, source, runId, tags, description, cancellationToken).ConfigureAwait(false)
+            : await logged!.CreateModelVersionAsync(name, source, runId, modelId, tags, description, cancellationToken).ConfigureAwait(false);
+        version = await WaitUntilReadyAsync(version, timeout ?? TimeSpan.FromMinutes(5), cancellationToken).ConfigureAwait(false);
+        if (modelId is not null)
+        {
+            await LinkVersionAsync(logged!, modelId, version, cancellationToken).ConfigureAwait(false);
+        }
+
+        return version;
+    }
+
+    /// <summary>
+    /// Appends the version to the logged model's <c>mlflow.modelVersions</c> tag, as Python's <c>_register_model</c>
+    /// does (a JSON list of <c>{"name", "version"}</c>, written with Python's <c>json.dumps</c> separators).
+    /// </summary>
+    private static async Task LinkVersionAsync(ILoggedModelRegistryStore store, string modelId, ModelVersion version, CancellationToken cancellationToken)
+    {
+        var model = await store.GetLoggedModelAsync(modelId, cancellationToken).ConfigureAwait(false);
+        var list = new List<string>();
+        if (model.GetTag(MlflowTags.ModelVersions) is { } existing)
+        {
+            try
+            {
+                if (System.Text.Json.Nodes.JsonNode.Parse(existing) is System.Text.Json.Nodes.JsonArray items)
+                {
+                    list.AddRange(items.Select(item => Formatting.PythonFormat.JsonDumps(item)));
+                }
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                // a hand-written tag that is not JSON: start a new list, as Python would fail to
+                list.Clear();
+            }
+        }
+
+        list.Add(Formatting.PythonFormat.JsonDumps(new System.Text.Json.Nodes.JsonObject { ["name"] = version.Name, ["version"] = version.Version }));
+        await store.SetLoggedModelTagsAsync(modelId, new Dictionary<string, string> { [MlflowTags.ModelVersions] = "[" + string.Join(", ", list) + "]" }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Waits until a version leaves <c>PENDING_REGISTRATION</c>.</summary>

@@ -13,7 +13,7 @@ internal sealed record GetLatestVersionsRequest(string Name, IReadOnlyList<strin
 internal sealed record ModelVersionsResponse(IReadOnlyList<ModelVersion>? ModelVersions, string? NextPageToken);
 internal sealed record SetAliasRequest(string Name, string Alias, string Version);
 internal sealed record DeleteAliasRequest(string Name, string Alias);
-internal sealed record CreateModelVersionRequest(string Name, string Source, string? RunId, IReadOnlyList<ModelVersionTag>? Tags, string? RunLink, string? Description);
+internal sealed record CreateModelVersionRequest(string Name, string Source, string? RunId, IReadOnlyList<ModelVersionTag>? Tags, string? RunLink, string? Description, string? ModelId = null);
 internal sealed record ModelVersionResponse(ModelVersion? ModelVersion);
 internal sealed record ModelVersionKeyRequest(string Name, string Version);
 internal sealed record UpdateModelVersionRequest(string Name, string Version, string? Description);

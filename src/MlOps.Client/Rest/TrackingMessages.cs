@@ -17,7 +17,7 @@ internal sealed record UpdateRunResponse(RunInfo? RunInfo);
 internal sealed record RunIdRequest(string RunId);
 internal sealed record SearchRunsRequest(IReadOnlyList<string> ExperimentIds, string? Filter, ViewType? RunViewType, int MaxResults, IReadOnlyList<string>? OrderBy, string? PageToken);
 internal sealed record SearchRunsResponse(IReadOnlyList<Run>? Runs, string? NextPageToken);
-internal sealed record LogMetricRequest(string RunId, string RunUuid, string Key, double Value, long Timestamp, long Step);
+internal sealed record LogMetricRequest(string RunId, string RunUuid, string Key, double Value, long Timestamp, long Step, string? ModelId = null, string? DatasetName = null, string? DatasetDigest = null);
 internal sealed record LogParamRequest(string RunId, string RunUuid, string Key, string Value);
 internal sealed record SetTagRequest(string RunId, string RunUuid, string Key, string Value);
 internal sealed record DeleteTagRequest(string RunId, string Key);
@@ -46,8 +46,7 @@ internal sealed record LoggedModelDatasetFilter(string DatasetName, string? Data
 internal sealed record LoggedModelOrderByWire(string FieldName, bool? Ascending, string? DatasetName, string? DatasetDigest);
 internal sealed record SearchLoggedModelsRequest(IReadOnlyList<string> ExperimentIds, string? Filter, IReadOnlyList<LoggedModelDatasetFilter>? Datasets, int MaxResults, IReadOnlyList<LoggedModelOrderByWire>? OrderBy, string? PageToken);
 internal sealed record SearchLoggedModelsResponse(IReadOnlyList<LoggedModelInfoHolder>? Models, string? NextPageToken);
-internal sealed record SetLoggedModelTagsRequest(string ModelId, IReadOnlyList<LoggedModelTag> Tags);
+internal sealed record SetLoggedModelTagsRequest(IReadOnlyList<LoggedModelTag> Tags); // the id is in the path; Python sends only the tags
 internal sealed record FinalizeLoggedModelRequest(string ModelId, string Status);
-internal sealed record ModelOutput(string ModelId, long Step);
-internal sealed record LogOutputsRequest(string RunId, IReadOnlyList<ModelOutput> Models);
+internal sealed record LogOutputsRequest(string RunId, IReadOnlyList<LoggedModelOutput> Models);
 #pragma warning restore CA1812

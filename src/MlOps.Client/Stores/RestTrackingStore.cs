@@ -87,8 +87,21 @@ public sealed class RestTrackingStore(MlflowClient client, bool ownsClient = fal
         Client.LogModelAsync(runId, modelJson, cancellationToken); // the server appends to the tag
 
     /// <inheritdoc/>
-    Task<LoggedModel?> ILoggedModelStore.TryCreateLoggedModelAsync(string experimentId, string name, string? sourceRunId, CancellationToken cancellationToken) =>
-        Client.TryCreateLoggedModelAsync(experimentId, name, sourceRunId, null, cancellationToken);
+    bool ILoggedModelStore.MayHaveLoggedModels => Client.MayHaveLoggedModels;
+
+    /// <inheritdoc/>
+    Task<LoggedModel?> ILoggedModelStore.TryCreateLoggedModelAsync(
+        string experimentId, string? name, string? sourceRunId, IReadOnlyDictionary<string, string>? tags, IReadOnlyDictionary<string, string>? parameters,
+        string? modelType, CancellationToken cancellationToken) =>
+        Client.TryCreateLoggedModelAsync(experimentId, name, sourceRunId, tags, parameters, modelType, cancellationToken);
+
+    /// <inheritdoc/>
+    Task<LoggedModel> ILoggedModelStore.GetLoggedModelAsync(string modelId, CancellationToken cancellationToken) =>
+        Client.GetLoggedModelAsync(modelId, cancellationToken);
+
+    /// <inheritdoc/>
+    Task<MlflowPage<LoggedModel>> ILoggedModelStore.SearchLoggedModelsPageAsync(SearchLoggedModelsOptions query, string? pageToken, CancellationToken cancellationToken) =>
+        Client.SearchLoggedModelsPageAsync(query, pageToken, null, cancellationToken);
 
     /// <inheritdoc/>
     Task ILoggedModelStore.FinalizeLoggedModelAsync(string modelId, LoggedModelStatus status, CancellationToken cancellationToken) =>
@@ -97,4 +110,8 @@ public sealed class RestTrackingStore(MlflowClient client, bool ownsClient = fal
     /// <inheritdoc/>
     Task ILoggedModelStore.LogOutputsAsync(string runId, string modelId, long step, CancellationToken cancellationToken) =>
         Client.LogOutputsAsync(runId, modelId, step, cancellationToken);
+
+    /// <inheritdoc/>
+    Task ILoggedModelStore.SetLoggedModelTagsAsync(string modelId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken) =>
+        Client.SetLoggedModelTagsAsync(modelId, tags, cancellationToken);
 }

@@ -24,17 +24,31 @@ internal interface IModelHistoryStore
     Task AppendModelHistoryAsync(string runId, string modelJson, CancellationToken cancellationToken);
 }
 
-/// <summary>A store with MLflow 3's logged models.</summary>
+/// <summary>A store with MLflow 3's logged models (a 3.x tracking server, or an embedded file at the 3.x schema).</summary>
 internal interface ILoggedModelStore
 {
-    /// <summary>Creates a logged model, or returns <see langword="null"/> when the server has no logged-model API (MLflow 2.x).</summary>
-    Task<LoggedModel?> TryCreateLoggedModelAsync(string experimentId, string name, string? sourceRunId, CancellationToken cancellationToken);
+    /// <summary>Whether the store may have them: <see langword="false"/> once it is known not to (MLflow 2.x).</summary>
+    bool MayHaveLoggedModels { get; }
+
+    /// <summary>Creates a logged model (<c>PENDING</c>), or returns <see langword="null"/> when the store has none (MLflow 2.x).</summary>
+    Task<LoggedModel?> TryCreateLoggedModelAsync(
+        string experimentId, string? name, string? sourceRunId, IReadOnlyDictionary<string, string>? tags, IReadOnlyDictionary<string, string>? parameters,
+        string? modelType, CancellationToken cancellationToken);
+
+    /// <summary>Gets a logged model with its tags, params and linked metrics.</summary>
+    Task<LoggedModel> GetLoggedModelAsync(string modelId, CancellationToken cancellationToken);
+
+    /// <summary>One page of a logged-model search.</summary>
+    Task<MlflowPage<LoggedModel>> SearchLoggedModelsPageAsync(SearchLoggedModelsOptions query, string? pageToken, CancellationToken cancellationToken);
 
     /// <summary>Sets the logged model's final status.</summary>
     Task FinalizeLoggedModelAsync(string modelId, LoggedModelStatus status, CancellationToken cancellationToken);
 
-    /// <summary>Links the logged model to the run as an output.</summary>
+    /// <summary>Links the logged model to the run as an output at <paramref name="step"/>.</summary>
     Task LogOutputsAsync(string runId, string modelId, long step, CancellationToken cancellationToken);
+
+    /// <summary>Sets (upserts) tags on the logged model.</summary>
+    Task SetLoggedModelTagsAsync(string modelId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken);
 }
 
 /// <summary>What a store can do beyond tracking is asked of it by capability, never by its concrete type.</summary>

@@ -9,48 +9,93 @@ namespace MlOps.Client.Tracking;
 public static class ModelLogging
 {
     /// <summary>
-    /// Writes <paramref name="model"/> as an MLflow model folder (the flavor's files + <c>MLmodel</c>), uploads it under
-    /// <paramref name="artifactPath"/> and records it in the run's <c>mlflow.log-model.history</c> tag, as MLflow 2.x
-    /// clients do. The run end waits for it.
+    /// Logs <paramref name="model"/> under <paramref name="artifactPath"/> with the defaults of
+    /// <see cref="LogModelAsync{TModel}(RunScope, TModel, LogModelOptions, IModelFlavor{TModel}?, CancellationToken)"/>.
     /// </summary>
     /// <typeparam name="TModel">The model type.</typeparam>
     /// <param name="run">The run.</param>
     /// <param name="model">The model.</param>
     /// <param name="flavor">The flavor; the registered one for <typeparamref name="TModel"/> when <see langword="null"/>.</param>
-    /// <param name="artifactPath">The folder inside the run's artifacts. Default <c>model</c>.</param>
+    /// <param name="artifactPath">The model's name (MLflow 2.x: the folder inside the run's artifacts). Default <c>model</c>.</param>
     /// <param name="signature">The signature, if known.</param>
     /// <param name="cancellationToken">Cancels the logging.</param>
     public static Task<LoggedModelInfo> LogModelAsync<TModel>(
-        this RunScope run, TModel model, IModelFlavor<TModel>? flavor = null, string artifactPath = "model", ModelSignature? signature = null, CancellationToken cancellationToken = default)
+        this RunScope run, TModel model, IModelFlavor<TModel>? flavor = null, string artifactPath = "model", ModelSignature? signature = null, CancellationToken cancellationToken = default) =>
+        LogModelAsync(run, model, new LogModelOptions { Name = artifactPath, Signature = signature }, flavor, cancellationToken);
+
+    /// <summary>
+    /// Logs <paramref name="model"/> as an MLflow model, the way Python MLflow's <c>Model.log</c> does for the server it
+    /// talks to. <b>MLflow 3</b> (a server or embedded file with logged models): creates a logged model with the run's
+    /// params (plus <see cref="LogModelOptions.Params"/>), the source tags and <see cref="LogModelOptions.ModelType"/>;
+    /// links it to the run as an output at <see cref="LogModelOptions.Step"/>; re-logs the run's metrics of that step
+    /// with the model's id so they show on the model; writes the folder (its <c>MLmodel</c> carries <c>model_id</c>) and
+    /// uploads it once, to the model's own location; finalizes the model <c>READY</c> (<c>UPLOAD_FAILED</c> when any of
+    /// this fails); registers <c>models:/&lt;model id&gt;</c> when <see cref="LogModelOptions.RegisteredModelName"/> is
+    /// set. <b>MLflow 2.x</b>: uploads the folder into the run's artifacts under <see cref="LogModelOptions.Name"/>,
+    /// records it in the run's <c>mlflow.log-model.history</c> tag and registers <c>runs:/&lt;run&gt;/&lt;name&gt;</c>.
+    /// The run end waits for it.
+    /// </summary>
+    /// <typeparam name="TModel">The model type.</typeparam>
+    /// <param name="run">The run.</param>
+    /// <param name="model">The model.</param>
+    /// <param name="options">Name, signature, registration and the MLflow 3 logged model's params, tags, type and step.</param>
+    /// <param name="flavor">The flavor; the registered one for <typeparamref name="TModel"/> when <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the logging.</param>
+    /// <returns>The model's URI (<c>models:/&lt;model id&gt;</c> on MLflow 3, <c>runs:/&lt;run&gt;/&lt;name&gt;</c> on 2.x) and its <c>MLmodel</c>.</returns>
+    public static Task<LoggedModelInfo> LogModelAsync<TModel>(
+        this RunScope run, TModel model, LogModelOptions options, IModelFlavor<TModel>? flavor = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(options);
         flavor ??= ModelFlavors.Get<TModel>();
-        var path = ArtifactPaths.Normalize(artifactPath);
-        var task = LogCoreAsync(run, model, flavor, path, signature, cancellationToken);
+        var snapshot = options.Copy();
+        snapshot.Name = ArtifactPaths.Normalize(snapshot.Name);
+        var task = LogCoreAsync(run, model, flavor, snapshot, cancellationToken);
         run.TrackPending(task);
         return task;
     }
 
-    private static async Task<LoggedModelInfo> LogCoreAsync<TModel>(RunScope run, TModel model, IModelFlavor<TModel> flavor, string path, ModelSignature? signature, CancellationToken cancellationToken)
+    private static async Task<LoggedModelInfo> LogCoreAsync<TModel>(RunScope run, TModel model, IModelFlavor<TModel> flavor, LogModelOptions options, CancellationToken cancellationToken)
     {
+        var store = run.Tracker.Store;
+        LoggedModel? logged = null;
+        if (store is ILoggedModelStore models && models.MayHaveLoggedModels)
+        {
+            // Python reads the run's params from the server: what the uploader holds must be there first.
+            await run.Tracker.Uploader.FlushAsync(run.Tracker.Options.Uploader.FlushTimeout, cancellationToken).ConfigureAwait(false);
+            var runParams = (await store.GetRunAsync(run.RunId, cancellationToken).ConfigureAwait(false)).Data.Params;
+            var parameters = new Dictionary<string, string>(options.Params, StringComparer.Ordinal);
+            foreach (var p in runParams)
+            {
+                parameters[p.Key] = p.Value; // Python: {**params, **run.data.params}
+            }
+
+            // Python resolves the same context tags as for a run (user, source, git); off when the tracker sets none.
+            var tags = run.Tracker.Options.SetSystemTags
+                ? SystemTags.Create(run.Tracker.Options.SourceName, run.Tracker.Options.WorkingDirectory)
+                : new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (k, v) in options.Tags)
+            {
+                tags[k] = v;
+            }
+
+            logged = await models.TryCreateLoggedModelAsync(run.ExperimentId, options.Name, run.RunId, tags, parameters, options.ModelType, cancellationToken).ConfigureAwait(false);
+            if (logged is not null)
+            {
+                return await LogLoggedModelAsync(run, models, logged, model, flavor, options, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        // MLflow 2.x: the files go into the run's artifacts, the run's log-model history tag records them.
         var dir = Directory.CreateTempSubdirectory("mlops-model-");
         try
         {
-            var config = await flavor.SaveAsync(model, dir.FullName, cancellationToken).ConfigureAwait(false);
-            var description = MlflowModel.Create(path, run.RunId, run.Tracker.Options.TimeProvider);
-            description.Flavors[flavor.Name] = config.Flavor;
-            if (config.PythonFunction is { } pyfunc)
-            {
-                description.Flavors["python_function"] = pyfunc;
-            }
-
-            description.Signature = signature;
-            description.ModelSizeBytes = dir.EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
-            description.Save(dir.FullName);
-            await run.GetArtifactRepository().UploadDirectoryAsync(dir.FullName, path, 4, null, cancellationToken).ConfigureAwait(false);
+            var description = await SaveAsync(model, flavor, dir.FullName, MlflowModel.Create(options.Name, run.RunId, run.Tracker.Options.TimeProvider), options, cancellationToken).ConfigureAwait(false);
+            await run.GetArtifactRepository().UploadDirectoryAsync(dir.FullName, options.Name, 4, null, cancellationToken).ConfigureAwait(false);
             await RecordAsync(run, description, cancellationToken).ConfigureAwait(false);
-            var loggedModelId = await RecordLoggedModelAsync(run, dir.FullName, path, cancellationToken).ConfigureAwait(false);
-            return new LoggedModelInfo($"runs:/{run.RunId}/{path}", description) { LoggedModelId = loggedModelId };
+            var uri = $"{ModelUris.RunsScheme}{run.RunId}/{options.Name}";
+            var version = await RegisterAsync(run, uri, options, cancellationToken).ConfigureAwait(false);
+            return new LoggedModelInfo(uri, description) { RegisteredModelVersion = version?.Version };
         }
         finally
         {
@@ -58,33 +103,86 @@ public static class ModelLogging
         }
     }
 
-    /// <summary>On an MLflow 3 server, also records the model as a logged-model entity with its own copy of the files.</summary>
-    private static async Task<string?> RecordLoggedModelAsync(RunScope run, string directory, string name, CancellationToken cancellationToken)
+    /// <summary>The MLflow 3 part of Python's <c>Model.log</c>, inside its <c>_use_logged_model</c> (READY, or FAILED on any error).</summary>
+    private static async Task<LoggedModelInfo> LogLoggedModelAsync<TModel>(
+        RunScope run, ILoggedModelStore models, LoggedModel logged, TModel model, IModelFlavor<TModel> flavor, LogModelOptions options, CancellationToken cancellationToken)
     {
-        if (run.Tracker.Store is not ILoggedModelStore models)
-        {
-            return null;
-        }
-
-        var logged = await models.TryCreateLoggedModelAsync(run.ExperimentId, name, run.RunId, cancellationToken).ConfigureAwait(false);
-        if (logged?.ArtifactUri is not { } uri)
-        {
-            return null; // MLflow 2.x: the log-model history tag is the record
-        }
-
+        var artifactUri = logged.ArtifactUri ?? throw new MlflowException($"The server created logged model {logged.ModelId} without an artifact URI.");
+        var dir = Directory.CreateTempSubdirectory("mlops-model-");
+        MlflowModel description;
         try
         {
-            await run.Tracker.Store.ArtifactsFor(uri).UploadDirectoryAsync(directory, null, 4, null, cancellationToken).ConfigureAwait(false);
+            await models.LogOutputsAsync(run.RunId, logged.ModelId, options.Step, cancellationToken).ConfigureAwait(false);
+            await LinkStepMetricsAsync(run.Tracker.Store, run.RunId, logged.ModelId, options.Step, cancellationToken).ConfigureAwait(false);
+            var created = MlflowModel.Create(artifactUri, run.RunId, run.Tracker.Options.TimeProvider);
+            created.ModelUuid = logged.ModelId;
+            created.ModelId = logged.ModelId;
+            description = await SaveAsync(model, flavor, dir.FullName, created, options, cancellationToken).ConfigureAwait(false);
+            await run.Tracker.Store.ArtifactsFor(artifactUri).UploadDirectoryAsync(dir.FullName, null, 4, null, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
             await models.FinalizeLoggedModelAsync(logged.ModelId, LoggedModelStatus.UploadFailed, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
 
         await models.FinalizeLoggedModelAsync(logged.ModelId, LoggedModelStatus.Ready, cancellationToken).ConfigureAwait(false);
-        await models.LogOutputsAsync(run.RunId, logged.ModelId, 0, cancellationToken).ConfigureAwait(false);
-        return logged.ModelId;
+        var uri = ModelUris.ModelsScheme + logged.ModelId;
+        var version = await RegisterAsync(run, uri, options, cancellationToken).ConfigureAwait(false);
+        return new LoggedModelInfo(uri, description) { LoggedModelId = logged.ModelId, RegisteredModelVersion = version?.Version };
+    }
+
+    /// <summary>
+    /// Python's <c>log_model_metrics_for_step</c>: every metric of the run logged at <paramref name="step"/> and not yet
+    /// linked to a model is logged again with <paramref name="modelId"/>, so that it shows on the model.
+    /// </summary>
+    private static async Task LinkStepMetricsAsync(ITrackingStore store, string runId, string modelId, long step, CancellationToken cancellationToken)
+    {
+        var keys = (await store.GetRunAsync(runId, cancellationToken).ConfigureAwait(false)).Data.Metrics.Select(m => m.Key).Distinct(StringComparer.Ordinal).ToList();
+        var linked = new List<Metric>();
+        foreach (var key in keys)
+        {
+            var history = await store.GetMetricHistoryAsync(runId, key, cancellationToken).ConfigureAwait(false);
+            linked.AddRange(history.Where(m => m.Step == step && m.ModelId is null).Select(m => m with { ModelId = modelId }));
+        }
+
+        foreach (var chunk in linked.Chunk(Validation.MlflowLimits.MaxMetricsPerBatch))
+        {
+            await store.LogBatchAsync(runId, chunk, [], [], cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Writes the flavor's files and the <c>MLmodel</c> file into <paramref name="directory"/>.</summary>
+    private static async Task<MlflowModel> SaveAsync<TModel>(TModel model, IModelFlavor<TModel> flavor, string directory, MlflowModel description, LogModelOptions options, CancellationToken cancellationToken)
+    {
+        var config = await flavor.SaveAsync(model, directory, cancellationToken).ConfigureAwait(false);
+        description.Flavors[flavor.Name] = config.Flavor;
+        if (config.PythonFunction is { } pyfunc)
+        {
+            description.Flavors["python_function"] = pyfunc;
+        }
+
+        description.Signature = options.Signature;
+        description.ModelSizeBytes = new DirectoryInfo(directory).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+        description.Save(directory);
+        return description;
+    }
+
+    private static async Task<ModelVersion?> RegisterAsync(RunScope run, string modelUri, LogModelOptions options, CancellationToken cancellationToken)
+    {
+        if (options.RegisteredModelName is not { } name)
+        {
+            return null;
+        }
+
+        var registry = run.Tracker.Store.RegistryOf()
+            ?? throw new NotSupportedException($"Cannot register '{modelUri}' as '{name}': the tracking store has no model registry.");
+        return await new Registry.ModelRegistry(registry, run.Tracker.Options.TimeProvider)
+            .RegisterModelAsync(modelUri, name, timeout: options.AwaitRegistrationFor, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task RecordAsync(RunScope run, MlflowModel description, CancellationToken cancellationToken)
@@ -104,8 +202,9 @@ public static class ModelLogging
     }
 
     /// <summary>
-    /// Downloads and loads a model: <c>runs:/&lt;run id&gt;/&lt;path&gt;</c>, <c>models:/&lt;name&gt;/&lt;version&gt;</c>,
-    /// <c>models:/&lt;name&gt;@&lt;alias&gt;</c> (through <paramref name="store"/>'s tracking server) or a local model folder.
+    /// Downloads and loads a model: <c>runs:/&lt;run id&gt;/&lt;path&gt;</c>, <c>models:/&lt;model id&gt;</c> (MLflow 3),
+    /// <c>models:/&lt;name&gt;/&lt;version|stage|latest&gt;</c>, <c>models:/&lt;name&gt;@&lt;alias&gt;</c> (through
+    /// <paramref name="store"/>) or a local model folder — resolved as Python MLflow resolves them.
     /// </summary>
     /// <typeparam name="TModel">The model type.</typeparam>
     /// <param name="store">The store (a tracking server for <c>models:/</c> URIs).</param>
@@ -136,7 +235,13 @@ public static class ModelLogging
         }
     }
 
-    /// <summary>Resolves a model URI to (artifact root URI, path inside it).</summary>
+    /// <summary>
+    /// Resolves a model URI to (artifact root URI, path inside it) as Python's artifact repositories do:
+    /// <c>runs:/&lt;run&gt;/&lt;path&gt;</c> is the run's own files, or — when the run has no model there and the store
+    /// has MLflow 3 logged models — the logged model of that name from that run; <c>models:/&lt;model id&gt;</c> is the
+    /// logged model's location; <c>models:/&lt;name&gt;/&lt;version|stage|latest&gt;</c> and <c>models:/&lt;name&gt;@&lt;alias&gt;</c>
+    /// go through the registry to the version's download URI (itself resolved when it is a <c>runs:/</c> or <c>models:/</c> URI).
+    /// </summary>
     /// <param name="store">The store.</param>
     /// <param name="modelUri">A <c>runs:/</c> or <c>models:/</c> URI.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
@@ -146,20 +251,64 @@ public static class ModelLogging
         if (ModelUris.TryParseRuns(modelUri, out var runId, out var path))
         {
             var run = await store.GetRunAsync(runId, cancellationToken).ConfigureAwait(false);
-            return (run.Info.ArtifactUri ?? throw new MlflowException($"Run {runId} has no artifact URI."), path);
+            var runRoot = run.Info.ArtifactUri ?? throw new MlflowException($"Run {runId} has no artifact URI.");
+            if (store is ILoggedModelStore models && models.MayHaveLoggedModels
+                && await FindRunLoggedModelAsync(store, models, run, runRoot, path, cancellationToken).ConfigureAwait(false) is { ArtifactUri: { } modelRoot })
+            {
+                var slash = path.IndexOf('/', StringComparison.Ordinal);
+                return (modelRoot, slash < 0 ? "" : path[(slash + 1)..]);
+            }
+
+            return (runRoot, path);
         }
 
-        if (ModelUris.TryParseModels(modelUri, out var name, out var version, out var alias))
+        if (ModelUris.TryParseModels(modelUri, out var parsed))
         {
-            var client = store.RegistryOf()
-                ?? throw new NotSupportedException($"'{modelUri}': models:/ URIs need a store with a model registry.");
-            version ??= (await client.GetModelVersionByAliasAsync(name, alias!, cancellationToken).ConfigureAwait(false)).Version;
+            if (parsed.ModelId is { } modelId)
+            {
+                var models = store as ILoggedModelStore
+                    ?? throw new NotSupportedException($"'{modelUri}': models:/<model id> URIs need a store with MLflow 3 logged models.");
+                var logged = await models.GetLoggedModelAsync(modelId, cancellationToken).ConfigureAwait(false);
+                return (logged.ArtifactUri ?? throw new MlflowException($"Logged model {modelId} has no artifact URI."), "");
+            }
 
-            var source = await client.GetModelVersionDownloadUriAsync(name, version, cancellationToken).ConfigureAwait(false);
-            return source.StartsWith(ModelUris.RunsScheme, StringComparison.Ordinal) ? await ResolveAsync(store, source, cancellationToken).ConfigureAwait(false) : (source, "");
+            var registry = store.RegistryOf()
+                ?? throw new NotSupportedException($"'{modelUri}': models:/ URIs need a store with a model registry.");
+            var name = parsed.Name!;
+            var version = parsed.Version
+                ?? (parsed.Alias is { } alias ? (await registry.GetModelVersionByAliasAsync(name, alias, cancellationToken).ConfigureAwait(false)).Version
+                : await LatestVersionAsync(registry, name, parsed.Stage, cancellationToken).ConfigureAwait(false));
+            var source = await registry.GetModelVersionDownloadUriAsync(name, version, cancellationToken).ConfigureAwait(false);
+            return source.StartsWith(ModelUris.RunsScheme, StringComparison.Ordinal) || source.StartsWith(ModelUris.ModelsScheme, StringComparison.Ordinal)
+                ? await ResolveAsync(store, source, cancellationToken).ConfigureAwait(false)
+                : (source, "");
         }
 
         throw new ArgumentException($"'{modelUri}' is not a model URI (runs:/…, models:/… or an existing local folder).", nameof(modelUri));
+    }
+
+    private static async Task<LoggedModel?> FindRunLoggedModelAsync(ITrackingStore store, ILoggedModelStore models, Run run, string runRoot, string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await LoggedModelLookup.FindForRunPathAsync(run, path, store.ArtifactsFor(runRoot), models.SearchLoggedModelsPageAsync, cancellationToken).ConfigureAwait(false);
+        }
+        catch (MlflowException ex) when (MlflowClient.IsMissingLoggedModelApi(ex))
+        {
+            return null; // MLflow 2.x: the run's files are the model
+        }
+    }
+
+    /// <summary>Python's <c>_get_latest_model_version</c>: the highest version, in <paramref name="stage"/> when given (case-insensitive).</summary>
+    private static async Task<string> LatestVersionAsync(Registry.IModelRegistryStore registry, string name, string? stage, CancellationToken cancellationToken)
+    {
+        var versions = await registry.GetModelVersionsAsync(name, cancellationToken).ConfigureAwait(false);
+        var latest = versions
+            .Where(v => stage is null || string.Equals(v.CurrentStage, stage, StringComparison.OrdinalIgnoreCase))
+            .Select(v => long.TryParse(v.Version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : -1)
+            .DefaultIfEmpty(-1).Max();
+        return latest >= 0 ? latest.ToString(System.Globalization.CultureInfo.InvariantCulture)
+            : throw new MlflowException(0, MlflowErrorCodes.ResourceDoesNotExist, $"No versions of model with name '{name}'{(stage is null ? "" : $" and stage '{stage}'")} found");
     }
 
     private static async Task<TModel> LoadFromDirectoryAsync<TModel>(string directory, IModelFlavor<TModel> flavor, CancellationToken cancellationToken)

@@ -131,6 +131,25 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
         _tracker.Uploader.Enqueue(ref entity);
     }
 
+    /// <summary>
+    /// Logs a metric linked to an MLflow 3 logged model and/or the dataset it was measured on (Python's
+    /// <c>log_metric(key, value, step, model_id=, dataset=)</c>): the value shows on the run and on the model. MLflow
+    /// 2.x servers and 2.x-schema files keep the value and ignore the links.
+    /// </summary>
+    /// <param name="key">The metric name.</param>
+    /// <param name="value">The value.</param>
+    /// <param name="step">The step.</param>
+    /// <param name="modelId">The logged model (<c>m-…</c>, e.g. <see cref="Models.LoggedModelInfo.LoggedModelId"/>), or <see langword="null"/>.</param>
+    /// <param name="dataset">The dataset (its name and digest are sent), or <see langword="null"/>.</param>
+    public void LogMetric(string key, double value, long step, string? modelId, Dataset? dataset = null)
+    {
+        EnsureOpen();
+        _tracker.ValidateMetricKey(key);
+        var link = modelId is null && dataset is null ? null : new MetricLink(modelId, dataset?.Name, dataset?.Digest);
+        var entity = PendingEntity.ForMetric(RunId, key, value, _tracker.NowMilliseconds(), step, link);
+        _tracker.Uploader.Enqueue(ref entity);
+    }
+
     /// <summary>Logs several metrics at one step, with one timestamp.</summary>
     /// <param name="metrics">Name → value.</param>
     /// <param name="step">The step. Default 0.</param>

@@ -42,7 +42,8 @@ internal sealed class Batch(string runId)
         switch (e.Kind)
         {
             case EntityKind.Metric:
-                Metrics.Add(new Metric(e.Key, e.Value, e.Timestamp, e.Step));
+                var metric = new Metric(e.Key, e.Value, e.Timestamp, e.Step);
+                Metrics.Add(e.Link is null ? metric : e.Link.Apply(metric));
                 break;
             case EntityKind.Param:
                 // One value per key in a batch (the server refuses duplicates); the run scope already refused conflicts.

@@ -25,8 +25,14 @@ internal struct PendingEntity
     public long Step;
     public EntityKind Kind;
 
+    /// <summary>The logged model and dataset a metric is linked to (MLflow 3), or <see langword="null"/>.</summary>
+    public MetricLink? Link;
+
     public static PendingEntity ForMetric(string runId, string key, double value, long timestamp, long step) =>
         new() { RunId = runId, Key = key, Value = value, Timestamp = timestamp, Step = step, Kind = EntityKind.Metric };
+
+    public static PendingEntity ForMetric(string runId, string key, double value, long timestamp, long step, MetricLink? link) =>
+        new() { RunId = runId, Key = key, Value = value, Timestamp = timestamp, Step = step, Kind = EntityKind.Metric, Link = link };
 
     public static PendingEntity ForParam(string runId, string key, string value) =>
         new() { RunId = runId, Key = key, Text = value, Kind = EntityKind.Param };
@@ -44,4 +50,18 @@ internal struct PendingEntity
         EntityKind.Param => $"param '{Key}' of run {RunId}",
         _ => $"tag '{Key}' of run {RunId}",
     };
+}
+
+/// <summary>What an MLflow 3 metric is linked to: a logged model and/or the dataset it was measured on.</summary>
+/// <param name="ModelId">The logged model, or <see langword="null"/>.</param>
+/// <param name="DatasetName">The dataset's name, or <see langword="null"/>.</param>
+/// <param name="DatasetDigest">The dataset's digest, or <see langword="null"/>.</param>
+internal sealed record MetricLink(string? ModelId, string? DatasetName, string? DatasetDigest)
+{
+    /// <summary>The link of <paramref name="metric"/>, or <see langword="null"/> when it has none.</summary>
+    public static MetricLink? Of(Metric metric) =>
+        metric.ModelId is null && metric.DatasetName is null && metric.DatasetDigest is null ? null : new(metric.ModelId, metric.DatasetName, metric.DatasetDigest);
+
+    /// <summary>The metric carrying this link.</summary>
+    public Metric Apply(Metric metric) => metric with { ModelId = ModelId, DatasetName = DatasetName, DatasetDigest = DatasetDigest };
 }

@@ -8,7 +8,7 @@ using WireMock.ResponseBuilders;
 
 namespace MlOps.Client.Tests.Models;
 
-/// <summary>LogModelAsync on MLflow 3 (logged-model entity) and on MLflow 2 (history tag only).</summary>
+/// <summary>LogModelAsync on MLflow 2 (history tag only; MLflow 3 is in <see cref="LoggedModelSequenceTests"/>) and the public create call.</summary>
 public class LoggedModelTests
 {
     private static RecordedServer Server(bool mlflow3)
@@ -16,6 +16,7 @@ public class LoggedModelTests
         var server = new RecordedServer();
         server.ServeV3("012-runs-create");
         server.ServeV3("100-runs-update-finished");
+        server.ServeV3("066-runs-get-with-model");
         server.ServeStatus("POST", "/api/2.0/mlflow/runs/log-model", 200, "{}");
         server.Server.Given(Request.Create().WithPath(new WildcardMatcher("/api/2.0/mlflow-artifacts/artifacts/*")).UsingPut())
             .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody("{}"));
@@ -34,31 +35,6 @@ public class LoggedModelTests
     }
 
     [Fact]
-    public async Task On_MLflow_3_the_model_is_also_a_logged_model_with_its_own_files()
-    {
-        using var server = Server(mlflow3: true);
-        using var client = server.CreateClient();
-        await using var tracker = new Tracker(client, new TrackerOptions { HandleProcessExit = false, SetSystemTags = false, ExperimentId = null });
-        LoggedModelInfo info;
-        using (var run = await tracker.StartRunAsync("m", new StartRunOptions { ExperimentId = "1" }))
-        {
-            info = await run.LogModelAsync("weights", new TextFlavor());
-        }
-
-        Assert.Equal("m-4354cf06f15548849112e7b7a3ab9856", info.LoggedModelId);
-        var paths = server.Requests.Select(r => r.Method + " " + r.Path).ToList();
-        Assert.Contains("PUT /api/2.0/mlflow-artifacts/artifacts/1/6ab5fbd713ca47c6ab17a7ad7f8c5ce3/artifacts/model/MLmodel", paths);
-        Assert.Contains("PUT /api/2.0/mlflow-artifacts/artifacts/1/models/m-4354cf06f15548849112e7b7a3ab9856/artifacts/model.txt", paths);
-        var create = RecordedServer.BodyOf(server.Requests.Single(r => r.Path == "/api/2.0/mlflow/logged-models"))!;
-        Assert.Equal("6ab5fbd713ca47c6ab17a7ad7f8c5ce3", create["source_run_id"]!.GetValue<string>());
-        var finalize = RecordedServer.BodyOf(server.Requests.Single(r => r.Method == "PATCH"))!;
-        Assert.Equal("LOGGED_MODEL_READY", finalize["status"]!.GetValue<string>());
-        Assert.True(paths.IndexOf(paths.Last(p => p.Contains("/models/m-", StringComparison.Ordinal))) < paths.FindIndex(p => p.StartsWith("PATCH", StringComparison.Ordinal)));
-        Assert.Contains("POST /api/2.0/mlflow/runs/outputs", paths);
-        Assert.Contains("POST /api/2.0/mlflow/runs/log-model", paths);
-    }
-
-    [Fact]
     public async Task On_MLflow_2_the_missing_logged_model_api_is_detected_once_and_not_an_error()
     {
         using var server = Server(mlflow3: false);
@@ -74,6 +50,9 @@ public class LoggedModelTests
 
         Assert.Single(server.Requests, r => r.Path == "/api/2.0/mlflow/logged-models"); // asked once, remembered
         Assert.Equal(2, server.Requests.Count(r => r.Path == "/api/2.0/mlflow/runs/log-model"));
+        var puts = server.Requests.Where(r => r.Method == "PUT").Select(r => r.Path).ToList();
+        Assert.Contains(puts, p => p.EndsWith("/artifacts/model/MLmodel", StringComparison.Ordinal)); // 2.x: in the run's artifacts
+        Assert.Contains(puts, p => p.EndsWith("/artifacts/model2/model.txt", StringComparison.Ordinal));
     }
 
     [Fact]

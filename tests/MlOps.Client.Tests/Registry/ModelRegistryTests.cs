@@ -20,6 +20,8 @@ public class ModelRegistryTests
     {
         using var server = new RecordedServer();
         server.Serve("301-registered-models-create-duplicate"); // already registered: fine
+        server.Serve("043-runs-get"); // the run's files hold the model (MLflow 2.x): registered as runs:/, no logged-model lookup
+        server.ServeStatus("GET", "/api/2.0/mlflow-artifacts/artifacts", 200, """{"files": [{"path": "model/MLmodel", "is_dir": false, "file_size": 300}]}""");
         server.ServeStatus("POST", "/api/2.0/mlflow/model-versions/create", 200, VersionJson("PENDING_REGISTRATION"));
         server.Server.Given(Request.Create().WithPath("/api/2.0/mlflow/model-versions/get").UsingGet()).InScenario("r").WillSetStateTo("ready")
             .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody(VersionJson("PENDING_REGISTRATION")));
@@ -38,6 +40,7 @@ public class ModelRegistryTests
         Assert.Equal($"runs:/{RunId}/model", create["source"]!.GetValue<string>());
         Assert.Equal(RunId, create["run_id"]!.GetValue<string>());
         Assert.Equal(2, server.Requests.Count(r => r.Path.EndsWith("model-versions/get", StringComparison.Ordinal)));
+        Assert.DoesNotContain(server.Requests, r => r.Path.Contains("logged-models", StringComparison.Ordinal));
     }
 
     [Fact]

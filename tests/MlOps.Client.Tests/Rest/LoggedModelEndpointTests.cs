@@ -71,7 +71,12 @@ public sealed class LoggedModelEndpointTests
         await client.SetLoggedModelTagsAsync(ModelId, new Dictionary<string, string> { ["stage"] = "candidate", ["team"] = "ml2" });
         await client.DeleteLoggedModelTagAsync(ModelId, "stage");
         await client.DeleteLoggedModelAsync(ModelId);
-        RequestAssert.MatchesRecorded(setTags, server.Requests[0]);
+        // The tour's request also repeated model_id in the body; Python's client sends only the tags (the id is in the
+        // path: python-client/register-and-load.jsonl, exchange 5), and so do we.
+        var expected = setTags.RequestJson!.DeepClone().AsObject();
+        expected.Remove("model_id");
+        Assert.Equal(setTags.Path, server.Requests[0].Path);
+        Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(expected, RecordedServer.BodyOf(server.Requests[0])));
         RequestAssert.MatchesRecorded(deleteTag, server.Requests[1]);
         RequestAssert.MatchesRecorded(delete, server.Requests[2]);
     }

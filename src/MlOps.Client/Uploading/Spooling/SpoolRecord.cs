@@ -9,7 +9,8 @@ namespace MlOps.Client.Uploading.Spooling;
 /// </summary>
 internal sealed class SpoolRecord
 {
-    private const byte Version = 1;
+    /// <summary>2: each metric is followed by its MLflow 3 link (a flag, then model id, dataset name and digest). 1 is still read.</summary>
+    private const byte Version = 2;
 
     public required SpoolRecordKind Kind { get; init; }
 
@@ -49,6 +50,14 @@ internal sealed class SpoolRecord
                     w.Write(m.Value);
                     w.Write(m.Timestamp);
                     w.Write(m.Step);
+                    var linked = m.ModelId is not null || m.DatasetName is not null || m.DatasetDigest is not null;
+                    w.Write(linked);
+                    if (linked)
+                    {
+                        WriteOptional(w, m.ModelId);
+                        WriteOptional(w, m.DatasetName);
+                        WriteOptional(w, m.DatasetDigest);
+                    }
                 }
 
                 w.Write(Params.Count);
@@ -75,7 +84,7 @@ internal sealed class SpoolRecord
         using var ms = new MemoryStream(payload.ToArray());
         using var r = new BinaryReader(ms, Encoding.UTF8);
         var version = r.ReadByte();
-        if (version != Version)
+        if (version is not (1 or Version))
         {
             throw new InvalidDataException($"Unknown spool record version {version}.");
         }
@@ -91,6 +100,10 @@ internal sealed class SpoolRecord
         for (var i = 0; i < metrics.Length; i++)
         {
             metrics[i] = new Metric(r.ReadString(), r.ReadDouble(), r.ReadInt64(), r.ReadInt64());
+            if (version >= 2 && r.ReadBoolean())
+            {
+                metrics[i] = metrics[i] with { ModelId = ReadOptional(r), DatasetName = ReadOptional(r), DatasetDigest = ReadOptional(r) };
+            }
         }
 
         var parameters = new Param[r.ReadInt32()];
@@ -107,6 +120,17 @@ internal sealed class SpoolRecord
 
         return new SpoolRecord { Kind = kind, RunId = runId, Metrics = metrics, Params = parameters, Tags = tags };
     }
+
+    private static void WriteOptional(BinaryWriter w, string? value)
+    {
+        w.Write(value is not null);
+        if (value is not null)
+        {
+            w.Write(value);
+        }
+    }
+
+    private static string? ReadOptional(BinaryReader r) => r.ReadBoolean() ? r.ReadString() : null;
 }
 
 internal enum SpoolRecordKind : byte
