@@ -19,6 +19,34 @@ public sealed class PythonInteropFactAttribute : FactAttribute
     }
 }
 
+/// <summary><see cref="PythonInteropFactAttribute"/> on an MLflow 3.x server (skipped, saying so, on 2.x).</summary>
+public sealed class PythonInteropV3FactAttribute : FactAttribute
+{
+    public PythonInteropV3FactAttribute()
+    {
+        var uri = Environment.GetEnvironmentVariable("MLFLOW_INTEGRATION_URI");
+        if (string.IsNullOrEmpty(uri))
+        {
+            Skip = "Set MLFLOW_INTEGRATION_URI to a real MLflow 3.x server and MLFLOW_INTEGRATION_PYTHON to a Python with mlflow 3 and xgboost.";
+            return;
+        }
+
+        try
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            var version = http.GetStringAsync(uri.TrimEnd('/') + "/version").GetAwaiter().GetResult();
+            if (!version.StartsWith("3.", StringComparison.Ordinal))
+            {
+                Skip = $"MLFLOW_INTEGRATION_URI is MLflow {version}, which has no logged models.";
+            }
+        }
+        catch (HttpRequestException ex)
+        {
+            Skip = "MLFLOW_INTEGRATION_URI does not answer /version: " + ex.Message;
+        }
+    }
+}
+
 [Collection(XGBoostCollection.Name)]
 public sealed class PythonInteropTests
 {
@@ -54,21 +82,8 @@ public sealed class PythonInteropTests
             expected = model.Predict(dtest);
         }
 
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("MLFLOW_INTEGRATION_PYTHON") ?? "python3")
-        {
-            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
-        };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add(LoadScript);
-        start.ArgumentList.Add(uri);
-        start.ArgumentList.Add(runId);
-        using var python = Process.Start(start)!;
-        await python.StandardInput.WriteAsync(JsonSerializer.Serialize(xTest));
-        python.StandardInput.Close();
-        var output = await python.StandardOutput.ReadToEndAsync();
-        var error = await python.StandardError.ReadToEndAsync();
-        await python.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
-        Assert.True(python.ExitCode == 0, error);
+        var (output, error, exitCode) = await RunPythonAsync(LoadScript, JsonSerializer.Serialize(xTest), uri, runId);
+        Assert.True(exitCode == 0, error);
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("xgboost.core.Booster", lines[0].Trim());
         var actual = JsonSerializer.Deserialize<double[]>(lines[1])!;
@@ -76,6 +91,133 @@ public sealed class PythonInteropTests
         for (var i = 0; i < expected.Length; i++)
         {
             Assert.True(expected[i] == (float)actual[i], string.Create(CultureInfo.InvariantCulture, $"probability {i}: C# {expected[i]}, Python {actual[i]}"));
+        }
+    }
+
+    private const string LoggedModelScript = """
+        import json, sys
+        import mlflow, mlflow.xgboost, numpy as np, xgboost as xgb
+        from mlflow import MlflowClient
+        uri, run_id = sys.argv[1], sys.argv[2]
+        mlflow.set_tracking_uri(uri)
+        client = MlflowClient()
+        run = client.get_run(run_id)
+        found = [m for m in client.search_logged_models(experiment_ids=[run.info.experiment_id], filter_string="name = 'model'") if m.source_run_id == run_id]
+        m = found[0]
+        print(json.dumps({"count": len(found), "model_id": m.model_id, "status": str(m.status), "params": m.params,
+                          "metrics": [[x.key, x.step, x.value] for x in m.metrics],
+                          "run_files": [a.path for a in client.list_artifacts(run_id)],
+                          "model_files": [a.path for a in client.list_artifacts(run_id, "model")]}))
+        booster = mlflow.xgboost.load_model(f"models:/{m.model_id}")
+        rows = np.array(json.load(sys.stdin), dtype=np.float32)
+        print(json.dumps(booster.predict(xgb.DMatrix(rows)).ravel().tolist()))
+        """;
+
+    /// <summary>
+    /// Debian 12's pydantic is 1.x; MLflow 3 imports GenAI type modules that need pydantic 2 from <c>mlflow.pyfunc</c>.
+    /// With pydantic 1 only, those modules are replaced by inert stand-ins (the tracking and model code does not use them).
+    /// </summary>
+    private const string PydanticStandIn = """
+        import sys, types, importlib.abc, importlib.machinery
+        try:
+            import pydantic
+            _OLD = pydantic.VERSION.startswith("1.")
+        except ImportError:
+            _OLD = False
+        _STUBS = {"mlflow.types.agent", "mlflow.types.llm", "mlflow.types.chat", "mlflow.types.responses", "mlflow.types.responses_helpers"}
+        class _Any(type):
+            def __getattr__(cls, name):
+                return _Any(name, (object,), {})
+        class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+            def find_spec(self, name, path, target=None):
+                return importlib.machinery.ModuleSpec(name, self) if name in _STUBS else None
+            def create_module(self, spec):
+                m = types.ModuleType(spec.name)
+                m.__getattr__ = lambda attr: _Any(attr, (object,), {})
+                m.__path__ = []
+                return m
+            def exec_module(self, module):
+                pass
+        if _OLD:
+            sys.meta_path.insert(0, _Finder())
+        """;
+
+    [PythonInteropV3Fact]
+    public async Task On_MLflow_3_Python_finds_the_logged_model_with_params_and_metrics_lists_each_file_once_and_loads_it_by_model_id()
+    {
+        var uri = Environment.GetEnvironmentVariable("MLFLOW_INTEGRATION_URI")!;
+        using var client = new MlflowClient(new MlflowClientOptions { TrackingUri = uri });
+        await using var tracker = new Tracker(client, new TrackerOptions { ExperimentName = "mlops-it-xgboost", HandleProcessExit = false });
+        var (xTrain, yTrain, xTest, _) = Iris.LoadSplit();
+        using var dtrain = new DMatrix(xTrain, yTrain);
+        using var dtest = new DMatrix(xTest);
+        string runId;
+        float[] expected;
+        using (var run = tracker.StartRun("xgboost-logged-model"))
+        {
+            runId = run.RunId;
+            using var autolog = tracker.AutologXGBoost();
+            using var model = XGBoost.Train(
+                new Dictionary<string, object?> { ["objective"] = "multi:softprob", ["num_class"] = 3, ["learning_rate"] = 1, ["eval_metric"] = "mlogloss", ["seed"] = 42 },
+                dtrain, evals: [(dtrain, "train")]);
+            expected = model.Predict(dtest);
+        }
+
+        var (output, error, exitCode) = await RunPythonAsync(LoggedModelScript, JsonSerializer.Serialize(xTest), uri, runId);
+        Assert.True(exitCode == 0, error);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        using var found = JsonDocument.Parse(lines[0]);
+        var root = found.RootElement;
+        Assert.Equal(1, root.GetProperty("count").GetInt32());
+        Assert.Equal("READY", root.GetProperty("status").GetString());
+        Assert.Equal("multi:softprob", root.GetProperty("params").GetProperty("objective").GetString()); // the run's params
+        Assert.Contains(root.GetProperty("metrics").EnumerateArray(), m => m[0].GetString() == "train-mlogloss" && m[1].GetInt64() == 0); // step 0 linked
+        var modelFiles = root.GetProperty("model_files").EnumerateArray().Select(f => f.GetString()!).ToList();
+        Assert.Contains("model/MLmodel", modelFiles);
+        Assert.Equal(modelFiles.Distinct().Count(), modelFiles.Count); // once each
+        Assert.DoesNotContain("model", root.GetProperty("run_files").EnumerateArray().Select(f => f.GetString())); // not in the run's artifacts
+        var actual = JsonSerializer.Deserialize<double[]>(lines[1])!;
+        Assert.Equal(expected.Length, actual.Length);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.True(expected[i] == (float)actual[i], string.Create(CultureInfo.InvariantCulture, $"probability {i}: C# {expected[i]}, Python {actual[i]}"));
+        }
+    }
+
+    /// <summary>Runs a Python script (<c>MLFLOW_INTEGRATION_PYTHON</c>) with the pydantic stand-in on its path; at most 2 minutes.</summary>
+    private static async Task<(string Output, string Error, int ExitCode)> RunPythonAsync(string script, string stdin, params string[] args)
+    {
+        var shim = Directory.CreateTempSubdirectory("mlops-pyshim-");
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(shim.FullName, "sitecustomize.py"), PydanticStandIn);
+            var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("MLFLOW_INTEGRATION_PYTHON") ?? "python3")
+            {
+                RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+            };
+            var pythonPath = Environment.GetEnvironmentVariable("PYTHONPATH");
+            start.Environment["PYTHONPATH"] = string.IsNullOrEmpty(pythonPath) ? shim.FullName : shim.FullName + Path.PathSeparator + pythonPath;
+            // MLflow 3.6 answers a download of a run folder that is not there (runs:/<run>/model when the files are in
+            // the logged model) with 500, which Python retries for minutes before it looks at the logged model.
+            start.Environment["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0";
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add(script);
+            foreach (var a in args)
+            {
+                start.ArgumentList.Add(a);
+            }
+
+            using var python = Process.Start(start)!;
+            await python.StandardInput.WriteAsync(stdin);
+            python.StandardInput.Close();
+            var output = python.StandardOutput.ReadToEndAsync();
+            var error = python.StandardError.ReadToEndAsync();
+            await python.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+            return (await output, await error, python.ExitCode);
+        }
+        finally
+        {
+            shim.Delete(recursive: true);
         }
     }
 }

@@ -57,40 +57,42 @@ public static class ModelLogging
 
     private static async Task<LoggedModelInfo> LogCoreAsync<TModel>(RunScope run, TModel model, IModelFlavor<TModel> flavor, LogModelOptions options, CancellationToken cancellationToken)
     {
-        var store = run.Tracker.Store;
-        LoggedModel? logged = null;
-        if (store is ILoggedModelStore models && models.MayHaveLoggedModels)
-        {
-            // Python reads the run's params from the server: what the uploader holds must be there first.
-            await run.Tracker.Uploader.FlushAsync(run.Tracker.Options.Uploader.FlushTimeout, cancellationToken).ConfigureAwait(false);
-            var runParams = (await store.GetRunAsync(run.RunId, cancellationToken).ConfigureAwait(false)).Data.Params;
-            var parameters = new Dictionary<string, string>(options.Params, StringComparer.Ordinal);
-            foreach (var p in runParams)
-            {
-                parameters[p.Key] = p.Value; // Python: {**params, **run.data.params}
-            }
-
-            // Python resolves the same context tags as for a run (user, source, git); off when the tracker sets none.
-            var tags = run.Tracker.Options.SetSystemTags
-                ? SystemTags.Create(run.Tracker.Options.SourceName, run.Tracker.Options.WorkingDirectory)
-                : new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var (k, v) in options.Tags)
-            {
-                tags[k] = v;
-            }
-
-            logged = await models.TryCreateLoggedModelAsync(run.ExperimentId, options.Name, run.RunId, tags, parameters, options.ModelType, cancellationToken).ConfigureAwait(false);
-            if (logged is not null)
-            {
-                return await LogLoggedModelAsync(run, models, logged, model, flavor, options, cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        // MLflow 2.x: the files go into the run's artifacts, the run's log-model history tag records them.
+        // The flavor's files are written first, before any call to the server: the caller may dispose the model as soon
+        // as LogModelAsync returns its task (autologging does). MLmodel is written once the model's identity is known.
         var dir = Directory.CreateTempSubdirectory("mlops-model-");
         try
         {
-            var description = await SaveAsync(model, flavor, dir.FullName, MlflowModel.Create(options.Name, run.RunId, run.Tracker.Options.TimeProvider), options, cancellationToken).ConfigureAwait(false);
+            var config = await flavor.SaveAsync(model, dir.FullName, cancellationToken).ConfigureAwait(false);
+            var store = run.Tracker.Store;
+            if (store is ILoggedModelStore models && models.MayHaveLoggedModels)
+            {
+                // Python reads the run's params from the server: what the uploader holds must be there first.
+                await run.Tracker.Uploader.FlushAsync(run.Tracker.Options.Uploader.FlushTimeout, cancellationToken).ConfigureAwait(false);
+                var runParams = (await store.GetRunAsync(run.RunId, cancellationToken).ConfigureAwait(false)).Data.Params;
+                var parameters = new Dictionary<string, string>(options.Params, StringComparer.Ordinal);
+                foreach (var p in runParams)
+                {
+                    parameters[p.Key] = p.Value; // Python: {**params, **run.data.params}
+                }
+
+                // Python resolves the same context tags as for a run (user, source, git); off when the tracker sets none.
+                var tags = run.Tracker.Options.SetSystemTags
+                    ? SystemTags.Create(run.Tracker.Options.SourceName, run.Tracker.Options.WorkingDirectory)
+                    : new Dictionary<string, string>(StringComparer.Ordinal);
+                foreach (var (k, v) in options.Tags)
+                {
+                    tags[k] = v;
+                }
+
+                var logged = await models.TryCreateLoggedModelAsync(run.ExperimentId, options.Name, run.RunId, tags, parameters, options.ModelType, cancellationToken).ConfigureAwait(false);
+                if (logged is not null)
+                {
+                    return await LogLoggedModelAsync(run, models, logged, dir.FullName, flavor.Name, config, options, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            // MLflow 2.x: the files go into the run's artifacts, the run's log-model history tag records them.
+            var description = Describe(MlflowModel.Create(options.Name, run.RunId, run.Tracker.Options.TimeProvider), dir.FullName, flavor.Name, config, options);
             await run.GetArtifactRepository().UploadDirectoryAsync(dir.FullName, options.Name, 4, null, cancellationToken).ConfigureAwait(false);
             await RecordAsync(run, description, cancellationToken).ConfigureAwait(false);
             var uri = $"{ModelUris.RunsScheme}{run.RunId}/{options.Name}";
@@ -104,30 +106,26 @@ public static class ModelLogging
     }
 
     /// <summary>The MLflow 3 part of Python's <c>Model.log</c>, inside its <c>_use_logged_model</c> (READY, or FAILED on any error).</summary>
-    private static async Task<LoggedModelInfo> LogLoggedModelAsync<TModel>(
-        RunScope run, ILoggedModelStore models, LoggedModel logged, TModel model, IModelFlavor<TModel> flavor, LogModelOptions options, CancellationToken cancellationToken)
+    private static async Task<LoggedModelInfo> LogLoggedModelAsync(
+        RunScope run, ILoggedModelStore models, LoggedModel logged, string directory, string flavorName, FlavorConfiguration config, LogModelOptions options,
+        CancellationToken cancellationToken)
     {
-        var artifactUri = logged.ArtifactUri ?? throw new MlflowException($"The server created logged model {logged.ModelId} without an artifact URI.");
-        var dir = Directory.CreateTempSubdirectory("mlops-model-");
         MlflowModel description;
         try
         {
+            var artifactUri = logged.ArtifactUri ?? throw new MlflowException($"The server created logged model {logged.ModelId} without an artifact URI.");
             await models.LogOutputsAsync(run.RunId, logged.ModelId, options.Step, cancellationToken).ConfigureAwait(false);
             await LinkStepMetricsAsync(run.Tracker.Store, run.RunId, logged.ModelId, options.Step, cancellationToken).ConfigureAwait(false);
             var created = MlflowModel.Create(artifactUri, run.RunId, run.Tracker.Options.TimeProvider);
             created.ModelUuid = logged.ModelId;
             created.ModelId = logged.ModelId;
-            description = await SaveAsync(model, flavor, dir.FullName, created, options, cancellationToken).ConfigureAwait(false);
-            await run.Tracker.Store.ArtifactsFor(artifactUri).UploadDirectoryAsync(dir.FullName, null, 4, null, cancellationToken).ConfigureAwait(false);
+            description = Describe(created, directory, flavorName, config, options);
+            await run.Tracker.Store.ArtifactsFor(artifactUri).UploadDirectoryAsync(directory, null, 4, null, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
             await models.FinalizeLoggedModelAsync(logged.ModelId, LoggedModelStatus.UploadFailed, CancellationToken.None).ConfigureAwait(false);
             throw;
-        }
-        finally
-        {
-            dir.Delete(recursive: true);
         }
 
         await models.FinalizeLoggedModelAsync(logged.ModelId, LoggedModelStatus.Ready, cancellationToken).ConfigureAwait(false);
@@ -156,18 +154,18 @@ public static class ModelLogging
         }
     }
 
-    /// <summary>Writes the flavor's files and the <c>MLmodel</c> file into <paramref name="directory"/>.</summary>
-    private static async Task<MlflowModel> SaveAsync<TModel>(TModel model, IModelFlavor<TModel> flavor, string directory, MlflowModel description, LogModelOptions options, CancellationToken cancellationToken)
+    /// <summary>Completes <paramref name="description"/> with the flavor's sections and writes it as <c>MLmodel</c> beside the flavor's files.</summary>
+    private static MlflowModel Describe(MlflowModel description, string directory, string flavorName, FlavorConfiguration config, LogModelOptions options)
     {
-        var config = await flavor.SaveAsync(model, directory, cancellationToken).ConfigureAwait(false);
-        description.Flavors[flavor.Name] = config.Flavor;
+        description.Flavors[flavorName] = config.Flavor;
         if (config.PythonFunction is { } pyfunc)
         {
             description.Flavors["python_function"] = pyfunc;
         }
 
         description.Signature = options.Signature;
-        description.ModelSizeBytes = new DirectoryInfo(directory).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+        description.ModelSizeBytes = new DirectoryInfo(directory).EnumerateFiles("*", SearchOption.AllDirectories)
+            .Where(f => f.Name != MlflowModel.FileName).Sum(f => f.Length);
         description.Save(directory);
         return description;
     }
