@@ -99,7 +99,7 @@ public sealed class RealServerTests
         var (root, path) = await ModelLogging.ResolveAsync(store, $"models:/{name}@champion");
         var repository = ArtifactRepositories.ForUri(root, client);
         using var text = new MemoryStream();
-        await repository.DownloadFileAsync(path + "/model.txt", text);
+        await repository.DownloadFileAsync(path.Length == 0 ? "model.txt" : path + "/model.txt", text); // 3.x: the logged model's root
         Assert.Equal("weights", System.Text.Encoding.UTF8.GetString(text.ToArray()));
         Assert.Equal("weights", await store.LoadModelAsync($"models:/{name}@champion", new TextFlavor()));
         await client.DeleteRegisteredModelAsync(name);
