@@ -208,7 +208,12 @@ public sealed partial class SqliteTrackingStore
             }
         }
 
-        return new Run { Info = info, Data = new RunData { Metrics = metrics, Params = parameters, Tags = tags }, Inputs = new RunInputs { DatasetInputs = inputs } };
+        var (outputs, modelInputs) = ReadModelLinks(runId, tx);
+        return new Run
+        {
+            Info = info, Data = new RunData { Metrics = metrics, Params = parameters, Tags = tags },
+            Inputs = new RunInputs { DatasetInputs = inputs, ModelInputs = modelInputs }, Outputs = outputs,
+        };
     }
 
     private long EnsureRunActive(string runId, SqliteTransaction? tx)
@@ -475,10 +480,10 @@ public sealed partial class SqliteTrackingStore
                 $"The embedded store supports only a subset of MLflow's filter grammar (attributes.status|run_name|run_id = '...', tags.<key> = '...', params.<key> = '...', metrics.<key> <op> <number>, joined by 'and'); '{clause.Trim()}' in '{filter}' is not supported. Use a tracking server for the full grammar.");
 
         [GeneratedRegex(@"\s+and\s+", RegexOptions.IgnoreCase)]
-        private static partial Regex AndSplitter();
+        internal static partial Regex AndSplitter();
 
         [GeneratedRegex(@"^\s*(?<scope>attributes\.|attribute\.|attr\.|run\.|tags\.|tag\.|params\.|param\.|metrics\.|metric\.)?(?:`(?<key>[^`]+)`|""(?<key>[^""]+)""|(?<key>[\w.\-:/]+))\s*(?<op>=|!=|>=|<=|>|<)\s*(?:'(?<s>[^']*)'|""(?<d>[^""]*)""|(?<n>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?))\s*$", RegexOptions.IgnoreCase)]
-        private static partial Regex Clause();
+        internal static partial Regex Clause();
 
         [GeneratedRegex(@"^\s*(?:attributes\.|attribute\.|attr\.)?(?<key>start_time|end_time|run_name)(?:\s+(?<dir>ASC|DESC))?\s*$", RegexOptions.IgnoreCase)]
         private static partial Regex Order();

@@ -33,6 +33,11 @@ public sealed partial class SqliteTrackingStore : IModelRegistryStore
 
     /// <inheritdoc />
     public Task<ModelVersion> CreateModelVersionAsync(string name, string source, string? runId, IReadOnlyDictionary<string, string>? tags, string? description, CancellationToken cancellationToken) =>
+        CreateModelVersionCoreAsync(name, source, runId, tags, description, source, cancellationToken);
+
+    /// <summary>Creates a version whose files are at <paramref name="storageLocation"/> (the source itself, or a logged model's location).</summary>
+    private Task<ModelVersion> CreateModelVersionCoreAsync(
+        string name, string source, string? runId, IReadOnlyDictionary<string, string>? tags, string? description, string storageLocation, CancellationToken cancellationToken) =>
         WithLockAsync(() =>
         {
             ArgumentException.ThrowIfNullOrEmpty(source);
@@ -42,8 +47,8 @@ public sealed partial class SqliteTrackingStore : IModelRegistryStore
             var now = Now();
             Exec(tx, """
                 INSERT INTO model_versions (name, version, creation_time, last_updated_time, description, user_id, current_stage, source, run_id, status, status_message, run_link, storage_location)
-                VALUES ($p0, $p1, $p2, $p2, $p3, NULL, 'None', $p4, $p5, 'READY', NULL, '', $p4)
-                """, name, version, now, description ?? "", source, runId ?? "");
+                VALUES ($p0, $p1, $p2, $p2, $p3, NULL, 'None', $p4, $p5, 'READY', NULL, '', $p6)
+                """, name, version, now, description ?? "", source, runId ?? "", storageLocation);
             foreach (var (k, v) in tags ?? new Dictionary<string, string>())
             {
                 MlflowValidator.ValidateRegistryTag(k, v);
@@ -130,7 +135,10 @@ public sealed partial class SqliteTrackingStore : IModelRegistryStore
         WithLockAsync(() =>
         {
             var mv = ReadModelVersion(name, ParseVersion(version), null);
-            return mv.Source ?? throw new MlflowException(404, MlflowErrorCodes.ResourceDoesNotExist, $"Model version {name} v{version} has no source.");
+            // As MLflow's store: where the files are (a logged model's location for an MLflow 3 version), else the source.
+            var location = Scalar<string>(_connection, null, "SELECT storage_location FROM model_versions WHERE name = $p0 AND version = $p1", name, ParseVersion(version));
+            return (string.IsNullOrEmpty(location) ? mv.Source : location)
+                ?? throw new MlflowException(404, MlflowErrorCodes.ResourceDoesNotExist, $"Model version {name} v{version} has no source.");
         }, cancellationToken);
 
     private static long ParseVersion(string version) =>

@@ -42,6 +42,7 @@ public sealed partial class SqliteTrackingStore : ITrackingStore
         _artifactRoot = artifactRoot;
         SchemaVersion = schemaRevision;
         _time = time;
+        DetectLoggedModels();
     }
 
     /// <inheritdoc />
@@ -300,9 +301,10 @@ public sealed partial class SqliteTrackingStore : ITrackingStore
         {
             Validation.MlflowValidator.ValidateBatchCounts(metrics.Count, parameters, tags.Count);
             using var tx = _connection.BeginTransaction(deferred: false);
-            EnsureRunActive(runId, tx);
+            var experimentId = EnsureRunActive(runId, tx);
             WriteParams(runId, parameters, tx);
             WriteMetrics(runId, metrics, tx);
+            WriteModelMetrics(runId, experimentId, metrics, tx);
             foreach (var t in tags)
             {
                 Validation.MlflowValidator.ValidateTag(t.Key, t.Value);
