@@ -37,6 +37,7 @@ public sealed partial class DocsSnippetTests
             ScottPlot.Plot plot = new();
             MlOps.Client.XGBoost.Booster booster = null!;
             MlOps.Client.Models.ModelSignature? signature = null;
+            MlOps.Client.Models.LoggedModelInfo info = null!;
             """,
         ["docs/configuration.md"] = """
             Microsoft.Extensions.Configuration.IConfiguration configuration = null!;
