@@ -146,6 +146,24 @@ public sealed partial class SqliteTrackingStore : IModelRegistryStore
             ? v
             : throw new MlflowValidationException("version", $"Model version must be an integer, got '{version}'.");
 
+    /// <summary>Every registered model (with latest versions and aliases), sorted by name (Python's <c>search_registered_models()</c> without a filter).</summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    public Task<IReadOnlyList<RegisteredModel>> ListRegisteredModelsAsync(CancellationToken cancellationToken = default) =>
+        WithLockAsync<IReadOnlyList<RegisteredModel>>(() =>
+        {
+            var names = new List<string>();
+            using (var cmd = Command(null, "SELECT name FROM registered_models ORDER BY name"))
+            using (var r = cmd.ExecuteReader())
+            {
+                while (r.Read())
+                {
+                    names.Add(r.GetString(0));
+                }
+            }
+
+            return names.Select(n => ReadRegisteredModel(n, null)).ToList();
+        }, cancellationToken);
+
     private RegisteredModel ReadRegisteredModel(string name, SqliteTransaction? tx)
     {
         RegisteredModel model;

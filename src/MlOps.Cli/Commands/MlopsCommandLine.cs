@@ -1,0 +1,598 @@
+using System.CommandLine;
+using System.Globalization;
+using MlOps.Cli.Comparison;
+using MlOps.Cli.Plotting;
+using MlOps.Cli.Reports;
+using MlOps.Cli.Tables;
+using MlOps.Client;
+using MlOps.Client.Artifacts;
+using MlOps.Client.Stores;
+using MlOps.Client.Tracking;
+using Spectre.Console;
+
+namespace MlOps.Cli.Commands;
+
+/// <summary>The <c>mlops</c> command tree (System.CommandLine) and its exit codes.</summary>
+internal static class MlopsCommandLine
+{
+    /// <summary>Success.</summary>
+    public const int Ok = 0;
+
+    /// <summary>An error: unreachable server, unknown run, bad filter… (one line on standard error).</summary>
+    public const int Error = 1;
+
+    /// <summary>The command line itself is wrong (unknown command or option, missing argument).</summary>
+    public const int Usage = 2;
+
+    /// <summary><c>mlops report --fail-if …</c>: a gate was triggered (the run regressed).</summary>
+    public const int Regression = 3;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    {
+        var trackingUri = new Option<string?>("--tracking-uri") { Description = "The tracking server (http://…) or embedded store (sqlite:///…). Default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db.", Recursive = true };
+        var root = new RootCommand("mlops: the work around training with MLflow — search, compare, export, plot and report runs; the model registry; the upload spool.");
+        root.Options.Add(trackingUri);
+        Func<ParseResult, CliContext> context = parse => new CliContext(output, error, parse.GetValue(trackingUri));
+        root.Subcommands.Add(Experiments(context));
+        root.Subcommands.Add(Runs(context));
+        root.Subcommands.Add(Metrics(context));
+        root.Subcommands.Add(Report(context));
+        root.Subcommands.Add(Models(context));
+        root.Subcommands.Add(Spool(context));
+
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors)
+            {
+                await error.WriteLineAsync("mlops: " + e.Message).ConfigureAwait(false);
+            }
+
+            await error.WriteLineAsync("Run 'mlops --help' (or '<command> --help') for usage.").ConfigureAwait(false);
+            return Usage;
+        }
+
+        return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken).ConfigureAwait(false);
+    }
+
+    // ---------------------------------------------------------------- experiments
+
+    private static Command Experiments(Func<ParseResult, CliContext> context)
+    {
+        var max = new Option<int?>("--max") { Description = "At most this many experiments." };
+        var format = FormatOption();
+        var list = new Command("list", "List the experiments (active ones).") { max, format };
+        list.SetAction((parse, ct) => Guard(context(parse), async ctx =>
+        {
+            await using var store = ctx.OpenStore();
+            var query = new SearchExperimentsOptions { MaxResults = parse.GetValue(max) };
+            var rows = new List<IReadOnlyList<string?>>();
+            string? token = null;
+            do
+            {
+                var page = await store.SearchExperimentsAsync(query, token, ct).ConfigureAwait(false);
+                rows.AddRange(page.Values.Select(e => (IReadOnlyList<string?>)[e.ExperimentId, e.Name, e.ArtifactLocation, e.LifecycleStage]));
+                token = page.NextPageToken;
+            }
+            while (token is not null && (query.MaxResults is not { } m || rows.Count < m));
+
+            WriteRows(ctx, parse.GetValue(format)!, ["experiment_id", "name", "artifact_location", "lifecycle_stage"], rows.Take(query.MaxResults ?? int.MaxValue).ToList());
+            return Ok;
+        }));
+        return new Command("experiments", "Experiments of the tracking store.") { list };
+    }
+
+    // ---------------------------------------------------------------- runs
+
+    private static Command Runs(Func<ParseResult, CliContext> context)
+    {
+        var experiment = new Option<string[]>("--experiment", "-e") { Description = "Experiment name (repeatable). Default: MLFLOW_EXPERIMENT_NAME/MLFLOW_EXPERIMENT_ID, else the Default experiment." };
+        var experimentId = new Option<string[]>("--experiment-id") { Description = "Experiment id (repeatable)." };
+        var filter = new Option<string?>("--filter") { Description = "MLflow filter, e.g. \"metrics.accuracy > 0.9 and params.lr = '0.1'\"." };
+        var orderBy = new Option<string[]>("--order-by") { Description = "Order clause, e.g. \"metrics.accuracy DESC\" (repeatable)." };
+        var max = new Option<int?>("--max") { Description = "At most this many runs (all pages are fetched up to it). Default: all." };
+        var format = FormatOption();
+        var outFile = new Option<string?>("--out-file", "-o") { Description = "Write to this file instead of standard output." };
+        var search = new Command("search", "Search runs: a table in the terminal, or CSV/JSON/markdown with the columns of Python's mlflow.search_runs().")
+        {
+            experiment, experimentId, filter, orderBy, max, format, outFile,
+        };
+        search.SetAction((parse, ct) => Guard(context(parse), async ctx =>
+        {
+            await using var store = ctx.OpenStore();
+            var ids = await ExperimentIdsAsync(store, parse.GetValue(experiment) ?? [], parse.GetValue(experimentId) ?? [], ct).ConfigureAwait(false);
+            var query = new SearchRunsOptions { Filter = parse.GetValue(filter), MaxResults = parse.GetValue(max) };
+            foreach (var id in ids)
+            {
+                query.ExperimentIds.Add(id);
+            }
+
+            foreach (var o in parse.GetValue(orderBy) ?? [])
+            {
+                query.OrderBy.Add(o);
+            }
+
+            var runs = await SearchAllAsync(ctx, store, query, ct).ConfigureAwait(false);
+            var table = RunTable.FromRuns(runs);
+            var fmt = parse.GetValue(format)!;
+            await WriteTableAsync(ctx, table, fmt, parse.GetValue(outFile), ct).ConfigureAwait(false);
+            return Ok;
+        }));
+
+        var runIds = new Argument<string[]>("runs") { Description = "Two or more run ids.", Arity = ArgumentArity.OneOrMore };
+        var compareFormat = new Option<string>("--format", "-f") { Description = "table (terminal) or markdown.", DefaultValueFactory = _ => "table" };
+        compareFormat.AcceptOnlyFromAmong("table", "markdown");
+        var onlyDiff = new Option<bool>("--only-differences") { Description = "Show only the keys on which the runs differ." };
+        var compare = new Command("compare", "Params and metrics of runs side by side; differences marked with ≠.") { runIds, compareFormat, onlyDiff };
+        compare.SetAction((parse, ct) => Guard(context(parse), async ctx =>
+        {
+            var ids = (parse.GetValue(runIds) ?? []).SelectMany(SplitList).ToList();
+            if (ids.Count < 2)
+            {
+                throw new ArgumentException("Give at least two run ids to compare.");
+            }
+
+            await using var store = ctx.OpenStore();
+            var runs = new List<Run>();
+            foreach (var id in ids)
+            {
+                runs.Add(await store.GetRunAsync(id, ct).ConfigureAwait(false));
+            }
+
+            var comparison = RunComparison.Create(runs);
+            if (parse.GetValue(compareFormat) == "markdown")
+            {
+                comparison.WriteMarkdown(ctx.Output, parse.GetValue(onlyDiff));
+                return Ok;
+            }
+
+            var table = new Table().Border(TableBorder.Rounded).AddColumn("key");
+            foreach (var label in comparison.RunLabels)
+            {
+                table.AddColumn(Markup.Escape(label));
+            }
+
+            table.AddColumn("≠");
+            foreach (var v in comparison.Values.Where(v => !parse.GetValue(onlyDiff) || v.Differs))
+            {
+                var cells = new List<string> { Markup.Escape($"{v.Section}.{v.Key}") };
+                cells.AddRange(v.Values.Select(x => v.Differs ? $"[yellow]{Markup.Escape(x ?? "—")}[/]" : Markup.Escape(x ?? "—")));
+                cells.Add(v.Differs ? "[yellow]≠[/]" : "");
+                table.AddRow([.. cells]);
+            }
+
+            ctx.Console.Write(table);
+            return Ok;
+        }));
+
+        return new Command("runs", "Search and compare runs.") { search, compare };
+    }
+
+    // ---------------------------------------------------------------- metrics
+
+    private static Command Metrics(Func<ParseResult, CliContext> context)
+    {
+        var runIds = new Argument<string[]>("runs") { Description = "Run ids (comma-separated or several arguments).", Arity = ArgumentArity.OneOrMore };
+        var keys = new Option<string[]>("--key", "-k") { Description = "Metric key (repeatable).", Required = true };
+        var outFile = new Option<string>("--out-file", "-o") { Description = "The PNG file to write.", Required = true };
+        var width = new Option<int>("--width") { Description = "Width in pixels.", DefaultValueFactory = _ => 800 };
+        var height = new Option<int>("--height") { Description = "Height in pixels.", DefaultValueFactory = _ => 500 };
+        var plot = new Command("plot", "Plot metric histories as a PNG line chart: one series per run and key.") { runIds, keys, outFile, width, height };
+        plot.SetAction((parse, ct) => Guard(context(parse), async ctx =>
+        {
+            await using var store = ctx.OpenStore();
+            var series = new List<MetricSeries>();
+            foreach (var id in (parse.GetValue(runIds) ?? []).SelectMany(SplitList))
+            {
+                var run = await store.GetRunAsync(id, ct).ConfigureAwait(false);
+                foreach (var key in parse.GetValue(keys) ?? [])
+                {
+                    var history = await store.GetMetricHistoryAsync(id, key, ct).ConfigureAwait(false);
+                    if (history.Count == 0)
+                    {
+                        await ctx.Error.WriteLineAsync($"mlops: run {id} has no metric '{key}'.").ConfigureAwait(false);
+                        continue;
+                    }
+
+                    series.Add(new MetricSeries($"{run.Info.RunName ?? id} · {key}", history));
+                }
+            }
+
+            if (series.Count == 0)
+            {
+                throw new InvalidOperationException("None of the runs has any of the metrics: nothing to plot.");
+            }
+
+            var path = parse.GetValue(outFile)!;
+            var allKeys = parse.GetValue(keys)!;
+            MetricPlot.SavePng(series, path, string.Join(", ", allKeys), allKeys.Length == 1 ? allKeys[0] : "value", parse.GetValue(width), parse.GetValue(height));
+            await ctx.Output.WriteLineAsync($"wrote {path} ({series.Count} series)").ConfigureAwait(false);
+            return Ok;
+        }));
+        return new Command("metrics", "Metric histories.") { plot };
+    }
+
+    // ---------------------------------------------------------------- report
+
+    private static Command Report(Func<ParseResult, CliContext> context)
+    {
+        var runId = new Argument<string>("run") { Description = "The run to report." };
+        var baseline = new Option<string?>("--baseline", "-b") { Description = "Compare with a run id, or a model URI (models:/name@alias, models:/name/3, models:/<model id>)." };
+        var outFile = new Option<string>("--out-file", "-o") { Description = "The markdown file (figures are written beside it).", DefaultValueFactory = _ => "report.md" };
+        var failIf = new Option<string[]>("--fail-if") { Description = "Exit with code 3 when this holds, e.g. \"accuracy < baseline - 0.01\" (repeatable)." };
+        var lower = new Option<string[]>("--lower-is-better") { Description = "Metric keys where smaller is better (loss, error, mse… are recognised by name)." };
+        var higher = new Option<string[]>("--higher-is-better") { Description = "Metric keys where larger is better." };
+        var noPlots = new Option<bool>("--no-plots") { Description = "Do not draw the metric histories." };
+        var logArtifact = new Option<bool>("--log-artifact") { Description = "Also log the report and its figures as artifacts of the run (under report/)." };
+        var report = new Command("report", "Write the CI report of a run: params, final metrics against a baseline, gates and metric plots.")
+        {
+            runId, baseline, outFile, failIf, lower, higher, noPlots, logArtifact,
+        };
+        report.SetAction((parse, ct) => Guard(context(parse), async ctx =>
+        {
+            var options = new ReportOptions { Baseline = parse.GetValue(baseline), Plots = !parse.GetValue(noPlots) };
+            foreach (var g in parse.GetValue(failIf) ?? [])
+            {
+                options.FailIf.Add(g);
+            }
+
+            foreach (var k in parse.GetValue(lower) ?? [])
+            {
+                options.LowerIsBetter.Add(k);
+            }
+
+            foreach (var k in parse.GetValue(higher) ?? [])
+            {
+                options.HigherIsBetter.Add(k);
+            }
+
+            await using var store = ctx.OpenStore();
+            var result = await RunReport.CreateAsync(store, parse.GetValue(runId)!, options, ct).ConfigureAwait(false);
+            var files = await result.WriteAsync(parse.GetValue(outFile)!, ct).ConfigureAwait(false);
+            if (parse.GetValue(logArtifact))
+            {
+                var artifacts = store.ArtifactsFor(result.Run.Info.ArtifactUri ?? throw new MlflowException($"Run {result.Run.Info.RunId} has no artifact URI."));
+                foreach (var file in files)
+                {
+                    await artifacts.UploadFileAsync(file, "report/" + Path.GetFileName(file), null, ct).ConfigureAwait(false);
+                }
+            }
+
+            await ctx.Output.WriteLineAsync($"wrote {files[0]} ({files.Count - 1} figure(s)); {(result.Passed ? "passed" : "FAILED")}").ConfigureAwait(false);
+            foreach (var g in result.Gates.Where(g => g.Outcome != GateOutcome.Passed))
+            {
+                await ctx.Output.WriteLineAsync($"  {(g.Outcome == GateOutcome.Triggered ? "triggered" : "not evaluated")}: {g.Gate.Text} — {g.Detail}").ConfigureAwait(false);
+            }
+
+            return result.Passed ? Ok : Regression;
+        }));
+        return report;
+    }
+
+    // ---------------------------------------------------------------- models
+
+    private static Command Models(Func<ParseResult, CliContext> context)
+    {
+        var format = FormatOption();
+        var list = new Command("list", "List the registered models.") { format };
+        list.SetAction((parse, ct) => Guard(context(parse), async ctx =>
+        {
+            await using var store = ctx.OpenStore();
+            IReadOnlyList<RegisteredModel> models = store switch
+            {
+                RestTrackingStore rest => await CollectAsync(rest.Client.SearchRegisteredModelsAsync(new SearchRegisteredModelsOptions(), ct), ct).ConfigureAwait(false),
+                SqliteTrackingStore sqlite => await sqlite.ListRegisteredModelsAsync(ct).ConfigureAwait(false),
+                _ => throw new NotSupportedException($"{store.Uri} has no model registry."),
+            };
+            WriteRows(ctx, parse.GetValue(format)!, ["name", "latest_versions", "aliases", "description"], models.Select(m => (IReadOnlyList<string?>)
+                [m.Name, string.Join(", ", m.LatestVersions.Select(v => $"v{v.Version} ({v.CurrentStage})")), string.Join(", ", m.Aliases.Select(a => $"{a.Alias}→v{a.Version}")), m.Description]).ToList());
+            return Ok;
+        }));
+
+        var name = new Argument<string>("name") { Description = "The registered model." };
+        var versionsFormat = FormatOption();
+        var versions = new Command("versions", "List the versions of a registered model.") { name, versionsFormat };
+        versions.SetAction((parse, ct) => Guard(context(parse), async ctx =>
+        {
+            await using var store = ctx.OpenStore();
+            var registry = store.RegistryOf() ?? throw new NotSupportedException($"{store.Uri} has no model registry.");
+            var all = await registry.GetModelVersionsAsync(parse.GetValue(name)!, ct).ConfigureAwait(false);
+            WriteRows(ctx, parse.GetValue(versionsFormat)!, ["version", "stage", "status", "aliases", "run_id", "source"], all
+                .OrderBy(v => long.TryParse(v.Version, CultureInfo.InvariantCulture, out var n) ? n : 0)
+                .Select(v => (IReadOnlyList<string?>)[v.Version, v.CurrentStage, v.Status.ToString(), string.Join(", ", v.Aliases), v.RunId, v.Source]).ToList());
+            return Ok;
+        }));
+
+        var aliasName = new Argument<string>("name") { Description = "The registered model." };
+        var alias = new Argument<string>("alias") { Description = "The alias, e.g. champion." };
+        var aliasVersion = new Argument<string>("version") { Description = "The version it points at." };
+        var setAlias = new Command("set-alias", "Point an alias at a version.") { aliasName, alias, aliasVersion };
+        setAlias.SetAction((parse, ct) => Guard(context(parse), async ctx =>
+        {
+            await using var store = ctx.OpenStore();
+            var registry = store.RegistryOf() ?? throw new NotSupportedException($"{store.Uri} has no model registry.");
+            await new MlOps.Client.Registry.ModelRegistry(registry).SetRegisteredModelAliasAsync(parse.GetValue(aliasName)!, parse.GetValue(alias)!, parse.GetValue(aliasVersion)!, ct).ConfigureAwait(false);
+            await ctx.Output.WriteLineAsync($"{parse.GetValue(aliasName)}@{parse.GetValue(alias)} → v{parse.GetValue(aliasVersion)}").ConfigureAwait(false);
+            return Ok;
+        }));
+
+        var uri = new Argument<string>("model-uri") { Description = "models:/name@alias, models:/name/3, models:/<model id> or runs:/<run id>/model." };
+        var dir = new Option<string>("--out-dir", "-o") { Description = "The folder to download into.", DefaultValueFactory = _ => "." };
+        var download = new Command("download", "Download a model's files.") { uri, dir };
+        download.SetAction((parse, ct) => Guard(context(parse), async ctx =>
+        {
+            await using var store = ctx.OpenStore();
+            var (artifactRoot, path) = await ModelLogging.ResolveAsync(store, parse.GetValue(uri)!, ct).ConfigureAwait(false);
+            var destination = Directory.CreateDirectory(parse.GetValue(dir)!).FullName;
+            var local = await DownloadWithProgressAsync(ctx, store.ArtifactsFor(artifactRoot), path, destination, ct).ConfigureAwait(false);
+            await ctx.Output.WriteLineAsync($"downloaded {parse.GetValue(uri)} to {local}").ConfigureAwait(false);
+            return Ok;
+        }));
+
+        return new Command("models", "The model registry.") { list, versions, setAlias, download };
+    }
+
+    // ---------------------------------------------------------------- spool
+
+    private static Command Spool(Func<ParseResult, CliContext> context)
+    {
+        var status = new Command("status", "What the uploader's disk spool holds for the tracking URI (not yet delivered).");
+        status.SetAction((parse, ct) => Guard(context(parse), async ctx =>
+        {
+            var uri = ctx.ClientOptions().TrackingUri ?? TrackingStores.DefaultUri;
+            using var spool = new MlOps.Client.Uploading.Spooling.DiskSpool(new MlOps.Client.Uploading.SpoolOptions(), uri, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+            long records = 0, entities = 0;
+            var runs = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var entry in spool.ReadPending())
+            {
+                records++;
+                entities += entry.Record.EntityCount;
+                runs.Add(entry.Record.RunId);
+            }
+
+            await ctx.Output.WriteLineAsync($"spool: {spool.Folder}").ConfigureAwait(false);
+            await ctx.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"pending: {records} record(s), {entities} entit{(entities == 1 ? "y" : "ies")} of {runs.Count} run(s), {spool.Bytes} bytes")).ConfigureAwait(false);
+            return Ok;
+        }));
+
+        var replay = new Command("replay", "Send what the spool holds to the tracking server now.");
+        replay.SetAction((parse, ct) => Guard(context(parse), async ctx =>
+        {
+            var options = ctx.ClientOptions();
+            if (!(options.TrackingUri ?? "").StartsWith("http", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new NotSupportedException("The spool holds uploads to a tracking server: set MLFLOW_TRACKING_URI (or --tracking-uri) to it.");
+            }
+
+            await using var store = ctx.OpenStore();
+            var trackerOptions = new TrackerOptions { HandleProcessExit = false };
+            trackerOptions.Uploader.Spool.Enabled = true;
+            trackerOptions.Uploader.Spool.ReplayOnStart = false;
+            await using var tracker = new Tracker(store, trackerOptions);
+            var all = ctx.ShowProgress
+                ? await ctx.Console.Status().StartAsync("replaying the spool…", _ => tracker.ReplaySpoolAsync(ct)).ConfigureAwait(false)
+                : await tracker.ReplaySpoolAsync(ct).ConfigureAwait(false);
+            await ctx.Output.WriteLineAsync(all ? "replayed: the spool is empty" : "replay stopped: the server did not take everything (run it again later)").ConfigureAwait(false);
+            return all ? Ok : Error;
+        }));
+
+        return new Command("spool", "The uploader's disk spool (what an outage left to send).") { status, replay };
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static Option<string> FormatOption()
+    {
+        var format = new Option<string>("--format", "-f") { Description = "table (terminal), csv, json or markdown.", DefaultValueFactory = _ => "table" };
+        format.AcceptOnlyFromAmong("table", "csv", "json", "markdown");
+        return format;
+    }
+
+    /// <summary>Runs a command body: known failures become one line on standard error and exit code 1.</summary>
+    private static async Task<int> Guard(CliContext ctx, Func<CliContext, Task<int>> body)
+    {
+        try
+        {
+            return await body(ctx).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is MlflowException or HttpRequestException or NotSupportedException or ArgumentException or FormatException
+                                       or IOException or InvalidOperationException or UnauthorizedAccessException or TimeoutException or KeyNotFoundException)
+        {
+            var message = ex.Message.Split('\n')[0].Trim();
+            await ctx.Error.WriteLineAsync("mlops: " + message).ConfigureAwait(false);
+            return Error;
+        }
+    }
+
+    private static IEnumerable<string> SplitList(string value) => value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    private static async Task<List<string>> ExperimentIdsAsync(ITrackingStore store, IReadOnlyList<string> names, IReadOnlyList<string> ids, CancellationToken ct)
+    {
+        var result = new List<string>(ids);
+        foreach (var name in names)
+        {
+            var experiment = await store.FindExperimentByNameAsync(name, ct).ConfigureAwait(false)
+                ?? throw new MlflowException(404, MlflowErrorCodes.ResourceDoesNotExist, $"No experiment named '{name}'.");
+            result.Add(experiment.ExperimentId);
+        }
+
+        if (result.Count == 0)
+        {
+            if (Environment.GetEnvironmentVariable("MLFLOW_EXPERIMENT_ID") is { Length: > 0 } envId)
+            {
+                result.Add(envId);
+            }
+            else if (Environment.GetEnvironmentVariable("MLFLOW_EXPERIMENT_NAME") is { Length: > 0 } envName)
+            {
+                result.Add((await store.FindExperimentByNameAsync(envName, ct).ConfigureAwait(false)
+                    ?? throw new MlflowException(404, MlflowErrorCodes.ResourceDoesNotExist, $"No experiment named '{envName}' (MLFLOW_EXPERIMENT_NAME).")).ExperimentId);
+            }
+            else
+            {
+                result.Add("0");
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>All pages of a search, with a live count on standard error when it is a terminal.</summary>
+    private static async Task<List<Run>> SearchAllAsync(CliContext ctx, ITrackingStore store, SearchRunsOptions query, CancellationToken ct)
+    {
+        var runs = new List<Run>();
+        async Task Fetch(Action<int>? report)
+        {
+            string? token = null;
+            do
+            {
+                var page = await store.SearchRunsAsync(query, token, ct).ConfigureAwait(false);
+                runs.AddRange(page.Values);
+                report?.Invoke(runs.Count);
+                token = page.NextPageToken;
+            }
+            while (token is not null && (query.MaxResults is not { } m || runs.Count < m));
+        }
+
+        if (ctx.ShowProgress)
+        {
+            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+            await console.Status().StartAsync("searching runs…", status => Fetch(n => status.Status($"searching runs… {n} so far"))).ConfigureAwait(false);
+        }
+        else
+        {
+            await Fetch(null).ConfigureAwait(false);
+        }
+
+        return query.MaxResults is { } max && runs.Count > max ? runs.GetRange(0, max) : runs;
+    }
+
+    private static async Task WriteTableAsync(CliContext ctx, RunTable table, string format, string? file, CancellationToken ct)
+    {
+        if (format == "table" && file is null)
+        {
+            var shown = RunTable.InfoColumns.Where(c => c is "run_id" or "status" or "start_time")
+                .Concat(table.Columns.Where(c => c.StartsWith("metrics.", StringComparison.Ordinal) || c.StartsWith("params.", StringComparison.Ordinal)))
+                .Append("tags.mlflow.runName").Where(c => table.IndexOf(c) >= 0).ToList();
+            var t = new Table().Border(TableBorder.Rounded);
+            foreach (var c in shown)
+            {
+                t.AddColumn(Markup.Escape(c));
+            }
+
+            for (var r = 0; r < table.Rows.Count; r++)
+            {
+                t.AddRow([.. shown.Select(c => Markup.Escape(table[r, c] ?? ""))]);
+            }
+
+            ctx.Console.Write(t);
+            await ctx.Output.WriteLineAsync($"{table.Rows.Count} run(s)").ConfigureAwait(false);
+            return;
+        }
+
+        var writer = file is null ? ctx.Output : new StreamWriter(file, append: false, new System.Text.UTF8Encoding(false));
+        try
+        {
+            switch (format)
+            {
+                case "json": table.WriteJson(writer); break;
+                case "markdown": table.WriteMarkdown(writer); break;
+                default: table.WriteCsv(writer); break;
+            }
+        }
+        finally
+        {
+            if (file is not null)
+            {
+                await writer.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        if (file is not null)
+        {
+            await ctx.Output.WriteLineAsync($"wrote {table.Rows.Count} run(s) to {file}").ConfigureAwait(false);
+        }
+
+        ct.ThrowIfCancellationRequested();
+    }
+
+    private static void WriteRows(CliContext ctx, string format, IReadOnlyList<string> header, IReadOnlyList<IReadOnlyList<string?>> rows)
+    {
+        switch (format)
+        {
+            case "csv":
+                using (var csv = CsvHelper.CsvWriter.Create(ctx.Output, new CsvHelper.CsvWriterOptions { NewLine = "\n" }, true))
+                {
+                    csv.WriteRecord([.. header]);
+                    foreach (var row in rows)
+                    {
+                        csv.WriteRecord([.. row.Select(cell => cell ?? "")]);
+                    }
+
+                    csv.Flush();
+                }
+
+                break;
+            case "json":
+                var array = new System.Text.Json.Nodes.JsonArray();
+                foreach (var row in rows)
+                {
+                    var obj = new System.Text.Json.Nodes.JsonObject();
+                    for (var i = 0; i < header.Count; i++)
+                    {
+                        obj[header[i]] = row[i];
+                    }
+
+                    array.Add(obj);
+                }
+
+                ctx.Output.WriteLine(array.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+                break;
+            case "markdown":
+                Markdown.WriteTable(ctx.Output, header, rows);
+                break;
+            default:
+                var t = new Table().Border(TableBorder.Rounded);
+                foreach (var h in header)
+                {
+                    t.AddColumn(Markup.Escape(h));
+                }
+
+                foreach (var row in rows)
+                {
+                    t.AddRow([.. row.Select(c => Markup.Escape(c ?? ""))]);
+                }
+
+                ctx.Console.Write(t);
+                break;
+        }
+    }
+
+    private static async Task<List<T>> CollectAsync<T>(IAsyncEnumerable<T> items, CancellationToken ct)
+    {
+        var list = new List<T>();
+        await foreach (var item in items.WithCancellation(ct).ConfigureAwait(false))
+        {
+            list.Add(item);
+        }
+
+        return list;
+    }
+
+    private static async Task<string> DownloadWithProgressAsync(CliContext ctx, IArtifactRepository artifacts, string path, string destination, CancellationToken ct)
+    {
+        if (!ctx.ShowProgress)
+        {
+            return await artifacts.DownloadAsync(path, destination, 4, null, ct).ConfigureAwait(false);
+        }
+
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        string local = destination;
+        await console.Progress().StartAsync(async p =>
+        {
+            var task = p.AddTask("downloading");
+            local = await artifacts.DownloadAsync(path, destination, 4, new Progress<ArtifactTransferProgress>(x => task.Value = x.TotalBytes is > 0 ? 100.0 * x.BytesTransferred / x.TotalBytes.Value : task.Value), ct).ConfigureAwait(false);
+            task.Value = 100;
+        }).ConfigureAwait(false);
+        return local;
+    }
+}

@@ -1,0 +1,3 @@
+using MlOps.Cli.Commands;
+
+return await MlopsCommandLine.RunAsync(args, Console.Out, Console.Error).ConfigureAwait(false);
