@@ -469,7 +469,7 @@ public sealed partial class SqliteTrackingStore
                     "run_name" => "name",
                     var k => k,
                 };
-                parts.Add(column + (m.Groups["dir"].Value.Equals("ASC", StringComparison.OrdinalIgnoreCase) ? " ASC" : " DESC"));
+                parts.Add(column + (m.Groups["dir"].Value.Equals("DESC", StringComparison.OrdinalIgnoreCase) ? " DESC" : " ASC")); // ASC when not given, as MLflow
             }
 
             return string.Join(", ", parts);
