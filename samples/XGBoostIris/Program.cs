@@ -3,6 +3,7 @@
 //   with mlflow.start_run(): mlflow.xgboost.autolog(); model = xgb.train(params, dtrain, evals=[(dtrain, "train")]) ...
 // With no MLFLOW_TRACKING_URI it writes to ./mlflow.db; with MLFLOW_TRACKING_URI=http://host:port it logs to that server.
 // Needs libxgboost (Debian/Ubuntu: apt-get install libxgboost0) or XGBOOST_LIBRARY_PATH.
+// An optional argument sets the learning rate (default 1, the seed example's), e.g. to compare two runs with `mlops report`.
 using System.Globalization;
 using MlOps.Client.Tracking;
 using MlOps.Client.XGBoost;
@@ -17,7 +18,7 @@ var parameters = new Dictionary<string, object?>
 {
     ["objective"] = "multi:softprob",
     ["num_class"] = 3,
-    ["learning_rate"] = 1,
+    ["learning_rate"] = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : (object)1, // 1 stays an int: logged "1", as Python logs it
     ["eval_metric"] = "mlogloss",
     ["seed"] = 42,
 };
