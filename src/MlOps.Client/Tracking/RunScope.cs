@@ -84,6 +84,11 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
         _created.TrySetResult(true);
     }
 
+    /// <summary>The system-metrics monitor of this run, stopped when the run ends.</summary>
+    internal void AttachSystemMetrics(SystemMetrics.SystemMetricsMonitor monitor) => _systemMetrics = monitor;
+
+    private SystemMetrics.SystemMetricsMonitor? _systemMetrics;
+
     internal void SetCreationFailed(Exception ex)
     {
         Volatile.Write(ref _ended, 1);
@@ -392,6 +397,11 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
     private async Task EndOnceAsync(RunStatus status, bool throwOnRejected, CancellationToken cancellationToken)
     {
         _tracker.Forget(this);
+        if (Interlocked.Exchange(ref _systemMetrics, null) is { } monitor)
+        {
+            await monitor.DisposeAsync().ConfigureAwait(false); // sampling stops before the run's last entities are sent
+        }
+
         Exception? pendingFailure = null;
         try
         {

@@ -157,6 +157,14 @@ public sealed partial class Tracker
 
             scope.SetCreated(run);
             _open.TryAdd(scope, 0);
+            if (options?.LogSystemMetrics ?? Options.SystemMetrics.Enabled)
+            {
+                var monitor = new SystemMetrics.SystemMetricsMonitor(
+                    (metrics, step) => scope.LogMetrics(metrics, step), Options.SystemMetrics, SystemMetricsSources(), Options.TimeProvider, _logger);
+                scope.AttachSystemMetrics(monitor);
+                monitor.Start();
+            }
+
             return scope;
         }
         catch (Exception ex)

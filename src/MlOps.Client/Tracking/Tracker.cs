@@ -53,6 +53,7 @@ public sealed partial class Tracker : IDisposable, IAsyncDisposable
         _ownsStore = ownsStore;
         _logger = loggerFactory?.CreateLogger("MlOps.Client.Tracker") ?? NullLogger.Instance;
         Uploader = new BatchUploader(store, Options.Uploader, Options.TimeProvider, loggerFactory?.CreateLogger("MlOps.Client.Uploader") ?? NullLogger.Instance);
+        SystemMetricsSources = () => MlOps.Client.SystemMetrics.SystemMetricsSources.ForThisMachine(Options.SystemMetrics.IncludeDotNet);
         if (Options.OnRejected is { } onRejected)
         {
             Uploader.Rejected += onRejected;
@@ -123,6 +124,9 @@ public sealed partial class Tracker : IDisposable, IAsyncDisposable
     public UploaderCounters Counters => Uploader.Counters;
 
     internal BatchUploader Uploader { get; }
+
+    /// <summary>The sources a system-metrics monitor samples (this machine's; tests put fakes here).</summary>
+    internal Func<IReadOnlyList<SystemMetrics.ISystemMetricsSource>> SystemMetricsSources { get; set; }
 
     /// <summary>The runs started by this tracker and not ended yet.</summary>
     public IReadOnlyCollection<RunScope> OpenRuns => [.. _open.Keys];

@@ -38,11 +38,19 @@ public sealed class TrackerOptions
     /// <summary>The clock (replace it in tests). Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
+    /// <summary>
+    /// System metrics (<c>system/cpu_utilization_percentage</c>, memory, disk, network, GPU, and the .NET process's
+    /// figures), read from <c>MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING</c>, <c>MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL</c>,
+    /// <c>MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING</c> and <c>MLFLOW_SYSTEM_METRICS_NODE_ID</c> when the options are made.
+    /// </summary>
+    public SystemMetrics.SystemMetricsOptions SystemMetrics { get; private set; } = MlOps.Client.SystemMetrics.SystemMetricsOptions.FromEnvironment();
+
     /// <summary>A copy (the uploader and spool options too): a tracker keeps its own, so changing these later does not reach it.</summary>
     internal TrackerOptions Copy()
     {
         var copy = (TrackerOptions)MemberwiseClone();
         copy.Uploader = Uploader.Copy();
+        copy.SystemMetrics = SystemMetrics.Copy();
         return copy;
     }
 }
@@ -55,6 +63,12 @@ public sealed class StartRunOptions
 
     /// <summary>A description, shown in MLflow's UI (tag <c>mlflow.note.content</c>).</summary>
     public string? Description { get; set; }
+
+    /// <summary>
+    /// Log system metrics for this run while it is open (Python's <c>start_run(log_system_metrics=True)</c>); when
+    /// <see langword="null"/>, <see cref="TrackerOptions.SystemMetrics"/> decides (<c>MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING</c>).
+    /// </summary>
+    public bool? LogSystemMetrics { get; set; }
 
     /// <summary>
     /// The parent run. <see langword="null"/> (default) nests the run under the active run of the current async
