@@ -7,6 +7,7 @@ using MlOps.Client.Benchmarks;
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- outage [metrics]   (peak memory while the server is down, spool on)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- xgboost [pairs] [rows]   (autolog overhead, 200 rounds x 50 features)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- xgboost-memory [iterations]   (finalizer-only loop vs Dispose; predict paths)
+// dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- system-metrics [samples]   (the sampler's CPU per sample)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- --filter '*HotPath*'
 if (args.Length > 0 && args[0] == "ceiling")
 {
@@ -36,6 +37,11 @@ if (args.Length > 0 && args[0] == "xgboost-memory")
 if (args.Length > 0 && args[0] == "sqlite")
 {
     return await ThroughputHarness.SqliteIngestAsync();
+}
+
+if (args.Length > 0 && args[0] == "system-metrics")
+{
+    return SystemMetricsHarness.Run(args);
 }
 
 if (args.Length > 0 && args[0] == "throughput")

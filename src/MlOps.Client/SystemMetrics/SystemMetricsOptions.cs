@@ -38,14 +38,14 @@ public sealed class SystemMetricsOptions
         if (getVariable("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL") is { Length: > 0 } interval)
         {
             var seconds = double.TryParse(interval, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0 && s <= 86_400
-                ? s : throw new MlflowValidationException("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", $"'{interval}' is not a number of seconds in (0, 86400].");
+                ? s : throw new MlflowValidationException("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", $"MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL = '{interval}': not a number of seconds in (0, 86400].");
             options.SamplingInterval = TimeSpan.FromSeconds(seconds);
         }
 
         if (getVariable("MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING") is { Length: > 0 } samples)
         {
             options.SamplesBeforeLogging = int.TryParse(samples, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 1
-                ? n : throw new MlflowValidationException("MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING", $"'{samples}' is not a whole number ≥ 1.");
+                ? n : throw new MlflowValidationException("MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING", $"MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING = '{samples}': not a whole number ≥ 1.");
         }
 
         if (getVariable("MLFLOW_SYSTEM_METRICS_NODE_ID") is { Length: > 0 } node)

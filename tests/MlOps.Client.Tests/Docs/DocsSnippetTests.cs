@@ -39,6 +39,9 @@ public sealed partial class DocsSnippetTests
             MlOps.Client.Models.ModelSignature? signature = null;
             MlOps.Client.Models.LoggedModelInfo info = null!;
             """,
+        ["docs/tracking.md"] = """
+            MlOps.Client.Tracking.Tracker tracker = null!;
+            """,
         ["docs/configuration.md"] = """
             Microsoft.Extensions.Configuration.IConfiguration configuration = null!;
             Microsoft.Extensions.DependencyInjection.IServiceCollection services = new Microsoft.Extensions.DependencyInjection.ServiceCollection();
