@@ -39,6 +39,18 @@ public sealed class FakeTrackingStore : ITrackingStore
         }
     }
 
+    /// <summary>Every run, as <see cref="GetRunAsync"/> returns it.</summary>
+    public IReadOnlyList<Run> AllRuns()
+    {
+        List<string> ids;
+        lock (_gate)
+        {
+            ids = [.. _runs.Keys];
+        }
+
+        return [.. ids.Select(id => GetRunAsync(id, default).GetAwaiter().GetResult())];
+    }
+
     public IReadOnlyList<Metric> Metrics(string runId)
     {
         lock (_gate)

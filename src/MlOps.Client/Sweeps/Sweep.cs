@@ -1,0 +1,175 @@
+using System.Globalization;
+using MlOps.Client.Tracking;
+
+namespace MlOps.Client.Sweeps;
+
+/// <summary>Whether the sweep looks for the smallest or the largest objective value.</summary>
+public enum SweepGoal
+{
+    /// <summary>Smaller is better (a loss).</summary>
+    Minimize,
+
+    /// <summary>Larger is better (an accuracy).</summary>
+    Maximize,
+}
+
+/// <summary>How a sweep runs.</summary>
+public sealed class SweepOptions
+{
+    /// <summary>The objective's metric key, logged on each trial and (the best value) on the parent. Default <c>objective</c>.</summary>
+    public string Metric { get; set; } = "objective";
+
+    /// <summary>Minimize (default) or maximize <see cref="Metric"/>.</summary>
+    public SweepGoal Goal { get; set; } = SweepGoal.Minimize;
+
+    /// <summary>Trials run at once (each is a child run). Default 1.</summary>
+    public int MaxParallelTrials { get; set; } = 1;
+
+    /// <summary>The parent run's name. Default <c>sweep</c>.</summary>
+    public string ParentRunName { get; set; } = "sweep";
+
+    /// <summary>The search; <see cref="Sweep.RunAsync"/> uses a <see cref="GridTuner"/> over the space when <see langword="null"/>.</summary>
+    public ITuner? Tuner { get; set; }
+}
+
+/// <summary>A trial's outcome.</summary>
+/// <param name="Number">The trial number.</param>
+/// <param name="RunId">Its child run.</param>
+/// <param name="Parameters">Its parameters.</param>
+/// <param name="Value">The objective's value; <see langword="null"/> when the trial failed.</param>
+/// <param name="Status">The child run's final status (<c>FAILED</c> for a trial that threw, <c>KILLED</c> when cancelled).</param>
+/// <param name="Error">What the trial threw, if it failed.</param>
+public sealed record TrialResult(int Number, string RunId, IReadOnlyDictionary<string, object> Parameters, double? Value, RunStatus Status, Exception? Error);
+
+/// <summary>A finished sweep.</summary>
+/// <param name="ParentRunId">The parent run.</param>
+/// <param name="Trials">Every trial, by number.</param>
+/// <param name="Best">The best trial (by <see cref="SweepOptions.Goal"/>), or <see langword="null"/> when every trial failed.</param>
+public sealed record SweepResult(string ParentRunId, IReadOnlyList<TrialResult> Trials, TrialResult? Best);
+
+/// <summary>
+/// Hyperparameter sweeps as nested runs, the way MLflow users organise Optuna or Ray Tune searches: a parent run, one
+/// child run per trial (its parameters logged as params, the objective as a metric), trials in parallel up to a bound,
+/// a failing trial recorded as a <c>FAILED</c> child without stopping the sweep, and the best trial recorded on the
+/// parent: its params, the metric, and the tags <c>best_trial_run_id</c> and <c>best_trial_number</c>.
+/// </summary>
+public static class Sweep
+{
+    /// <summary>The objective: trains with the trial's parameters in the trial's run scope and returns the metric's value.</summary>
+    /// <param name="run">The trial's child run (log more there if you like).</param>
+    /// <param name="parameters">The trial's parameters.</param>
+    /// <param name="cancellationToken">Cancelled when the sweep is.</param>
+    public delegate Task<double> Objective(RunScope run, IReadOnlyDictionary<string, object> parameters, CancellationToken cancellationToken);
+
+    /// <summary>Runs a sweep under a new parent run.</summary>
+    /// <param name="tracker">The tracker.</param>
+    /// <param name="space">The parameters.</param>
+    /// <param name="objective">The objective.</param>
+    /// <param name="options">Metric, goal, parallelism, tuner.</param>
+    /// <param name="cancellationToken">Stops launching trials and cancels the running ones (their runs end <c>KILLED</c>, the parent too).</param>
+    public static async Task<SweepResult> RunAsync(this Tracker tracker, SearchSpace space, Objective objective, SweepOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tracker);
+        ArgumentNullException.ThrowIfNull(space);
+        ArgumentNullException.ThrowIfNull(objective);
+        options ??= new SweepOptions();
+        ArgumentException.ThrowIfNullOrEmpty(options.Metric);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxParallelTrials, 1);
+        var tuner = options.Tuner ?? new GridTuner(space);
+
+        var parent = await tracker.StartRunAsync(options.ParentRunName, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var results = new List<TrialResult>();
+        var completed = new List<CompletedTrial>();
+        var gate = new object();
+        try
+        {
+            using var slots = new SemaphoreSlim(options.MaxParallelTrials);
+            var running = new List<Task>();
+            for (var number = 0; ; number++)
+            {
+                await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+                IReadOnlyDictionary<string, object>? parameters;
+                lock (gate)
+                {
+                    parameters = tuner.Next(number, [.. completed]);
+                }
+
+                if (parameters is null)
+                {
+                    slots.Release();
+                    break;
+                }
+
+                var trialNumber = number;
+                running.Add(Task.Run(async () =>
+                {
+                    try
+                    {
+                        var result = await RunTrialAsync(tracker, parent, trialNumber, parameters, objective, options, cancellationToken).ConfigureAwait(false);
+                        lock (gate)
+                        {
+                            results.Add(result);
+                            completed.Add(new CompletedTrial(result.Number, result.Parameters, result.Value));
+                        }
+                    }
+                    finally
+                    {
+                        slots.Release();
+                    }
+                }, CancellationToken.None));
+            }
+
+            await Task.WhenAll(running).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+
+            var ordered = results.OrderBy(r => r.Number).ToList();
+            var succeeded = ordered.Where(r => r.Value is { } v && !double.IsNaN(v)).ToList();
+            var best = succeeded.Count == 0 ? null
+                : options.Goal == SweepGoal.Minimize ? succeeded.MinBy(r => r.Value) : succeeded.MaxBy(r => r.Value);
+            if (best is not null)
+            {
+                parent.LogParams(best.Parameters.ToDictionary(p => p.Key, p => (object?)p.Value, StringComparer.Ordinal));
+                parent.LogMetric(options.Metric, best.Value!.Value);
+                parent.SetTag("best_trial_run_id", best.RunId);
+                parent.SetTag("best_trial_number", best.Number.ToString(CultureInfo.InvariantCulture));
+            }
+
+            parent.SetTag("sweep_trials", ordered.Count.ToString(CultureInfo.InvariantCulture));
+            parent.SetTag("sweep_failed_trials", ordered.Count(r => r.Status != RunStatus.Finished).ToString(CultureInfo.InvariantCulture));
+            await parent.EndAsync(RunStatus.Finished, CancellationToken.None).ConfigureAwait(false);
+            return new SweepResult(parent.RunId, ordered, best);
+        }
+        catch (OperationCanceledException)
+        {
+            await parent.EndAsync(RunStatus.Killed, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+        catch
+        {
+            await parent.EndAsync(RunStatus.Failed, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static async Task<TrialResult> RunTrialAsync(
+        Tracker tracker, RunScope parent, int number, IReadOnlyDictionary<string, object> parameters, Objective objective, SweepOptions options, CancellationToken cancellationToken)
+    {
+        var run = await tracker.StartRunAsync($"trial-{number}", new StartRunOptions { Parent = parent, Tags = { ["trial_number"] = number.ToString(CultureInfo.InvariantCulture) } }, CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            run.LogParams(parameters.ToDictionary(p => p.Key, p => (object?)p.Value, StringComparer.Ordinal));
+            var value = await objective(run, parameters, cancellationToken).ConfigureAwait(false);
+            run.LogMetric(options.Metric, value);
+            await run.EndAsync(RunStatus.Finished, CancellationToken.None).ConfigureAwait(false);
+            return new TrialResult(number, run.RunId, parameters, value, RunStatus.Finished, null);
+        }
+        catch (Exception ex) when (!run.IsEnded)
+        {
+            var status = ex is OperationCanceledException && cancellationToken.IsCancellationRequested ? RunStatus.Killed : RunStatus.Failed;
+            var message = ex.GetType().Name + ": " + ex.Message.Split('\n')[0];
+            run.SetTag("error", message.Length > 1000 ? message[..1000] : message);
+            await run.EndAsync(status, CancellationToken.None).ConfigureAwait(false);
+            return new TrialResult(number, run.RunId, parameters, null, status, ex);
+        }
+    }
+}
