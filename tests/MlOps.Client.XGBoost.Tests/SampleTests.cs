@@ -72,6 +72,42 @@ public sealed class SampleTests
     }
 }
 
+/// <summary>samples/XGBoostSweep: the iris example as a 20-trial sweep of nested runs, with no server.</summary>
+[Collection(XGBoostCollection.Name)]
+public sealed class SweepSampleTests
+{
+    [XGBoostFact]
+    public async Task The_sweep_sample_runs_20_nested_trials_and_records_the_best_on_the_parent()
+    {
+        var dir = Directory.CreateTempSubdirectory("mlops-xgbsweep-");
+        try
+        {
+            var output = await SampleProcess.RunAsync("XGBoostSweep.dll", dir.FullName, TimeSpan.FromMinutes(3));
+            Assert.Contains("20 trials, 0 failed", output, StringComparison.Ordinal);
+            string Value(string key) => output.Split('\n').Single(l => l.StartsWith(key + "=", StringComparison.Ordinal))[(key.Length + 1)..].Trim();
+            var parent = Value("PARENT_RUN_ID");
+            using var db = new SqliteConnection("Data Source=" + Path.Combine(dir.FullName, "mlflow.db") + ";Pooling=False");
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = $"SELECT count(*) FROM tags t JOIN runs r ON r.run_uuid = t.run_uuid WHERE t.key = 'mlflow.parentRunId' AND t.value = '{parent}' AND r.status = 'FINISHED'";
+            Assert.Equal(20L, cmd.ExecuteScalar());
+            cmd.CommandText = $"SELECT value FROM tags WHERE run_uuid = '{parent}' AND key = 'best_trial_run_id'";
+            Assert.Equal(Value("BEST_RUN_ID"), cmd.ExecuteScalar());
+            cmd.CommandText = $"SELECT min(m.value) FROM metrics m JOIN tags t ON t.run_uuid = m.run_uuid WHERE t.key = 'mlflow.parentRunId' AND t.value = '{parent}' AND m.key = 'log_loss'";
+            var bestChild = Convert.ToDouble(cmd.ExecuteScalar(), CultureInfo.InvariantCulture);
+            cmd.CommandText = $"SELECT value FROM metrics WHERE run_uuid = '{parent}' AND key = 'log_loss'";
+            Assert.Equal(bestChild, Convert.ToDouble(cmd.ExecuteScalar(), CultureInfo.InvariantCulture));
+            cmd.CommandText = $"SELECT count(*) FROM params WHERE run_uuid = '{parent}'";
+            Assert.Equal(4L, cmd.ExecuteScalar()); // the best trial's four parameters
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            dir.Delete(recursive: true);
+        }
+    }
+}
+
 /// <summary>A test whose reference figures are those of libxgboost 1.7.4 (Debian 12's libxgboost0): skipped, with the reason, for another version.</summary>
 public sealed class XGBoost174FactAttribute : FactAttribute
 {

@@ -39,6 +39,10 @@ public sealed partial class DocsSnippetTests
             MlOps.Client.Models.ModelSignature? signature = null;
             MlOps.Client.Models.LoggedModelInfo info = null!;
             """,
+        ["docs/sweeps.md"] = """
+            MlOps.Client.Tracking.Tracker tracker = null!;
+            System.Func<System.Collections.Generic.IReadOnlyDictionary<string, object>, System.Threading.CancellationToken, System.Threading.Tasks.Task<double>> TrainAndScoreAsync = null!;
+            """,
         ["docs/tracking.md"] = """
             MlOps.Client.Tracking.Tracker tracker = null!;
             """,
