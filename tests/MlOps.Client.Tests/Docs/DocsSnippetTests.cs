@@ -39,6 +39,11 @@ public sealed partial class DocsSnippetTests
             MlOps.Client.Models.ModelSignature? signature = null;
             MlOps.Client.Models.LoggedModelInfo info = null!;
             """,
+        ["docs/evaluation.md"] = """
+            MlOps.Client.Tracking.RunScope run = null!;
+            MlOps.Client.XGBoost.Booster booster = null!;
+            MlOps.Client.XGBoost.DMatrix dtest = null!;
+            """,
         ["docs/sweeps.md"] = """
             MlOps.Client.Tracking.Tracker tracker = null!;
             System.Func<System.Collections.Generic.IReadOnlyDictionary<string, object>, System.Threading.CancellationToken, System.Threading.Tasks.Task<double>> TrainAndScoreAsync = null!;

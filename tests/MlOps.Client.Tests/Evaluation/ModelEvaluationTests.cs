@@ -125,3 +125,55 @@ public sealed class ModelEvaluationTests
         }
     }
 }
+
+/// <summary>The evaluation plots (package MlOps.Client.Figures) are logged under MLflow's artifact names and are real images.</summary>
+public sealed class EvaluationPlotsTests
+{
+    [Fact]
+    public async Task Confusion_matrix_ROC_and_precision_recall_plots_are_logged_and_decode()
+    {
+        var dir = Directory.CreateTempSubdirectory("mlops-evalplots-");
+        try
+        {
+            await using var store = SqliteTrackingStore.Open("sqlite:///" + Path.Combine(dir.FullName, "mlflow.db"));
+            await using var tracker = new Tracker(store, new TrackerOptions { HandleProcessExit = false, SetSystemTags = false, ExperimentId = "0" });
+            var result = ModelEvaluation.EvaluateClassifier(
+                [0, 1, 2, 2, 1, 0, 2, 1, 0, 2, 1, 1],
+                [[.7, .2, .1], [.2, .5, .3], [.1, .3, .6], [.3, .4, .3], [.25, .5, .25], [.5, .4, .1], [.2, .2, .6], [.6, .3, .1], [.4, .35, .25], [.1, .1, .8], [.3, .3, .4], [.2, .7, .1]],
+                ["setosa", "versicolor", "virginica"]);
+            string artifacts;
+            using (var run = await tracker.StartRunAsync("eval"))
+            {
+                artifacts = new Uri(run.ArtifactUri!).LocalPath;
+                await run.LogEvaluationAsync(result);
+                await run.LogEvaluationPlotsAsync(result);
+            }
+
+            foreach (var name in new[] { "confusion_matrix.png", "roc_curve_plot.png", "precision_recall_curve_plot.png", "per_class_metrics.csv" })
+            {
+                Assert.True(File.Exists(Path.Combine(artifacts, name)), name);
+            }
+
+            foreach (var png in Directory.GetFiles(artifacts, "*.png"))
+            {
+                using var bitmap = SkiaSharp.SKBitmap.Decode(png);
+                Assert.True(bitmap is { Width: 1050, Height: 700 }, png);
+                var colors = new HashSet<SkiaSharp.SKColor>();
+                for (var y = 0; y < bitmap.Height; y += 5)
+                {
+                    for (var x = 0; x < bitmap.Width; x += 5)
+                    {
+                        colors.Add(bitmap.GetPixel(x, y));
+                    }
+                }
+
+                Assert.True(colors.Count > 20, png + " looks blank");
+            }
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            dir.Delete(recursive: true);
+        }
+    }
+}

@@ -1,0 +1,46 @@
+using MlOps.Client.Evaluation;
+
+namespace MlOps.Client.XGBoost.Evaluation;
+
+/// <summary><c>mlflow.evaluate</c>'s default-evaluator metrics for an XGBoost booster on a labelled matrix.</summary>
+public static class BoosterEvaluation
+{
+    /// <summary>
+    /// Evaluates a classifier (<c>binary:logistic</c> or <c>multi:softprob</c>) on <paramref name="data"/>, whose labels
+    /// are the true classes: predicts the probabilities and computes the metrics of <see cref="ModelEvaluation.EvaluateClassifier(IReadOnlyList{int}, float[], IReadOnlyList{string}?)"/>.
+    /// </summary>
+    /// <param name="booster">The trained booster.</param>
+    /// <param name="data">The evaluation rows with their labels.</param>
+    /// <param name="classNames">Display names of the classes.</param>
+    /// <exception cref="ArgumentException">The matrix has no labels, or a label is not a class index.</exception>
+    public static MlOps.Client.Evaluation.EvaluationResult EvaluateClassifier(this Booster booster, DMatrix data, IReadOnlyList<string>? classNames = null)
+    {
+        ArgumentNullException.ThrowIfNull(booster);
+        ArgumentNullException.ThrowIfNull(data);
+        var labels = data.Labels;
+        if (labels.Length == 0)
+        {
+            throw new ArgumentException("The matrix has no labels to evaluate against.", nameof(data));
+        }
+
+        var classes = labels.Select(l => l == Math.Floor(l) && l >= 0 ? (int)l : throw new ArgumentException($"Label {l} is not a class index.", nameof(data))).ToArray();
+        var probabilities = booster.Predict(data);
+        if (probabilities.Length == labels.Length)
+        {
+            // binary:logistic gives P(class 1) per row: expand to [1 − p, p], as the evaluator's predict_proba does.
+            probabilities = [.. probabilities.SelectMany(p => new[] { 1 - p, p })];
+        }
+
+        return ModelEvaluation.EvaluateClassifier(classes, probabilities, classNames);
+    }
+
+    /// <summary>Evaluates a regressor on <paramref name="data"/>, whose labels are the targets.</summary>
+    /// <param name="booster">The trained booster.</param>
+    /// <param name="data">The evaluation rows with their targets.</param>
+    public static MlOps.Client.Evaluation.EvaluationResult EvaluateRegressor(this Booster booster, DMatrix data)
+    {
+        ArgumentNullException.ThrowIfNull(booster);
+        ArgumentNullException.ThrowIfNull(data);
+        return ModelEvaluation.EvaluateRegressor([.. data.Labels.Select(l => (double)l)], [.. booster.Predict(data).Select(p => (double)p)]);
+    }
+}
