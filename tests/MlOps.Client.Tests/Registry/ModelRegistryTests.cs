@@ -32,6 +32,13 @@ public class ModelRegistryTests
         var registry = new ModelRegistry(client);
 
         var task = registry.RegisterModelAsync($"runs:/{RunId}/model", "tour-model", new Dictionary<string, string> { ["data"] = "iris" });
+        // The fake clock also drives the client's request timeout: move it only once the version is created (the
+        // requests before it — the run, its files — take real time) and only the poll interval remains.
+        for (var i = 0; i < 1000 && !task.IsCompleted && !server.Requests.Any(r => r.Path.EndsWith("model-versions/create", StringComparison.Ordinal)); i++)
+        {
+            await Task.Delay(10);
+        }
+
         await time.AdvanceUntilAsync(task, TimeSpan.FromSeconds(1));
 
         var version = await task;
