@@ -44,6 +44,10 @@ public sealed partial class DocsSnippetTests
             MlOps.Client.XGBoost.Booster booster = null!;
             MlOps.Client.XGBoost.DMatrix dtest = null!;
             """,
+        ["src/MlOps.Client.Serving/README.md"] = """
+            MlOps.Client.Stores.ITrackingStore store = null!;
+            Microsoft.AspNetCore.Builder.WebApplication app = null!;
+            """,
         ["docs/sweeps.md"] = """
             MlOps.Client.Tracking.Tracker tracker = null!;
             System.Func<System.Collections.Generic.IReadOnlyDictionary<string, object>, System.Threading.CancellationToken, System.Threading.Tasks.Task<double>> TrainAndScoreAsync = null!;

@@ -1,0 +1,227 @@
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Logging;
+using MlOps.Client.Models;
+using MlOps.Client.Serving;
+using MlOps.Client.Stores;
+using MlOps.Client.XGBoost;
+using MlOps.Client.XGBoost.Models;
+using MlOps.Client.XGBoost.Tests;
+using XGBoostIris;
+
+namespace MlOps.Client.Serving.Tests;
+
+/// <summary>The iris XGBoost model (the seed example) served from .NET, against Python's scoring server's recorded answers for the same model.</summary>
+public sealed class ScoringServerTests : IAsyncLifetime
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("mlops-serving-");
+    private WebApplication? _app;
+    private ServedModel? _model;
+    private HttpClient _http = null!;
+
+    private static JsonObject Recorded(string name) =>
+        JsonNode.Parse(File.ReadAllText(Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Recorded", "scoring"), name + "-*.json").Single()))!.AsObject();
+
+    public async Task InitializeAsync()
+    {
+        if (Libxgboost.SkipReason is not null)
+        {
+            return;
+        }
+
+        // The model samples/XGBoostIris logs: the seed example's training, with its tensor signature float32 [-1, 4] → [-1, 3].
+        var (xTrain, yTrain, _, _) = Iris.LoadSplit();
+        using var dtrain = new DMatrix(xTrain, yTrain);
+        using var booster = XGBoost.XGBoost.Train(
+            new Dictionary<string, object?> { ["objective"] = "multi:softprob", ["num_class"] = 3, ["learning_rate"] = 1, ["eval_metric"] = "mlogloss", ["seed"] = 42 }, dtrain);
+        var folder = Directory.CreateDirectory(Path.Combine(_dir.FullName, "model")).FullName;
+        var config = await new XGBoostFlavor().SaveAsync(booster, folder, default);
+        var description = MlflowModel.Create("model", "run");
+        description.Flavors["xgboost"] = config.Flavor;
+        description.Signature = new ModelSignature(
+            """[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 4]}}]""", """[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 3]}}]""");
+        description.Save(folder);
+
+        await using var store = SqliteTrackingStore.Open("sqlite:///" + Path.Combine(_dir.FullName, "mlflow.db"));
+        _model = await ServedModel.LoadAsync(store, folder);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        _app = builder.Build();
+        _app.MapMlflowModel(_model, new ScoringOptions { Version = "2.22.1.dev0", MaxRequestBodyBytes = 1 << 20 });
+        await _app.StartAsync();
+        _http = new HttpClient { BaseAddress = new Uri(_app.Urls.First()) };
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http?.Dispose();
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+
+        _model?.Dispose();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _dir.Delete(recursive: true);
+    }
+
+    private async Task<(HttpStatusCode Status, string Body, string? ContentType)> SendAsync(JsonObject exchange)
+    {
+        var request = exchange["request"]!;
+        var message = new HttpRequestMessage(new HttpMethod(request["method"]!.GetValue<string>()), request["path"]!.GetValue<string>());
+        var body = request["body"]?.GetValue<string>() ?? "";
+        var contentType = request["headers"]!["Content-Type"]?.GetValue<string>();
+        message.Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        if (contentType is not null)
+        {
+            message.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        }
+
+        using var response = await _http.SendAsync(message);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(), response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [XGBoostTheory]
+    [InlineData("004")]
+    [InlineData("005")]
+    [InlineData("006")]
+    [InlineData("007")]
+    [InlineData("008")]
+    [InlineData("016")]
+    [InlineData("022")]
+    public async Task Every_payload_format_predicts_what_Pythons_server_predicted(string exchange)
+    {
+        var recorded = Recorded(exchange);
+        var (status, body, contentType) = await SendAsync(recorded);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("application/json", contentType);
+        Assert.True(JsonNode.DeepEquals(recorded["response"]!["json"], JsonNode.Parse(body)), body[..Math.Min(300, body.Length)]);
+    }
+
+    [XGBoostFact]
+    public async Task CSV_is_accepted_where_Pythons_server_refused_it_for_a_tensor_model()
+    {
+        var (status, body, _) = await SendAsync(Recorded("009"));
+        Assert.Equal(400, (int)Recorded("009")["response"]!["status"]!);
+        Assert.Equal(HttpStatusCode.OK, status); // better than Python: the columns convert, so the rows are scored
+        Assert.True(JsonNode.DeepEquals(Recorded("004")["response"]!["json"], JsonNode.Parse(body)));
+    }
+
+    [XGBoostTheory]
+    [InlineData("010")]
+    [InlineData("011")]
+    [InlineData("012")]
+    [InlineData("013")]
+    [InlineData("014")]
+    [InlineData("021")]
+    [InlineData("023")]
+    public async Task Bad_input_gets_the_status_and_error_code_Pythons_server_gave(string exchange)
+    {
+        var recorded = Recorded(exchange);
+        var (status, body, contentType) = await SendAsync(recorded);
+        Assert.Equal(recorded["response"]!["status"]!.GetValue<int>(), (int)status);
+        Assert.Equal("application/json", contentType);
+        var error = JsonNode.Parse(body)!;
+        Assert.Equal(recorded["response"]!["json"]!["error_code"]!.GetValue<string>(), error["error_code"]!.GetValue<string>());
+        Assert.False(string.IsNullOrWhiteSpace(error["message"]!.GetValue<string>()));
+        Assert.DoesNotContain("   at ", body, StringComparison.Ordinal); // no stack trace
+    }
+
+    [XGBoostTheory]
+    [InlineData("015")]
+    [InlineData("017")]
+    [InlineData("018")]
+    [InlineData("019")]
+    public async Task Unsupported_or_missing_content_types_get_415_with_the_error_JSON(string exchange)
+    {
+        var (status, body, _) = await SendAsync(Recorded(exchange));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, status); // 017: Python answers a plain-text 500 here
+        Assert.Equal("BAD_REQUEST", JsonNode.Parse(body)!["error_code"]!.GetValue<string>());
+    }
+
+    [XGBoostFact]
+    public async Task Ping_health_and_version_answer_as_Pythons_server()
+    {
+        foreach (var (name, path) in new[] { ("001", "/ping"), ("002", "/health"), ("003", "/version") })
+        {
+            var recorded = Recorded(name)["response"]!;
+            using var response = await _http.GetAsync(path);
+            Assert.Equal(recorded["status"]!.GetValue<int>(), (int)response.StatusCode);
+            Assert.Equal(recorded["body"]!.GetValue<string>(), await response.Content.ReadAsStringAsync());
+        }
+    }
+
+    [XGBoostFact]
+    public async Task A_body_over_the_limit_is_refused_and_concurrent_requests_share_the_model()
+    {
+        using var big = new StringContent("{\"inputs\": [" + string.Join(",", Enumerable.Repeat("[5.2, 3.4, 1.4, 0.2]", 60_000)) + "]}", Encoding.UTF8, "application/json");
+        using var refused = await _http.PostAsync("/invocations", big);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, refused.StatusCode);
+
+        var one = Recorded("005");
+        var results = await Task.WhenAll(Enumerable.Range(0, 32).Select(_ => SendAsync(one)));
+        Assert.All(results, r => Assert.True(r.Status == HttpStatusCode.OK && JsonNode.DeepEquals(one["response"]!["json"], JsonNode.Parse(r.Body))));
+    }
+
+    [XGBoostFact]
+    public async Task Requests_rows_latency_and_predictions_are_measured()
+    {
+        var measurements = new List<(string Name, double Value, string? Status)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == ScoringMetrics.MeterName)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            string? status = null;
+            foreach (var t in tags)
+            {
+                if (t.Key == "http.response.status_code")
+                {
+                    status = t.Value?.ToString();
+                }
+            }
+
+            lock (measurements)
+            {
+                measurements.Add((instrument.Name, value, status));
+            }
+        }
+
+        listener.SetMeasurementEventCallback<long>((i, v, t, _) => Record(i, v, t));
+        listener.SetMeasurementEventCallback<double>((i, v, t, _) => Record(i, v, t));
+        listener.Start();
+        await SendAsync(Recorded("004"));
+        await SendAsync(Recorded("011"));
+        listener.Dispose();
+        lock (measurements)
+        {
+            Assert.Contains(measurements, m => m.Name == "mlops.serving.requests" && m.Status == "200");
+            Assert.Contains(measurements, m => m.Name == "mlops.serving.requests" && m.Status == "400");
+            Assert.Contains(measurements, m => m.Name == "mlops.serving.rows" && m.Value == 45);
+            Assert.Equal(45 * 3, measurements.Count(m => m.Name == "mlops.serving.prediction"));
+            Assert.Contains(measurements, m => m.Name == "mlops.serving.request.duration" && m.Value > 0);
+        }
+    }
+
+    [XGBoostFact]
+    public async Task A_model_without_a_servable_flavor_is_refused_at_start_naming_its_flavors()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_dir.FullName, "other")).FullName;
+        var description = MlflowModel.Create("model", "run");
+        description.Flavors["sklearn"] = new JsonObject { ["pickled_model"] = "model.pkl" };
+        description.Save(folder);
+        await using var store = SqliteTrackingStore.Open("sqlite:///" + Path.Combine(_dir.FullName, "other.db"));
+        var error = await Assert.ThrowsAsync<NotSupportedException>(() => ServedModel.LoadAsync(store, folder));
+        Assert.Contains("sklearn", error.Message, StringComparison.Ordinal);
+    }
+}
