@@ -65,22 +65,7 @@ public sealed class PythonInteropTests
     public async Task Python_mlflow_loads_the_autologged_model_and_predicts_the_same_probabilities()
     {
         var uri = Environment.GetEnvironmentVariable("MLFLOW_INTEGRATION_URI")!;
-        using var client = new MlflowClient(new MlflowClientOptions { TrackingUri = uri });
-        await using var tracker = new Tracker(client, new TrackerOptions { ExperimentName = "mlops-it-xgboost", HandleProcessExit = false });
-        var (xTrain, yTrain, xTest, _) = Iris.LoadSplit();
-        using var dtrain = new DMatrix(xTrain, yTrain);
-        using var dtest = new DMatrix(xTest);
-        string runId;
-        float[] expected;
-        using (var run = tracker.StartRun("xgboost-python-interop"))
-        {
-            runId = run.RunId;
-            using var autolog = tracker.AutologXGBoost();
-            using var model = XGBoost.Train(
-                new Dictionary<string, object?> { ["objective"] = "multi:softprob", ["num_class"] = 3, ["learning_rate"] = 1, ["eval_metric"] = "mlogloss", ["seed"] = 42 },
-                dtrain, evals: [(dtrain, "train")]);
-            expected = model.Predict(dtest);
-        }
+        var (runId, xTest, expected) = await TrainSeedExampleAsync(uri, "xgboost-python-interop");
 
         var (output, error, exitCode) = await RunPythonAsync(LoadScript, JsonSerializer.Serialize(xTest), uri, runId);
         Assert.True(exitCode == 0, error);
@@ -146,22 +131,7 @@ public sealed class PythonInteropTests
     public async Task On_MLflow_3_Python_finds_the_logged_model_with_params_and_metrics_lists_each_file_once_and_loads_it_by_model_id()
     {
         var uri = Environment.GetEnvironmentVariable("MLFLOW_INTEGRATION_URI")!;
-        using var client = new MlflowClient(new MlflowClientOptions { TrackingUri = uri });
-        await using var tracker = new Tracker(client, new TrackerOptions { ExperimentName = "mlops-it-xgboost", HandleProcessExit = false });
-        var (xTrain, yTrain, xTest, _) = Iris.LoadSplit();
-        using var dtrain = new DMatrix(xTrain, yTrain);
-        using var dtest = new DMatrix(xTest);
-        string runId;
-        float[] expected;
-        using (var run = tracker.StartRun("xgboost-logged-model"))
-        {
-            runId = run.RunId;
-            using var autolog = tracker.AutologXGBoost();
-            using var model = XGBoost.Train(
-                new Dictionary<string, object?> { ["objective"] = "multi:softprob", ["num_class"] = 3, ["learning_rate"] = 1, ["eval_metric"] = "mlogloss", ["seed"] = 42 },
-                dtrain, evals: [(dtrain, "train")]);
-            expected = model.Predict(dtest);
-        }
+        var (runId, xTest, expected) = await TrainSeedExampleAsync(uri, "xgboost-logged-model");
 
         var (output, error, exitCode) = await RunPythonAsync(LoggedModelScript, JsonSerializer.Serialize(xTest), uri, runId);
         Assert.True(exitCode == 0, error);
@@ -182,6 +152,24 @@ public sealed class PythonInteropTests
         {
             Assert.True(expected[i] == (float)actual[i], string.Create(CultureInfo.InvariantCulture, $"probability {i}: C# {expected[i]}, Python {actual[i]}"));
         }
+    }
+
+    /// <summary>The seed example trained with autologging into a run of the real server; its test rows and C#'s probabilities for them.</summary>
+    private static async Task<(string RunId, float[][] XTest, float[] Expected)> TrainSeedExampleAsync(string uri, string runName)
+    {
+        using var client = new MlflowClient(new MlflowClientOptions { TrackingUri = uri });
+        await using var tracker = new Tracker(client, new TrackerOptions { ExperimentName = "mlops-it-xgboost", HandleProcessExit = false });
+        var (xTrain, yTrain, xTest, _) = Iris.LoadSplit();
+        using var dtrain = new DMatrix(xTrain, yTrain);
+        using var dtest = new DMatrix(xTest);
+        using var run = tracker.StartRun(runName);
+        using var autolog = tracker.AutologXGBoost();
+        using var model = XGBoost.Train(
+            new Dictionary<string, object?> { ["objective"] = "multi:softprob", ["num_class"] = 3, ["learning_rate"] = 1, ["eval_metric"] = "mlogloss", ["seed"] = 42 },
+            dtrain, evals: [(dtrain, "train")]);
+        var expected = model.Predict(dtest);
+        await run.EndAsync();
+        return (run.RunId, xTest, expected);
     }
 
     /// <summary>Runs a Python script (<c>MLFLOW_INTEGRATION_PYTHON</c>) with the pydantic stand-in on its path; at most 2 minutes.</summary>

@@ -393,17 +393,42 @@ public sealed partial class SqliteTrackingStore
     [GeneratedRegex(@"^\s*name\s+(=|like)\s+'([^']*)'\s*$", RegexOptions.IgnoreCase)]
     private static partial Regex ExperimentFilter();
 
-    /// <summary>The subset of MLflow's run filter grammar the embedded store understands.</summary>
+    /// <summary>
+    /// What a filter compiles against: the entity's attributes (key, text → column and value, or null when the key is
+    /// not filterable), its tag and param tables (<c>{0}</c> = the key slot, <c>{1}</c> = the value slot), and the SQL
+    /// of a metric's value for a numeric comparison (<c>{0}</c> = the key slot).
+    /// </summary>
+    private sealed record FilterTarget(string Noun, Func<string, string, (string Column, object Value)?> Attribute, string TagExists, string ParamExists, string MetricValue, string Grammar);
+
+    /// <summary>The runs table (<c>search_runs</c>).</summary>
+    private static readonly FilterTarget RunTarget = new(
+        "runs",
+        (key, text) => key.ToLowerInvariant() switch
+        {
+            "status" => ("status", text),
+            "run_name" or "runname" => ("name", text),
+            "run_id" => ("run_uuid", text),
+            "user_id" => ("user_id", text),
+            _ => null,
+        },
+        "EXISTS (SELECT 1 FROM tags t WHERE t.run_uuid = runs.run_uuid AND t.key = {0} AND t.value = {1})",
+        "EXISTS (SELECT 1 FROM params x WHERE x.run_uuid = runs.run_uuid AND x.key = {0} AND x.value = {1})",
+        "(SELECT l.value FROM latest_metrics l WHERE l.run_uuid = runs.run_uuid AND l.key = {0} AND l.is_nan = 0)",
+        "attributes.status|run_name|run_id = '...'");
+
+    /// <summary>The subset of MLflow's filter grammar the embedded store understands: <c>and</c>-joined comparisons of attributes, tags, params (text) and metrics (numbers).</summary>
     private static partial class RunFilter
     {
-        public static void AppendSql(string filter, StringBuilder sql, List<object> args)
+        public static void AppendSql(string filter, StringBuilder sql, List<object> args) => AppendSql(filter, sql, args, RunTarget);
+
+        public static void AppendSql(string filter, StringBuilder sql, List<object> args, FilterTarget target)
         {
             foreach (var clause in AndSplitter().Split(filter.Trim()))
             {
                 var m = Clause().Match(clause);
                 if (!m.Success)
                 {
-                    throw Unsupported(filter, clause);
+                    throw Unsupported(filter, clause, target);
                 }
 
                 var scope = m.Groups["scope"].Success ? m.Groups["scope"].Value.ToLowerInvariant().TrimEnd('.') : "attributes";
@@ -412,37 +437,32 @@ public sealed partial class SqliteTrackingStore
                 var text = m.Groups["s"].Success ? m.Groups["s"].Value : m.Groups["d"].Success ? m.Groups["d"].Value : null;
                 var number = m.Groups["n"].Success ? m.Groups["n"].Value : null;
                 var p = "$p" + args.Count.ToString(CultureInfo.InvariantCulture);
+                var q = "$p" + (args.Count + 1).ToString(CultureInfo.InvariantCulture);
+                var not = op == "=" ? "" : "NOT ";
                 switch (scope)
                 {
                     case "attributes" or "attribute" or "attr" or "run" when text is not null && op is "=" or "!=":
-                        var column = key.ToLowerInvariant() switch
-                        {
-                            "status" => "status",
-                            "run_name" or "runname" => "name",
-                            "run_id" => "run_uuid",
-                            "user_id" => "user_id",
-                            _ => throw Unsupported(filter, clause),
-                        };
+                        var (column, value) = target.Attribute(key, text) ?? throw Unsupported(filter, clause, target);
                         sql.Append(CultureInfo.InvariantCulture, $" AND {column} {op} {p}");
-                        args.Add(text);
+                        args.Add(value);
                         break;
                     case "tags" or "tag" when text is not null && op is "=" or "!=":
-                        sql.Append(CultureInfo.InvariantCulture, $" AND {(op == "=" ? "" : "NOT ")}EXISTS (SELECT 1 FROM tags t WHERE t.run_uuid = runs.run_uuid AND t.key = {p} AND t.value = $p{args.Count + 1})");
+                        sql.Append(" AND ").Append(not).Append(string.Format(CultureInfo.InvariantCulture, target.TagExists, p, q));
                         args.Add(key);
                         args.Add(text);
                         break;
                     case "params" or "param" when text is not null && op is "=" or "!=":
-                        sql.Append(CultureInfo.InvariantCulture, $" AND {(op == "=" ? "" : "NOT ")}EXISTS (SELECT 1 FROM params x WHERE x.run_uuid = runs.run_uuid AND x.key = {p} AND x.value = $p{args.Count + 1})");
+                        sql.Append(" AND ").Append(not).Append(string.Format(CultureInfo.InvariantCulture, target.ParamExists, p, q));
                         args.Add(key);
                         args.Add(text);
                         break;
                     case "metrics" or "metric" when number is not null:
-                        sql.Append(CultureInfo.InvariantCulture, $" AND EXISTS (SELECT 1 FROM latest_metrics l WHERE l.run_uuid = runs.run_uuid AND l.key = {p} AND l.is_nan = 0 AND l.value {op} $p{args.Count + 1})");
+                        sql.Append(" AND ").Append(string.Format(CultureInfo.InvariantCulture, target.MetricValue, p)).Append(CultureInfo.InvariantCulture, $" {op} {q}");
                         args.Add(key);
                         args.Add(double.Parse(number, NumberStyles.Float, CultureInfo.InvariantCulture));
                         break;
                     default:
-                        throw Unsupported(filter, clause);
+                        throw Unsupported(filter, clause, target);
                 }
             }
         }
@@ -475,9 +495,9 @@ public sealed partial class SqliteTrackingStore
             return string.Join(", ", parts);
         }
 
-        private static MlflowException Unsupported(string filter, string clause) =>
+        internal static MlflowException Unsupported(string filter, string clause, FilterTarget target) =>
             new(400, MlflowErrorCodes.InvalidParameterValue,
-                $"The embedded store supports only a subset of MLflow's filter grammar (attributes.status|run_name|run_id = '...', tags.<key> = '...', params.<key> = '...', metrics.<key> <op> <number>, joined by 'and'); '{clause.Trim()}' in '{filter}' is not supported. Use a tracking server for the full grammar.");
+                $"The embedded store supports only a subset of MLflow's filter grammar for {target.Noun} ({target.Grammar}, tags.<key> = '...', params.<key> = '...', metrics.<key> <op> <number>, joined by 'and'); '{clause.Trim()}' in '{filter}' is not supported. Use a tracking server for the full grammar.");
 
         [GeneratedRegex(@"\s+and\s+", RegexOptions.IgnoreCase)]
         internal static partial Regex AndSplitter();

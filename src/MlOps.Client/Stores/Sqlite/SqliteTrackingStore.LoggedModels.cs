@@ -335,80 +335,53 @@ public sealed partial class SqliteTrackingStore : ILoggedModelStore, ILoggedMode
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, "Unknown logged-model status."),
     };
 
-    /// <summary>The subset of MLflow's logged-model filter grammar the embedded store understands (see <see cref="SearchLoggedModelsPageAsync"/>).</summary>
+    /// <summary>The logged_models table (<c>search_logged_models</c>).</summary>
+    private static readonly FilterTarget LoggedModelTarget = new(
+        "logged models",
+        (key, text) => key.ToLowerInvariant() switch
+        {
+            "status" => text.ToUpperInvariant().Replace("LOGGED_MODEL_", "", StringComparison.Ordinal) switch
+            {
+                "PENDING" => ("status", 1L), "READY" => ("status", 2L), "FAILED" or "UPLOAD_FAILED" => ("status", 3L), _ => null,
+            },
+            "name" => ("name", text),
+            "model_type" => ("model_type", text),
+            "source_run_id" => ("source_run_id", text),
+            "model_id" => ("model_id", text),
+            _ => null,
+        },
+        "EXISTS (SELECT 1 FROM logged_model_tags t WHERE t.model_id = logged_models.model_id AND t.tag_key = {0} AND t.tag_value = {1})",
+        "EXISTS (SELECT 1 FROM logged_model_params x WHERE x.model_id = logged_models.model_id AND x.param_key = {0} AND x.param_value = {1})",
+        // The latest value of the metric on the model (highest step, then timestamp), as MLflow 3 compares it.
+        "(SELECT l.metric_value FROM logged_model_metrics l WHERE l.model_id = logged_models.model_id AND l.metric_name = {0} ORDER BY l.metric_step DESC, l.metric_timestamp_ms DESC LIMIT 1)",
+        "name|model_type|source_run_id|status = '...', name LIKE '...'");
+
+    /// <summary>The logged-model filter: <c>name/model_type LIKE|ILIKE</c> clauses here, the rest as runs' (<see cref="RunFilter"/>).</summary>
     private static class LoggedModelFilter
     {
         public static void AppendSql(string filter, StringBuilder sql, List<object> args)
         {
+            var rest = new List<string>();
             foreach (var clause in RunFilter.AndSplitter().Split(filter.Trim()))
             {
                 var like = System.Text.RegularExpressions.Regex.Match(clause, @"^\s*(?<key>name|model_type)\s+(?<op>LIKE|ILIKE)\s+'(?<s>[^']*)'\s*$", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
-                if (like.Success)
+                if (!like.Success)
                 {
-                    // LIKE is case-sensitive in MLflow (SQLite's is not: GLOB with the wildcards translated); ILIKE is not.
-                    var column = like.Groups["key"].Value.ToLowerInvariant();
-                    var sensitive = like.Groups["op"].Value.Equals("LIKE", StringComparison.OrdinalIgnoreCase);
-                    var slot = "$p" + args.Count.ToString(CultureInfo.InvariantCulture);
-                    sql.Append(sensitive ? $" AND {column} GLOB {slot}" : $" AND lower({column}) LIKE lower({slot})");
-                    args.Add(sensitive ? like.Groups["s"].Value.Replace('%', '*').Replace('_', '?') : like.Groups["s"].Value);
+                    rest.Add(clause);
                     continue;
                 }
 
-                var m = RunFilter.Clause().Match(clause);
-                if (!m.Success)
-                {
-                    throw Unsupported(filter, clause);
-                }
+                // LIKE is case-sensitive in MLflow (SQLite's is not: GLOB with the wildcards translated); ILIKE is not.
+                var column = like.Groups["key"].Value.ToLowerInvariant();
+                var sensitive = like.Groups["op"].Value.Equals("LIKE", StringComparison.OrdinalIgnoreCase);
+                var slot = "$p" + args.Count.ToString(CultureInfo.InvariantCulture);
+                sql.Append(sensitive ? $" AND {column} GLOB {slot}" : $" AND lower({column}) LIKE lower({slot})");
+                args.Add(sensitive ? like.Groups["s"].Value.Replace('%', '*').Replace('_', '?') : like.Groups["s"].Value);
+            }
 
-                var scope = m.Groups["scope"].Success ? m.Groups["scope"].Value.ToLowerInvariant().TrimEnd('.') : "attributes";
-                var key = m.Groups["key"].Value;
-                var op = m.Groups["op"].Value;
-                var text = m.Groups["s"].Success ? m.Groups["s"].Value : m.Groups["d"].Success ? m.Groups["d"].Value : null;
-                var number = m.Groups["n"].Success ? m.Groups["n"].Value : null;
-                var p = "$p" + args.Count.ToString(CultureInfo.InvariantCulture);
-                switch (scope)
-                {
-                    case "attributes" or "attribute" when text is not null && op is "=" or "!=":
-                        if (key.Equals("status", StringComparison.OrdinalIgnoreCase))
-                        {
-                            sql.Append(CultureInfo.InvariantCulture, $" AND status {op} {p}");
-                            args.Add(text.ToUpperInvariant().Replace("LOGGED_MODEL_", "", StringComparison.Ordinal) switch
-                            {
-                                "PENDING" => 1L, "READY" => 2L, "FAILED" or "UPLOAD_FAILED" => 3L, _ => throw Unsupported(filter, clause),
-                            });
-                            break;
-                        }
-
-                        var column = key.ToLowerInvariant() switch
-                        {
-                            "name" => "name",
-                            "model_type" => "model_type",
-                            "source_run_id" => "source_run_id",
-                            "model_id" => "model_id",
-                            _ => throw Unsupported(filter, clause),
-                        };
-                        sql.Append(CultureInfo.InvariantCulture, $" AND {column} {op} {p}");
-                        args.Add(text);
-                        break;
-                    case "tags" or "tag" when text is not null && op is "=" or "!=":
-                        sql.Append(CultureInfo.InvariantCulture, $" AND {(op == "=" ? "" : "NOT ")}EXISTS (SELECT 1 FROM logged_model_tags t WHERE t.model_id = logged_models.model_id AND t.tag_key = {p} AND t.tag_value = $p{args.Count + 1})");
-                        args.Add(key);
-                        args.Add(text);
-                        break;
-                    case "params" or "param" when text is not null && op is "=" or "!=":
-                        sql.Append(CultureInfo.InvariantCulture, $" AND {(op == "=" ? "" : "NOT ")}EXISTS (SELECT 1 FROM logged_model_params x WHERE x.model_id = logged_models.model_id AND x.param_key = {p} AND x.param_value = $p{args.Count + 1})");
-                        args.Add(key);
-                        args.Add(text);
-                        break;
-                    case "metrics" or "metric" when number is not null:
-                        // The latest value of the metric on the model (highest step, then timestamp), as MLflow 3 compares it.
-                        sql.Append(CultureInfo.InvariantCulture, $" AND (SELECT l.metric_value FROM logged_model_metrics l WHERE l.model_id = logged_models.model_id AND l.metric_name = {p} ORDER BY l.metric_step DESC, l.metric_timestamp_ms DESC LIMIT 1) {op} $p{args.Count + 1}");
-                        args.Add(key);
-                        args.Add(double.Parse(number, NumberStyles.Float, CultureInfo.InvariantCulture));
-                        break;
-                    default:
-                        throw Unsupported(filter, clause);
-                }
+            if (rest.Count > 0)
+            {
+                RunFilter.AppendSql(string.Join(" and ", rest), sql, args, LoggedModelTarget);
             }
         }
 
@@ -438,8 +411,6 @@ public sealed partial class SqliteTrackingStore : ILoggedModelStore, ILoggedMode
             return string.Join(", ", parts) + ", model_id ASC";
         }
 
-        private static MlflowException Unsupported(string filter, string clause) =>
-            new(400, MlflowErrorCodes.InvalidParameterValue,
-                $"The embedded store supports only a subset of MLflow's logged-model filter grammar (name|model_type|source_run_id|status = '...', name LIKE '...', tags.<key> = '...', params.<key> = '...', metrics.<key> <op> <number>, joined by 'and'); '{clause.Trim()}' in '{filter}' is not supported. Use a tracking server for the full grammar.");
+
     }
 }
