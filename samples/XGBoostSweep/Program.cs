@@ -18,7 +18,7 @@ var space = new SearchSpace
 
 var experiment = Environment.GetEnvironmentVariable("MLFLOW_EXPERIMENT_NAME") ?? "xgboost-iris-sweep";
 await using var tracker = Tracker.FromEnvironment(new TrackerOptions { ExperimentName = experiment });
-var result = await tracker.RunAsync(space, (run, p, ct) =>
+var result = await tracker.SweepAsync(space, (run, p, ct) =>
 {
     // Each trial has its own matrices and one XGBoost thread: two trials train at once on the two cores.
     using var dtrain = new DMatrix(xTrain, yTrain);

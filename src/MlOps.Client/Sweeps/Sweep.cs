@@ -28,7 +28,7 @@ public sealed class SweepOptions
     /// <summary>The parent run's name. Default <c>sweep</c>.</summary>
     public string ParentRunName { get; set; } = "sweep";
 
-    /// <summary>The search; <see cref="Sweep.RunAsync"/> uses a <see cref="GridTuner"/> over the space when <see langword="null"/>.</summary>
+    /// <summary>The search; <see cref="Sweep.SweepAsync"/> uses a <see cref="GridTuner"/> over the space when <see langword="null"/>.</summary>
     public ITuner? Tuner { get; set; }
 }
 
@@ -67,7 +67,7 @@ public static class Sweep
     /// <param name="objective">The objective.</param>
     /// <param name="options">Metric, goal, parallelism, tuner.</param>
     /// <param name="cancellationToken">Stops launching trials and cancels the running ones (their runs end <c>KILLED</c>, the parent too).</param>
-    public static async Task<SweepResult> RunAsync(this Tracker tracker, SearchSpace space, Objective objective, SweepOptions? options = null, CancellationToken cancellationToken = default)
+    public static async Task<SweepResult> SweepAsync(this Tracker tracker, SearchSpace space, Objective objective, SweepOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(tracker);
         ArgumentNullException.ThrowIfNull(space);

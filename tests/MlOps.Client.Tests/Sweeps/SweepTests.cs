@@ -36,7 +36,7 @@ public sealed class SweepTests : IDisposable
     {
         await using var store = OpenStore();
         await using var tracker = NewTracker(store);
-        var result = await tracker.RunAsync(Space, (run, p, ct) => Task.FromResult(Math.Abs(Math.Log10((double)p["eta"]) + 1) + ((int)p["max_depth"] / 100.0)),
+        var result = await tracker.SweepAsync(Space, (run, p, ct) => Task.FromResult(Math.Abs(Math.Log10((double)p["eta"]) + 1) + ((int)p["max_depth"] / 100.0)),
             new SweepOptions { Tuner = new RandomTuner(Space, 12, seed: 7), Metric = "loss", MaxParallelTrials = 3 });
 
         Assert.Equal(12, result.Trials.Count);
@@ -67,7 +67,7 @@ public sealed class SweepTests : IDisposable
         {
             await using var store = OpenStore();
             await using var tracker = NewTracker(store);
-            var result = await tracker.RunAsync(Space, async (run, p, ct) => { await Task.Yield(); return (double)p["eta"]; },
+            var result = await tracker.SweepAsync(Space, async (run, p, ct) => { await Task.Yield(); return (double)p["eta"]; },
                 new SweepOptions { Tuner = new RandomTuner(Space, 10, seed: 42), MaxParallelTrials = parallel });
             return [.. result.Trials.Select(t => string.Join(";", t.Parameters.Select(p => $"{p.Key}={p.Value}")))];
         }
@@ -84,7 +84,7 @@ public sealed class SweepTests : IDisposable
         await using var tracker = NewTracker(store);
         var current = 0;
         var peak = 0;
-        var result = await tracker.RunAsync(new SearchSpace { ["x"] = ParameterDistribution.IntRange(1, 12) }, async (run, p, ct) =>
+        var result = await tracker.SweepAsync(new SearchSpace { ["x"] = ParameterDistribution.IntRange(1, 12) }, async (run, p, ct) =>
         {
             var now = Interlocked.Increment(ref current);
             InterlockedMax(ref peak, now);
@@ -111,7 +111,7 @@ public sealed class SweepTests : IDisposable
     {
         await using var store = OpenStore();
         await using var tracker = NewTracker(store);
-        var result = await tracker.RunAsync(new SearchSpace { ["x"] = ParameterDistribution.Choice(1, 2, 3, 4) }, (run, p, ct) =>
+        var result = await tracker.SweepAsync(new SearchSpace { ["x"] = ParameterDistribution.Choice(1, 2, 3, 4) }, (run, p, ct) =>
             (int)p["x"] == 2 ? throw new InvalidOperationException("diverged") : Task.FromResult((double)(int)p["x"]));
 
         Assert.Equal(4, result.Trials.Count);
@@ -132,7 +132,7 @@ public sealed class SweepTests : IDisposable
         await using var tracker = NewTracker(store);
         using var cts = new CancellationTokenSource();
         var started = 0;
-        var sweep = tracker.RunAsync(new SearchSpace { ["x"] = ParameterDistribution.IntRange(1, 50) }, async (run, p, ct) =>
+        var sweep = tracker.SweepAsync(new SearchSpace { ["x"] = ParameterDistribution.IntRange(1, 50) }, async (run, p, ct) =>
         {
             if (Interlocked.Increment(ref started) == 2)
             {
