@@ -81,10 +81,10 @@ public static class Sweep
         var results = new List<TrialResult>();
         var completed = new List<CompletedTrial>();
         var gate = new object();
+        var running = new List<Task>();
+        using var slots = new SemaphoreSlim(options.MaxParallelTrials);
         try
         {
-            using var slots = new SemaphoreSlim(options.MaxParallelTrials);
-            var running = new List<Task>();
             for (var number = 0; ; number++)
             {
                 await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -141,11 +141,13 @@ public static class Sweep
         }
         catch (OperationCanceledException)
         {
+            await Task.WhenAll(running).ConfigureAwait(false); // the running trials end (KILLED) before their parent does
             await parent.EndAsync(RunStatus.Killed, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
         catch
         {
+            await Task.WhenAll(running).ConfigureAwait(false);
             await parent.EndAsync(RunStatus.Failed, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
