@@ -1,3 +1,7 @@
-using MlOps.Cli.Commands;
+namespace MlOps.Cli;
 
-return await MlopsCommandLine.RunAsync(args, Console.Out, Console.Error).ConfigureAwait(false);
+/// <summary>The <c>mlops</c> entry point.</summary>
+internal static class Program
+{
+    private static Task<int> Main(string[] args) => Commands.MlopsCommandLine.RunAsync(args, Console.Out, Console.Error);
+}

@@ -81,7 +81,7 @@ public sealed class ToolProcessTests : IDisposable
             Assert.Contains(command, root.Output, StringComparison.Ordinal);
         }
 
-        foreach (var args in new[] { "experiments list", "runs search", "runs compare", "metrics plot", "report", "models list", "models versions", "models set-alias", "models download", "spool status", "spool replay" })
+        foreach (var args in new[] { "experiments list", "runs search", "runs compare", "metrics plot", "report", "models list", "models versions", "models set-alias", "models download", "models serve", "spool status", "spool replay" })
         {
             var help = await Mlops.RunAsync(_dir.FullName, null, [.. args.Split(' '), "--help"]);
             Assert.True(help.ExitCode == 0 && help.Output.Contains("Usage:", StringComparison.Ordinal), args + ": " + help);

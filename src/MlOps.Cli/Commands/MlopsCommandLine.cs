@@ -329,7 +329,35 @@ internal static class MlopsCommandLine
             return Ok;
         }));
 
-        return new Command("models", "The model registry.") { list, versions, setAlias, download };
+        var serveUri = new Option<string>("--model-uri", "-m") { Description = "The model: models:/name@alias, models:/name/3, models:/<model id>, runs:/<run>/model or a folder.", Required = true };
+        var port = new Option<int>("--port", "-p") { Description = "The port.", DefaultValueFactory = _ => 5000 };
+        var host = new Option<string>("--host") { Description = "The address to listen on.", DefaultValueFactory = _ => "127.0.0.1" };
+        var serve = new Command("serve", "Serve a model with MLflow's scoring protocol (/ping, /health, /version, /invocations), as `mlflow models serve` does, without Python.") { serveUri, port, host };
+        serve.SetAction((parse, ct) => Guard(context(parse), async ctx =>
+        {
+            await using var store = ctx.OpenStore();
+            using var model = await MlOps.Client.Serving.ServedModel.LoadAsync(store, parse.GetValue(serveUri)!, ct).ConfigureAwait(false);
+            var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+            var url = $"http://{parse.GetValue(host)}:{parse.GetValue(port)}";
+            Microsoft.AspNetCore.Hosting.HostingAbstractionsWebHostBuilderExtensions.UseUrls(builder.WebHost, url);
+            await using var app = builder.Build();
+            MlOps.Client.Serving.ScoringEndpoints.MapMlflowModel(app, model);
+            await app.StartAsync(ct).ConfigureAwait(false);
+            await ctx.Output.WriteLineAsync($"serving {parse.GetValue(serveUri)} ({model.Flavor}) on {url}; Ctrl+C stops").ConfigureAwait(false);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl+C / SIGTERM
+            }
+
+            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            return Ok;
+        }));
+
+        return new Command("models", "The model registry, and serving a model.") { list, versions, setAlias, download, serve };
     }
 
     // ---------------------------------------------------------------- spool

@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using MlOps.Client.Models;
+using MlOps.Client.XGBoost;
+using MlOps.Client.XGBoost.Models;
+using MlOps.Client.XGBoost.Tests;
+
+namespace MlOps.Cli.Tests;
+
+/// <summary><c>mlops models serve</c> as a real process: MLflow's scoring protocol for an XGBoost model folder.</summary>
+public sealed class ServeCommandTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("mlops-serve-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    [XGBoostFact]
+    public async Task The_serve_command_answers_ping_and_invocations_until_it_is_stopped()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_dir.FullName, "model")).FullName;
+        using (var dtrain = new DMatrix([[0f, 1f], [1f, 0f], [1f, 1f], [0f, 0f]], [0f, 1f, 1f, 0f]))
+        using (var booster = XGBoost.Train(new Dictionary<string, object?> { ["objective"] = "binary:logistic", ["seed"] = 1 }, dtrain, 5))
+        {
+            var description = MlflowModel.Create("model", "run");
+            description.Flavors["xgboost"] = (await new XGBoostFlavor().SaveAsync(booster, folder, default)).Flavor;
+            description.Save(folder);
+        }
+
+        int port;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _dir.FullName, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Mlops.ToolDll, "models", "serve", "-m", folder, "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        start.Environment.Remove("MLFLOW_TRACKING_URI");
+        using var process = Process.Start(start)!;
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(5) };
+            var up = false;
+            for (var i = 0; i < 300 && !up && !process.HasExited; i++) // at most 30 s to start
+            {
+                try
+                {
+                    up = (await http.GetAsync("/ping")).StatusCode == HttpStatusCode.OK;
+                }
+                catch (HttpRequestException)
+                {
+                    await Task.Delay(100);
+                }
+            }
+
+            Assert.True(up, "the server did not answer /ping: " + (process.HasExited ? await process.StandardError.ReadToEndAsync() : "still starting"));
+            using var body = new StringContent("""{"inputs": [[0, 1], [0, 0]]}""", Encoding.UTF8, "application/json");
+            using var response = await http.PostAsync("/invocations", body);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var predictions = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["predictions"]!.AsArray();
+            Assert.Equal(2, predictions.Count);
+            Assert.All(predictions, p => Assert.InRange(p!.GetValue<double>(), 0, 1)); // binary:logistic: one probability per row
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+}
