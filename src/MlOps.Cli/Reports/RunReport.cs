@@ -188,14 +188,7 @@ public sealed class RunReport
         else
         {
             var registry = store.RegistryOf() ?? throw new NotSupportedException($"'{baseline}': this store has no model registry.");
-            var version = uri.Alias is { } alias
-                ? await registry.GetModelVersionByAliasAsync(uri.Name!, alias, cancellationToken).ConfigureAwait(false)
-                : uri.Version is { } v
-                    ? await registry.GetModelVersionAsync(uri.Name!, v, cancellationToken).ConfigureAwait(false)
-                    : (await registry.GetModelVersionsAsync(uri.Name!, cancellationToken).ConfigureAwait(false))
-                        .Where(mv => uri.Stage is null || string.Equals(mv.CurrentStage, uri.Stage, StringComparison.OrdinalIgnoreCase))
-                        .MaxBy(mv => long.Parse(mv.Version, CultureInfo.InvariantCulture))
-                      ?? throw new MlflowException(404, MlflowErrorCodes.ResourceDoesNotExist, $"'{baseline}': no such model version.");
+            var version = await MlOps.Client.Registry.RegisteredVersions.ResolveAsync(registry, uri, cancellationToken).ConfigureAwait(false);
             runId = version.RunId;
         }
 

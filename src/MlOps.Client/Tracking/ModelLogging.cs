@@ -273,9 +273,7 @@ public static class ModelLogging
             var registry = store.RegistryOf()
                 ?? throw new NotSupportedException($"'{modelUri}': models:/ URIs need a store with a model registry.");
             var name = parsed.Name!;
-            var version = parsed.Version
-                ?? (parsed.Alias is { } alias ? (await registry.GetModelVersionByAliasAsync(name, alias, cancellationToken).ConfigureAwait(false)).Version
-                : await LatestVersionAsync(registry, name, parsed.Stage, cancellationToken).ConfigureAwait(false));
+            var version = parsed.Version ?? (await Registry.RegisteredVersions.ResolveAsync(registry, parsed, cancellationToken).ConfigureAwait(false)).Version;
             var source = await registry.GetModelVersionDownloadUriAsync(name, version, cancellationToken).ConfigureAwait(false);
             return source.StartsWith(ModelUris.RunsScheme, StringComparison.Ordinal) || source.StartsWith(ModelUris.ModelsScheme, StringComparison.Ordinal)
                 ? await ResolveAsync(store, source, cancellationToken).ConfigureAwait(false)
@@ -295,18 +293,6 @@ public static class ModelLogging
         {
             return null; // MLflow 2.x: the run's files are the model
         }
-    }
-
-    /// <summary>Python's <c>_get_latest_model_version</c>: the highest version, in <paramref name="stage"/> when given (case-insensitive).</summary>
-    private static async Task<string> LatestVersionAsync(Registry.IModelRegistryStore registry, string name, string? stage, CancellationToken cancellationToken)
-    {
-        var versions = await registry.GetModelVersionsAsync(name, cancellationToken).ConfigureAwait(false);
-        var latest = versions
-            .Where(v => stage is null || string.Equals(v.CurrentStage, stage, StringComparison.OrdinalIgnoreCase))
-            .Select(v => long.TryParse(v.Version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : -1)
-            .DefaultIfEmpty(-1).Max();
-        return latest >= 0 ? latest.ToString(System.Globalization.CultureInfo.InvariantCulture)
-            : throw new MlflowException(0, MlflowErrorCodes.ResourceDoesNotExist, $"No versions of model with name '{name}'{(stage is null ? "" : $" and stage '{stage}'")} found");
     }
 
     private static async Task<TModel> LoadFromDirectoryAsync<TModel>(string directory, IModelFlavor<TModel> flavor, CancellationToken cancellationToken)
