@@ -7,18 +7,9 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using MlOps.Client.Serving.Input;
 
 namespace MlOps.Client.Serving;
-
-/// <summary>How a served model answers.</summary>
-public sealed class ScoringOptions
-{
-    /// <summary>The largest request body accepted (413 beyond). Default 16 MiB.</summary>
-    public long MaxRequestBodyBytes { get; set; } = 16L << 20;
-
-    /// <summary>The version <c>GET /version</c> reports. Default this package's version.</summary>
-    public string Version { get; set; } = typeof(ScoringOptions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
-}
 
 /// <summary>
 /// MLflow's scoring protocol on ASP.NET Core: <c>GET /ping</c>, <c>GET /health</c> (200, <c>"\n"</c>),
@@ -52,7 +43,7 @@ public static class ScoringEndpoints
     {
         var start = Stopwatch.GetTimestamp();
         var rows = 0;
-        int status;
+        string? errorCode = null;
         try
         {
             if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
@@ -69,39 +60,38 @@ public static class ScoringEndpoints
             }
             catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
             {
-                status = await ErrorAsync(context, new ScoringError(413, "BAD_REQUEST", $"The request body is larger than {options.MaxRequestBodyBytes} bytes.")).ConfigureAwait(false);
+                errorCode = await ErrorAsync(context, new ScoringError(413, "BAD_REQUEST", $"The request body is larger than {options.MaxRequestBodyBytes} bytes.")).ConfigureAwait(false);
                 return;
             }
 
-            var parsed = ScoringRequest.Parse(context.Request.ContentType, body, model.InputNames, model.Columns, out var error);
-            if (parsed is not { } input)
+            var frame = ScoringRequest.Parse(context.Request.ContentType, body, out var error);
+            var predictions = frame is null ? null : model.Predict(frame, out error);
+            if (predictions is null)
             {
-                status = await ErrorAsync(context, error!).ConfigureAwait(false);
+                errorCode = await ErrorAsync(context, error!).ConfigureAwait(false);
                 return;
             }
 
-            rows = input.Rows;
-            var (values, outputs) = model.Predict(input.Data, input.Rows);
-            metrics.RecordPredictions(values, outputs);
-            context.Response.StatusCode = status = 200;
+            rows = predictions.Rows;
+            metrics.RecordPredictions(predictions);
+            context.Response.StatusCode = 200;
             context.Response.ContentType = "application/json";
-            await WritePredictionsAsync(context.Response.Body, values, input.Rows, outputs, context.RequestAborted).ConfigureAwait(false);
+            await predictions.WriteAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is XGBoost.XGBoostException or InvalidOperationException or ArgumentException)
+        catch (Exception ex) when (ex is XGBoost.XGBoostException or InvalidOperationException or ArgumentException or FormatException or OverflowException)
         {
-            status = await ErrorAsync(context, new ScoringError(400, "INVALID_PARAMETER_VALUE", "Failed to predict data: " + ex.Message.Split('\n')[0])).ConfigureAwait(false);
+            // The model refused the rows: MLflow's code for it, the first line of the reason, never a stack trace.
+            errorCode = await ErrorAsync(context, new ScoringError(400, "INVALID_PARAMETER_VALUE", "Failed to predict data: " + ex.Message.Split('\n')[0])).ConfigureAwait(false);
         }
         finally
         {
             var elapsed = Stopwatch.GetElapsedTime(start);
-            metrics.RecordRequest(context.Response.StatusCode, rows, elapsed);
-            ScoringLog.Request(logger, context.Response.StatusCode, rows, elapsed.TotalMilliseconds);
+            metrics.RecordRequest(context.Response.StatusCode, errorCode, rows, elapsed);
+            ScoringLog.Request(logger, context.Response.StatusCode, errorCode ?? "", rows, elapsed.TotalMilliseconds);
         }
-
-        _ = status;
     }
 
-    private static async Task<int> ErrorAsync(HttpContext context, ScoringError error)
+    private static async Task<string> ErrorAsync(HttpContext context, ScoringError error)
     {
         context.Response.StatusCode = error.Status;
         context.Response.ContentType = "application/json";
@@ -111,87 +101,12 @@ public static class ScoringEndpoints
         json.WriteString("message", error.Message);
         json.WriteEndObject();
         await json.FlushAsync(context.RequestAborted).ConfigureAwait(false);
-        return error.Status;
-    }
-
-    /// <summary><c>{"predictions": [[…], …]}</c> (a list of numbers for one output), float32 values written as Python writes them once widened to float64.</summary>
-    private static async Task WritePredictionsAsync(Stream body, float[] values, int rows, int outputs, CancellationToken cancellationToken)
-    {
-        await using var json = new Utf8JsonWriter(body);
-        json.WriteStartObject();
-        json.WriteStartArray("predictions");
-        for (var r = 0; r < rows; r++)
-        {
-            if (outputs == 1)
-            {
-                json.WriteNumberValue((double)values[r]);
-                continue;
-            }
-
-            json.WriteStartArray();
-            for (var o = 0; o < outputs; o++)
-            {
-                json.WriteNumberValue((double)values[(r * outputs) + o]);
-            }
-
-            json.WriteEndArray();
-        }
-
-        json.WriteEndArray();
-        json.WriteEndObject();
-        await json.FlushAsync(cancellationToken).ConfigureAwait(false);
-    }
-}
-
-/// <summary>
-/// The served model's production metrics, meter <c>MlOps.Client.Serving</c> (export them with OpenTelemetry's
-/// <c>AddMeter("MlOps.Client.Serving")</c>): <c>mlops.serving.requests</c> (by <c>http.response.status_code</c>),
-/// <c>mlops.serving.request.duration</c> (seconds), <c>mlops.serving.rows</c> (rows per request),
-/// <c>mlops.serving.prediction</c> (each predicted value, tagged with its <c>output</c> index: its mean, min and max
-/// per output come from the histogram), all tagged with <c>model</c>.
-/// </summary>
-public sealed class ScoringMetrics
-{
-    /// <summary>The meter's name.</summary>
-    public const string MeterName = "MlOps.Client.Serving";
-
-    private static readonly Meter Meter = new(MeterName);
-    private static readonly Counter<long> Requests = Meter.CreateCounter<long>("mlops.serving.requests", "{request}", "Scoring requests, by status code.");
-    private static readonly Histogram<double> Duration = Meter.CreateHistogram<double>("mlops.serving.request.duration", "s", "Time to answer a scoring request.");
-    private static readonly Histogram<long> Rows = Meter.CreateHistogram<long>("mlops.serving.rows", "{row}", "Rows per scoring request.");
-    private static readonly Histogram<double> Predictions = Meter.CreateHistogram<double>("mlops.serving.prediction", "1", "Predicted values, by output index.");
-
-    private readonly KeyValuePair<string, object?> _model;
-
-    internal ScoringMetrics(string model) => _model = new("model", model);
-
-    internal void RecordRequest(int status, int rows, TimeSpan elapsed)
-    {
-        var code = new KeyValuePair<string, object?>("http.response.status_code", status);
-        Requests.Add(1, _model, code);
-        Duration.Record(elapsed.TotalSeconds, _model, code);
-        if (status == 200)
-        {
-            Rows.Record(rows, _model);
-        }
-    }
-
-    internal void RecordPredictions(float[] values, int outputs)
-    {
-        if (!Predictions.Enabled || outputs == 0)
-        {
-            return;
-        }
-
-        for (var i = 0; i < values.Length; i++)
-        {
-            Predictions.Record(values[i], _model, new("output", i % outputs));
-        }
+        return error.ErrorCode;
     }
 }
 
 internal static partial class ScoringLog
 {
-    [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "POST /invocations → {Status}, {Rows} rows, {Milliseconds:0.0} ms")]
-    public static partial void Request(ILogger logger, int status, int rows, double milliseconds);
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "POST /invocations → {Status} {ErrorCode}, {Rows} rows, {Milliseconds:0.0} ms")]
+    public static partial void Request(ILogger logger, int status, string errorCode, int rows, double milliseconds);
 }

@@ -1,28 +1,32 @@
-using System.Text.Json.Nodes;
 using MlOps.Client.Artifacts;
 using MlOps.Client.Models;
+using MlOps.Client.Serving.Flavors;
+using MlOps.Client.Serving.Input;
+using MlOps.Client.Serving.Output;
 using MlOps.Client.Stores;
 using MlOps.Client.Tracking;
-using MlOps.Client.XGBoost;
-using MlOps.Client.XGBoost.Models;
 
 namespace MlOps.Client.Serving;
 
 /// <summary>
-/// A model ready to serve: loaded once, shared by all requests (the XGBoost binding predicts concurrently), with the
-/// input width its <c>MLmodel</c> signature (or the booster) gives.
+/// A model ready to serve: loaded once and shared by all requests (the XGBoost binding and ML.NET's transformers
+/// predict concurrently), with the input its <c>MLmodel</c> signature declares (else the one the model itself takes).
+/// Flavors: <c>xgboost</c> (the booster's predictions, one probability per class for <c>multi:softprob</c>) and
+/// <c>mlnet</c> (the transformer's prediction columns).
 /// </summary>
 public sealed class ServedModel : IDisposable
 {
-    private readonly Booster _booster;
+    /// <summary>The flavors this server serves, in the order they are tried.</summary>
+    public static readonly IReadOnlyList<string> ServableFlavors = ["xgboost", "mlnet"];
 
-    private ServedModel(string uri, MlflowModel description, Booster booster, IReadOnlyList<string>? inputNames, int columns)
+    private readonly IServingFlavor _flavor;
+
+    private ServedModel(string uri, MlflowModel description, IServingFlavor flavor)
     {
         ModelUri = uri;
         Description = description;
-        _booster = booster;
-        InputNames = inputNames;
-        Columns = columns;
+        _flavor = flavor;
+        Input = InputSchema.FromSignature(description.Signature?.Inputs) ?? flavor.NativeSchema;
     }
 
     /// <summary>Where the model came from.</summary>
@@ -31,20 +35,23 @@ public sealed class ServedModel : IDisposable
     /// <summary>Its <c>MLmodel</c>.</summary>
     public MlflowModel Description { get; }
 
-    /// <summary>The flavor served: <c>xgboost</c>.</summary>
-    public string Flavor { get; } = "xgboost";
+    /// <summary>The flavor served: <c>xgboost</c> or <c>mlnet</c>.</summary>
+    public string Flavor => _flavor.Name;
 
-    /// <summary>The input column names of a column-based signature, or <see langword="null"/> (a tensor signature, or none).</summary>
-    public IReadOnlyList<string>? InputNames { get; }
+    /// <summary>The input column names of a column-based input, or <see langword="null"/> (a tensor signature).</summary>
+    public IReadOnlyList<string>? InputNames => Input.IsNamed ? [.. Input.Columns.Select(c => c.Name!)] : null;
 
-    /// <summary>The number of input features.</summary>
-    public int Columns { get; }
+    /// <summary>The number of input columns.</summary>
+    public int Columns => Input.Columns.Count;
+
+    /// <summary>The input enforced on requests.</summary>
+    internal InputSchema Input { get; }
 
     /// <summary>Downloads (through <paramref name="store"/>) and loads a model: <c>models:/…</c>, <c>runs:/…</c> or a local folder.</summary>
     /// <param name="store">The tracking store that resolves the URI.</param>
     /// <param name="modelUri">The model URI.</param>
     /// <param name="cancellationToken">Cancels the load.</param>
-    /// <exception cref="NotSupportedException">The model has no flavor this server can serve (names the flavors it has).</exception>
+    /// <exception cref="NotSupportedException">The model has no flavor this server can serve (names the flavors it has), or input columns of a type it cannot read.</exception>
     public static async Task<ServedModel> LoadAsync(ITrackingStore store, string modelUri, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
@@ -61,15 +68,14 @@ public sealed class ServedModel : IDisposable
             }
 
             var description = MlflowModel.Load(directory);
-            if (!description.Flavors.ContainsKey("xgboost"))
+            IServingFlavor flavor = ServableFlavors.FirstOrDefault(description.Flavors.ContainsKey) switch
             {
-                throw new NotSupportedException(
-                    $"'{modelUri}' has the flavors {string.Join(", ", description.Flavors.Keys)}; this server serves the xgboost flavor.");
-            }
-
-            var booster = await new XGBoostFlavor().LoadAsync(directory, description, cancellationToken).ConfigureAwait(false);
-            var (names, columns) = Inputs(description.Signature, booster);
-            return new ServedModel(modelUri, description, booster, names, columns);
+                "xgboost" => await XGBoostServing.LoadAsync(directory, description, cancellationToken).ConfigureAwait(false),
+                "mlnet" => await MLNetServing.LoadAsync(directory, description, null, cancellationToken).ConfigureAwait(false),
+                _ => throw new NotSupportedException(
+                    $"'{modelUri}' has the flavors {string.Join(", ", description.Flavors.Keys)}; this server serves {string.Join(" and ", ServableFlavors)}."),
+            };
+            return new ServedModel(modelUri, description, flavor);
         }
         finally
         {
@@ -77,36 +83,13 @@ public sealed class ServedModel : IDisposable
         }
     }
 
-    /// <summary>Predicts for a row-major float32 matrix; returns one row of outputs per input row.</summary>
-    /// <param name="data">The rows.</param>
-    /// <param name="rows">The number of rows.</param>
-    internal (float[] Values, int Outputs) Predict(float[] data, int rows)
+    /// <summary>Enforces the input and predicts; <see langword="null"/> with the error when the input is refused.</summary>
+    internal Predictions? Predict(InputFrame frame, out ScoringError? error)
     {
-        var prediction = _booster.InplacePredict(data, rows, Columns);
-        var outputs = rows == 0 ? 0 : prediction.Values.Length / rows;
-        return (prediction.Values, outputs);
-    }
-
-    /// <summary>Width and names of the input, from the signature (tensor shape or columns), else from the booster.</summary>
-    private static (IReadOnlyList<string>? Names, int Columns) Inputs(ModelSignature? signature, Booster booster)
-    {
-        if (signature?.Inputs is { } json && JsonNode.Parse(json) is JsonArray inputs && inputs.Count > 0)
-        {
-            if (inputs[0]?["type"]?.GetValue<string>() == "tensor" && inputs[0]!["tensor-spec"]?["shape"] is JsonArray shape && shape.Count == 2)
-            {
-                return (null, shape[1]!.GetValue<int>());
-            }
-
-            var names = inputs.Select(i => i?["name"]?.GetValue<string>()).OfType<string>().ToList();
-            if (names.Count == inputs.Count)
-            {
-                return (names, names.Count);
-            }
-        }
-
-        return (booster.FeatureNames is { Count: > 0 } features ? features : null, (int)booster.FeatureCount);
+        var input = Input.Enforce(frame, out error);
+        return input is null ? null : _flavor.Predict(input);
     }
 
     /// <inheritdoc/>
-    public void Dispose() => _booster.Dispose();
+    public void Dispose() => _flavor.Dispose();
 }

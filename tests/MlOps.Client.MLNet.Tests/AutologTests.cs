@@ -63,7 +63,7 @@ public sealed class AutologTests : IAsyncLifetime
         Assert.Equal(5, flavor["input_schema"]!.AsArray().Count);
         Assert.False(mlmodel.Flavors.ContainsKey("python_function"));
         Assert.Equal(
-            "[{\"type\":\"float\",\"name\":\"SepalLength\",\"required\":true},{\"type\":\"float\",\"name\":\"SepalWidth\",\"required\":true},{\"type\":\"float\",\"name\":\"PetalLength\",\"required\":true},{\"type\":\"float\",\"name\":\"PetalWidth\",\"required\":true},{\"type\":\"string\",\"name\":\"Species\",\"required\":true}]",
+            "[{\"type\":\"float\",\"name\":\"SepalLength\",\"required\":true},{\"type\":\"float\",\"name\":\"SepalWidth\",\"required\":true},{\"type\":\"float\",\"name\":\"PetalLength\",\"required\":true},{\"type\":\"float\",\"name\":\"PetalWidth\",\"required\":true},{\"type\":\"string\",\"name\":\"Species\",\"required\":false}]",
             mlmodel.Signature!.Inputs);
         Assert.Contains("{\"type\":\"array\",\"items\":{\"type\":\"float\"},\"name\":\"Score\",\"required\":true}", mlmodel.Signature.Outputs, StringComparison.Ordinal);
         Assert.Contains("{\"type\":\"string\",\"name\":\"PredictedLabel\",\"required\":true}", mlmodel.Signature.Outputs, StringComparison.Ordinal);

@@ -169,9 +169,9 @@ public sealed class ScoringServerTests : IAsyncLifetime
     }
 
     [XGBoostFact]
-    public async Task Requests_rows_latency_and_predictions_are_measured()
+    public async Task Requests_errors_by_code_rows_latency_and_prediction_summaries_are_measured()
     {
-        var measurements = new List<(string Name, double Value, string? Status)>();
+        var measurements = new List<(string Name, double Value, Dictionary<string, string?> Tags)>();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
@@ -182,18 +182,15 @@ public sealed class ScoringServerTests : IAsyncLifetime
         };
         void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
-            string? status = null;
+            var map = new Dictionary<string, string?>();
             foreach (var t in tags)
             {
-                if (t.Key == "http.response.status_code")
-                {
-                    status = t.Value?.ToString();
-                }
+                map[t.Key] = t.Value?.ToString();
             }
 
             lock (measurements)
             {
-                measurements.Add((instrument.Name, value, status));
+                measurements.Add((instrument.Name, value, map));
             }
         }
 
@@ -202,14 +199,77 @@ public sealed class ScoringServerTests : IAsyncLifetime
         listener.Start();
         await SendAsync(Recorded("004"));
         await SendAsync(Recorded("011"));
+        await SendAsync(Recorded("012"));
         listener.Dispose();
+
+        // Python's argmax of the recorded probabilities: the class counts the meter must report.
+        var expected = Recorded("004")["response"]!["json"]!["predictions"]!.AsArray()
+            .Select(r => r!.AsArray().Select(v => v!.GetValue<double>()).ToList()).Select(p => p.IndexOf(p.Max())).GroupBy(c => c).ToDictionary(g => g.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), g => g.Count());
         lock (measurements)
         {
-            Assert.Contains(measurements, m => m.Name == "mlops.serving.requests" && m.Status == "200");
-            Assert.Contains(measurements, m => m.Name == "mlops.serving.requests" && m.Status == "400");
-            Assert.Contains(measurements, m => m.Name == "mlops.serving.rows" && m.Value == 45);
-            Assert.Equal(45 * 3, measurements.Count(m => m.Name == "mlops.serving.prediction"));
-            Assert.Contains(measurements, m => m.Name == "mlops.serving.request.duration" && m.Value > 0);
+            var mine = measurements.Where(m => m.Tags.GetValueOrDefault("model") == _model!.ModelUri).ToList();
+            Assert.Contains(mine, m => m.Name == "mlops.serving.requests" && m.Tags.GetValueOrDefault("http.response.status_code") == "200");
+            Assert.Contains(mine, m => m.Name == "mlops.serving.requests" && m.Tags.GetValueOrDefault("http.response.status_code") == "400" && m.Tags.GetValueOrDefault("error_code") == "BAD_REQUEST");
+            Assert.Equal(1, mine.Where(m => m.Name == "mlops.serving.errors" && m.Tags.GetValueOrDefault("error_code") == "BAD_REQUEST").Sum(m => m.Value));
+            Assert.Equal(1, mine.Where(m => m.Name == "mlops.serving.errors" && m.Tags.GetValueOrDefault("error_code") == "INVALID_PARAMETER_VALUE").Sum(m => m.Value));
+            Assert.Equal([45.0], mine.Where(m => m.Name == "mlops.serving.rows").Select(m => m.Value));
+            Assert.Equal(3, mine.Count(m => m.Name == "mlops.serving.request.duration" && m.Value > 0));
+
+            // Per output: the count, mean, min and max come from the histogram of each class probability.
+            var predictions = mine.Where(m => m.Name == "mlops.serving.prediction").ToList();
+            Assert.Equal(["0", "1", "2"], predictions.Select(m => m.Tags["output"]).Distinct().Order());
+            Assert.All(predictions.GroupBy(m => m.Tags["output"]), g => Assert.Equal(45, g.Count()));
+            var classes = mine.Where(m => m.Name == "mlops.serving.predicted_class").ToDictionary(m => m.Tags["class"]!, m => (int)m.Value);
+            Assert.Equal(expected.OrderBy(p => p.Key), classes.OrderBy(p => p.Key));
+        }
+    }
+
+    [XGBoostFact]
+    public async Task The_request_log_line_has_status_rows_and_time_but_no_payload()
+    {
+        var lines = new List<string>();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(new ListLoggerProvider(lines));
+        await using var app = builder.Build();
+        app.MapMlflowModel(_model!);
+        await app.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+        using var ok = await http.PostAsync("/invocations", new StringContent("""{"inputs": [[5.123456, 3.5, 1.4, 0.2]]}""", Encoding.UTF8, "application/json"));
+        using var bad = await http.PostAsync("/invocations", new StringContent("""{"inputs": [["secret-value", 3.5, 1.4, 0.2]]}""", Encoding.UTF8, "application/json"));
+        lock (lines)
+        {
+            var served = lines.Where(l => l.StartsWith("POST /invocations →", StringComparison.Ordinal)).ToList();
+            Assert.Equal(2, served.Count);
+            Assert.Contains(served, l => l.Contains("200", StringComparison.Ordinal) && l.Contains("1 rows", StringComparison.Ordinal));
+            Assert.Contains(served, l => l.Contains("400 BAD_REQUEST", StringComparison.Ordinal));
+            Assert.DoesNotContain(lines, l => l.Contains("5.123456", StringComparison.Ordinal) || l.Contains("secret-value", StringComparison.Ordinal));
+        }
+    }
+
+    private sealed class ListLoggerProvider(List<string> lines) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new ListLogger(lines);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class ListLogger(List<string> lines) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                lock (lines)
+                {
+                    lines.Add(formatter(state, exception) + exception);
+                }
+            }
         }
     }
 

@@ -116,8 +116,8 @@ public sealed class TrackedEstimator<TTransformer> : IEstimator<TTransformer>, I
 
             if (saved is not null)
             {
-                var signature = SchemaJson.Signature(input.Schema, model.GetOutputSchema(input.Schema));
-                _ = run.LogModelAsync(new MLNetModel(model, input.Schema), new MLNetFlavor(session.MLContext) { PreSaved = saved }, options.ModelArtifactPath, signature);
+                var logged = new MLNetModel(model, input.Schema);
+                _ = run.LogModelAsync(logged, new MLNetFlavor(session.MLContext) { PreSaved = saved }, options.ModelArtifactPath, MLNetFlavor.InferSignature(logged));
             }
         }
 

@@ -61,6 +61,18 @@ public sealed class MLNetFlavor(MLContext? mlContext = null) : IModelFlavor<MLNe
         }));
     }
 
+    /// <summary>
+    /// The signature autologging writes for <paramref name="model"/>, for <c>LogModelAsync</c> (Python's
+    /// <c>infer_signature</c>): the visible input columns (the label optional: not needed to predict) and the columns the
+    /// model adds.
+    /// </summary>
+    /// <param name="model">The fitted model and its input schema.</param>
+    public static ModelSignature InferSignature(MLNetModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return SchemaJson.Signature(model.InputSchema, model.Transformer.GetOutputSchema(model.InputSchema), model.Transformer);
+    }
+
     /// <summary>A readable type name: <c>Microsoft.ML.Data.TransformerChain&lt;KeyToValueMappingTransformer&gt;</c>.</summary>
     internal static string TypeName(Type type)
     {

@@ -26,21 +26,50 @@ internal static class SchemaJson
     /// <summary>
     /// An MLflow column-based signature: inputs are the visible input columns; outputs the visible columns the model adds.
     /// Scalars map to MLflow types (float, double, integer, long, string, boolean); vectors to <c>array</c> of the item type.
+    /// The label (<c>Label</c>, and the column <c>MapValueToKey</c> turns into it) is an input of the saved model but not
+    /// needed to predict: it is optional (<c>"required": false</c>), so a scoring request need not carry it.
     /// </summary>
-    public static ModelSignature Signature(DataViewSchema input, DataViewSchema output)
+    public static ModelSignature Signature(DataViewSchema input, DataViewSchema output, ITransformer? model = null)
     {
+        var labels = LabelSources(model);
         var inputNames = input.Where(c => !c.IsHidden).Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
         var outputs = output.Where(c => !c.IsHidden && !inputNames.Contains(c.Name)).ToList();
-        return new ModelSignature(Spec(input.Where(c => !c.IsHidden)), outputs.Count == 0 ? null : Spec(outputs));
+        return new ModelSignature(Spec(input.Where(c => !c.IsHidden), labels), outputs.Count == 0 ? null : Spec(outputs, []));
     }
 
-    private static string Spec(IEnumerable<DataViewSchema.Column> columns) =>
+    /// <summary>ML.NET's default label column name.</summary>
+    public const string LabelColumn = "Label";
+
+    /// <summary><c>Label</c> and the columns a <c>MapValueToKey</c> of the model maps into it.</summary>
+    internal static HashSet<string> LabelSources(ITransformer? model)
+    {
+        var sources = new HashSet<string>(StringComparer.Ordinal) { LabelColumn };
+        foreach (var transformer in Flatten(model))
+        {
+            if (transformer is Microsoft.ML.Transforms.ValueToKeyMappingTransformer)
+            {
+                // OneToOneTransformerBase keeps its (output, input) pairs in a non-public member.
+                var member = transformer.GetType().BaseType?.GetField("ColumnPairs", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public);
+                if (member?.GetValue(transformer) is (string Output, string Input)[] pairs)
+                {
+                    sources.UnionWith(pairs.Where(p => p.Output == LabelColumn).Select(p => p.Input));
+                }
+            }
+        }
+
+        return sources;
+    }
+
+    private static IEnumerable<ITransformer> Flatten(ITransformer? model) =>
+        model is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : model is null ? [] : [model];
+
+    private static string Spec(IEnumerable<DataViewSchema.Column> columns, HashSet<string> optional) =>
         new JsonArray([.. columns.Select(c =>
         {
             var item = MlflowType(ItemType(c.Type));
             JsonObject spec = c.Type is VectorDataViewType
-                ? new JsonObject { ["type"] = "array", ["items"] = new JsonObject { ["type"] = item }, ["name"] = c.Name, ["required"] = true }
-                : new JsonObject { ["type"] = item, ["name"] = c.Name, ["required"] = true };
+                ? new JsonObject { ["type"] = "array", ["items"] = new JsonObject { ["type"] = item }, ["name"] = c.Name, ["required"] = !optional.Contains(c.Name) }
+                : new JsonObject { ["type"] = item, ["name"] = c.Name, ["required"] = !optional.Contains(c.Name) };
             return (JsonNode)spec;
         })]).ToJsonString(Json);
 

@@ -1,0 +1,17 @@
+using MlOps.Client.Serving.Input;
+using MlOps.Client.Serving.Output;
+
+namespace MlOps.Client.Serving.Flavors;
+
+/// <summary>A loaded model of one flavor, predicting for enforced requests; shared by concurrent requests.</summary>
+internal interface IServingFlavor : IDisposable
+{
+    /// <summary>The flavor name in <c>MLmodel</c>.</summary>
+    string Name { get; }
+
+    /// <summary>The input the model takes when its <c>MLmodel</c> has no signature (from the model itself).</summary>
+    InputSchema NativeSchema { get; }
+
+    /// <summary>Predicts; throws <see cref="ArgumentException"/>/<see cref="InvalidOperationException"/> for input the model refuses.</summary>
+    Predictions Predict(EnforcedInput input);
+}

@@ -1,0 +1,216 @@
+using System.Text;
+using System.Text.Json;
+using CsvHelper;
+
+namespace MlOps.Client.Serving.Input;
+
+/// <summary>
+/// Reads <c>/invocations</c> bodies as MLflow's scoring server (<c>mlflow/pyfunc/scoring_server</c>) does: JSON with
+/// exactly one of <c>dataframe_split</c>, <c>dataframe_records</c>, <c>instances</c>, <c>inputs</c> (and optional
+/// <c>params</c>, accepted and ignored as Python does without a params schema), or <c>text/csv</c>.
+/// </summary>
+internal static class ScoringRequest
+{
+    private static readonly string[] FormatKeys = ["dataframe_split", "dataframe_records", "instances", "inputs"];
+
+    /// <summary>Parses a body into rows, or explains (status and MLflow's error JSON) why it cannot.</summary>
+    public static InputFrame? Parse(string? contentType, ReadOnlySpan<byte> body, out ScoringError? error)
+    {
+        error = null;
+        var parts = (contentType ?? "").Split(';').Select(p => p.Trim()).ToArray();
+        var mediaType = parts[0].ToLowerInvariant();
+        var parameters = parts.Skip(1).Where(p => p.Length > 0).ToList();
+        var charset = parameters.FirstOrDefault(p => p.StartsWith("charset=", StringComparison.OrdinalIgnoreCase))?["charset=".Length..].Trim('"');
+        if (mediaType.Length == 0)
+        {
+            // MLflow's server answers a plain-text 500 here; this one says what is missing.
+            error = new ScoringError(415, "BAD_REQUEST", "Missing Content-Type: send application/json or text/csv.");
+            return null;
+        }
+
+        var others = parameters.Where(p => !p.StartsWith("charset=", StringComparison.OrdinalIgnoreCase)).Select(p => p.Split('=')[0]).ToList();
+        if (others.Count > 0)
+        {
+            error = new ScoringError(415, "BAD_REQUEST",
+                $"Unrecognized content type parameters: {string.Join(", ", others)}. Since MLflow 2.0 the format is a key of the JSON body (dataframe_split, dataframe_records, instances, inputs).");
+            return null;
+        }
+
+        if (mediaType is not ("application/json" or "text/csv") || (charset is not null && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase)))
+        {
+            error = new ScoringError(415, "BAD_REQUEST", $"This predictor only supports the following content types: Types: ['text/csv', 'application/json']. Got '{contentType}'.");
+            return null;
+        }
+
+        return mediaType == "text/csv" ? ParseCsv(body, out error) : ParseJson(body, out error);
+    }
+
+    private static InputFrame? ParseJson(ReadOnlySpan<byte> body, out ScoringError? error)
+    {
+        error = null;
+        var reader = new Utf8JsonReader(body);
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.ParseValue(ref reader);
+        }
+        catch (JsonException ex)
+        {
+            error = new ScoringError(400, "BAD_REQUEST", $"Invalid input. Ensure that input is a valid JSON formatted string. Error: '{ex.Message}'");
+            return null;
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            var keys = root.ValueKind == JsonValueKind.Object ? root.EnumerateObject().Select(p => p.Name).Where(FormatKeys.Contains).ToList() : [];
+            if (keys.Count != 1)
+            {
+                error = new ScoringError(400, "BAD_REQUEST",
+                    "The input must be a JSON dictionary with exactly one of the input fields {'instances', 'inputs', 'dataframe_split', 'dataframe_records'}. " +
+                    $"Received dictionary with input fields: [{string.Join(", ", keys.Select(k => $"'{k}'"))}].");
+                return null;
+            }
+
+            var value = root.GetProperty(keys[0]);
+            return keys[0] switch
+            {
+                "dataframe_split" => Split(value, out error),
+                "dataframe_records" => Records(value, out error),
+                _ => Tensor(value, out error),
+            };
+        }
+    }
+
+    private static InputFrame? Split(JsonElement split, out ScoringError? error)
+    {
+        error = null;
+        if (split.ValueKind != JsonValueKind.Object || !split.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array)
+        {
+            error = new ScoringError(400, "BAD_REQUEST", "Invalid input. dataframe_split needs a 'data' list of rows (and 'columns').");
+            return null;
+        }
+
+        string[]? names = split.TryGetProperty("columns", out var c) && c.ValueKind == JsonValueKind.Array ? [.. c.EnumerateArray().Select(x => x.ToString())] : null;
+        var rows = new List<Cell[]>(data.GetArrayLength());
+        foreach (var row in data.EnumerateArray())
+        {
+            Cell[] cells = row.ValueKind == JsonValueKind.Array ? [.. row.EnumerateArray().Select(Cell.From)] : [Cell.From(row)];
+            if (names is not null && cells.Length != names.Length)
+            {
+                error = new ScoringError(400, "BAD_REQUEST",
+                    $"Invalid input. dataframe_split row {rows.Count} has {cells.Length} values for {names.Length} columns.");
+                return null;
+            }
+
+            rows.Add(cells);
+        }
+
+        return new InputFrame(names, rows);
+    }
+
+    private static InputFrame? Records(JsonElement records, out ScoringError? error)
+    {
+        error = null;
+        if (records.ValueKind != JsonValueKind.Array || records.EnumerateArray().Any(r => r.ValueKind != JsonValueKind.Object))
+        {
+            error = new ScoringError(400, "BAD_REQUEST", "Invalid input. dataframe_records needs a list of {column: value} objects.");
+            return null;
+        }
+
+        return FromRecords(records);
+    }
+
+    /// <summary>A list of objects as pandas' <c>DataFrame(records)</c>: the columns in first-seen order, absent values missing.</summary>
+    private static InputFrame FromRecords(JsonElement records)
+    {
+        var names = records.EnumerateArray().SelectMany(r => r.EnumerateObject().Select(p => p.Name)).Distinct(StringComparer.Ordinal).ToArray();
+        var rows = records.EnumerateArray().Select(r => names.Select(n => r.TryGetProperty(n, out var v) ? Cell.From(v) : Cell.Missing).ToArray()).ToList();
+        return new InputFrame(names, rows);
+    }
+
+    /// <summary><c>instances</c>/<c>inputs</c>: a list of rows (positional), a list of records, or a dictionary of columns.</summary>
+    private static InputFrame? Tensor(JsonElement value, out ScoringError? error)
+    {
+        error = null;
+        if (value.ValueKind == JsonValueKind.Object)
+        {
+            var columns = value.EnumerateObject().ToList();
+            var lengths = columns.Select(c => c.Value.ValueKind == JsonValueKind.Array ? c.Value.GetArrayLength() : 1).Distinct().ToList();
+            if (lengths.Count > 1)
+            {
+                error = new ScoringError(400, "BAD_REQUEST", "Invalid input. The columns of 'inputs' must all have the same length.");
+                return null;
+            }
+
+            var count = lengths.FirstOrDefault();
+            var rows = Enumerable.Range(0, count).Select(r => columns.Select(c => c.Value.ValueKind == JsonValueKind.Array ? Cell.From(c.Value[r]) : Cell.From(c.Value)).ToArray()).ToList();
+            return new InputFrame([.. columns.Select(c => c.Name)], rows, IsDictionary: true);
+        }
+
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            error = new ScoringError(400, "BAD_REQUEST", "Invalid input. Expected a list of rows.");
+            return null;
+        }
+
+        if (value.GetArrayLength() > 0 && value.EnumerateArray().All(r => r.ValueKind == JsonValueKind.Object))
+        {
+            return FromRecords(value);
+        }
+
+        var positional = value.EnumerateArray().Select(r => r.ValueKind == JsonValueKind.Array ? r.EnumerateArray().Select(Cell.From).ToArray() : [Cell.From(r)]).ToList();
+        return new InputFrame(null, positional);
+    }
+
+    /// <summary>
+    /// CSV as <c>pandas.DataFrame.to_csv()</c> writes it (RFC 4180 quoting). The first line is the header unless it is all
+    /// numbers (Python's server always takes it as the header and then fails on the numbers as column names).
+    /// </summary>
+    private static InputFrame? ParseCsv(ReadOnlySpan<byte> body, out ScoringError? error)
+    {
+        error = null;
+        var lines = new List<string[]>();
+        try
+        {
+            using var reader = CsvReader.FromText(Encoding.UTF8.GetString(body), new CsvReaderOptions { HasHeader = false });
+            foreach (var row in reader)
+            {
+                var fields = row.ToArray();
+                if (fields.Length > 1 || (fields.Length == 1 && fields[0].Length > 0))
+                {
+                    lines.Add(fields);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidOperationException or CsvFormatException)
+        {
+            error = new ScoringError(400, "BAD_REQUEST", $"Failed to parse input as a Pandas DataFrame. Ensure that the input is a valid CSV-formatted Pandas DataFrame produced using the `pandas.DataFrame.to_csv()` method. Error: '{ex.Message}'");
+            return null;
+        }
+
+        if (lines.Count == 0)
+        {
+            error = new ScoringError(400, "BAD_REQUEST", "Failed to parse input as a Pandas DataFrame. The CSV body is empty.");
+            return null;
+        }
+
+        var hasHeader = lines[0].Any(f => !Cell.FromCsv(f).IsNumber);
+        var names = hasHeader ? lines[0] : null;
+        var width = lines[0].Length;
+        var rows = new List<Cell[]>(lines.Count);
+        foreach (var line in lines.Skip(hasHeader ? 1 : 0))
+        {
+            if (line.Length != width)
+            {
+                error = new ScoringError(400, "BAD_REQUEST",
+                    $"Failed to parse input as a Pandas DataFrame. Ensure that the input is a valid CSV-formatted Pandas DataFrame produced using the `pandas.DataFrame.to_csv()` method. Error: 'Error tokenizing data. Expected {width} fields in line {rows.Count + (hasHeader ? 2 : 1)}, saw {line.Length}'");
+                return null;
+            }
+
+            rows.Add([.. line.Select(Cell.FromCsv)]);
+        }
+
+        return new InputFrame(names, rows);
+    }
+}

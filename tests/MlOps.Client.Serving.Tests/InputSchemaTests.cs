@@ -1,0 +1,124 @@
+using System.Text;
+using MlOps.Client.Serving.Input;
+
+namespace MlOps.Client.Serving.Tests;
+
+/// <summary>
+/// The signature enforced as MLflow's scoring server enforces it (<c>cast_df_types_according_to_schema</c>, then
+/// <c>_enforce_schema</c>): casts, names, optional and extra columns, and the messages it answers.
+/// </summary>
+public sealed class InputSchemaTests
+{
+    private const string Signature = """
+        [{"type": "double", "name": "a", "required": true}, {"type": "float", "name": "b", "required": true},
+         {"type": "long", "name": "c", "required": true}, {"type": "integer", "name": "d", "required": false},
+         {"type": "boolean", "name": "e", "required": false}, {"type": "string", "name": "f", "required": false}]
+        """;
+
+    private static readonly InputSchema Schema = InputSchema.FromSignature(Signature)!;
+
+    private static (EnforcedInput? Input, ScoringError? Error) Enforce(string json, InputSchema? schema = null)
+    {
+        var frame = ScoringRequest.Parse("application/json", Encoding.UTF8.GetBytes(json), out var parseError);
+        Assert.Null(parseError);
+        var input = (schema ?? Schema).Enforce(frame!, out var error);
+        return (input, error);
+    }
+
+    [Fact]
+    public void Columns_are_taken_by_name_in_the_signatures_order_ints_become_floats_and_extra_columns_are_dropped()
+    {
+        var (input, error) = Enforce("""{"dataframe_split": {"columns": ["c", "zzz", "b", "a"], "data": [[3, "x", 2, 1], [6, "y", 5.5, "4.25"]]}}""");
+        Assert.Null(error);
+        Assert.Equal(2, input!.Rows);
+        Assert.Equal([1.0, 4.25], input.Column("a")!.Select(c => c.Number));
+        Assert.Equal(CellKind.Float, input.Column("a")![0].Kind); // int64 → float64 (astype), "4.25" parsed as Python's float()
+        Assert.Equal([2.0, 5.5], input.Column("b")!.Select(c => c.Number));
+        Assert.Equal([3.0, 6.0], input.Column("c")!.Select(c => c.Number));
+        Assert.Null(input.Column("d")); // optional and absent: left absent, as MLflow leaves it
+        Assert.Null(input.Column("zzz")); // extra: dropped
+        Assert.Equal([1f, 2f, 3f, float.NaN, float.NaN, float.NaN], input.ToFloatMatrix()[..6]);
+    }
+
+    [Fact]
+    public void A_missing_required_column_is_refused_with_MLflows_message_and_code()
+    {
+        var (_, error) = Enforce("""{"dataframe_records": [{"a": 1, "b": 2, "x": 0}]}""");
+        Assert.Equal(400, error!.Status);
+        Assert.Equal("INVALID_PARAMETER_VALUE", error.ErrorCode);
+        Assert.EndsWith("Error: Model is missing inputs ['c']. Note that there were extra inputs: ['x'].", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"a": "abc", "b": 1, "c": 1}""", "Failed to convert column a to type 'float64'. Error: 'ValueError(\"could not convert string to float: 'abc'\")'")]
+    [InlineData("""{"a": 1, "b": 1, "c": null}""", "Failed to convert column c to type 'int64'. Error: 'IntCastingNaNError('Cannot convert non-finite values (NA or inf) to integer')'")]
+    [InlineData("""{"a": 1, "b": 1, "c": "1.5"}""", "Failed to convert column c to type 'int64'. Error: 'ValueError(\"invalid literal for int() with base 10: '1.5'\")'")]
+    [InlineData("""{"a": 1, "b": 1, "c": 1, "d": 3000000000}""", "Failed to convert column d to type 'int32'. Error: 'OverflowError('3000000000 is outside int32 [-2147483648, 2147483647]')'")]
+    [InlineData("""{"a": [1, 2], "b": 1, "c": 1}""", "Failed to convert column a to type 'float64'. Error: 'ValueError('setting an array element with a sequence.')'")]
+    public void A_value_the_cast_refuses_gets_BAD_REQUEST_naming_the_column_and_type(string record, string expected)
+    {
+        var (_, error) = Enforce($$"""{"dataframe_records": [{{record}}]}""");
+        Assert.Equal(400, error!.Status);
+        Assert.Equal("BAD_REQUEST", error.ErrorCode);
+        Assert.Equal("Invalid input. Data is not compatible with model signature. " + expected, error.Message);
+    }
+
+    [Fact]
+    public void Casts_follow_pandas_astype_floats_truncate_to_ints_nulls_are_NaN_booleans_are_truthiness()
+    {
+        var (input, error) = Enforce("""{"dataframe_records": [{"a": null, "b": true, "c": 1.9, "d": "7", "e": "false", "f": 12}, {"a": "nan", "b": "1e3", "c": -2.5, "d": 0, "e": 0, "f": null}]}""");
+        Assert.Null(error);
+        Assert.True(double.IsNaN(input!.Column("a")![0].Number));
+        Assert.True(double.IsNaN(input.Column("a")![1].Number));
+        Assert.Equal([1.0, 1000.0], input.Column("b")!.Select(c => c.Number));
+        Assert.Equal([1.0, -2.0], input.Column("c")!.Select(c => c.Number)); // truncated as astype(int64) truncates
+        Assert.Equal([7.0, 0.0], input.Column("d")!.Select(c => c.Number));
+        Assert.Equal([1.0, 0.0], input.Column("e")!.Select(c => c.Number)); // "false" is truthy, as in Python
+        Assert.Equal([CellKind.Integer, CellKind.Null], input.Column("f")!.Select(c => c.Kind)); // strings: kept as they are
+    }
+
+    [Fact]
+    public void A_tensor_signature_takes_columns_by_position_and_checks_the_width()
+    {
+        var tensor = InputSchema.FromSignature("""[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 2]}}]""")!;
+        var (input, error) = Enforce("""{"instances": [[1, "2.5"], [3, null]]}""", tensor);
+        Assert.Null(error);
+        Assert.Equal([1f, 2.5f, 3f, float.NaN], input!.ToFloatMatrix());
+
+        (_, error) = Enforce("""{"dataframe_split": {"columns": ["x", "y", "z"], "data": [[1, 2, 3]]}}""", tensor);
+        Assert.Equal("INVALID_PARAMETER_VALUE", error!.ErrorCode);
+        Assert.EndsWith("Shape of input (1, 3) does not match expected shape (-1, 2).", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Positional_rows_get_the_signatures_columns_in_order_and_too_few_are_refused()
+    {
+        var (input, error) = Enforce("""{"inputs": [[1, 2, 3, 4, true, "s", "extra"]]}""");
+        Assert.Null(error);
+        Assert.Equal([1.0, 2.0, 3.0, 4.0, 1.0], input!.Values.Take(5).Select(v => v![0].Number));
+
+        (_, error) = Enforce("""{"inputs": [[1, 2]]}""");
+        Assert.Equal("INVALID_PARAMETER_VALUE", error!.ErrorCode);
+        Assert.Contains("declares 6 inputs but the provided value only has 2 inputs", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CSV_reads_a_header_quoted_fields_and_empty_cells_as_missing()
+    {
+        var frame = ScoringRequest.Parse("text/csv", Encoding.UTF8.GetBytes("c,b,a,f\r\n1,2,3,\"x, y\"\r\n4,,6,\n"), out var parseError);
+        Assert.Null(parseError);
+        var input = Schema.Enforce(frame!, out var error);
+        Assert.Null(error);
+        Assert.Equal([3.0, 6.0], input!.Column("a")!.Select(c => c.Number));
+        Assert.True(double.IsNaN(input.Column("b")![1].Number));
+        Assert.Equal("x, y", input.Column("f")![0].Text);
+    }
+
+    [Fact]
+    public void An_inputs_dictionary_of_columns_is_a_named_frame()
+    {
+        var (input, error) = Enforce("""{"inputs": {"a": [1, 2], "b": [3, 4], "c": [5, 6]}}""");
+        Assert.Null(error);
+        Assert.Equal([5.0, 6.0], input!.Column("c")!.Select(c => c.Number));
+    }
+}

@@ -1,0 +1,121 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Microsoft.ML;
+using MlOps.Client.MLNet.Models;
+using MlOps.Client.Models;
+
+namespace MlOps.Client.Serving.Tests;
+
+/// <summary>An ML.NET iris classifier (the <c>mlnet</c> flavor) served from .NET: its prediction columns, as ML.NET predicts them.</summary>
+public sealed class MLNetServingTests : IDisposable
+{
+    private static readonly string[] Species = ["setosa", "versicolor", "virginica"];
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("mlops-serving-mlnet-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    public sealed class Flower
+    {
+        public float SepalLength { get; set; }
+
+        public float SepalWidth { get; set; }
+
+        public float PetalLength { get; set; }
+
+        public float PetalWidth { get; set; }
+
+        public string Species { get; set; } = "";
+    }
+
+    private sealed class Prediction
+    {
+        public string PredictedLabel { get; set; } = "";
+
+        public float[] Score { get; set; } = [];
+    }
+
+    private static List<Flower> Flowers() =>
+        [.. File.ReadLines(Path.Combine(AppContext.BaseDirectory, "data", "iris.csv")).Skip(1).Select(l => l.Split(',')).Select(p => new Flower
+        {
+            SepalLength = float.Parse(p[0], CultureInfo.InvariantCulture),
+            SepalWidth = float.Parse(p[1], CultureInfo.InvariantCulture),
+            PetalLength = float.Parse(p[2], CultureInfo.InvariantCulture),
+            PetalWidth = float.Parse(p[3], CultureInfo.InvariantCulture),
+            Species = Species[int.Parse(p[4], CultureInfo.InvariantCulture)],
+        })];
+
+    /// <summary>Trains the pipeline the ML.NET sample uses and saves it as the flavor does, with the signature autologging writes (or none).</summary>
+    private async Task<(string Folder, MLContext Context, ITransformer Model, IDataView Data)> SaveAsync(bool signature)
+    {
+        var context = new MLContext(seed: 1);
+        var data = context.Data.LoadFromEnumerable(Flowers());
+        var pipeline = context.Transforms.Conversion.MapValueToKey("Label", nameof(Flower.Species))
+            .Append(context.Transforms.Concatenate("Features", nameof(Flower.SepalLength), nameof(Flower.SepalWidth), nameof(Flower.PetalLength), nameof(Flower.PetalWidth)))
+            .Append(context.MulticlassClassification.Trainers.SdcaMaximumEntropy(new Microsoft.ML.Trainers.SdcaMaximumEntropyMulticlassTrainer.Options { MaximumNumberOfIterations = 50, NumberOfThreads = 1 }))
+            .Append(context.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+        var model = pipeline.Fit(data);
+        var folder = Directory.CreateDirectory(Path.Combine(_dir.FullName, signature ? "signed" : "unsigned")).FullName;
+        var config = await new MLNetFlavor(context).SaveAsync(new MLNetModel(model, data.Schema), folder, default);
+        var description = MlflowModel.Create("model", "run");
+        description.Flavors[MLNetFlavor.FlavorName] = config.Flavor;
+        if (signature)
+        {
+            description.Signature = MLNetFlavor.InferSignature(new MLNetModel(model, data.Schema));
+        }
+
+        description.Save(folder);
+        return (folder, context, model, data);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task The_prediction_columns_equal_MLNETs_own_predictions_as_records(bool signature)
+    {
+        var (folder, context, model, _) = await SaveAsync(signature);
+        await using var host = await ServingHost.StartAsync(folder);
+        Assert.Equal("mlnet", host.Model.Flavor);
+
+        var flowers = Flowers().Where((_, i) => i % 10 == 0).ToList();
+        var expected = context.Data.CreateEnumerable<Prediction>(model.Transform(context.Data.LoadFromEnumerable(flowers)), reuseRowObject: false).ToList();
+
+        // The label column (Species) is not sent: its signature column is optional ("required": false).
+        var rows = string.Join(", ", flowers.Select(f => FormattableString.Invariant($"[{f.SepalLength:R}, {f.SepalWidth:R}, {f.PetalLength:R}, {f.PetalWidth:R}]")));
+        var (status, answer) = await host.InvokeAsync("""{"dataframe_split": {"columns": ["SepalLength", "SepalWidth", "PetalLength", "PetalWidth"], "data": [""" + rows + "]}}");
+        Assert.Equal(200, status);
+        var predictions = answer!["predictions"]!.AsArray();
+        Assert.Equal(flowers.Count, predictions.Count);
+        for (var i = 0; i < flowers.Count; i++)
+        {
+            Assert.Equal(["PredictedLabel", "Score"], predictions[i]!.AsObject().Select(p => p.Key));
+            Assert.Equal(expected[i].PredictedLabel, predictions[i]!["PredictedLabel"]!.GetValue<string>());
+            Assert.Equal(expected[i].Score, predictions[i]!["Score"]!.AsArray().Select(v => v!.GetValue<float>()));
+        }
+
+        Assert.True(predictions.Count(p => p!["PredictedLabel"]!.GetValue<string>() == flowers[predictions.IndexOf(p)].Species) >= 13); // 15 rows, a fitted classifier
+    }
+
+    [Fact]
+    public async Task The_signature_is_enforced_and_the_label_column_is_optional()
+    {
+        var (folder, _, _, _) = await SaveAsync(signature: true);
+        var description = MlflowModel.Load(folder);
+        Assert.Contains("""{"type":"string","name":"Species","required":false}""", description.Signature!.Inputs, StringComparison.Ordinal);
+        Assert.Contains("""{"type":"float","name":"SepalLength","required":true}""", description.Signature.Inputs, StringComparison.Ordinal);
+
+        await using var host = await ServingHost.StartAsync(folder);
+        var (status, answer) = await host.InvokeAsync("""{"dataframe_records": [{"SepalLength": 5.1, "SepalWidth": 3.5, "PetalLength": 1.4}]}""");
+        Assert.Equal(400, status);
+        Assert.Equal("INVALID_PARAMETER_VALUE", answer!["error_code"]!.GetValue<string>());
+        Assert.Contains("Model is missing inputs ['PetalWidth'].", answer["message"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        (status, answer) = await host.InvokeAsync("""{"dataframe_records": [{"SepalLength": "x", "SepalWidth": 3.5, "PetalLength": 1.4, "PetalWidth": 0.2}]}""");
+        Assert.Equal(400, status);
+        Assert.Equal("BAD_REQUEST", answer!["error_code"]!.GetValue<string>());
+
+        // CSV and an int where a float is declared.
+        (status, answer) = await host.InvokeAsync("SepalLength,SepalWidth,PetalLength,PetalWidth,Species\n5,3.5,1.4,0.2,\n", "text/csv");
+        Assert.Equal(200, status);
+        Assert.Equal("setosa", answer!["predictions"]![0]!["PredictedLabel"]!.GetValue<string>());
+    }
+}

@@ -1,0 +1,62 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Logging;
+using MlOps.Client.Stores;
+
+namespace MlOps.Client.Serving.Tests;
+
+/// <summary>A model folder served on 127.0.0.1 (a free port) by <c>MapMlflowModel</c>, with a client.</summary>
+internal sealed class ServingHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private ServingHost(WebApplication app, ServedModel model)
+    {
+        _app = app;
+        Model = model;
+        Http = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public ServedModel Model { get; }
+
+    public HttpClient Http { get; }
+
+    public static async Task<ServingHost> StartAsync(string folder, ScoringOptions? options = null)
+    {
+        // A local folder needs no tracking store to resolve; the embedded store in a temporary folder stands in.
+        var dir = Directory.CreateTempSubdirectory("mlops-serving-store-");
+        ServedModel model;
+        await using (var store = SqliteTrackingStore.Open("sqlite:///" + Path.Combine(dir.FullName, "mlflow.db")))
+        {
+            model = await ServedModel.LoadAsync(store, folder);
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        dir.Delete(recursive: true);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        app.MapMlflowModel(model, options);
+        await app.StartAsync();
+        return new ServingHost(app, model);
+    }
+
+    /// <summary>POSTs a body to /invocations; returns the status and the parsed JSON answer.</summary>
+    public async Task<(int Status, JsonNode? Json)> InvokeAsync(string body, string contentType = "application/json")
+    {
+        using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        using var response = await Http.PostAsync("/invocations", content);
+        return ((int)response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync()));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await _app.DisposeAsync();
+        Model.Dispose();
+    }
+}
