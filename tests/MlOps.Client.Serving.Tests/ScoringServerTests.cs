@@ -11,6 +11,7 @@ using MlOps.Client.Stores;
 using MlOps.Client.XGBoost;
 using MlOps.Client.XGBoost.Models;
 using MlOps.Client.XGBoost.Tests;
+using OpenTelemetry.Metrics;
 using XGBoostIris;
 
 namespace MlOps.Client.Serving.Tests;
@@ -222,6 +223,56 @@ public sealed class ScoringServerTests : IAsyncLifetime
             var classes = mine.Where(m => m.Name == "mlops.serving.predicted_class").ToDictionary(m => m.Tags["class"]!, m => (int)m.Value);
             Assert.Equal(expected.OrderBy(p => p.Key), classes.OrderBy(p => p.Key));
         }
+    }
+
+    [XGBoostFact]
+    public async Task The_metrics_export_through_OpenTelemetry_with_each_outputs_count_min_and_max()
+    {
+        var exported = new List<OpenTelemetry.Metrics.Metric>();
+        using var provider = OpenTelemetry.Sdk.CreateMeterProviderBuilder().AddMeter(ScoringMetrics.MeterName).AddInMemoryExporter(exported).Build();
+        await SendAsync(Recorded("004"));
+        await SendAsync(Recorded("010"));
+        provider.ForceFlush();
+
+        var recorded = Recorded("004")["response"]!["json"]!["predictions"]!.AsArray().Select(r => r!.AsArray().Select(v => v!.GetValue<double>()).ToArray()).ToList();
+        var outputs = new Dictionary<string, (long Count, double Min, double Max)>();
+        var requests = new Dictionary<string, long>();
+        foreach (var metric in exported)
+        {
+            foreach (ref readonly var point in metric.GetMetricPoints())
+            {
+                var tags = new Dictionary<string, string?>();
+                foreach (var tag in point.Tags)
+                {
+                    tags[tag.Key] = tag.Value?.ToString();
+                }
+
+                if (tags.GetValueOrDefault("model") != _model!.ModelUri)
+                {
+                    continue;
+                }
+
+                if (metric.Name == "mlops.serving.prediction" && point.TryGetHistogramMinMaxValues(out var min, out var max))
+                {
+                    outputs[tags["output"]!] = (point.GetHistogramCount(), min, max);
+                }
+                else if (metric.Name == "mlops.serving.requests")
+                {
+                    requests[tags["http.response.status_code"] + " " + tags.GetValueOrDefault("error_code")] = point.GetSumLong();
+                }
+            }
+        }
+
+        for (var o = 0; o < 3; o++)
+        {
+            var (count, min, max) = outputs[o.ToString(System.Globalization.CultureInfo.InvariantCulture)];
+            Assert.Equal(45, count);
+            Assert.Equal(recorded.Min(r => r[o]), min, 1e-9);
+            Assert.Equal(recorded.Max(r => r[o]), max, 1e-9);
+        }
+
+        Assert.Equal(1, requests["200 "]);
+        Assert.Equal(1, requests["400 BAD_REQUEST"]);
     }
 
     [XGBoostFact]

@@ -338,6 +338,9 @@ internal static class MlopsCommandLine
             await using var store = ctx.OpenStore();
             using var model = await MlOps.Client.Serving.ServedModel.LoadAsync(store, parse.GetValue(serveUri)!, ct).ConfigureAwait(false);
             var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+            // As ASP.NET Core's templates configure it: the framework's own per-request lines only from Warning up; the
+            // served model's one line per request (status, rows, time) stays.
+            Microsoft.Extensions.Logging.FilterLoggingBuilderExtensions.AddFilter(builder.Logging, "Microsoft.AspNetCore", Microsoft.Extensions.Logging.LogLevel.Warning);
             var url = $"http://{parse.GetValue(host)}:{parse.GetValue(port)}";
             Microsoft.AspNetCore.Hosting.HostingAbstractionsWebHostBuilderExtensions.UseUrls(builder.WebHost, url);
             await using var app = builder.Build();

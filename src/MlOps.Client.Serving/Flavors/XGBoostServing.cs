@@ -19,6 +19,11 @@ internal sealed class XGBoostServing : IServingFlavor
     private XGBoostServing(Booster booster)
     {
         _booster = booster;
+
+        // One thread per prediction: requests already run in parallel, and for a request's few rows XGBoost's OpenMP team
+        // costs more (its threads spin between predictions) than it saves — 1-row requests/s 1,733 → 2,768 at one
+        // connection on the 2-core benchmark machine (docs/performance.md).
+        booster.SetParameter("nthread", 1);
         var names = booster.FeatureNames is { Count: > 0 } features ? features : null;
         NativeSchema = names is null
             ? InputSchema.Tensor("float32", (int)booster.FeatureCount)
