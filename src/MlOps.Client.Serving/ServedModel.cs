@@ -1,4 +1,3 @@
-using MlOps.Client.Artifacts;
 using MlOps.Client.Models;
 using MlOps.Client.Serving.Flavors;
 using MlOps.Client.Serving.Input;
@@ -56,17 +55,8 @@ public sealed class ServedModel : IDisposable
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentException.ThrowIfNullOrEmpty(modelUri);
-        var directory = Directory.Exists(modelUri) ? modelUri : null;
-        DirectoryInfo? temporary = null;
-        try
+        return await ModelLogging.WithLocalCopyAsync(store, modelUri, async directory =>
         {
-            if (directory is null)
-            {
-                var (root, path) = await ModelLogging.ResolveAsync(store, modelUri, cancellationToken).ConfigureAwait(false);
-                temporary = Directory.CreateTempSubdirectory("mlops-serve-");
-                directory = await store.ArtifactsFor(root).DownloadAsync(path, temporary.FullName, 4, null, cancellationToken).ConfigureAwait(false);
-            }
-
             var description = MlflowModel.Load(directory);
             IServingFlavor flavor = ServableFlavors.FirstOrDefault(description.Flavors.ContainsKey) switch
             {
@@ -76,11 +66,7 @@ public sealed class ServedModel : IDisposable
                     $"'{modelUri}' has the flavors {string.Join(", ", description.Flavors.Keys)}; this server serves {string.Join(" and ", ServableFlavors)}."),
             };
             return new ServedModel(modelUri, description, flavor);
-        }
-        finally
-        {
-            temporary?.Delete(recursive: true);
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Enforces the input and predicts; <see langword="null"/> with the error when the input is refused.</summary>

@@ -214,18 +214,31 @@ public static class ModelLogging
         ArgumentNullException.ThrowIfNull(store);
         ArgumentException.ThrowIfNullOrEmpty(modelUri);
         flavor ??= ModelFlavors.Get<TModel>();
+        return await WithLocalCopyAsync(store, modelUri, directory => LoadFromDirectoryAsync(directory, flavor, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="load"/> on a local copy of the model <paramref name="modelUri"/> names: the folder itself, or
+    /// a download (resolved as <see cref="ResolveAsync"/> does) into a temporary folder deleted afterwards.
+    /// </summary>
+    /// <typeparam name="T">What <paramref name="load"/> returns.</typeparam>
+    /// <param name="store">The store that resolves the URI.</param>
+    /// <param name="modelUri">A model URI or a local folder.</param>
+    /// <param name="load">Loads from the local folder.</param>
+    /// <param name="cancellationToken">Cancels the download.</param>
+    internal static async Task<T> WithLocalCopyAsync<T>(ITrackingStore store, string modelUri, Func<string, Task<T>> load, CancellationToken cancellationToken)
+    {
         if (Directory.Exists(modelUri))
         {
-            return await LoadFromDirectoryAsync(modelUri, flavor, cancellationToken).ConfigureAwait(false);
+            return await load(modelUri).ConfigureAwait(false);
         }
 
         var (artifactRoot, path) = await ResolveAsync(store, modelUri, cancellationToken).ConfigureAwait(false);
-        var repository = store.ArtifactsFor(artifactRoot);
         var dir = Directory.CreateTempSubdirectory("mlops-load-");
         try
         {
-            var local = await repository.DownloadAsync(path, dir.FullName, 4, null, cancellationToken).ConfigureAwait(false);
-            return await LoadFromDirectoryAsync(local, flavor, cancellationToken).ConfigureAwait(false);
+            var local = await store.ArtifactsFor(artifactRoot).DownloadAsync(path, dir.FullName, 4, null, cancellationToken).ConfigureAwait(false);
+            return await load(local).ConfigureAwait(false);
         }
         finally
         {

@@ -1,0 +1,58 @@
+using System.Text.Json.Nodes;
+using MlOps.Client.Registry;
+using MlOps.Client.Stores;
+using MlOps.Client.Tracking;
+using MlOps.Client.XGBoost;
+using MlOps.Client.XGBoost.Tests;
+using XGBoostIris;
+
+namespace MlOps.Client.Serving.Tests;
+
+/// <summary>A model logged by a run, registered and aliased in the embedded store, served by its <c>models:/name@alias</c> URI.</summary>
+public sealed class RegisteredModelTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("mlops-serving-registry-");
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _dir.Delete(recursive: true);
+    }
+
+    [XGBoostFact]
+    public async Task A_registered_alias_and_a_runs_URI_resolve_download_and_serve_the_logged_model()
+    {
+        var (xTrain, yTrain, xTest, _) = Iris.LoadSplit();
+        await using var store = SqliteTrackingStore.Open("sqlite:///" + Path.Combine(_dir.FullName, "mlflow.db"));
+        string runId;
+        float[] expected;
+        await using (var tracker = new Tracker(store, new TrackerOptions { HandleProcessExit = false, SetSystemTags = false }))
+        {
+            using var run = tracker.StartRun("serve-me");
+            using var dtrain = new DMatrix(xTrain, yTrain);
+            using var booster = XGBoost.XGBoost.Train(new Dictionary<string, object?> { ["objective"] = "multi:softprob", ["num_class"] = 3, ["seed"] = 42 }, dtrain);
+            expected = booster.InplacePredict([.. xTest[0], .. xTest[1]], 2, 4).Values;
+            await run.LogModelAsync(booster);
+            runId = run.RunId;
+        }
+
+        var registry = new ModelRegistry(store);
+        var version = await registry.RegisterModelAsync($"runs:/{runId}/model", "iris");
+        await registry.SetRegisteredModelAliasAsync("iris", "champion", version.Version);
+
+        foreach (var uri in new[] { "models:/iris@champion", $"runs:/{runId}/model" })
+        {
+            using var model = await ServedModel.LoadAsync(store, uri);
+            Assert.Equal("xgboost", model.Flavor);
+            Assert.Equal(uri, model.ModelUri);
+            var frame = Input.ScoringRequest.Parse("application/json", System.Text.Encoding.UTF8.GetBytes(
+                new JsonObject { ["inputs"] = new JsonArray(new JsonArray([.. xTest[0].Select(v => (JsonNode)v)]), new JsonArray([.. xTest[1].Select(v => (JsonNode)v)])) }.ToJsonString()), out _);
+            var predictions = model.Predict(frame!, out var error);
+            Assert.Null(error);
+            Assert.Equal(expected, predictions!.Columns[0].Numbers);
+        }
+
+        // The download went to a temporary folder that is gone once the model is loaded.
+        Assert.DoesNotContain(Directory.GetDirectories(Path.GetTempPath(), "mlops-load-*"), d => Directory.GetFiles(d, "MLmodel", SearchOption.AllDirectories).Any(f => File.ReadAllText(f).Contains(runId, StringComparison.Ordinal)));
+    }
+}
