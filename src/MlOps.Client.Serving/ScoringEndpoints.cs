@@ -78,10 +78,18 @@ public static class ScoringEndpoints
             context.Response.ContentType = "application/json";
             await predictions.WriteAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is XGBoost.XGBoostException or InvalidOperationException or ArgumentException or FormatException or OverflowException)
+        catch (Exception ex) when (!context.Response.HasStarted && ex is XGBoost.XGBoostException or InvalidOperationException or ArgumentException or FormatException or OverflowException)
         {
             // The model refused the rows: MLflow's code for it, the first line of the reason, never a stack trace.
             errorCode = await ErrorAsync(context, new ScoringError(400, "INVALID_PARAMETER_VALUE", "Failed to predict data: " + ex.Message.Split('\n')[0])).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!context.Response.HasStarted && (ex is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested))
+        {
+            // Anything else the model throws: Python's answer for it (400 BAD_REQUEST), the exception's type in the log,
+            // never a stack trace or the payload in the answer.
+            ScoringLog.Unexpected(logger, ex.GetType().FullName ?? ex.GetType().Name);
+            errorCode = await ErrorAsync(context, new ScoringError(400, "BAD_REQUEST",
+                "Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference.")).ConfigureAwait(false);
         }
         finally
         {
@@ -109,4 +117,7 @@ internal static partial class ScoringLog
 {
     [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "POST /invocations → {Status} {ErrorCode}, {Rows} rows, {Milliseconds:0.0} ms")]
     public static partial void Request(ILogger logger, int status, string errorCode, int rows, double milliseconds);
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "POST /invocations: the model threw {ExceptionType}; answered 400 BAD_REQUEST")]
+    public static partial void Unexpected(ILogger logger, string exceptionType);
 }

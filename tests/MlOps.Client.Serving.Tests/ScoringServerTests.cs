@@ -145,6 +145,55 @@ public sealed class ScoringServerTests : IAsyncLifetime
         Assert.Equal("BAD_REQUEST", JsonNode.Parse(body)!["error_code"]!.GetValue<string>());
     }
 
+    public static TheoryData<string, string> Hostile => new()
+    {
+        { "application/json", "{\"inputs\": " + new string('[', 5000) + new string(']', 5000) + "}" },
+        { "application/json", """{"dataframe_split": {"columns": ["a"], "data": [[1, 2]]}}""" },
+        { "application/json", """{"dataframe_split": {"columns": 5, "data": 7}}""" },
+        { "application/json", """{"dataframe_records": [1, 2]}""" },
+        { "application/json", """{"inputs": []}""" },
+        { "application/json", """{"inputs": [[1, 2, 3, 4], [1, 2]]}""" },
+        { "application/json", """{"instances": "abc"}""" },
+        { "application/json", """{"inputs": {"a": [1, 2], "b": [1]}}""" },
+        { "application/json", """{"inputs": [[{"a": 1}, 1, 1, 1]]}""" },
+        { "application/json", """{"inputs": [[NaN, 1, 1, 1]]}""" },
+        { "application/json", "null" },
+        { "application/json", "[]" },
+        { "application/json", "\"x\"" },
+        { "application/json", "{\"inputs\": [[\"\udcff\", 1, 1, 1]]}" },
+        { "text/csv", "a,b,c,d\n1,2,3\n" },
+        { "text/csv", "\"abc,1,2,3\n" },
+        { "text/csv", "1,2,3,4,5,6\n" },
+    };
+
+    [XGBoostFact]
+    public async Task A_number_beyond_float64_is_infinity_as_Pythons_json_reads_it()
+    {
+        using var content = new StringContent("""{"inputs": [[1e400, 1, 1, 1]]}""", Encoding.UTF8, "application/json");
+        using var response = await _http.PostAsync("/invocations", content);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(3, JsonNode.Parse(await response.Content.ReadAsStringAsync())!["predictions"]![0]!.AsArray().Count);
+    }
+
+    [XGBoostTheory]
+    [MemberData(nameof(Hostile))]
+    public async Task Hostile_bodies_get_a_4xx_with_the_error_JSON_and_the_server_keeps_serving(string contentType, string body)
+    {
+        using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        using var response = await _http.PostAsync("/invocations", content);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True((int)response.StatusCode is >= 400 and < 500, $"{(int)response.StatusCode}: {text}");
+        var error = JsonNode.Parse(text)!;
+        Assert.Contains(error["error_code"]!.GetValue<string>(), new[] { "BAD_REQUEST", "INVALID_PARAMETER_VALUE" });
+        Assert.DoesNotContain("   at ", text, StringComparison.Ordinal);
+        Assert.Null(error["stack_trace"]);
+
+        var (status, answer, _) = await SendAsync(Recorded("005"));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.True(JsonNode.DeepEquals(Recorded("005")["response"]!["json"], JsonNode.Parse(answer)));
+    }
+
     [XGBoostFact]
     public async Task Ping_health_and_version_answer_as_Pythons_server()
     {

@@ -42,7 +42,9 @@ internal readonly record struct Cell(CellKind Kind, double Number = 0, string? T
     /// <summary>Reads a JSON value.</summary>
     public static Cell From(JsonElement element) => element.ValueKind switch
     {
-        JsonValueKind.Number => element.TryGetInt64(out var l) ? new Cell(CellKind.Integer, l) : new Cell(CellKind.Float, element.GetDouble()),
+        JsonValueKind.Number => element.TryGetInt64(out var l) ? new Cell(CellKind.Integer, l)
+            : element.TryGetDouble(out var d) ? new Cell(CellKind.Float, d)
+            : new Cell(CellKind.Float, double.Parse(element.GetRawText(), NumberStyles.Float, CultureInfo.InvariantCulture)), // 1e400 → inf, as Python's json reads it
         JsonValueKind.String => new Cell(CellKind.String, Text: element.GetString()),
         JsonValueKind.True => new Cell(CellKind.Boolean, 1),
         JsonValueKind.False => new Cell(CellKind.Boolean, 0),
