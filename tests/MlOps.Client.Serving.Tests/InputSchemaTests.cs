@@ -46,12 +46,13 @@ public sealed class InputSchemaTests
         var (_, error) = Enforce("""{"dataframe_records": [{"a": 1, "b": 2, "x": 0}]}""");
         Assert.Equal(400, error!.Status);
         Assert.Equal("INVALID_PARAMETER_VALUE", error.ErrorCode);
-        Assert.EndsWith("Error: Model is missing inputs ['c']. Note that there were extra inputs: ['x'].", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith("Error: Model is missing inputs ['c']. Note that there were extra inputs: ['x']", error.Message, StringComparison.Ordinal);
     }
 
     [Theory]
     [InlineData("""{"a": "abc", "b": 1, "c": 1}""", "Failed to convert column a to type 'float64'. Error: 'ValueError(\"could not convert string to float: 'abc'\")'")]
-    [InlineData("""{"a": 1, "b": 1, "c": null}""", "Failed to convert column c to type 'int64'. Error: 'IntCastingNaNError('Cannot convert non-finite values (NA or inf) to integer')'")]
+    [InlineData("""{"a": 1, "b": 1, "c": 1}, {"a": 1, "b": 1, "c": null}""", "Failed to convert column c to type 'int64'. Error: 'IntCastingNaNError('Cannot convert non-finite values (NA or inf) to integer')'")]
+    [InlineData("""{"a": 1, "b": 1, "c": null}""", "Failed to convert column c to type 'int64'. Error: 'TypeError(\"int() argument must be a string, a bytes-like object or a real number, not 'NoneType'\")'")]
     [InlineData("""{"a": 1, "b": 1, "c": "1.5"}""", "Failed to convert column c to type 'int64'. Error: 'ValueError(\"invalid literal for int() with base 10: '1.5'\")'")]
     [InlineData("""{"a": 1, "b": 1, "c": 1, "d": 3000000000}""", "Failed to convert column d to type 'int32'. Error: 'OverflowError('3000000000 is outside int32 [-2147483648, 2147483647]')'")]
     [InlineData("""{"a": [1, 2], "b": 1, "c": 1}""", "Failed to convert column a to type 'float64'. Error: 'ValueError('setting an array element with a sequence.')'")]
@@ -91,15 +92,21 @@ public sealed class InputSchemaTests
     }
 
     [Fact]
-    public void Positional_rows_get_the_signatures_columns_in_order_and_too_few_are_refused()
+    public void Positional_rows_fill_an_unnamed_signature_in_order_and_a_named_one_refuses_them_as_Python_does()
     {
-        var (input, error) = Enforce("""{"inputs": [[1, 2, 3, 4, true, "s", "extra"]]}""");
+        var unnamed = InputSchema.FromSignature("""[{"type": "double"}, {"type": "long"}, {"type": "boolean"}]""")!;
+        var (input, error) = Enforce("""{"inputs": [[1.5, 2, true, "extra"]]}""", unnamed);
         Assert.Null(error);
-        Assert.Equal([1.0, 2.0, 3.0, 4.0, 1.0], input!.Values.Take(5).Select(v => v![0].Number));
+        Assert.Equal([1.5, 2.0, 1.0], input!.Values.Select(v => v![0].Number));
 
-        (_, error) = Enforce("""{"inputs": [[1, 2]]}""");
+        (_, error) = Enforce("""{"inputs": [[1.5]]}""", unnamed);
         Assert.Equal("INVALID_PARAMETER_VALUE", error!.ErrorCode);
-        Assert.Contains("declares 6 inputs but the provided value only has 2 inputs", error.Message, StringComparison.Ordinal);
+        Assert.Contains("declares 3 inputs but the provided value only has 1 inputs", error.Message, StringComparison.Ordinal);
+
+        // pandas names positional columns 0, 1, …: a named signature misses its required columns (recorded from Python).
+        (_, error) = Enforce("""{"instances": [[1, 2, 3, 4, true, "s"]]}""");
+        Assert.Equal("INVALID_PARAMETER_VALUE", error!.ErrorCode);
+        Assert.EndsWith("Error: Model is missing inputs ['a', 'b', 'c']. Note that there were extra inputs: [0, 1, 2, 3, 4, 5]", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

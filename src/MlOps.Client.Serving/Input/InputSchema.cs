@@ -114,19 +114,24 @@ internal sealed class InputSchema
 
         var width = frame.Names?.Length ?? (rows > 0 ? frame.Rows[0].Length : 0);
         int[] sources;
-        if (IsNamed && frame.Names is { } names)
+        if (IsNamed)
         {
-            var missing = Columns.Where(c => c.Required && Array.IndexOf(names, c.Name) < 0).Select(c => $"'{c.Name}'").ToList();
+            // Positional values have no names: pandas names their columns 0, 1, …, which a named signature then misses
+            // (Python refuses them so, recorded).
+            var names = frame.Names;
+            var missing = Columns.Where(c => c.Required && (names is null || Array.IndexOf(names, c.Name) < 0)).Select(c => $"'{c.Name}'").ToList();
             if (missing.Count > 0)
             {
-                var extra = names.Where(n => Columns.All(c => c.Name != n)).Select(n => $"'{n}'").ToList();
+                var extra = names is null
+                    ? Enumerable.Range(0, width).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToList()
+                    : names.Where(n => Columns.All(c => c.Name != n)).Select(n => $"'{n}'").ToList();
                 error = new ScoringError(400, "INVALID_PARAMETER_VALUE",
                     $"Failed to enforce schema of data with schema '{Description}'. Error: Model is missing inputs [{string.Join(", ", missing)}]." +
-                    (extra.Count > 0 ? $" Note that there were extra inputs: [{string.Join(", ", extra)}]." : ""));
+                    (extra.Count > 0 ? $" Note that there were extra inputs: [{string.Join(", ", extra)}]" : ""));
                 return null;
             }
 
-            sources = [.. Columns.Select(c => Array.IndexOf(names, c.Name))];
+            sources = [.. Columns.Select(c => names is null ? -1 : Array.IndexOf(names, c.Name))];
         }
         else if (IsTensor ? width != Columns.Count : width < Columns.Count)
         {
@@ -153,9 +158,10 @@ internal sealed class InputSchema
             var spec = Columns[c];
             var name = spec.Name ?? frame.Names?[sources[c]] ?? sources[c].ToString(CultureInfo.InvariantCulture);
             var column = new Cell[rows];
+            var objectColumn = IsObjectColumn(frame.Rows, sources[c]);
             for (var r = 0; r < rows; r++)
             {
-                if (Cast(frame.Rows[r][sources[c]], spec.ItemType ?? spec.Type, spec.ItemType is not null, out column[r]) is { } problem)
+                if (Cast(frame.Rows[r][sources[c]], spec.ItemType ?? spec.Type, spec.ItemType is not null, objectColumn, out column[r]) is { } problem)
                 {
                     error = new ScoringError(400, "BAD_REQUEST",
                         $"Invalid input. Data is not compatible with model signature. Failed to convert column {name} to type '{spec.PandasType}'. Error: '{problem}'");
@@ -169,8 +175,26 @@ internal sealed class InputSchema
         return new EnforcedInput(rows, Columns, values);
     }
 
-    /// <summary>pandas' <c>astype</c> of one value; returns Python's exception repr when it fails.</summary>
-    private static string? Cast(Cell cell, string type, bool array, out Cell result)
+    /// <summary>Whether pandas reads the column as <c>object</c> (not numbers): text, booleans, lists, or nothing but nulls.</summary>
+    private static bool IsObjectColumn(List<Cell[]> rows, int column)
+    {
+        var allNull = true;
+        foreach (var row in rows)
+        {
+            var kind = row[column].Kind;
+            if (kind is not (CellKind.Integer or CellKind.Float or CellKind.Null))
+            {
+                return true;
+            }
+
+            allNull &= kind == CellKind.Null;
+        }
+
+        return allNull;
+    }
+
+    /// <summary>pandas' <c>astype</c> of one value (of an <c>object</c> column or a numeric one); returns Python's exception repr when it fails.</summary>
+    private static string? Cast(Cell cell, string type, bool array, bool objectColumn, out Cell result)
     {
         result = cell;
         if (array)
@@ -183,7 +207,7 @@ internal sealed class InputSchema
             var items = new Cell[cell.Items!.Length];
             for (var i = 0; i < items.Length; i++)
             {
-                if (Cast(cell.Items[i], type, false, out items[i]) is { } problem)
+                if (Cast(cell.Items[i], type, false, objectColumn, out items[i]) is { } problem)
                 {
                     return problem;
                 }
@@ -232,7 +256,10 @@ internal sealed class InputSchema
                 }
                 else if (cell.Kind == CellKind.Null)
                 {
-                    return "IntCastingNaNError('Cannot convert non-finite values (NA or inf) to integer')";
+                    // A numeric column holds NaN there; an object column holds None, which int() refuses (both recorded).
+                    return objectColumn
+                        ? "TypeError(\"int() argument must be a string, a bytes-like object or a real number, not 'NoneType'\")"
+                        : "IntCastingNaNError('Cannot convert non-finite values (NA or inf) to integer')";
                 }
                 else if (cell.Kind == CellKind.String && long.TryParse(cell.Text!.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l))
                 {
