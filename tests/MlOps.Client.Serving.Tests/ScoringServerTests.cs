@@ -195,6 +195,30 @@ public sealed class ScoringServerTests : IAsyncLifetime
     }
 
     [XGBoostFact]
+    public async Task The_scoring_client_gets_Pythons_predictions_in_every_format_and_its_error_codes()
+    {
+        using var client = new MlOps.Client.Scoring.MlflowScoringClient(_http.BaseAddress!.ToString(), o => o.Retry.MaxRetries = 0);
+        Assert.True(await client.PingAsync());
+        Assert.Equal("2.22.1.dev0", await client.GetVersionAsync());
+
+        var expected = Recorded("004")["response"]!["json"]!["predictions"]!.AsArray().Select(r => r!.AsArray().Select(v => v!.GetValue<double>()).ToArray()).ToArray();
+        var split = JsonNode.Parse(Recorded("004")["request"]!["body"]!.GetValue<string>())!["dataframe_split"]!;
+        var columns = split["columns"]!.AsArray().Select(c => c!.GetValue<string>()).ToList();
+        var rows = split["data"]!.AsArray().Select(r => (IReadOnlyList<object?>)[.. r!.AsArray().Select(v => (object?)v!.GetValue<double>())]).ToList();
+
+        Assert.Equal(expected, (await client.PredictDataFrameSplitAsync(columns, rows)).AsRows());
+        Assert.Equal(expected, (await client.PredictDataFrameRecordsAsync(rows.Select(r => (IReadOnlyDictionary<string, object?>)columns.Zip(r).ToDictionary(p => p.First, p => p.Second)))).AsRows());
+        Assert.Equal(expected, (await client.PredictInstancesAsync(JsonNode.Parse(split["data"]!.ToJsonString())!.AsArray())).AsRows());
+        Assert.Equal(expected, (await client.PredictInputsAsync(JsonNode.Parse(split["data"]!.ToJsonString())!)).AsRows());
+
+        var refused = await Assert.ThrowsAsync<MlflowException>(() => client.PredictDataFrameSplitAsync(["a", "b", "c"], [[1.0, 2.0, 3.0]]));
+        Assert.Equal(400, refused.Status);
+        Assert.Equal("INVALID_PARAMETER_VALUE", refused.ErrorCode);
+        refused = await Assert.ThrowsAsync<MlflowException>(() => client.PredictInstancesAsync([new JsonArray("abc", 3.5, 1.4, 0.2)]));
+        Assert.Equal("BAD_REQUEST", refused.ErrorCode);
+    }
+
+    [XGBoostFact]
     public async Task Ping_health_and_version_answer_as_Pythons_server()
     {
         foreach (var (name, path) in new[] { ("001", "/ping"), ("002", "/health"), ("003", "/version") })
