@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -51,12 +50,10 @@ public static class ScoringEndpoints
                 limit.MaxRequestBodySize = options.MaxRequestBodyBytes;
             }
 
-            byte[] body;
+            using var body = new MemoryStream();
             try
             {
-                using var buffer = new MemoryStream();
-                await context.Request.Body.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
-                body = buffer.ToArray();
+                await context.Request.Body.CopyToAsync(body, context.RequestAborted).ConfigureAwait(false);
             }
             catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
             {
@@ -64,7 +61,7 @@ public static class ScoringEndpoints
                 return;
             }
 
-            var frame = ScoringRequest.Parse(context.Request.ContentType, body, out var error);
+            var frame = ScoringRequest.Parse(context.Request.ContentType, body.GetBuffer().AsSpan(0, (int)body.Length), out var error);
             var predictions = frame is null ? null : model.Predict(frame, out error);
             if (predictions is null)
             {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using MlOps.Client.MLNet.Models;
 using MlOps.Client.Models;
 
@@ -117,5 +118,108 @@ public sealed class MLNetServingTests : IDisposable
         (status, answer) = await host.InvokeAsync("SepalLength,SepalWidth,PetalLength,PetalWidth,Species\n5,3.5,1.4,0.2,\n", "text/csv");
         Assert.Equal(200, status);
         Assert.Equal("setosa", answer!["predictions"]![0]!["PredictedLabel"]!.GetValue<string>());
+    }
+
+    public sealed class VectorFlower
+    {
+        [VectorType(4)]
+        public float[] Features { get; set; } = [];
+
+        public string Label { get; set; } = "";
+    }
+
+    [Fact]
+    public async Task A_vector_input_column_takes_lists_of_its_size_and_refuses_others()
+    {
+        var context = new MLContext(seed: 1);
+        var data = context.Data.LoadFromEnumerable(Flowers().Select(f => new VectorFlower { Features = [f.SepalLength, f.SepalWidth, f.PetalLength, f.PetalWidth], Label = f.Species }));
+        var model = context.Transforms.Conversion.MapValueToKey("Label")
+            .Append(context.MulticlassClassification.Trainers.SdcaMaximumEntropy(new Microsoft.ML.Trainers.SdcaMaximumEntropyMulticlassTrainer.Options { MaximumNumberOfIterations = 50, NumberOfThreads = 1 }))
+            .Append(context.Transforms.Conversion.MapKeyToValue("PredictedLabel"))
+            .Fit(data);
+        var folder = Directory.CreateDirectory(Path.Combine(_dir.FullName, "vector")).FullName;
+        var mlnet = new MLNetModel(model, data.Schema);
+        var config = await new MLNetFlavor(context).SaveAsync(mlnet, folder, default);
+        var description = MlflowModel.Create("model", "run");
+        description.Flavors[MLNetFlavor.FlavorName] = config.Flavor;
+        description.Signature = MLNetFlavor.InferSignature(mlnet);
+        description.Save(folder);
+        Assert.Contains("""{"type":"array","items":{"type":"float"},"name":"Features","required":true}""", description.Signature.Inputs, StringComparison.Ordinal);
+
+        await using var host = await ServingHost.StartAsync(folder);
+        var (status, answer) = await host.InvokeAsync("""{"dataframe_records": [{"Features": [5.1, 3.5, 1.4, 0.2]}, {"Features": [6.3, 2.5, 4.9, 1.5]}]}""");
+        Assert.Equal(200, status);
+        var expected = context.Data.CreateEnumerable<Prediction>(model.Transform(context.Data.LoadFromEnumerable(new[]
+        {
+            new VectorFlower { Features = [5.1f, 3.5f, 1.4f, 0.2f] }, new VectorFlower { Features = [6.3f, 2.5f, 4.9f, 1.5f] },
+        })), reuseRowObject: false).ToList();
+        Assert.Equal(expected.Select(p => p.PredictedLabel), answer!["predictions"]!.AsArray().Select(p => p!["PredictedLabel"]!.GetValue<string>()));
+        Assert.Equal(expected[1].Score, answer["predictions"]![1]!["Score"]!.AsArray().Select(v => v!.GetValue<float>()));
+
+        (status, answer) = await host.InvokeAsync("""{"dataframe_records": [{"Features": [5.1, 3.5, 1.4]}]}""");
+        Assert.Equal(400, status);
+        Assert.Contains("Column 'Features' holds vectors of 4 values; row 0 has 3.", answer!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        (status, answer) = await host.InvokeAsync("""{"dataframe_records": [{"Features": 5.1}]}""");
+        Assert.Equal(400, status);
+        Assert.Equal("BAD_REQUEST", answer!["error_code"]!.GetValue<string>());
+    }
+
+    public sealed class BinaryFlower
+    {
+        public float PetalLength { get; set; }
+
+        public float PetalWidth { get; set; }
+
+        public bool Label { get; set; }
+    }
+
+    private async Task<string> SaveAsync(MLContext context, ITransformer model, IDataView data, string name)
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_dir.FullName, name)).FullName;
+        var mlnet = new MLNetModel(model, data.Schema);
+        var config = await new MLNetFlavor(context).SaveAsync(mlnet, folder, default);
+        var description = MlflowModel.Create("model", "run");
+        description.Flavors[MLNetFlavor.FlavorName] = config.Flavor;
+        description.Signature = MLNetFlavor.InferSignature(mlnet);
+        description.Save(folder);
+        return folder;
+    }
+
+    [Fact]
+    public async Task A_regressor_answers_a_list_of_scores_and_a_binary_classifier_booleans_and_probabilities()
+    {
+        var context = new MLContext(seed: 1);
+        var flowers = Flowers();
+        var regressionData = context.Data.LoadFromEnumerable(flowers);
+        var regressor = context.Transforms.Concatenate("Features", nameof(Flower.SepalLength), nameof(Flower.SepalWidth), nameof(Flower.PetalLength))
+            .Append(context.Regression.Trainers.Sdca(labelColumnName: nameof(Flower.PetalWidth), maximumNumberOfIterations: 50))
+            .Fit(regressionData);
+        await using (var host = await ServingHost.StartAsync(await SaveAsync(context, regressor, regressionData, "regressor")))
+        {
+            // PetalWidth is the regressor's label, but not ML.NET's default one: the request must carry it (its signature requires it).
+            var (status, answer) = await host.InvokeAsync("""{"dataframe_split": {"columns": ["SepalLength", "SepalWidth", "PetalLength", "PetalWidth", "Species"], "data": [[5.1, 3.5, 1.4, 0, ""], [6.3, 2.5, 4.9, 0, ""]]}}""");
+            Assert.Equal(200, status);
+            var expected = regressor.Transform(context.Data.LoadFromEnumerable(new[]
+            {
+                new Flower { SepalLength = 5.1f, SepalWidth = 3.5f, PetalLength = 1.4f }, new Flower { SepalLength = 6.3f, SepalWidth = 2.5f, PetalLength = 4.9f },
+            })).GetColumn<float>("Score").ToArray();
+            Assert.Equal(expected, answer!["predictions"]!.AsArray().Select(v => v!.GetValue<float>()));
+        }
+
+        var binaryData = context.Data.LoadFromEnumerable(flowers.Select(f => new BinaryFlower { PetalLength = f.PetalLength, PetalWidth = f.PetalWidth, Label = f.Species == "setosa" }));
+        var binary = context.Transforms.Concatenate("Features", nameof(BinaryFlower.PetalLength), nameof(BinaryFlower.PetalWidth))
+            .Append(context.BinaryClassification.Trainers.SdcaLogisticRegression(maximumNumberOfIterations: 50))
+            .Fit(binaryData);
+        await using (var host = await ServingHost.StartAsync(await SaveAsync(context, binary, binaryData, "binary")))
+        {
+            var (status, answer) = await host.InvokeAsync("""{"dataframe_records": [{"PetalLength": 1.4, "PetalWidth": 0.2}, {"PetalLength": 4.9, "PetalWidth": 1.5}]}""");
+            Assert.Equal(200, status);
+            var predictions = answer!["predictions"]!.AsArray();
+            Assert.Equal(["PredictedLabel", "Score", "Probability"], predictions[0]!.AsObject().Select(p => p.Key));
+            Assert.True(predictions[0]!["PredictedLabel"]!.GetValue<bool>());
+            Assert.False(predictions[1]!["PredictedLabel"]!.GetValue<bool>());
+            Assert.InRange(predictions[0]!["Probability"]!.GetValue<double>(), 0.5, 1.0);
+        }
     }
 }

@@ -46,7 +46,9 @@ internal sealed class MLNetServing : IServingFlavor
         else
         {
             var known = PredictionColumns.Where(added.Contains).ToList();
-            _outputs = known.Count > 0 ? known : added;
+            _outputs = known.Count > 0 ? known
+                : added.Count > 0 ? added
+                : throw new NotSupportedException("The model adds no column to its input: there is no prediction to answer.");
         }
     }
 

@@ -41,21 +41,32 @@ internal sealed class RequestDataView : IDataView
         foreach (var column in inputSchema.Where(c => !c.IsHidden))
         {
             builder.AddColumn(column.Name, column.Type, column.Annotations);
-            columns.Add(Reader(column.Type, values(column.Name)));
+            columns.Add(Reader(column.Name, column.Type, values(column.Name)));
         }
 
         return new RequestDataView(builder.ToSchema(), [.. columns], rows);
     }
 
-    private static Func<int, object> Reader(DataViewType type, Cell[]? cells)
+    private static Func<int, object> Reader(string name, DataViewType type, Cell[]? cells)
     {
         if (type is VectorDataViewType vector)
         {
+            // Checked here, before ML.NET's cursors run (it would wrap the error in its own).
+            for (var row = 0; vector.Size > 0 && cells is not null && row < cells.Length; row++)
+            {
+                var length = cells[row].Kind == CellKind.Array ? cells[row].Items!.Length : 1;
+                if (length != vector.Size)
+                {
+                    throw new ArgumentException($"Column '{name}' holds vectors of {vector.Size} values; row {row} has {length}.");
+                }
+            }
+
             var item = vector.ItemType.RawType;
             return row =>
             {
                 var items = cells is null ? [] : cells[row].Kind == CellKind.Array ? cells[row].Items! : [cells[row]];
                 var size = vector.Size > 0 ? vector.Size : items.Length;
+
                 if (item == typeof(float))
                 {
                     return new VBuffer<float>(size, [.. Enumerable.Range(0, size).Select(i => i < items.Length ? F(items[i]) : float.NaN)]);
