@@ -1,31 +1,24 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlOps.Client.MLNet.Models;
 using MlOps.Client.Models;
+using MlOps.Client.MLNet.Tests;
 
 namespace MlOps.Client.Serving.Tests;
 
-/// <summary>An ML.NET iris classifier (the <c>mlnet</c> flavor) served from .NET: its prediction columns, as ML.NET predicts them.</summary>
-public sealed class MLNetServingTests : IDisposable
+/// <summary>ML.NET models (the <c>mlnet</c> flavor) served from .NET: their prediction columns, as ML.NET predicts them.</summary>
+public sealed class MLNetServingTests : IAsyncLifetime
 {
-    private static readonly string[] Species = ["setosa", "versicolor", "virginica"];
+    private readonly MLNetFixture _iris = new();
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("mlops-serving-mlnet-");
 
-    public void Dispose() => _dir.Delete(recursive: true);
+    public Task InitializeAsync() => Task.CompletedTask;
 
-    public sealed class Flower
+    public async Task DisposeAsync()
     {
-        public float SepalLength { get; set; }
-
-        public float SepalWidth { get; set; }
-
-        public float PetalLength { get; set; }
-
-        public float PetalWidth { get; set; }
-
-        public string Species { get; set; } = "";
+        await _iris.DisposeAsync();
+        _dir.Delete(recursive: true);
     }
 
     private sealed class Prediction
@@ -35,37 +28,28 @@ public sealed class MLNetServingTests : IDisposable
         public float[] Score { get; set; } = [];
     }
 
-    private static List<Flower> Flowers() =>
-        [.. File.ReadLines(Path.Combine(AppContext.BaseDirectory, "data", "iris.csv")).Skip(1).Select(l => l.Split(',')).Select(p => new Flower
-        {
-            SepalLength = float.Parse(p[0], CultureInfo.InvariantCulture),
-            SepalWidth = float.Parse(p[1], CultureInfo.InvariantCulture),
-            PetalLength = float.Parse(p[2], CultureInfo.InvariantCulture),
-            PetalWidth = float.Parse(p[3], CultureInfo.InvariantCulture),
-            Species = Species[int.Parse(p[4], CultureInfo.InvariantCulture)],
-        })];
-
-    /// <summary>Trains the pipeline the ML.NET sample uses and saves it as the flavor does, with the signature autologging writes (or none).</summary>
-    private async Task<(string Folder, MLContext Context, ITransformer Model, IDataView Data)> SaveAsync(bool signature)
+    /// <summary>Saves a fitted model as the flavor does, with the signature autologging writes (or none), in a folder of its own.</summary>
+    private async Task<string> SaveAsync(MLContext context, ITransformer model, IDataView data, string name, bool signature = true)
     {
-        var context = new MLContext(seed: 1);
-        var data = context.Data.LoadFromEnumerable(Flowers());
-        var pipeline = context.Transforms.Conversion.MapValueToKey("Label", nameof(Flower.Species))
-            .Append(context.Transforms.Concatenate("Features", nameof(Flower.SepalLength), nameof(Flower.SepalWidth), nameof(Flower.PetalLength), nameof(Flower.PetalWidth)))
-            .Append(context.MulticlassClassification.Trainers.SdcaMaximumEntropy(new Microsoft.ML.Trainers.SdcaMaximumEntropyMulticlassTrainer.Options { MaximumNumberOfIterations = 50, NumberOfThreads = 1 }))
-            .Append(context.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
-        var model = pipeline.Fit(data);
-        var folder = Directory.CreateDirectory(Path.Combine(_dir.FullName, signature ? "signed" : "unsigned")).FullName;
-        var config = await new MLNetFlavor(context).SaveAsync(new MLNetModel(model, data.Schema), folder, default);
+        var folder = Directory.CreateDirectory(Path.Combine(_dir.FullName, name)).FullName;
+        var mlnet = new MLNetModel(model, data.Schema);
+        var config = await new MLNetFlavor(context).SaveAsync(mlnet, folder, default);
         var description = MlflowModel.Create("model", "run");
         description.Flavors[MLNetFlavor.FlavorName] = config.Flavor;
         if (signature)
         {
-            description.Signature = MLNetFlavor.InferSignature(new MLNetModel(model, data.Schema));
+            description.Signature = MLNetFlavor.InferSignature(mlnet);
         }
 
         description.Save(folder);
-        return (folder, context, model, data);
+        return folder;
+    }
+
+    /// <summary>The ML.NET sample's iris pipeline (the fixture's), fitted and saved.</summary>
+    private async Task<(string Folder, ITransformer Model)> SaveIrisAsync(bool signature)
+    {
+        var model = _iris.SdcaPipeline().Fit(_iris.Data);
+        return (await SaveAsync(_iris.Context, model, _iris.Data, signature ? "signed" : "unsigned", signature), model);
     }
 
     [Theory]
@@ -73,12 +57,12 @@ public sealed class MLNetServingTests : IDisposable
     [InlineData(false)]
     public async Task The_prediction_columns_equal_MLNETs_own_predictions_as_records(bool signature)
     {
-        var (folder, context, model, _) = await SaveAsync(signature);
+        var (folder, model) = await SaveIrisAsync(signature);
         await using var host = await ServingHost.StartAsync(folder);
         Assert.Equal("mlnet", host.Model.Flavor);
 
-        var flowers = Flowers().Where((_, i) => i % 10 == 0).ToList();
-        var expected = context.Data.CreateEnumerable<Prediction>(model.Transform(context.Data.LoadFromEnumerable(flowers)), reuseRowObject: false).ToList();
+        var flowers = _iris.Flowers.Where((_, i) => i % 10 == 0).ToList();
+        var expected = _iris.Context.Data.CreateEnumerable<Prediction>(model.Transform(_iris.Context.Data.LoadFromEnumerable(flowers)), reuseRowObject: false).ToList();
 
         // The label column (Species) is not sent: its signature column is optional ("required": false).
         var rows = string.Join(", ", flowers.Select(f => FormattableString.Invariant($"[{f.SepalLength:R}, {f.SepalWidth:R}, {f.PetalLength:R}, {f.PetalWidth:R}]")));
@@ -99,7 +83,7 @@ public sealed class MLNetServingTests : IDisposable
     [Fact]
     public async Task The_signature_is_enforced_and_the_label_column_is_optional()
     {
-        var (folder, _, _, _) = await SaveAsync(signature: true);
+        var (folder, _) = await SaveIrisAsync(signature: true);
         var description = MlflowModel.Load(folder);
         Assert.Contains("""{"type":"string","name":"Species","required":false}""", description.Signature!.Inputs, StringComparison.Ordinal);
         Assert.Contains("""{"type":"float","name":"SepalLength","required":true}""", description.Signature.Inputs, StringComparison.Ordinal);
@@ -132,19 +116,14 @@ public sealed class MLNetServingTests : IDisposable
     public async Task A_vector_input_column_takes_lists_of_its_size_and_refuses_others()
     {
         var context = new MLContext(seed: 1);
-        var data = context.Data.LoadFromEnumerable(Flowers().Select(f => new VectorFlower { Features = [f.SepalLength, f.SepalWidth, f.PetalLength, f.PetalWidth], Label = f.Species }));
+        var data = context.Data.LoadFromEnumerable(_iris.Flowers.Select(f => new VectorFlower { Features = [f.SepalLength, f.SepalWidth, f.PetalLength, f.PetalWidth], Label = f.Species }));
         var model = context.Transforms.Conversion.MapValueToKey("Label")
             .Append(context.MulticlassClassification.Trainers.SdcaMaximumEntropy(new Microsoft.ML.Trainers.SdcaMaximumEntropyMulticlassTrainer.Options { MaximumNumberOfIterations = 50, NumberOfThreads = 1 }))
             .Append(context.Transforms.Conversion.MapKeyToValue("PredictedLabel"))
             .Fit(data);
-        var folder = Directory.CreateDirectory(Path.Combine(_dir.FullName, "vector")).FullName;
-        var mlnet = new MLNetModel(model, data.Schema);
-        var config = await new MLNetFlavor(context).SaveAsync(mlnet, folder, default);
-        var description = MlflowModel.Create("model", "run");
-        description.Flavors[MLNetFlavor.FlavorName] = config.Flavor;
-        description.Signature = MLNetFlavor.InferSignature(mlnet);
-        description.Save(folder);
-        Assert.Contains("""{"type":"array","items":{"type":"float"},"name":"Features","required":true}""", description.Signature.Inputs, StringComparison.Ordinal);
+        var folder = await SaveAsync(context, model, data, "vector");
+        var description = MlflowModel.Load(folder);
+        Assert.Contains("""{"type":"array","items":{"type":"float"},"name":"Features","required":true}""", description.Signature!.Inputs, StringComparison.Ordinal);
 
         await using var host = await ServingHost.StartAsync(folder);
         var (status, answer) = await host.InvokeAsync("""{"dataframe_records": [{"Features": [5.1, 3.5, 1.4, 0.2]}, {"Features": [6.3, 2.5, 4.9, 1.5]}]}""");
@@ -174,23 +153,11 @@ public sealed class MLNetServingTests : IDisposable
         public bool Label { get; set; }
     }
 
-    private async Task<string> SaveAsync(MLContext context, ITransformer model, IDataView data, string name)
-    {
-        var folder = Directory.CreateDirectory(Path.Combine(_dir.FullName, name)).FullName;
-        var mlnet = new MLNetModel(model, data.Schema);
-        var config = await new MLNetFlavor(context).SaveAsync(mlnet, folder, default);
-        var description = MlflowModel.Create("model", "run");
-        description.Flavors[MLNetFlavor.FlavorName] = config.Flavor;
-        description.Signature = MLNetFlavor.InferSignature(mlnet);
-        description.Save(folder);
-        return folder;
-    }
-
     [Fact]
     public async Task A_regressor_answers_a_list_of_scores_and_a_binary_classifier_booleans_and_probabilities()
     {
         var context = new MLContext(seed: 1);
-        var flowers = Flowers();
+        var flowers = _iris.Flowers;
         var regressionData = context.Data.LoadFromEnumerable(flowers);
         var regressor = context.Transforms.Concatenate("Features", nameof(Flower.SepalLength), nameof(Flower.SepalWidth), nameof(Flower.PetalLength))
             .Append(context.Regression.Trainers.Sdca(labelColumnName: nameof(Flower.PetalWidth), maximumNumberOfIterations: 50))
