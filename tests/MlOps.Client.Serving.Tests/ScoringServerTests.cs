@@ -20,9 +20,11 @@ namespace MlOps.Client.Serving.Tests;
 public sealed class ScoringServerTests : IAsyncLifetime
 {
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("mlops-serving-");
-    private WebApplication? _app;
-    private ServedModel? _model;
-    private HttpClient _http = null!;
+    private ServingHost? _host;
+
+    private ServedModel Model => _host!.Model;
+
+    private HttpClient Http => _host!.Http;
 
     private static JsonObject Recorded(string name) =>
         JsonNode.Parse(File.ReadAllText(Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Recorded", "scoring"), name + "-*.json").Single()))!.AsObject();
@@ -46,28 +48,16 @@ public sealed class ScoringServerTests : IAsyncLifetime
         description.Signature = new ModelSignature(
             """[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 4]}}]""", """[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 3]}}]""");
         description.Save(folder);
-
-        await using var store = SqliteTrackingStore.Open("sqlite:///" + Path.Combine(_dir.FullName, "mlflow.db"));
-        _model = await ServedModel.LoadAsync(store, folder);
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        _app = builder.Build();
-        _app.MapMlflowModel(_model, new ScoringOptions { Version = "2.22.1.dev0", MaxRequestBodyBytes = 1 << 20 });
-        await _app.StartAsync();
-        _http = new HttpClient { BaseAddress = new Uri(_app.Urls.First()) };
+        _host = await ServingHost.StartAsync(folder, new ScoringOptions { Version = "2.22.1.dev0", MaxRequestBodyBytes = 1 << 20 });
     }
 
     public async Task DisposeAsync()
     {
-        _http?.Dispose();
-        if (_app is not null)
+        if (_host is not null)
         {
-            await _app.DisposeAsync();
+            await _host.DisposeAsync();
         }
 
-        _model?.Dispose();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         _dir.Delete(recursive: true);
     }
 
@@ -83,7 +73,7 @@ public sealed class ScoringServerTests : IAsyncLifetime
             message.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
         }
 
-        using var response = await _http.SendAsync(message);
+        using var response = await Http.SendAsync(message);
         return (response.StatusCode, await response.Content.ReadAsStringAsync(), response.Content.Headers.ContentType?.MediaType);
     }
 
@@ -170,7 +160,7 @@ public sealed class ScoringServerTests : IAsyncLifetime
     public async Task A_number_beyond_float64_is_infinity_as_Pythons_json_reads_it()
     {
         using var content = new StringContent("""{"inputs": [[1e400, 1, 1, 1]]}""", Encoding.UTF8, "application/json");
-        using var response = await _http.PostAsync("/invocations", content);
+        using var response = await Http.PostAsync("/invocations", content);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(3, JsonNode.Parse(await response.Content.ReadAsStringAsync())!["predictions"]![0]!.AsArray().Count);
     }
@@ -181,7 +171,7 @@ public sealed class ScoringServerTests : IAsyncLifetime
     {
         using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
         content.Headers.TryAddWithoutValidation("Content-Type", contentType);
-        using var response = await _http.PostAsync("/invocations", content);
+        using var response = await Http.PostAsync("/invocations", content);
         var text = await response.Content.ReadAsStringAsync();
         Assert.True((int)response.StatusCode is >= 400 and < 500, $"{(int)response.StatusCode}: {text}");
         var error = JsonNode.Parse(text)!;
@@ -197,7 +187,7 @@ public sealed class ScoringServerTests : IAsyncLifetime
     [XGBoostFact]
     public async Task The_scoring_client_gets_Pythons_predictions_in_every_format_and_its_error_codes()
     {
-        using var client = new MlOps.Client.Scoring.MlflowScoringClient(_http.BaseAddress!.ToString(), o => o.Retry.MaxRetries = 0);
+        using var client = new MlOps.Client.Scoring.MlflowScoringClient(Http.BaseAddress!.ToString(), o => o.Retry.MaxRetries = 0);
         Assert.True(await client.PingAsync());
         Assert.Equal("2.22.1.dev0", await client.GetVersionAsync());
 
@@ -224,7 +214,7 @@ public sealed class ScoringServerTests : IAsyncLifetime
         foreach (var (name, path) in new[] { ("001", "/ping"), ("002", "/health"), ("003", "/version") })
         {
             var recorded = Recorded(name)["response"]!;
-            using var response = await _http.GetAsync(path);
+            using var response = await Http.GetAsync(path);
             Assert.Equal(recorded["status"]!.GetValue<int>(), (int)response.StatusCode);
             Assert.Equal(recorded["body"]!.GetValue<string>(), await response.Content.ReadAsStringAsync());
         }
@@ -238,7 +228,7 @@ public sealed class ScoringServerTests : IAsyncLifetime
         // body is sent (without it, the 413 can race the upload and the connection be reset under the client).
         using var request = new HttpRequestMessage(HttpMethod.Post, "/invocations") { Content = big };
         request.Headers.ExpectContinue = true;
-        using var refused = await _http.SendAsync(request);
+        using var refused = await Http.SendAsync(request);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, refused.StatusCode);
 
         var one = Recorded("005");
@@ -285,7 +275,7 @@ public sealed class ScoringServerTests : IAsyncLifetime
             .Select(r => r!.AsArray().Select(v => v!.GetValue<double>()).ToList()).Select(p => p.IndexOf(p.Max())).GroupBy(c => c).ToDictionary(g => g.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), g => g.Count());
         lock (measurements)
         {
-            var mine = measurements.Where(m => m.Tags.GetValueOrDefault("model") == _model!.ModelUri).ToList();
+            var mine = measurements.Where(m => m.Tags.GetValueOrDefault("model") == Model.ModelUri).ToList();
             Assert.Contains(mine, m => m.Name == "mlops.serving.requests" && m.Tags.GetValueOrDefault("http.response.status_code") == "200");
             Assert.Contains(mine, m => m.Name == "mlops.serving.requests" && m.Tags.GetValueOrDefault("http.response.status_code") == "400" && m.Tags.GetValueOrDefault("error_code") == "BAD_REQUEST");
             Assert.Equal(1, mine.Where(m => m.Name == "mlops.serving.errors" && m.Tags.GetValueOrDefault("error_code") == "BAD_REQUEST").Sum(m => m.Value));
@@ -324,7 +314,7 @@ public sealed class ScoringServerTests : IAsyncLifetime
                     tags[tag.Key] = tag.Value?.ToString();
                 }
 
-                if (tags.GetValueOrDefault("model") != _model!.ModelUri)
+                if (tags.GetValueOrDefault("model") != Model.ModelUri)
                 {
                     continue;
                 }
@@ -361,7 +351,7 @@ public sealed class ScoringServerTests : IAsyncLifetime
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(new ListLoggerProvider(lines));
         await using var app = builder.Build();
-        app.MapMlflowModel(_model!);
+        app.MapMlflowModel(Model);
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
         using var ok = await http.PostAsync("/invocations", new StringContent("""{"inputs": [[5.123456, 3.5, 1.4, 0.2]]}""", Encoding.UTF8, "application/json"));
