@@ -5,7 +5,10 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MlOps.Client.Stores;
 using MlOps.Client.Serving.Input;
 
 namespace MlOps.Client.Serving;
@@ -36,6 +39,35 @@ public static class ScoringEndpoints
         group.MapGet("/version", () => Results.Text(options.Version, "application/json"));
         group.MapPost("/invocations", (HttpContext context) => InvokeAsync(context, model, options, metrics, logger));
         return endpoints;
+    }
+
+    /// <summary>
+    /// Loads the model <paramref name="modelUri"/> names (<c>models:/iris@champion</c>, <c>runs:/…</c>, <c>models:/&lt;id&gt;</c>,
+    /// a folder) through the tracking store the app's <see cref="MlflowClientOptions"/> name (<c>AddMlflowClient</c> /
+    /// <c>AddMlflowTracking</c>), else the <c>MLFLOW_*</c> environment, and maps its endpoints; the model is disposed when
+    /// the app stops. Await it before the app runs: a model that cannot be served fails here, at start.
+    /// </summary>
+    /// <param name="endpoints">The app.</param>
+    /// <param name="modelUri">The model URI.</param>
+    /// <param name="options">Body limit, version.</param>
+    /// <param name="prefix">A route prefix.</param>
+    /// <param name="cancellationToken">Cancels the load.</param>
+    /// <returns>The loaded model.</returns>
+    /// <exception cref="NotSupportedException">The model has no flavor this server serves.</exception>
+    public static async Task<ServedModel> MapMlflowModelAsync(
+        this IEndpointRouteBuilder endpoints, string modelUri, ScoringOptions? options = null, string prefix = "", CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var clientOptions = endpoints.ServiceProvider.GetService<IOptions<MlflowClientOptions>>()?.Value ?? MlflowClientOptions.FromEnvironment();
+        ServedModel model;
+        await using (var store = TrackingStores.Open(clientOptions))
+        {
+            model = await ServedModel.LoadAsync(store, modelUri, cancellationToken).ConfigureAwait(false);
+        }
+
+        endpoints.ServiceProvider.GetService<IHostApplicationLifetime>()?.ApplicationStopped.Register(model.Dispose);
+        endpoints.MapMlflowModel(model, options, prefix);
+        return model;
     }
 
     private static async Task InvokeAsync(HttpContext context, ServedModel model, ScoringOptions options, ScoringMetrics metrics, ILogger logger)

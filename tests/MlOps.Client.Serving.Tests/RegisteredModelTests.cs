@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using MlOps.Client.Registry;
 using MlOps.Client.Stores;
 using MlOps.Client.Tracking;
@@ -54,5 +56,47 @@ public sealed class RegisteredModelTests : IDisposable
 
         // The download went to a temporary folder that is gone once the model is loaded.
         Assert.DoesNotContain(Directory.GetDirectories(Path.GetTempPath(), "mlops-load-*"), d => Directory.GetFiles(d, "MLmodel", SearchOption.AllDirectories).Any(f => File.ReadAllText(f).Contains(runId, StringComparison.Ordinal)));
+    }
+
+    [XGBoostFact]
+    public async Task MapMlflowModelAsync_loads_by_URI_through_the_apps_tracking_options_and_serves()
+    {
+        var (xTrain, yTrain, xTest, _) = Iris.LoadSplit();
+        var uri = "sqlite:///" + Path.Combine(_dir.FullName, "app.db");
+        string runId;
+        float[] expected;
+        await using (var store = SqliteTrackingStore.Open(uri))
+        await using (var tracker = new Tracker(store, new TrackerOptions { HandleProcessExit = false, SetSystemTags = false }))
+        {
+            using var run = tracker.StartRun();
+            using var dtrain = new DMatrix(xTrain, yTrain);
+            using var booster = XGBoost.XGBoost.Train(new Dictionary<string, object?> { ["objective"] = "multi:softprob", ["num_class"] = 3, ["seed"] = 42 }, dtrain);
+            expected = booster.InplacePredict(xTest[0], 1, 4).Values;
+            await run.LogModelAsync(booster);
+            runId = run.RunId;
+        }
+
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+        Microsoft.AspNetCore.Hosting.HostingAbstractionsWebHostBuilderExtensions.UseUrls(builder.WebHost, "http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Services.AddMlflowClient(o => o.TrackingUri = uri);
+        await using var app = builder.Build();
+        var model = await app.MapMlflowModelAsync($"runs:/{runId}/model", prefix: "/iris");
+        Assert.Equal("xgboost", model.Flavor);
+        await app.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+        using var response = await http.PostAsync("/iris/invocations", new StringContent(
+            new JsonObject { ["instances"] = new JsonArray(new JsonArray([.. xTest[0].Select(v => (JsonNode)v)])) }.ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(expected, JsonNode.Parse(await response.Content.ReadAsStringAsync())!["predictions"]![0]!.AsArray().Select(v => v!.GetValue<float>()));
+
+        // A model this server cannot serve fails at start, naming its flavors.
+        var other = Directory.CreateDirectory(Path.Combine(_dir.FullName, "sk")).FullName;
+        var description = Models.MlflowModel.Create("model", "run");
+        description.Flavors["sklearn"] = new JsonObject { ["pickled_model"] = "model.pkl" };
+        description.Save(other);
+        var refused = await Assert.ThrowsAsync<NotSupportedException>(() => app.MapMlflowModelAsync(other, prefix: "/sk"));
+        Assert.Contains("sklearn", refused.Message, StringComparison.Ordinal);
+        await app.StopAsync();
     }
 }

@@ -45,7 +45,6 @@ public sealed partial class DocsSnippetTests
             MlOps.Client.XGBoost.DMatrix dtest = null!;
             """,
         ["src/MlOps.Client.Serving/README.md"] = """
-            MlOps.Client.Stores.ITrackingStore store = null!;
             Microsoft.AspNetCore.Builder.WebApplication app = null!;
             """,
         ["docs/sweeps.md"] = """
