@@ -81,6 +81,18 @@ public sealed class MLNetServingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Concurrent_requests_share_the_transformer_and_each_gets_its_own_rows_predictions()
+    {
+        var (folder, model) = await SaveIrisAsync(signature: true);
+        await using var host = await ServingHost.StartAsync(folder);
+        var expected = _iris.Context.Data.CreateEnumerable<Prediction>(model.Transform(_iris.Data), reuseRowObject: false).Select(p => p.PredictedLabel).ToList();
+        var answers = await Task.WhenAll(_iris.Flowers.Select(f => host.InvokeAsync(FormattableString.Invariant(
+            $$$"""{"dataframe_records": [{"SepalLength": {{{f.SepalLength:R}}}, "SepalWidth": {{{f.SepalWidth:R}}}, "PetalLength": {{{f.PetalLength:R}}}, "PetalWidth": {{{f.PetalWidth:R}}}}]}"""))));
+        Assert.All(answers, a => Assert.Equal(200, a.Status));
+        Assert.Equal(expected, answers.Select(a => a.Json!["predictions"]![0]!["PredictedLabel"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task The_signature_is_enforced_and_the_label_column_is_optional()
     {
         var (folder, _) = await SaveIrisAsync(signature: true);
