@@ -38,6 +38,8 @@ public static class ScoringEndpoints
         group.MapGet("/health", () => Results.Text("\n", "application/json"));
         group.MapGet("/version", () => Results.Text(options.Version, "application/json"));
         group.MapPost("/invocations", (HttpContext context) => InvokeAsync(context, model, options, metrics, logger));
+        // Another method on /invocations: 405 in FastAPI's shape, as Python's server answers (recorded).
+        group.MapMethods("/invocations", ["GET", "PUT", "PATCH", "DELETE"], () => Results.Text("""{"detail":"Method Not Allowed"}""", "application/json", statusCode: 405));
         return endpoints;
     }
 
@@ -83,17 +85,36 @@ public static class ScoringEndpoints
             }
 
             using var body = new MemoryStream();
+            var tooLarge = new ScoringError(413, "BAD_REQUEST", $"The request body is larger than {options.MaxRequestBodyBytes} bytes (ScoringOptions.MaxRequestBodyBytes).");
             try
             {
-                await context.Request.Body.CopyToAsync(body, context.RequestAborted).ConfigureAwait(false);
+                // Bounded here too: the server's own limit may be off (another middleware read the body, or a host without it).
+                var chunk = new byte[16 * 1024];
+                int read;
+                while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted).ConfigureAwait(false)) > 0)
+                {
+                    if (body.Length + read > options.MaxRequestBodyBytes)
+                    {
+                        errorCode = await ErrorAsync(context, tooLarge).ConfigureAwait(false);
+                        return;
+                    }
+
+                    body.Write(chunk, 0, read);
+                }
             }
             catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
             {
-                errorCode = await ErrorAsync(context, new ScoringError(413, "BAD_REQUEST", $"The request body is larger than {options.MaxRequestBodyBytes} bytes.")).ConfigureAwait(false);
+                errorCode = await ErrorAsync(context, tooLarge).ConfigureAwait(false);
+                return;
+            }
+            catch (BadHttpRequestException ex)
+            {
+                // A body the server could not read (a timeout, bad chunking): its status, MLflow's error JSON.
+                errorCode = await ErrorAsync(context, new ScoringError(ex.StatusCode, "BAD_REQUEST", "The request body could not be read: " + ex.Message)).ConfigureAwait(false);
                 return;
             }
 
-            var frame = ScoringRequest.Parse(context.Request.ContentType, body.GetBuffer().AsSpan(0, (int)body.Length), out var error);
+            var frame = ScoringRequest.Parse(context.Request.ContentType, body.GetBuffer().AsMemory(0, (int)body.Length), out var error);
             var predictions = frame is null ? null : model.Predict(frame, out error);
             if (predictions is null)
             {
@@ -112,19 +133,28 @@ public static class ScoringEndpoints
             // The model refused the rows: MLflow's code for it, the first line of the reason, never a stack trace.
             errorCode = await ErrorAsync(context, new ScoringError(400, "INVALID_PARAMETER_VALUE", "Failed to predict data: " + ex.Message.Split('\n')[0])).ConfigureAwait(false);
         }
-        catch (Exception ex) when (!context.Response.HasStarted && (ex is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested))
+        catch (Exception ex) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested && ex is not IOException)
         {
-            // Anything else the model throws: Python's answer for it (400 BAD_REQUEST), the exception's type in the log,
-            // never a stack trace or the payload in the answer.
+            // Anything else the model throws: Python's answer for it (400 BAD_REQUEST); the exception in the server's log
+            // (its type at Warning, the whole of it at Debug), never a stack trace or the payload in the answer.
             ScoringLog.Unexpected(logger, ex.GetType().FullName ?? ex.GetType().Name);
+            ScoringLog.UnexpectedDetail(logger, ex);
             errorCode = await ErrorAsync(context, new ScoringError(400, "BAD_REQUEST",
                 "Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference.")).ConfigureAwait(false);
         }
         finally
         {
+            var status = context.Response.StatusCode;
+            if (context.RequestAborted.IsCancellationRequested)
+            {
+                // The client went away: not an answer (499, as proxies count it), whatever the status set so far.
+                errorCode = "CLIENT_CLOSED_REQUEST";
+                status = 499;
+            }
+
             var elapsed = Stopwatch.GetElapsedTime(start);
-            metrics.RecordRequest(context.Response.StatusCode, errorCode, rows, elapsed);
-            ScoringLog.Request(logger, context.Response.StatusCode, errorCode ?? "", rows, elapsed.TotalMilliseconds);
+            metrics.RecordRequest(status, errorCode, rows, elapsed);
+            ScoringLog.Request(logger, status, errorCode ?? "", rows, elapsed.TotalMilliseconds);
         }
     }
 
@@ -149,4 +179,7 @@ internal static partial class ScoringLog
 
     [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "POST /invocations: the model threw {ExceptionType}; answered 400 BAD_REQUEST")]
     public static partial void Unexpected(ILogger logger, string exceptionType);
+
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Debug, Message = "POST /invocations: the exception the model threw")]
+    public static partial void UnexpectedDetail(ILogger logger, Exception exception);
 }

@@ -25,8 +25,20 @@ public sealed class ScoringMetrics
     private static readonly Meter Meter = new(MeterName);
     private static readonly Counter<long> Requests = Meter.CreateCounter<long>("mlops.serving.requests", "{request}", "Scoring requests, by status code.");
     private static readonly Counter<long> Errors = Meter.CreateCounter<long>("mlops.serving.errors", "{request}", "Refused scoring requests, by MLflow error code.");
-    private static readonly Histogram<double> Duration = Meter.CreateHistogram<double>("mlops.serving.request.duration", "s", "Time to answer a scoring request.");
-    private static readonly Histogram<long> Rows = Meter.CreateHistogram<long>("mlops.serving.rows", "{row}", "Rows per scoring request.");
+    /// <summary>
+    /// The latency histogram's bucket boundaries (seconds), given as the instrument's advice (OpenTelemetry's SDK takes
+    /// them): from 100 µs — an answer here takes well under a millisecond — to 10 s. OpenTelemetry's default boundaries
+    /// start at 5 (meant for milliseconds) and would put every request in the first bucket.
+    /// </summary>
+    public static readonly IReadOnlyList<double> DurationBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    /// <summary>The rows-per-request histogram's bucket boundaries.</summary>
+    public static readonly IReadOnlyList<long> RowBuckets = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 100000];
+
+    private static readonly Histogram<double> Duration = Meter.CreateHistogram("mlops.serving.request.duration", "s", "Time to answer a scoring request.",
+        tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+    private static readonly Histogram<long> Rows = Meter.CreateHistogram("mlops.serving.rows", "{row}", "Rows per scoring request.",
+        tags: null, advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = RowBuckets });
     private static readonly Histogram<double> Predictions = Meter.CreateHistogram<double>("mlops.serving.prediction", "1", "Predicted values, by output.");
     private static readonly Counter<long> Classes = Meter.CreateCounter<long>("mlops.serving.predicted_class", "{row}", "Predicted classes, by output and class.");
 
@@ -58,7 +70,9 @@ public sealed class ScoringMetrics
             var column = predictions.Columns[c];
             if (column.Labels is { } labels)
             {
-                if (Classes.Enabled)
+                // Only a classifier's label (a bounded set of classes) becomes a tag; other text outputs would make
+                // unbounded tag values, and could carry what requests sent.
+                if (column.IsClass && Classes.Enabled)
                 {
                     var output = new KeyValuePair<string, object?>("output", column.Name ?? "0");
                     foreach (var group in labels.GroupBy(l => l, StringComparer.Ordinal))

@@ -20,12 +20,12 @@ public sealed class ServedModel : IDisposable
 
     private readonly IServingFlavor _flavor;
 
-    private ServedModel(string uri, MlflowModel description, IServingFlavor flavor)
+    private ServedModel(string uri, MlflowModel description, IServingFlavor flavor, InputSchema input)
     {
         ModelUri = uri;
         Description = description;
         _flavor = flavor;
-        Input = InputSchema.FromSignature(description.Signature?.Inputs) ?? flavor.NativeSchema;
+        Input = input;
     }
 
     /// <summary>Where the model came from.</summary>
@@ -50,7 +50,10 @@ public sealed class ServedModel : IDisposable
     /// <param name="store">The tracking store that resolves the URI.</param>
     /// <param name="modelUri">The model URI.</param>
     /// <param name="cancellationToken">Cancels the load.</param>
-    /// <exception cref="NotSupportedException">The model has no flavor this server can serve (names the flavors it has), or input columns of a type it cannot read.</exception>
+    /// <exception cref="NotSupportedException">
+    /// The model has no flavor this server can serve (names the flavors it has), input columns of a type it cannot read,
+    /// or a signature it cannot enforce or that does not fit the model.
+    /// </exception>
     public static async Task<ServedModel> LoadAsync(ITrackingStore store, string modelUri, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
@@ -58,6 +61,7 @@ public sealed class ServedModel : IDisposable
         return await ModelLogging.WithLocalCopyAsync(store, modelUri, async directory =>
         {
             var description = MlflowModel.Load(directory);
+            var signature = InputSchema.FromSignature(description.Signature?.Inputs);
             IServingFlavor flavor = ServableFlavors.FirstOrDefault(description.Flavors.ContainsKey) switch
             {
                 "xgboost" => await XGBoostServing.LoadAsync(directory, description, cancellationToken).ConfigureAwait(false),
@@ -65,7 +69,17 @@ public sealed class ServedModel : IDisposable
                 _ => throw new NotSupportedException(
                     $"'{modelUri}' has the flavors {string.Join(", ", description.Flavors.Keys)}; this server serves {string.Join(" and ", ServableFlavors)}."),
             };
-            return new ServedModel(modelUri, description, flavor);
+            try
+            {
+                var input = signature ?? flavor.NativeSchema;
+                flavor.Check(input);
+                return new ServedModel(modelUri, description, flavor, input);
+            }
+            catch
+            {
+                flavor.Dispose();
+                throw;
+            }
         }, cancellationToken).ConfigureAwait(false);
     }
 

@@ -67,6 +67,11 @@ public sealed class ServeCommandTests : IDisposable
             var predictions = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["predictions"]!.AsArray();
             Assert.Equal(2, predictions.Count);
             Assert.All(predictions, p => Assert.InRange(p!.GetValue<double>(), 0, 1)); // binary:logistic: one probability per row
+
+            // The whole server is the model's: an unknown path gets 404 in FastAPI's shape, as Python's server answers.
+            using var unknown = await http.GetAsync("/nope");
+            Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+            Assert.Equal("""{"detail":"Not Found"}""", await unknown.Content.ReadAsStringAsync());
         }
         finally
         {

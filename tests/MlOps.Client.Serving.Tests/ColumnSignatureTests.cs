@@ -184,4 +184,34 @@ public sealed class ColumnSignatureTests : IDisposable
             Assert.Equal(Predict(booster, [[5.1f, 3.5f, 1f, float.NaN]]), Numbers(answer));
         }
     }
+
+    [XGBoostFact]
+    public async Task A_model_logged_from_an_XGBClassifier_answers_class_labels_as_Pythons_pyfunc_does()
+    {
+        var (folder, booster, xTest) = await SaveAsync(null);
+        using (booster)
+        {
+            var description = MlflowModel.Load(folder);
+            description.Flavors["xgboost"]!["model_class"] = "xgboost.sklearn.XGBClassifier";
+            description.Save(folder);
+            await using var host = await ServingHost.StartAsync(folder);
+            var (status, answer) = await host.InvokeAsync(new JsonObject { ["instances"] = new JsonArray([.. xTest.Select(r => (JsonNode)new JsonArray([.. r.Select(v => (JsonNode)v)]))]) }.ToJsonString());
+            Assert.Equal(200, status);
+            var probabilities = Predict(booster, xTest);
+            var expected = Enumerable.Range(0, xTest.Length).Select(r => probabilities.AsSpan(r * 3, 3).IndexOf(probabilities.AsSpan(r * 3, 3).ToArray().Max())).ToList();
+            Assert.Equal(expected, answer!["predictions"]!.AsArray().Select(v => v!.GetValue<int>()));
+            Assert.Equal(3, expected.Distinct().Count());
+        }
+    }
+
+    [XGBoostFact]
+    public async Task A_signature_of_another_width_than_the_booster_fails_at_load()
+    {
+        var (folder, booster, _) = await SaveAsync("""[{"type": "double", "name": "a"}, {"type": "double", "name": "b"}]""");
+        using (booster)
+        {
+            var error = await Assert.ThrowsAsync<NotSupportedException>(() => ServingHost.StartAsync(folder));
+            Assert.Equal("The model's signature has 2 input columns; its booster takes 4 features.", error.Message);
+        }
+    }
 }

@@ -128,4 +128,46 @@ public sealed class InputSchemaTests
         Assert.Null(error);
         Assert.Equal([5.0, 6.0], input!.Column("c")!.Select(c => c.Number));
     }
+
+    [Fact]
+    public void Integers_stay_exact_beyond_2_to_the_53_and_CSV_text_stays_as_written()
+    {
+        var (input, error) = Enforce("""{"dataframe_records": [{"a": 1, "b": 1, "c": 9007199254740993}]}""");
+        Assert.Null(error);
+        Assert.Equal(9007199254740993L, input!.Column("c")![0].Integer);
+
+        var frame = ScoringRequest.Parse("text/csv", Encoding.UTF8.GetBytes("a,b,c,f\n1,2,3,007\n4,5,6,1e3\n"), out _);
+        input = Schema.Enforce(frame!, out error);
+        Assert.Null(error);
+        Assert.Equal(["007", "1e3"], input!.Column("f")!.Select(c => c.AsText()));
+    }
+
+    [Fact]
+    public void A_null_is_True_as_a_boolean_in_a_numeric_column_and_False_in_an_object_column_as_pandas_casts_it()
+    {
+        var (input, error) = Enforce("""{"dataframe_records": [{"a": 1, "b": 1, "c": 1, "e": 1}, {"a": 1, "b": 1, "c": 1, "e": null}]}""");
+        Assert.Null(error);
+        Assert.Equal([1.0, 1.0], input!.Column("e")!.Select(c => c.Number)); // [1, NaN] → [True, True]
+
+        (input, error) = Enforce("""{"dataframe_records": [{"a": 1, "b": 1, "c": 1, "e": "x"}, {"a": 1, "b": 1, "c": 1, "e": null}]}""");
+        Assert.Null(error);
+        Assert.Equal([1.0, 0.0], input!.Column("e")!.Select(c => c.Number)); // ["x", None] → [True, False]
+    }
+
+    [Fact]
+    public void Pandas_missing_value_tokens_in_CSV_are_NaN()
+    {
+        var frame = ScoringRequest.Parse("text/csv", Encoding.UTF8.GetBytes("a,b,c\nn/a,<NA>,1\n#N/A,-NaN,2\n"), out _);
+        var input = Schema.Enforce(frame!, out var error);
+        Assert.Null(error);
+        Assert.All(input!.Column("a")!.Concat(input.Column("b")!), c => Assert.True(double.IsNaN(c.Number)));
+    }
+
+    [Fact]
+    public void A_signature_this_server_cannot_enforce_is_refused_naming_it()
+    {
+        var error = Assert.Throws<NotSupportedException>(() => InputSchema.FromSignature("""[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 28, 28]}}]"""));
+        Assert.Contains("[-1, 28, 28]", error.Message, StringComparison.Ordinal);
+        Assert.Single(InputSchema.FromSignature("""[{"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1]}}]""")!.Columns);
+    }
 }

@@ -93,6 +93,17 @@ public sealed class MLNetServingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Without_a_signature_a_request_with_none_of_the_models_columns_is_refused()
+    {
+        var (folder, _) = await SaveIrisAsync(signature: false);
+        await using var host = await ServingHost.StartAsync(folder);
+        var (status, answer) = await host.InvokeAsync("""{"dataframe_records": [{"sepal_length": 5.1, "sepal_width": 3.5}]}""");
+        Assert.Equal(400, status);
+        Assert.Equal("INVALID_PARAMETER_VALUE", answer!["error_code"]!.GetValue<string>());
+        Assert.Contains("the input has none of the model's columns (it has ['sepal_length', 'sepal_width'])", answer["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_signature_is_enforced_and_the_label_column_is_optional()
     {
         var (folder, _) = await SaveIrisAsync(signature: true);

@@ -146,7 +146,8 @@ public sealed class ScoringServerTests : IAsyncLifetime
         { "application/json", """{"instances": "abc"}""" },
         { "application/json", """{"inputs": {"a": [1, 2], "b": [1]}}""" },
         { "application/json", """{"inputs": [[{"a": 1}, 1, 1, 1]]}""" },
-        { "application/json", """{"inputs": [[NaN, 1, 1, 1]]}""" },
+        { "application/json", """{"inputs": [[1, 2, 3, 4]]} trailing""" },
+        { "text/csv", "a;b;c;d\n1;2;3;4\n" },
         { "application/json", "null" },
         { "application/json", "[]" },
         { "application/json", "\"x\"" },
@@ -231,9 +232,86 @@ public sealed class ScoringServerTests : IAsyncLifetime
         using var refused = await Http.SendAsync(request);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, refused.StatusCode);
 
-        var one = Recorded("005");
-        var results = await Task.WhenAll(Enumerable.Range(0, 32).Select(_ => SendAsync(one)));
-        Assert.All(results, r => Assert.True(r.Status == HttpStatusCode.OK && JsonNode.DeepEquals(one["response"]!["json"], JsonNode.Parse(r.Body))));
+        // Each of the 45 recorded rows in a request of its own, all at once: each answer is its own row's (Python's) prediction.
+        var rows = JsonNode.Parse(Recorded("004")["request"]!["body"]!.GetValue<string>())!["dataframe_split"]!["data"]!.AsArray();
+        var expected = Recorded("004")["response"]!["json"]!["predictions"]!.AsArray();
+        var answers = await Task.WhenAll(rows.Select(async row =>
+        {
+            using var content = new StringContent(new JsonObject { ["instances"] = new JsonArray(row!.DeepClone()) }.ToJsonString(), Encoding.UTF8, "application/json");
+            using var response = await Http.PostAsync("/invocations", content);
+            return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["predictions"]![0];
+        }));
+        for (var i = 0; i < rows.Count; i++)
+        {
+            Assert.True(JsonNode.DeepEquals(expected[i], answers[i]), $"row {i}");
+        }
+    }
+
+    [XGBoostFact]
+    public async Task Pythons_JSON_constants_a_byte_order_mark_and_a_repeated_format_key_are_read_as_Python_reads_them()
+    {
+        async Task<(int Status, JsonNode? Json)> PostAsync(byte[] body, string contentType = "application/json")
+        {
+            using var content = new ByteArrayContent(body);
+            content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+            using var response = await Http.PostAsync("/invocations", content);
+            return ((int)response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync()));
+        }
+
+        // json.dumps writes NaN and Infinity: NaN is a missing value (as null), Infinity is infinite.
+        var (status, withConstants) = await PostAsync(Encoding.UTF8.GetBytes("""{"inputs": [[NaN, 3.5, 1.4, Infinity], [-Infinity, 3.5, 1.4, 0.2]], "note": "NaN in a string stays"}"""));
+        Assert.Equal(200, status);
+        var (_, withNulls) = await PostAsync(Encoding.UTF8.GetBytes("""{"inputs": [[null, 3.5, 1.4, 1e999], [-1e999, 3.5, 1.4, 0.2]]}"""));
+        Assert.True(JsonNode.DeepEquals(withNulls, withConstants));
+
+        var recorded = Recorded("005");
+        var body = Encoding.UTF8.GetBytes(recorded["request"]!["body"]!.GetValue<string>());
+        (status, var answer) = await PostAsync([0xEF, 0xBB, 0xBF, .. body]);
+        Assert.Equal(200, status);
+        Assert.True(JsonNode.DeepEquals(recorded["response"]!["json"], answer));
+
+        // A key sent twice: Python's dict keeps the last.
+        (status, answer) = await PostAsync(Encoding.UTF8.GetBytes("""{"inputs": [[1, 1, 1, 1]], "inputs": [[5.2, 3.4, 1.4, 0.2]]}"""));
+        Assert.Equal(200, status);
+        Assert.True(JsonNode.DeepEquals(recorded["response"]!["json"], answer));
+    }
+
+    [XGBoostFact]
+    public async Task CSV_without_a_header_or_with_pandas_0_1_2_header_is_scored_where_Python_refused_it()
+    {
+        var recorded = Recorded("024");
+        Assert.Equal(400, recorded["response"]!["status"]!.GetValue<int>());
+        var (status, body, _) = await SendAsync(recorded);
+        Assert.Equal(HttpStatusCode.OK, status);
+        var headerless = JsonNode.Parse(body)!["predictions"]!.AsArray();
+        Assert.Equal(2, headerless.Count);
+
+        // pd.DataFrame(X).to_csv(index=False) names the columns 0,1,2,3: a header, not a row.
+        using var content = new StringContent("0,1,2,3\n" + recorded["request"]!["body"]!.GetValue<string>(), Encoding.UTF8, "text/csv");
+        using var response = await Http.PostAsync("/invocations", content);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(JsonNode.DeepEquals(headerless, JsonNode.Parse(await response.Content.ReadAsStringAsync())!["predictions"]));
+    }
+
+    [XGBoostFact]
+    public async Task Another_method_on_invocations_gets_405_in_FastAPIs_shape()
+    {
+        var recorded = Recorded("020")["response"]!;
+        using var response = await Http.GetAsync("/invocations");
+        Assert.Equal(recorded["status"]!.GetValue<int>(), (int)response.StatusCode);
+        Assert.Equal(recorded["body"]!.GetValue<string>(), await response.Content.ReadAsStringAsync());
+    }
+
+    [XGBoostFact]
+    public async Task Records_with_keys_of_their_own_are_refused_before_they_make_a_huge_table()
+    {
+        var records = string.Join(", ", Enumerable.Range(0, 3000).Select(i => $$"""{"k{{i}}": 1}"""));
+        using var content = new StringContent($$"""{"dataframe_records": [{{records}}]}""", Encoding.UTF8, "application/json");
+        using var response = await Http.PostAsync("/invocations", content);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal("BAD_REQUEST", error["error_code"]!.GetValue<string>());
+        Assert.Contains("3000 records with 3000 distinct keys make a table of 9000000 values for 3000 sent; at most 1000000 are accepted", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [XGBoostFact]
@@ -340,6 +418,21 @@ public sealed class ScoringServerTests : IAsyncLifetime
 
         Assert.Equal(1, requests["200 "]);
         Assert.Equal(1, requests["400 BAD_REQUEST"]);
+
+        // The latency histogram's buckets come from the instrument's advice: sub-millisecond answers land in buckets of their own.
+        var duration = exported.First(m => m.Name == "mlops.serving.request.duration");
+        var bounds = new List<double>();
+        foreach (ref readonly var point in duration.GetMetricPoints())
+        {
+            foreach (var bucket in point.GetHistogramBuckets())
+            {
+                bounds.Add(bucket.ExplicitBound);
+            }
+
+            break;
+        }
+
+        Assert.Equal([.. ScoringMetrics.DurationBuckets, double.PositiveInfinity], bounds);
     }
 
     [XGBoostFact]

@@ -12,6 +12,10 @@ internal interface IServingFlavor : IDisposable
     /// <summary>The input the model takes when its <c>MLmodel</c> has no signature (from the model itself).</summary>
     InputSchema NativeSchema { get; }
 
+    /// <summary>Refuses (at load) an input the model cannot take, e.g. a signature of another width.</summary>
+    /// <exception cref="NotSupportedException">The signature does not fit the model.</exception>
+    void Check(InputSchema input);
+
     /// <summary>Predicts; throws <see cref="ArgumentException"/>/<see cref="InvalidOperationException"/> for input the model refuses.</summary>
     Predictions Predict(EnforcedInput input);
 }

@@ -56,14 +56,36 @@ internal sealed class MLNetServing : IServingFlavor
 
     public InputSchema NativeSchema { get; }
 
-    public static async Task<MLNetServing> LoadAsync(string directory, MlflowModel description, IReadOnlyList<string>? outputColumns, CancellationToken cancellationToken) =>
-        new(await new MLNetFlavor().LoadAsync(directory, description, cancellationToken).ConfigureAwait(false), outputColumns);
+    public static async Task<MLNetServing> LoadAsync(string directory, MlflowModel description, IReadOnlyList<string>? outputColumns, CancellationToken cancellationToken)
+    {
+        var model = await new MLNetFlavor().LoadAsync(directory, description, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return new MLNetServing(model, outputColumns);
+        }
+        catch
+        {
+            (model.Transformer as IDisposable)?.Dispose();
+            throw;
+        }
+    }
+
+    public void Check(InputSchema input)
+    {
+        var unknown = input.Columns.Where(c => c.Name is not null && _input.GetColumnOrNull(c.Name) is null).Select(c => c.Name).ToList();
+        if (unknown.Count > 0 || !input.IsNamed)
+        {
+            throw new NotSupportedException(input.IsNamed
+                ? $"The model's signature names input columns its ML.NET input schema does not have: {string.Join(", ", unknown)}."
+                : "An ML.NET model takes named columns; its signature has none.");
+        }
+    }
 
     public Predictions Predict(EnforcedInput input)
     {
         var view = RequestDataView.Create(_input, input.Rows, input.Column);
         var scored = _transformer.Transform(view);
-        return new Predictions(input.Rows, [.. _outputs.Select(name => Read(scored, scored.Schema[name], input.Rows))]);
+        return new Predictions(input.Rows, [.. _outputs.Select(name => Read(scored, scored.Schema[name], input.Rows) with { IsClass = name == "PredictedLabel" })]);
     }
 
     private static OutputColumn Read(IDataView scored, DataViewSchema.Column column, int rows)

@@ -114,16 +114,16 @@ internal sealed class RequestDataView : IDataView
 
     private static int I(Cell cell) => cell.Kind == CellKind.Null ? 0 : (int)cell.Number;
 
-    private static long L(Cell cell) => cell.Kind == CellKind.Null ? 0L : (long)cell.Number;
+    private static long L(Cell cell) => cell.Kind switch
+    {
+        CellKind.Null => 0L,
+        CellKind.Integer => cell.Integer,
+        _ => (long)cell.Number,
+    };
 
     private static bool B(Cell cell) => cell.Kind != CellKind.Null && cell.Number != 0;
 
-    private static ReadOnlyMemory<char> T(Cell cell) => (cell.Kind switch
-    {
-        CellKind.Null => "",
-        CellKind.String => cell.Text!,
-        _ => cell.Repr(),
-    }).AsMemory();
+    private static ReadOnlyMemory<char> T(Cell cell) => cell.AsText().AsMemory();
 
     public long? GetRowCount() => _rows;
 

@@ -16,9 +16,15 @@ internal sealed class XGBoostServing : IServingFlavor
     private readonly Booster _booster;
     private readonly bool _classProbabilities;
 
-    private XGBoostServing(Booster booster)
+    private readonly bool _classLabels;
+
+    private XGBoostServing(Booster booster, string? modelClass)
     {
         _booster = booster;
+
+        // Python's pyfunc predicts with the class the model was logged from: an XGBClassifier answers class labels
+        // (argmax of the probabilities, or probability > 0.5 for a binary model), a Booster or XGBRegressor raw predictions.
+        _classLabels = modelClass?.EndsWith(".XGBClassifier", StringComparison.Ordinal) == true;
 
         // One thread per prediction: requests already run in parallel, and for a request's few rows XGBoost's OpenMP team
         // costs more (its threads spin between predictions) than it saves — 1-row requests/s 1,733 → 2,768 at one
@@ -35,20 +41,57 @@ internal sealed class XGBoostServing : IServingFlavor
 
     public InputSchema NativeSchema { get; }
 
-    public static async Task<XGBoostServing> LoadAsync(string directory, MlflowModel description, CancellationToken cancellationToken) =>
-        new(await new XGBoostFlavor().LoadAsync(directory, description, cancellationToken).ConfigureAwait(false));
+    public static async Task<XGBoostServing> LoadAsync(string directory, MlflowModel description, CancellationToken cancellationToken)
+    {
+        var booster = await new XGBoostFlavor().LoadAsync(directory, description, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return new XGBoostServing(booster, description.Flavors[XGBoostFlavor.FlavorName]?["model_class"]?.GetValue<string>());
+        }
+        catch
+        {
+            booster.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The signature must give the booster's number of features (checked at load, not on every request).</summary>
+    public void Check(InputSchema input)
+    {
+        if (input.Columns.Count != _booster.FeatureCount)
+        {
+            throw new NotSupportedException($"The model's signature has {input.Columns.Count} input columns; its booster takes {_booster.FeatureCount} features.");
+        }
+    }
 
     public Predictions Predict(EnforcedInput input)
     {
-        var width = input.Columns.Count;
-        if (width != _booster.FeatureCount)
+        var prediction = _booster.InplacePredict(input.ToFloatMatrix(), input.Rows, input.Columns.Count);
+        var outputs = input.Rows == 0 ? 1 : prediction.Values.Length / input.Rows;
+        if (!_classLabels)
         {
-            throw new ArgumentException($"The model takes {_booster.FeatureCount} features; its signature gives {width}.");
+            return new Predictions(input.Rows, [new OutputColumn(null, prediction.Values, outputs, null)], ClassIndex: _classProbabilities && outputs > 1);
         }
 
-        var prediction = _booster.InplacePredict(input.ToFloatMatrix(), input.Rows, width);
-        var outputs = input.Rows == 0 ? 1 : prediction.Values.Length / input.Rows;
-        return new Predictions(input.Rows, [new OutputColumn(null, prediction.Values, outputs, null)], ClassIndex: _classProbabilities && outputs > 1);
+        var labels = new float[input.Rows];
+        for (var r = 0; r < input.Rows; r++)
+        {
+            var row = prediction.Values.AsSpan(r * outputs, outputs);
+            labels[r] = outputs == 1 ? (row[0] > 0.5f ? 1 : 0) : row.IndexOf(Max(row));
+        }
+
+        return new Predictions(input.Rows, [new OutputColumn(null, labels, 1, [.. labels.Select(l => ((int)l).ToString(System.Globalization.CultureInfo.InvariantCulture))], IsClass: true, IsNumericLabel: true)]);
+    }
+
+    private static float Max(ReadOnlySpan<float> row)
+    {
+        var max = row[0];
+        foreach (var v in row)
+        {
+            max = v > max ? v : max;
+        }
+
+        return max;
     }
 
     private static string? Objective(Booster booster)

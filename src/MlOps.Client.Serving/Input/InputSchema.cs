@@ -62,7 +62,8 @@ internal sealed class InputSchema
     public static InputSchema Named(IReadOnlyList<ColumnSpec> columns) =>
         new(columns, false, "[" + string.Join(", ", columns.Select(c => (c.Name is null ? "" : $"'{c.Name}': ") + (c.ItemType is null ? c.Type : $"Array({c.ItemType})") + (c.Required ? " (required)" : " (optional)"))) + "]");
 
-    /// <summary>Reads a signature's <c>inputs</c> JSON; <see langword="null"/> when it has none or one this server cannot enforce (e.g. a multi-dimensional tensor).</summary>
+    /// <summary>Reads a signature's <c>inputs</c> JSON; <see langword="null"/> when there is none.</summary>
+    /// <exception cref="NotSupportedException">A tensor signature other than one input of shape <c>[-1, n]</c> or <c>[-1]</c>.</exception>
     public static InputSchema? FromSignature(string? inputs)
     {
         if (inputs is null || JsonNode.Parse(inputs) is not JsonArray specs || specs.Count == 0)
@@ -72,9 +73,14 @@ internal sealed class InputSchema
 
         if (specs[0]?["type"]?.GetValue<string>() == "tensor")
         {
-            return specs.Count == 1 && specs[0]!["tensor-spec"] is { } tensor && tensor["shape"] is JsonArray { Count: 2 } shape && shape[1]!.GetValue<int>() > 0
-                ? Tensor(tensor["dtype"]?.GetValue<string>() ?? "float32", shape[1]!.GetValue<int>())
-                : null;
+            var tensor = specs.Count == 1 ? specs[0]!["tensor-spec"] : null;
+            var dtype = tensor?["dtype"]?.GetValue<string>() ?? "float32";
+            return tensor?["shape"] switch
+            {
+                JsonArray { Count: 2 } shape when shape[0]!.GetValue<int>() == -1 && shape[1]!.GetValue<int>() > 0 => Tensor(dtype, shape[1]!.GetValue<int>()),
+                JsonArray { Count: 1 } shape when shape[0]!.GetValue<int>() == -1 => Tensor(dtype, 1),
+                _ => throw new NotSupportedException($"The model's signature has the tensor input {inputs}; this server enforces one input of shape [-1, n] or [-1]."),
+            };
         }
 
         return Named([.. specs.Select(s => new ColumnSpec(
@@ -132,6 +138,13 @@ internal sealed class InputSchema
             }
 
             sources = [.. Columns.Select(c => names is null ? -1 : Array.IndexOf(names, c.Name))];
+            if (sources.All(s => s < 0))
+            {
+                // Every column optional (an ML.NET model without a signature) and none sent: nothing to predict from.
+                error = new ScoringError(400, "INVALID_PARAMETER_VALUE",
+                    $"Failed to enforce schema of data with schema '{Description}'. Error: the input has none of the model's columns (it has [{string.Join(", ", names?.Select(n => $"'{n}'") ?? Enumerable.Range(0, width).Select(i => i.ToString(CultureInfo.InvariantCulture)))}]).");
+                return null;
+            }
         }
         else if (IsTensor ? width != Columns.Count : width < Columns.Count)
         {
@@ -243,16 +256,24 @@ internal sealed class InputSchema
                     : "ValueError('setting an array element with a sequence.')";
 
             case "integer" or "long":
-                var limit = type == "integer" ? int.MaxValue : long.MaxValue;
-                double number;
-                if (cell.Kind is CellKind.Integer or CellKind.Float or CellKind.Boolean)
+                long integer;
+                if (cell.Kind == CellKind.Integer)
+                {
+                    integer = cell.Integer; // exact, also beyond 2^53
+                }
+                else if (cell.Kind is CellKind.Float or CellKind.Boolean)
                 {
                     if (!double.IsFinite(cell.Number))
                     {
                         return "IntCastingNaNError('Cannot convert non-finite values (NA or inf) to integer')";
                     }
 
-                    number = Math.Truncate(cell.Number); // pandas truncates 1.5 to 1
+                    if (Math.Abs(cell.Number) >= 9.2e18)
+                    {
+                        return Overflow(cell, type);
+                    }
+
+                    integer = (long)Math.Truncate(cell.Number); // pandas truncates 1.5 to 1
                 }
                 else if (cell.Kind == CellKind.Null)
                 {
@@ -261,9 +282,9 @@ internal sealed class InputSchema
                         ? "TypeError(\"int() argument must be a string, a bytes-like object or a real number, not 'NoneType'\")"
                         : "IntCastingNaNError('Cannot convert non-finite values (NA or inf) to integer')";
                 }
-                else if (cell.Kind == CellKind.String && long.TryParse(cell.Text!.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l))
+                else if (cell.Kind == CellKind.String && long.TryParse(cell.Text!.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsedInteger))
                 {
-                    number = l;
+                    integer = parsedInteger;
                 }
                 else
                 {
@@ -273,20 +294,21 @@ internal sealed class InputSchema
                 }
 
                 // pandas wraps an int64 beyond int32 silently; refusing it names the column and the limit instead.
-                if (number > limit || number < -limit - 1.0)
+                if (type == "integer" && integer is > int.MaxValue or < int.MinValue)
                 {
-                    return $"OverflowError('{cell.Repr()} is outside {(type == "integer" ? "int32" : "int64")} [{-limit - 1L}, {limit}]')";
+                    return Overflow(cell, type);
                 }
 
-                result = new Cell(CellKind.Integer, number);
+                result = new Cell(CellKind.Integer, integer, Integer: integer);
                 return null;
 
             case "boolean":
-                // astype(bool) is Python's truthiness: 0, NaN/None and "" are False; any other value (also "false") is True.
+                // astype(bool) is Python's truthiness: 0, "" and None are False; NaN (a null in a numeric column) and any
+                // other value (also "false") are True.
                 result = new Cell(CellKind.Boolean, cell.Kind switch
                 {
-                    CellKind.Null => 0,
-                    CellKind.Integer or CellKind.Float or CellKind.Boolean => cell.Number != 0 && !double.IsNaN(cell.Number) ? 1 : 0,
+                    CellKind.Null => objectColumn ? 0 : 1,
+                    CellKind.Integer or CellKind.Float or CellKind.Boolean => cell.Number != 0 ? 1 : 0,
                     CellKind.String => cell.Text!.Length > 0 ? 1 : 0,
                     _ => 1,
                 });
@@ -296,6 +318,10 @@ internal sealed class InputSchema
                 return null; // string, binary, datetime: kept as they are (object)
         }
     }
+
+    private static string Overflow(Cell cell, string type) => type == "integer"
+        ? $"OverflowError('{cell.Repr()} is outside int32 [{int.MinValue}, {int.MaxValue}]')"
+        : $"OverflowError('{cell.Repr()} is outside int64 [{long.MinValue}, {long.MaxValue}]')";
 
     /// <summary>Python's <c>float(text)</c>: surrounding spaces, <c>nan</c>, <c>inf</c>/<c>infinity</c>, underscores between digits.</summary>
     private static double? PythonFloat(string text)

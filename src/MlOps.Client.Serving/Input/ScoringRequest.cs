@@ -14,8 +14,13 @@ internal static class ScoringRequest
     private static readonly string[] FormatKeys = ["dataframe_split", "dataframe_records", "instances", "inputs"];
 
     /// <summary>Parses a body into rows, or explains (status and MLflow's error JSON) why it cannot.</summary>
-    public static InputFrame? Parse(string? contentType, ReadOnlySpan<byte> body, out ScoringError? error)
+    public static InputFrame? Parse(string? contentType, ReadOnlyMemory<byte> body, out ScoringError? error)
     {
+        if (body.Span.StartsWith("\uFEFF"u8))
+        {
+            body = body[3..]; // a UTF-8 byte order mark, as Python's decoding drops it
+        }
+
         error = null;
         var parts = (contentType ?? "").Split(';').Select(p => p.Trim()).ToArray();
         var mediaType = parts[0].ToLowerInvariant();
@@ -42,17 +47,21 @@ internal static class ScoringRequest
             return null;
         }
 
-        return mediaType == "text/csv" ? ParseCsv(body, out error) : ParseJson(body, out error);
+        return mediaType == "text/csv" ? ParseCsv(body.Span, out error) : ParseJson(body, out error);
     }
 
-    private static InputFrame? ParseJson(ReadOnlySpan<byte> body, out ScoringError? error)
+    private static InputFrame? ParseJson(ReadOnlyMemory<byte> body, out ScoringError? error)
     {
         error = null;
-        var reader = new Utf8JsonReader(body);
         JsonDocument document;
         try
         {
-            document = JsonDocument.ParseValue(ref reader);
+            document = JsonDocument.Parse(body);
+        }
+        catch (JsonException) when (WithPythonConstants(body.Span) is { } rewritten)
+        {
+            // Python's json reads NaN, Infinity and -Infinity (json.dumps writes them for float('nan') and friends).
+            return ParseJson(rewritten, out error);
         }
         catch (JsonException ex)
         {
@@ -63,7 +72,8 @@ internal static class ScoringRequest
         using (document)
         {
             var root = document.RootElement;
-            var keys = root.ValueKind == JsonValueKind.Object ? root.EnumerateObject().Select(p => p.Name).Where(FormatKeys.Contains).ToList() : [];
+            // Distinct: a key sent twice is one key, as Python's dict keeps the last.
+            var keys = root.ValueKind == JsonValueKind.Object ? root.EnumerateObject().Select(p => p.Name).Where(FormatKeys.Contains).Distinct().ToList() : [];
             if (keys.Count != 1)
             {
                 error = new ScoringError(400, "BAD_REQUEST",
@@ -72,7 +82,7 @@ internal static class ScoringRequest
                 return null;
             }
 
-            var value = root.GetProperty(keys[0]);
+            var value = root.EnumerateObject().Last(p => p.Name == keys[0]).Value;
             return keys[0] switch
             {
                 "dataframe_split" => Split(value, out error),
@@ -118,15 +128,83 @@ internal static class ScoringRequest
             return null;
         }
 
-        return FromRecords(records);
+        return FromRecords(records, out error);
     }
 
-    /// <summary>A list of objects as pandas' <c>DataFrame(records)</c>: the columns in first-seen order, absent values missing.</summary>
-    private static InputFrame FromRecords(JsonElement records)
+    /// <summary>
+    /// A list of objects as pandas' <c>DataFrame(records)</c>: the columns in first-seen order, absent values missing.
+    /// A table far larger than what was sent (records with keys of their own: each row gets every column) is refused.
+    /// </summary>
+    private static InputFrame? FromRecords(JsonElement records, out ScoringError? error)
     {
+        error = null;
         var names = records.EnumerateArray().SelectMany(r => r.EnumerateObject().Select(p => p.Name)).Distinct(StringComparer.Ordinal).ToArray();
+        var count = records.GetArrayLength();
+        var sent = records.EnumerateArray().Sum(r => (long)r.EnumerateObject().Count());
+        if ((long)names.Length * count > Math.Max(MaxSparseCells, 4 * sent))
+        {
+            error = new ScoringError(400, "BAD_REQUEST",
+                $"Invalid input. {count} records with {names.Length} distinct keys make a table of {(long)names.Length * count} values for {sent} sent; at most {Math.Max(MaxSparseCells, 4 * sent)} are accepted (send the same keys in every record, or dataframe_split).");
+            return null;
+        }
+
         var rows = records.EnumerateArray().Select(r => names.Select(n => r.TryGetProperty(n, out var v) ? Cell.From(v) : Cell.Missing).ToArray()).ToList();
         return new InputFrame(names, rows);
+    }
+
+    /// <summary>How many values a records table may hold however sparse it is (beyond that, at most 4 per value sent).</summary>
+    private const long MaxSparseCells = 1_000_000;
+
+    /// <summary>
+    /// The body with Python's JSON constants outside strings replaced — <c>NaN</c> by <c>null</c> (a missing value),
+    /// <c>Infinity</c> by <c>1e999</c> (read as infinity) — or <see langword="null"/> when it has none.
+    /// </summary>
+    private static byte[]? WithPythonConstants(ReadOnlySpan<byte> body)
+    {
+        var output = new List<byte>(body.Length + 16);
+        var inString = false;
+        var changed = false;
+        for (var i = 0; i < body.Length; i++)
+        {
+            var b = body[i];
+            if (inString)
+            {
+                output.Add(b);
+                if (b == (byte)'\\' && i + 1 < body.Length)
+                {
+                    output.Add(body[++i]);
+                }
+                else if (b == (byte)'"')
+                {
+                    inString = false;
+                }
+
+                continue;
+            }
+
+            if (b == (byte)'"')
+            {
+                inString = true;
+            }
+            else if (body[i..].StartsWith("NaN"u8))
+            {
+                output.AddRange("null"u8);
+                i += 2;
+                changed = true;
+                continue;
+            }
+            else if (body[i..].StartsWith("Infinity"u8))
+            {
+                output.AddRange("1e999"u8);
+                i += 7;
+                changed = true;
+                continue;
+            }
+
+            output.Add(b);
+        }
+
+        return changed ? [.. output] : null;
     }
 
     /// <summary><c>instances</c>/<c>inputs</c>: a list of rows (positional), a list of records, or a dictionary of columns.</summary>
@@ -156,7 +234,7 @@ internal static class ScoringRequest
 
         if (value.GetArrayLength() > 0 && value.EnumerateArray().All(r => r.ValueKind == JsonValueKind.Object))
         {
-            return FromRecords(value);
+            return FromRecords(value, out error);
         }
 
         var positional = value.EnumerateArray().Select(r => r.ValueKind == JsonValueKind.Array ? r.EnumerateArray().Select(Cell.From).ToArray() : [Cell.From(r)]).ToList();
@@ -173,7 +251,8 @@ internal static class ScoringRequest
         var lines = new List<string[]>();
         try
         {
-            using var reader = CsvReader.FromText(Encoding.UTF8.GetString(body), new CsvReaderOptions { HasHeader = false });
+            // pandas' separator (no guessing among ; \t |), and no request value in a parser's message.
+            using var reader = CsvReader.FromText(Encoding.UTF8.GetString(body), new CsvReaderOptions { HasHeader = false, Separator = ',', IncludeValuesInExceptions = false });
             foreach (var row in reader)
             {
                 var fields = row.ToArray();
@@ -195,7 +274,9 @@ internal static class ScoringRequest
             return null;
         }
 
-        var hasHeader = lines[0].Any(f => !Cell.FromCsv(f).IsNumber);
+        // A header unless the first line is all numbers — but 0,1,2,… is the header pandas writes for unnamed columns.
+        var hasHeader = lines[0].Any(f => !Cell.FromCsv(f).IsNumber)
+            || lines[0].Select((f, i) => f == i.ToString(System.Globalization.CultureInfo.InvariantCulture)).All(same => same);
         var names = hasHeader ? lines[0] : null;
         var width = lines[0].Length;
         var rows = new List<Cell[]>(lines.Count);

@@ -9,7 +9,9 @@ namespace MlOps.Client.Serving.Output;
 /// <param name="Labels">One label per row (class names, booleans as text); <see langword="null"/> for numbers.</param>
 /// <param name="IsVector">Whether each row's value is a list even when <paramref name="Width"/> is 1.</param>
 /// <param name="IsBoolean">Whether the labels are <c>true</c>/<c>false</c> (written as JSON booleans).</param>
-internal sealed record OutputColumn(string? Name, float[]? Numbers, int Width, string[]? Labels, bool IsVector = false, bool IsBoolean = false);
+/// <param name="IsClass">Whether the labels are a classifier's predicted classes (counted by class in the metrics).</param>
+/// <param name="IsNumericLabel">Whether the classes are numbers: written from <paramref name="Numbers"/>, counted from <paramref name="Labels"/>.</param>
+internal sealed record OutputColumn(string? Name, float[]? Numbers, int Width, string[]? Labels, bool IsVector = false, bool IsBoolean = false, bool IsClass = false, bool IsNumericLabel = false);
 
 /// <summary>
 /// What a model predicted for a request, written as Python's scoring server writes it: one unnamed output →
@@ -56,7 +58,7 @@ internal sealed record Predictions(int Rows, IReadOnlyList<OutputColumn> Columns
 
     private static void WriteValue(Utf8JsonWriter json, OutputColumn column, int row)
     {
-        if (column.Labels is { } labels)
+        if (column.Labels is { } labels && !column.IsNumericLabel)
         {
             if (column.IsBoolean)
             {
