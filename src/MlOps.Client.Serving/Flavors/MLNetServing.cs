@@ -81,66 +81,127 @@ internal sealed class MLNetServing : IServingFlavor
         }
     }
 
+    /// <summary>One <c>Transform</c> and one pass of a cursor over the prediction columns per request.</summary>
     public Predictions Predict(EnforcedInput input)
     {
         var view = RequestDataView.Create(_input, input.Rows, input.Column);
         var scored = _transformer.Transform(view);
-        return new Predictions(input.Rows, [.. _outputs.Select(name => Read(scored, scored.Schema[name], input.Rows) with { IsClass = name == "PredictedLabel" })]);
+        var columns = _outputs.Select(name => scored.Schema[name]).ToArray();
+        using var cursor = scored.GetRowCursor(columns);
+        var collectors = columns.Select(c => Collect(cursor, c, input.Rows)).ToArray();
+        while (cursor.MoveNext())
+        {
+            foreach (var collector in collectors)
+            {
+                collector.Take();
+            }
+        }
+
+        return new Predictions(input.Rows, [.. collectors.Select((c, i) => c.Build() with { IsClass = columns[i].Name == "PredictedLabel" })]);
     }
 
-    private static OutputColumn Read(IDataView scored, DataViewSchema.Column column, int rows)
+    /// <summary>Reads one column row by row (<see cref="Take"/>), then makes its output (<see cref="Build"/>).</summary>
+    private sealed record Collector(Action Take, Func<OutputColumn> Build);
+
+    private static Collector Collect(DataViewRowCursor cursor, DataViewSchema.Column column, int rows)
     {
         var type = column.Type;
         if (type is VectorDataViewType vector)
         {
-            var values = ReadVectors(scored, column, vector.ItemType.RawType);
-            var width = vector.Size > 0 ? vector.Size : values.Count == 0 ? 0 : values[0].Length;
-            var numbers = new float[rows * width];
-            for (var r = 0; r < values.Count; r++)
+            var values = new List<float[]>(rows);
+            Action take;
+            if (vector.ItemType.RawType == typeof(float))
             {
-                values[r].AsSpan(0, Math.Min(width, values[r].Length)).CopyTo(numbers.AsSpan(r * width));
+                var getter = cursor.GetGetter<VBuffer<float>>(column);
+                VBuffer<float> buffer = default;
+                take = () =>
+                {
+                    getter(ref buffer);
+                    values.Add([.. buffer.DenseValues()]);
+                };
+            }
+            else if (vector.ItemType.RawType == typeof(double))
+            {
+                var getter = cursor.GetGetter<VBuffer<double>>(column);
+                VBuffer<double> buffer = default;
+                take = () =>
+                {
+                    getter(ref buffer);
+                    values.Add([.. buffer.DenseValues().Select(d => (float)d)]);
+                };
+            }
+            else
+            {
+                throw new NotSupportedException($"The output column {column.Name} holds vectors of {vector.ItemType.RawType.Name}, which this server cannot write.");
             }
 
-            return new OutputColumn(column.Name, numbers, width, null, IsVector: true);
+            return new Collector(take, () =>
+            {
+                var width = vector.Size > 0 ? vector.Size : values.Count == 0 ? 0 : values[0].Length;
+                var numbers = new float[values.Count * width];
+                for (var r = 0; r < values.Count; r++)
+                {
+                    values[r].AsSpan(0, Math.Min(width, values[r].Length)).CopyTo(numbers.AsSpan(r * width));
+                }
+
+                return new OutputColumn(column.Name, numbers, width, null, IsVector: true);
+            });
         }
 
         if (type is KeyDataViewType)
         {
-            var keys = scored.GetColumn<uint>(column).ToArray();
+            var getter = cursor.GetGetter<uint>(column);
+            var keys = new List<uint>(rows);
+            string[]? names = null;
             if (column.HasKeyValues())
             {
-                VBuffer<ReadOnlyMemory<char>> names = default;
-                column.GetKeyValues(ref names);
-                var dense = names.DenseValues().Select(n => n.ToString()).ToArray();
-                return new OutputColumn(column.Name, null, 1, [.. keys.Select(k => k == 0 || k > dense.Length ? "" : dense[k - 1])]);
+                VBuffer<ReadOnlyMemory<char>> values = default;
+                column.GetKeyValues(ref values);
+                names = [.. values.DenseValues().Select(n => n.ToString())];
             }
 
-            return new OutputColumn(column.Name, [.. keys.Select(k => k == 0 ? float.NaN : k - 1f)], 1, null);
+            return new Collector(() =>
+            {
+                uint key = 0;
+                getter(ref key);
+                keys.Add(key);
+            }, () => names is not null
+                ? new OutputColumn(column.Name, null, 1, [.. keys.Select(k => k == 0 || k > names.Length ? "" : names[k - 1])])
+                : new OutputColumn(column.Name, [.. keys.Select(k => k == 0 ? float.NaN : k - 1f)], 1, null));
         }
 
         var raw = type.RawType;
-        return raw == typeof(float) ? new OutputColumn(column.Name, [.. scored.GetColumn<float>(column)], 1, null)
-            : raw == typeof(double) ? new OutputColumn(column.Name, [.. scored.GetColumn<double>(column).Select(d => (float)d)], 1, null)
-            : raw == typeof(int) ? new OutputColumn(column.Name, [.. scored.GetColumn<int>(column).Select(i => (float)i)], 1, null)
-            : raw == typeof(long) ? new OutputColumn(column.Name, [.. scored.GetColumn<long>(column).Select(l => (float)l)], 1, null)
-            : raw == typeof(bool) ? new OutputColumn(column.Name, null, 1, [.. scored.GetColumn<bool>(column).Select(b => b ? "true" : "false")], IsBoolean: true)
-            : raw == typeof(ReadOnlyMemory<char>) ? new OutputColumn(column.Name, null, 1, [.. scored.GetColumn<ReadOnlyMemory<char>>(column).Select(t => t.ToString())])
+        return raw == typeof(float) ? Numbers<float>(cursor, column, rows, v => v)
+            : raw == typeof(double) ? Numbers<double>(cursor, column, rows, v => (float)v)
+            : raw == typeof(int) ? Numbers<int>(cursor, column, rows, v => v)
+            : raw == typeof(long) ? Numbers<long>(cursor, column, rows, v => v)
+            : raw == typeof(bool) ? Labels<bool>(cursor, column, rows, b => b ? "true" : "false", boolean: true)
+            : raw == typeof(ReadOnlyMemory<char>) ? Labels<ReadOnlyMemory<char>>(cursor, column, rows, t => t.ToString(), boolean: false)
             : throw new NotSupportedException($"The output column {column.Name} has the type {type}, which this server cannot write.");
     }
 
-    private static List<float[]> ReadVectors(IDataView scored, DataViewSchema.Column column, Type item)
+    private static Collector Numbers<T>(DataViewRowCursor cursor, DataViewSchema.Column column, int rows, Func<T, float> convert)
     {
-        if (item == typeof(float))
+        var getter = cursor.GetGetter<T>(column);
+        var values = new List<float>(rows);
+        return new Collector(() =>
         {
-            return [.. scored.GetColumn<VBuffer<float>>(column).Select(v => v.DenseValues().ToArray())];
-        }
+            T value = default!;
+            getter(ref value);
+            values.Add(convert(value));
+        }, () => new OutputColumn(column.Name, [.. values], 1, null));
+    }
 
-        if (item == typeof(double))
+    private static Collector Labels<T>(DataViewRowCursor cursor, DataViewSchema.Column column, int rows, Func<T, string> convert, bool boolean)
+    {
+        var getter = cursor.GetGetter<T>(column);
+        var values = new List<string>(rows);
+        return new Collector(() =>
         {
-            return [.. scored.GetColumn<VBuffer<double>>(column).Select(v => v.DenseValues().Select(d => (float)d).ToArray())];
-        }
-
-        throw new NotSupportedException($"The output column {column.Name} holds vectors of {item.Name}, which this server cannot write.");
+            T value = default!;
+            getter(ref value);
+            values.Add(convert(value));
+        }, () => new OutputColumn(column.Name, null, 1, [.. values], IsBoolean: boolean));
     }
 
     private static string MlflowType(DataViewType type) => type.RawType switch
