@@ -21,22 +21,26 @@ public sealed class RegisteredModelTests : IDisposable
         _dir.Delete(recursive: true);
     }
 
+    /// <summary>A run on <paramref name="store"/> that logs the iris booster (returned, for the caller's predictions) as <c>model</c>.</summary>
+    private static async Task<(string RunId, Booster Booster)> LogIrisAsync(SqliteTrackingStore store)
+    {
+        var (xTrain, yTrain, _, _) = Iris.LoadSplit();
+        await using var tracker = new Tracker(store, new TrackerOptions { HandleProcessExit = false, SetSystemTags = false });
+        using var run = tracker.StartRun("serve-me");
+        using var dtrain = new DMatrix(xTrain, yTrain);
+        var booster = XGBoost.XGBoost.Train(new Dictionary<string, object?> { ["objective"] = "multi:softprob", ["num_class"] = 3, ["seed"] = 42 }, dtrain);
+        await run.LogModelAsync(booster);
+        return (run.RunId, booster);
+    }
+
     [XGBoostFact]
     public async Task A_registered_alias_and_a_runs_URI_resolve_download_and_serve_the_logged_model()
     {
-        var (xTrain, yTrain, xTest, _) = Iris.LoadSplit();
+        var (_, _, xTest, _) = Iris.LoadSplit();
         await using var store = SqliteTrackingStore.Open("sqlite:///" + Path.Combine(_dir.FullName, "mlflow.db"));
-        string runId;
-        float[] expected;
-        await using (var tracker = new Tracker(store, new TrackerOptions { HandleProcessExit = false, SetSystemTags = false }))
-        {
-            using var run = tracker.StartRun("serve-me");
-            using var dtrain = new DMatrix(xTrain, yTrain);
-            using var booster = XGBoost.XGBoost.Train(new Dictionary<string, object?> { ["objective"] = "multi:softprob", ["num_class"] = 3, ["seed"] = 42 }, dtrain);
-            expected = booster.InplacePredict([.. xTest[0], .. xTest[1]], 2, 4).Values;
-            await run.LogModelAsync(booster);
-            runId = run.RunId;
-        }
+        var (runId, booster) = await LogIrisAsync(store);
+        using var trained = booster;
+        var expected = booster.InplacePredict([.. xTest[0], .. xTest[1]], 2, 4).Values;
 
         var registry = new ModelRegistry(store);
         var version = await registry.RegisterModelAsync($"runs:/{runId}/model", "iris");
@@ -74,19 +78,18 @@ public sealed class RegisteredModelTests : IDisposable
     [XGBoostFact]
     public async Task MapMlflowModelAsync_loads_by_URI_through_the_apps_tracking_options_and_serves()
     {
-        var (xTrain, yTrain, xTest, _) = Iris.LoadSplit();
+        var (_, _, xTest, _) = Iris.LoadSplit();
         var uri = "sqlite:///" + Path.Combine(_dir.FullName, "app.db");
         string runId;
         float[] expected;
         await using (var store = SqliteTrackingStore.Open(uri))
-        await using (var tracker = new Tracker(store, new TrackerOptions { HandleProcessExit = false, SetSystemTags = false }))
         {
-            using var run = tracker.StartRun();
-            using var dtrain = new DMatrix(xTrain, yTrain);
-            using var booster = XGBoost.XGBoost.Train(new Dictionary<string, object?> { ["objective"] = "multi:softprob", ["num_class"] = 3, ["seed"] = 42 }, dtrain);
-            expected = booster.InplacePredict(xTest[0], 1, 4).Values;
-            await run.LogModelAsync(booster);
-            runId = run.RunId;
+            var (id, booster) = await LogIrisAsync(store);
+            using (booster)
+            {
+                runId = id;
+                expected = booster.InplacePredict(xTest[0], 1, 4).Values;
+            }
         }
 
         var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
