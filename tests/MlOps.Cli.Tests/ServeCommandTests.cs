@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using MlOps.Client.Models;
@@ -29,15 +28,9 @@ public sealed class ServeCommandTests : IDisposable
             description.Save(folder);
         }
 
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
-
+        // -p 0: the system chooses the port and the command prints the address it bound (no race for a free port).
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _dir.FullName, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Mlops.ToolDll, "models", "serve", "-m", folder, "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        foreach (var a in new[] { Mlops.ToolDll, "models", "serve", "-m", folder, "-p", "0" })
         {
             start.ArgumentList.Add(a);
         }
@@ -46,21 +39,27 @@ public sealed class ServeCommandTests : IDisposable
         using var process = Process.Start(start)!;
         try
         {
-            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(5) };
-            var up = false;
-            for (var i = 0; i < 300 && !up && !process.HasExited; i++) // at most 30 s to start
+            string? line = null;
+            using (var startup = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
             {
-                try
+                while (line?.StartsWith("serving ", StringComparison.Ordinal) != true)
                 {
-                    up = (await http.GetAsync("/ping")).StatusCode == HttpStatusCode.OK;
-                }
-                catch (HttpRequestException)
-                {
-                    await Task.Delay(100);
+                    line = await process.StandardOutput.ReadLineAsync(startup.Token);
+                    if (line is null)
+                    {
+                        Assert.Fail("the command ended before serving: " + await process.StandardError.ReadToEndAsync());
+                    }
                 }
             }
 
-            Assert.True(up, "the server did not answer /ping: " + (process.HasExited ? await process.StandardError.ReadToEndAsync() : "still starting"));
+            // Keep reading what it prints (its request lines), so that a full pipe never blocks it.
+            var rest = process.StandardOutput.ReadToEndAsync();
+            var errors = process.StandardError.ReadToEndAsync();
+            var address = line.Split(" on ")[1].Split(';')[0];
+            Assert.Matches(@"^http://127\.0\.0\.1:[1-9][0-9]*$", address);
+            using var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(30) };
+            var up = (await http.GetAsync("/ping")).StatusCode == HttpStatusCode.OK;
+            Assert.True(up, "the server did not answer /ping");
             using var body = new StringContent("""{"inputs": [[0, 1], [0, 0]]}""", Encoding.UTF8, "application/json");
             using var response = await http.PostAsync("/invocations", body);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -72,11 +71,24 @@ public sealed class ServeCommandTests : IDisposable
             using var unknown = await http.GetAsync("/nope");
             Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
             Assert.Equal("""{"detail":"Not Found"}""", await unknown.Content.ReadAsStringAsync());
+
+            // SIGTERM (what a container runtime sends): the server stops, disposes the model and exits 0.
+            using (var term = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await term.WaitForExitAsync();
+            }
+
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(process.ExitCode == 0, $"exit code {process.ExitCode}: {await errors}");
+            await rest;
         }
         finally
         {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            }
         }
     }
 }

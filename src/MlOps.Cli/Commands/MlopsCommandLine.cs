@@ -330,7 +330,7 @@ internal static class MlopsCommandLine
         }));
 
         var serveUri = new Option<string>("--model-uri", "-m") { Description = "The model: models:/name@alias, models:/name/3, models:/<model id>, runs:/<run>/model or a folder.", Required = true };
-        var port = new Option<int>("--port", "-p") { Description = "The port.", DefaultValueFactory = _ => 5000 };
+        var port = new Option<int>("--port", "-p") { Description = "The port (0: one the system chooses, printed).", DefaultValueFactory = _ => 5000 };
         var host = new Option<string>("--host") { Description = "The address to listen on.", DefaultValueFactory = _ => "127.0.0.1" };
         var maxBody = new Option<long>("--max-body-bytes") { Description = "The largest request body accepted (413 beyond).", DefaultValueFactory = _ => new MlOps.Client.Serving.ScoringOptions().MaxRequestBodyBytes };
         var serve = new Command("serve", "Serve a model with MLflow's scoring protocol (/ping, /health, /version, /invocations), as `mlflow models serve` does, without Python.") { serveUri, port, host, maxBody };
@@ -349,7 +349,8 @@ internal static class MlopsCommandLine
             // The whole server is the model's: unknown paths answer 404 in FastAPI's shape, as Python's server does.
             Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapFallback(app, () => Microsoft.AspNetCore.Http.Results.Text("""{"detail":"Not Found"}""", "application/json", statusCode: 404));
             await app.StartAsync(ct).ConfigureAwait(false);
-            await ctx.Output.WriteLineAsync($"serving {parse.GetValue(serveUri)} ({model.Flavor}) on {url}; Ctrl+C stops").ConfigureAwait(false);
+            // The address bound (with -p 0, the port the system chose).
+            await ctx.Output.WriteLineAsync($"serving {parse.GetValue(serveUri)} ({model.Flavor}) on {app.Urls.FirstOrDefault() ?? url}; Ctrl+C stops").ConfigureAwait(false);
             try
             {
                 await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
