@@ -147,6 +147,7 @@ public sealed class ScoringServerTests : IAsyncLifetime
         { "application/json", """{"inputs": {"a": [1, 2], "b": [1]}}""" },
         { "application/json", """{"inputs": [[{"a": 1}, 1, 1, 1]]}""" },
         { "application/json", """{"inputs": [[1, 2, 3, 4]]} trailing""" },
+        { "application/json", """{"dataframe_split": {"index": [0, 1, 2], "columns": ["a", "b", "c", "d"], "data": [[1, 2, 3, 4]]}}""" },
         { "text/csv", "a;b;c;d\n1;2;3;4\n" },
         { "application/json", "null" },
         { "application/json", "[]" },

@@ -101,6 +101,14 @@ internal static class ScoringRequest
             return null;
         }
 
+        if (split.TryGetProperty("index", out var index) && index.ValueKind == JsonValueKind.Array && index.GetArrayLength() != data.GetArrayLength())
+        {
+            // pandas refuses it ("Shape of passed values is …, indices imply …"); the index itself is not used.
+            error = new ScoringError(400, "BAD_REQUEST",
+                $"Invalid input. dataframe_split has {data.GetArrayLength()} rows of data for an index of {index.GetArrayLength()}.");
+            return null;
+        }
+
         string[]? names = split.TryGetProperty("columns", out var c) && c.ValueKind == JsonValueKind.Array ? [.. c.EnumerateArray().Select(x => x.ToString())] : null;
         var rows = new List<Cell[]>(data.GetArrayLength());
         foreach (var row in data.EnumerateArray())
