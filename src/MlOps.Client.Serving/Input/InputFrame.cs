@@ -8,4 +8,5 @@ namespace MlOps.Client.Serving.Input;
 /// <param name="Names">The column names, or <see langword="null"/> when the values are positional.</param>
 /// <param name="Rows">The rows; each as wide as <paramref name="Names"/> when named.</param>
 /// <param name="IsDictionary">Whether it came as <c>inputs</c>/<c>instances</c> holding a dictionary of columns.</param>
-internal sealed record InputFrame(string[]? Names, List<Cell[]> Rows, bool IsDictionary = false);
+/// <param name="IsCsv">Whether it came as CSV (read with the signature's types, as <c>read_csv(dtype=…)</c> reads it).</param>
+internal sealed record InputFrame(string[]? Names, List<Cell[]> Rows, bool IsDictionary = false, bool IsCsv = false);

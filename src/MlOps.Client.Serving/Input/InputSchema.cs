@@ -174,6 +174,13 @@ internal sealed class InputSchema
             var objectColumn = IsObjectColumn(frame.Rows, sources[c]);
             for (var r = 0; r < rows; r++)
             {
+                if (frame.IsCsv && IsNamed && CsvProblem(frame.Rows[r][sources[c]], spec, sources[c]) is { } csv)
+                {
+                    error = new ScoringError(400, "BAD_REQUEST",
+                        $"Failed to parse input as a Pandas DataFrame. Ensure that the input is a valid CSV-formatted Pandas DataFrame produced using the `pandas.DataFrame.to_csv()` method. Error: '{csv}'");
+                    return null;
+                }
+
                 if (Cast(frame.Rows[r][sources[c]], spec.ItemType ?? spec.Type, spec.ItemType is not null, objectColumn, out column[r]) is { } problem)
                 {
                     error = new ScoringError(400, "BAD_REQUEST",
@@ -187,6 +194,24 @@ internal sealed class InputSchema
 
         return new EnforcedInput(rows, Columns, values);
     }
+
+    /// <summary>
+    /// What <c>read_csv(dtype=…)</c> refuses where <c>astype</c> would convert, with pandas' message (the column by its
+    /// place in the file): a missing value or a fraction in an integer column. Other refusals are the cast's.
+    /// </summary>
+    private static string? CsvProblem(Cell cell, ColumnSpec spec, int fileColumn) => spec.Type switch
+    {
+        "integer" or "long" => cell.Kind switch
+        {
+            CellKind.Null => $"Integer column has NA values in column {fileColumn}",
+            CellKind.Float when cell.Number != Math.Truncate(cell.Number) =>
+                $"cannot safely convert passed user dtype of {spec.PandasType} for float64 dtyped data in column {fileColumn}",
+            CellKind.String => $"invalid literal for int() with base 10: {cell.Repr()}",
+            _ => null,
+        },
+        "float" or "double" when cell.Kind == CellKind.String && PythonFloat(cell.Text!) is null => $"could not convert string to float: {cell.Repr()}",
+        _ => null,
+    };
 
     /// <summary>Whether pandas reads the column as <c>object</c> (not numbers): text, booleans, lists, or nothing but nulls.</summary>
     private static bool IsObjectColumn(List<Cell[]> rows, int column)

@@ -300,6 +300,6 @@ internal static class ScoringRequest
             rows.Add([.. line.Select(Cell.FromCsv)]);
         }
 
-        return new InputFrame(names, rows);
+        return new InputFrame(names, rows, IsCsv: true);
     }
 }

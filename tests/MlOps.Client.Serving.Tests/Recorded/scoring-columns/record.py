@@ -34,6 +34,14 @@ CASES = [
      {"inputs": [{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1, "petal_width": 0.2}]}),
     ("boolean-for-double", "true/false for doubles", "application/json",
      {"dataframe_split": {"columns": COLS, "data": [[True, 3.5, 1, False]]}}),
+    ("csv-error-fraction-for-long", "CSV: 1.5 in the long column (read_csv with the signature's dtypes)", "text/csv",
+     "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.5,0.2\n"),
+    ("csv-error-empty-long", "CSV: an empty field in the long column", "text/csv",
+     "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,,0.2\n"),
+    ("csv-error-text-for-double", "CSV: text in a double column", "text/csv",
+     "sepal_length,sepal_width,petal_length,petal_width\nabc,3.5,1,0.2\n"),
+    ("csv-integral-float-for-long", "CSV: 1e0 in the long column (an integral float: read)", "text/csv",
+     "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1e0,0.2\n"),
 ]
 os.makedirs(OUT, exist_ok=True)
 index = []
