@@ -84,7 +84,7 @@ public sealed class SweepSampleTests
         {
             var output = await SampleProcess.RunAsync("XGBoostSweep.dll", dir.FullName, TimeSpan.FromMinutes(3));
             Assert.Contains("20 trials, 0 failed", output, StringComparison.Ordinal);
-            string Value(string key) => output.Split('\n').Single(l => l.StartsWith(key + "=", StringComparison.Ordinal))[(key.Length + 1)..].Trim();
+            string Value(string key) => SampleProcess.Value(output, key);
             var parent = Value("PARENT_RUN_ID");
             using var db = new SqliteConnection("Data Source=" + Path.Combine(dir.FullName, "mlflow.db") + ";Pooling=False");
             db.Open();

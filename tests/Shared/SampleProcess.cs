@@ -24,6 +24,9 @@ internal static class SampleProcess
     }
 
     /// <summary>The value printed as <c>RUN_ID=…</c>.</summary>
-    public static string RunId(string output) =>
-        output.Split('\n').Single(l => l.StartsWith("RUN_ID=", StringComparison.Ordinal))["RUN_ID=".Length..].Trim();
+    public static string RunId(string output) => Value(output, "RUN_ID");
+
+    /// <summary>The value of the sample's <c>KEY=value</c> output line for <paramref name="key"/>.</summary>
+    public static string Value(string output, string key) =>
+        output.Split('\n').Single(l => l.StartsWith(key + "=", StringComparison.Ordinal))[(key.Length + 1)..].Trim();
 }
