@@ -378,7 +378,7 @@ internal static class MlopsCommandLine
             using var spool = new MlOps.Client.Uploading.Spooling.DiskSpool(new MlOps.Client.Uploading.SpoolOptions(), uri, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
             long records = 0, entities = 0;
             var runs = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var entry in spool.ReadPending())
+            foreach (var entry in spool.ReadPending(inspectOnly: true))
             {
                 records++;
                 entities += entry.Record.EntityCount;

@@ -147,8 +147,12 @@ public sealed partial class Tracker : IDisposable, IAsyncDisposable
         }
 
         _processHooks?.Dispose();
-        await EndOpenRunsAsync(RunStatus.Finished, Options.Uploader.ShutdownTimeout).ConfigureAwait(false);
-        await Uploader.DisposeAsync().ConfigureAwait(false);
+        // One deadline for the whole disposal (ending the runs, delivering, stopping the uploader): ShutdownTimeout.
+        var started = Options.TimeProvider.GetTimestamp();
+        var timeout = Options.Uploader.ShutdownTimeout;
+        await EndOpenRunsAsync(RunStatus.Finished, timeout).ConfigureAwait(false);
+        var left = timeout - Options.TimeProvider.GetElapsedTime(started);
+        await Uploader.DisposeAsync(left < TimeSpan.Zero ? TimeSpan.Zero : left).ConfigureAwait(false);
         if (_ownsStore)
         {
             await Store.DisposeAsync().ConfigureAwait(false);

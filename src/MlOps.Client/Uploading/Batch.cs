@@ -21,6 +21,9 @@ internal sealed class Batch(string runId)
     /// <summary>The run's final status and end time when this is a run end; <see langword="null"/> for a log-batch.</summary>
     public RunEnd? End { get; init; }
 
+    /// <summary>Whether this batch was replayed from records another process spooled (counted apart, so that each process's counters add up).</summary>
+    public bool Foreign { get; init; }
+
     /// <summary>Whether this is the run's end rather than a log-batch.</summary>
     public bool IsRunEnd => End is not null;
 

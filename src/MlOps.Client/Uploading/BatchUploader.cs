@@ -48,6 +48,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
     private long _lastWarning = long.MinValue;
 
     private long _sent;
+    private long _sentForeign;
     private long _retried;
     private long _rejected;
     private long _dropped;
@@ -92,8 +93,11 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
         Requests = _sender.Requests,
         Spooled = _replayer?.Spooled ?? 0,
         Replayed = _replayer?.Replayed ?? 0,
+        ReplayedFromOtherProcesses = _replayer?.ReplayedForeign ?? 0,
         SpoolDropped = _replayer?.Spool.Dropped ?? 0,
         SpoolBytes = _replayer?.Spool.Bytes ?? 0,
+        SpoolMemoryBytes = _replayer?.Spool.MemoryBytes ?? 0,
+        SpoolDamaged = _replayer?.Spool.DamagedRecords ?? 0,
         Abandoned = Interlocked.Read(ref _abandoned),
     };
 
@@ -211,14 +215,25 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
         return await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Stops accepting entities, delivers what is queued within <paramref name="timeout"/>, then stops the loop.</summary>
+    /// <summary>
+    /// Stops accepting entities, delivers what is queued, then stops the loop — all within <paramref name="timeout"/>
+    /// (a small part of it is kept for stopping, so that the whole takes no longer than asked).
+    /// </summary>
     public async Task<bool> ShutdownAsync(TimeSpan timeout)
     {
-        var delivered = await FlushAsync(timeout, CancellationToken.None).ConfigureAwait(false);
-        if (_replayer is { Active: true })
+        var started = _time.GetTimestamp();
+        var stopReserve = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(2).Ticks, timeout.Ticks / 10));
+        TimeSpan Left(TimeSpan reserve)
+        {
+            var left = timeout - reserve - _time.GetElapsedTime(started);
+            return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+        }
+
+        var delivered = await FlushAsync(Left(stopReserve), CancellationToken.None).ConfigureAwait(false);
+        if (_replayer is { Active: true } && Left(stopReserve) > TimeSpan.Zero)
         {
             // One last replay if the server is back; what stays spooled is replayed by the next process.
-            using var cts = new CancellationTokenSource(timeout, _time);
+            using var cts = new CancellationTokenSource(Left(stopReserve), _time);
             try
             {
                 await ReplaySpoolAsync(cts.Token).ConfigureAwait(false);
@@ -237,21 +252,33 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
         Wake();
         try
         {
-            await _loop.WaitAsync(delivered ? timeout : TimeSpan.FromSeconds(5), _time).ConfigureAwait(false);
+            var wait = Left(TimeSpan.Zero);
+            await _loop.WaitAsync(wait > TimeSpan.Zero ? wait : TimeSpan.FromMilliseconds(1), _time).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
             delivered = false;
+            await _abort.CancelAsync().ConfigureAwait(false); // requests in flight hand their batches back
+            try
+            {
+                await _loop.WaitAsync(TimeSpan.FromSeconds(1), _time).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
         }
 
         return delivered;
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => DisposeAsync(_options.ShutdownTimeout);
+
+    /// <summary>Shuts down within <paramref name="timeout"/>; whatever is still in memory then goes to the spool.</summary>
+    public async ValueTask DisposeAsync(TimeSpan timeout)
     {
         if (!_stopping)
         {
-            await ShutdownAsync(_options.ShutdownTimeout).ConfigureAwait(false);
+            await ShutdownAsync(timeout).ConfigureAwait(false);
         }
 
         UploaderMetrics.Untrack(this);
@@ -519,7 +546,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
 
     void IDeliveryReport.Delivered(Batch batch)
     {
-        Interlocked.Add(ref _sent, batch.Count);
+        Interlocked.Add(ref batch.Foreign ? ref _sentForeign : ref _sent, batch.Count);
         UploaderMetrics.Sent.Add(batch.Count);
     }
 

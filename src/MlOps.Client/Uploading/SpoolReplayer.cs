@@ -17,6 +17,8 @@ internal sealed class SpoolReplayer(DiskSpool spool, BatchSender sender, OutageP
     private volatile bool _active = replayPending && spool.HasPending;
     private long _spooled;
     private long _replayed;
+    private long _replayedForeign;
+    private bool _probeWarned;
 
     /// <summary>Whether batches go to the spool now (it holds records not yet replayed).</summary>
     public bool Active => _active;
@@ -24,8 +26,11 @@ internal sealed class SpoolReplayer(DiskSpool spool, BatchSender sender, OutageP
     /// <summary>Entities written to the spool.</summary>
     public long Spooled => Interlocked.Read(ref _spooled);
 
-    /// <summary>Spooled entities delivered (or refused for good) by replay.</summary>
+    /// <summary>Entities this process spooled and delivered (or saw refused for good) by replay.</summary>
     public long Replayed => Interlocked.Read(ref _replayed);
+
+    /// <summary>Entities other processes spooled (an earlier one, killed or stopped during an outage) that this one delivered.</summary>
+    public long ReplayedForeign => Interlocked.Read(ref _replayedForeign);
 
     public DiskSpool Spool => spool;
 
@@ -118,7 +123,7 @@ internal sealed class SpoolReplayer(DiskSpool spool, BatchSender sender, OutageP
 
                 if (record.Kind == SpoolRecordKind.Batch)
                 {
-                    combined = ToBatch(record);
+                    combined = ToBatch(record, spool.IsForeign(entry));
                     last = entry;
                     combinedRecords = 1;
                 }
@@ -185,15 +190,23 @@ internal sealed class SpoolReplayer(DiskSpool spool, BatchSender sender, OutageP
         {
             case SendStatus.Delivered:
                 policy.Succeeded();
-                Interlocked.Add(ref _replayed, batch.Count);
+                _probeWarned = false;
+                Interlocked.Add(ref batch.Foreign ? ref _replayedForeign : ref _replayed, batch.Count);
                 report.Delivered(batch);
                 return true;
             case SendStatus.Refused:
+                _probeWarned = false;
                 await sender.DeliverAsync(batch, report, abort).ConfigureAwait(false); // isolates the refused entities
-                Interlocked.Add(ref _replayed, batch.Count);
+                Interlocked.Add(ref batch.Foreign ? ref _replayedForeign : ref _replayed, batch.Count);
                 return true;
             case SendStatus.Unavailable:
-                UploaderLog.BatchFailed(logger, batch.Count, batch.RunId, outcome.Error?.Message ?? "unavailable");
+                // One line per outage, not one per probe: the spool keeps the records, the next probe follows the backoff.
+                if (!_probeWarned)
+                {
+                    _probeWarned = true;
+                    SpoolLog.StillUnreachable(logger, outcome.Error?.Message ?? "unavailable");
+                }
+
                 policy.Failed(outcome.RetryAfter);
                 return false;
             default:
@@ -230,9 +243,9 @@ internal sealed class SpoolReplayer(DiskSpool spool, BatchSender sender, OutageP
         ? new SpoolRecord { Kind = SpoolRecordKind.RunEnd, RunId = batch.RunId, Status = end.Status, EndTimeMs = end.EndTimeMs }
         : new SpoolRecord { Kind = SpoolRecordKind.Batch, RunId = batch.RunId, Metrics = [.. batch.Metrics], Params = [.. batch.Params], Tags = [.. batch.Tags] };
 
-    internal static Batch ToBatch(SpoolRecord record)
+    internal static Batch ToBatch(SpoolRecord record, bool foreign = false)
     {
-        var batch = new Batch(record.RunId);
+        var batch = new Batch(record.RunId) { Foreign = foreign };
         batch.Metrics.AddRange(record.Metrics);
         batch.Params.AddRange(record.Params);
         batch.Tags.AddRange(record.Tags);

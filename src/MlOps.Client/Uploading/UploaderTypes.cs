@@ -36,7 +36,7 @@ public readonly record struct UploaderCounters
     /// <summary>Entities accepted into the buffer.</summary>
     public long Queued { get; init; }
 
-    /// <summary>Entities the server accepted.</summary>
+    /// <summary>Entities logged through this tracker that the server accepted (directly or by replay).</summary>
     public long Sent { get; init; }
 
     /// <summary>Entities kept in memory for a re-send after the server did not answer (spool off).</summary>
@@ -60,14 +60,32 @@ public readonly record struct UploaderCounters
     /// <summary>Entities written to the on-disk spool because the server was unreachable (or the buffer full with <see cref="BufferFullPolicy.Spill"/>).</summary>
     public long Spooled { get; init; }
 
-    /// <summary>Spooled entities delivered to the server by replay.</summary>
+    /// <summary>Entities this tracker spooled and then delivered to the server by replay (part of <see cref="Sent"/>).</summary>
     public long Replayed { get; init; }
 
-    /// <summary>Entities dropped because the spool reached <see cref="SpoolOptions.MaxBytes"/>.</summary>
+    /// <summary>
+    /// Entities that another process spooled (one killed or stopped during an outage) and this tracker delivered by
+    /// replay: not part of <see cref="Queued"/> or <see cref="Sent"/>, so that this tracker's own counters add up.
+    /// </summary>
+    public long ReplayedFromOtherProcesses { get; init; }
+
+    /// <summary>
+    /// Entities the spool dropped: at <see cref="SpoolOptions.MaxBytes"/>, beyond <see cref="SpoolOptions.MaxMemoryBytes"/>
+    /// while its disk took no writes, or held in memory when the tracker stopped with the disk still failing.
+    /// </summary>
     public long SpoolDropped { get; init; }
 
-    /// <summary>Bytes of spooled records not yet delivered.</summary>
+    /// <summary>Bytes of spooled records not yet delivered: in the spool folder (any process's) and held in memory by this tracker.</summary>
     public long SpoolBytes { get; init; }
+
+    /// <summary>Bytes the spool holds in memory because its disk takes no writes now (full, failing, read-only).</summary>
+    public long SpoolMemoryBytes { get; init; }
+
+    /// <summary>
+    /// Damaged records in the spool (a torn write, a changed byte) that this tracker skipped, counted and copied to the
+    /// spool's <c>damaged/</c> folder; the records around them are delivered.
+    /// </summary>
+    public long SpoolDamaged { get; init; }
 
     /// <summary>Entities dropped because their run can no longer be logged to (deleted, not active or unknown on the server).</summary>
     public long Abandoned { get; init; }

@@ -128,7 +128,7 @@ public sealed class SpoolTests : IDisposable
         using var reopened = new DiskSpool(Options(_dir.FullName), "http://127.0.0.1:5000", time, NullLogger.Instance);
         var records = reopened.ReadPending().ToList();
         Assert.Equal([0.0, 1.0, 2.0], records.Select(r => r.Record.Metrics[0].Value));
-        Assert.Equal(1, reopened.TornRecords);
+        Assert.Equal(1, reopened.DamagedRecords);
     }
 
     [Fact]
@@ -148,7 +148,7 @@ public sealed class SpoolTests : IDisposable
 
         using var reopened = new DiskSpool(Options(_dir.FullName), "http://127.0.0.1:5000", time, NullLogger.Instance);
         Assert.Equal(["a"], reopened.ReadPending().Select(r => r.Record.Params[0].Key));
-        Assert.Equal(1, reopened.TornRecords);
+        Assert.Equal(1, reopened.DamagedRecords);
     }
 
     [Fact]

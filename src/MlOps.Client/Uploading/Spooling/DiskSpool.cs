@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Globalization;
@@ -8,225 +9,493 @@ using Microsoft.Extensions.Logging;
 namespace MlOps.Client.Uploading.Spooling;
 
 /// <summary>
-/// Append-only segment files of framed records (<c>[length u32][crc32 u32][payload]</c>) in one folder per tracking URI.
-/// Each process writes its own segments (named by creation time, process id and sequence, so names sort in write
-/// order); a segment is replayed by whoever can open it exclusively (not while its writer still has it open), and its
-/// progress is kept in a <c>.ack</c> file (the offset of the first record not yet delivered), so a record is sent again
-/// only if the process died between sending it and recording that. A torn last record (a crash while writing) fails
-/// its length or checksum and is skipped with a warning.
+/// The spool's storage engine: append-only segment files of framed records (<c>[length u32][crc32 u32][payload]</c>) in
+/// one folder per tracking URI, written on the assumption that the disk fails.
+/// <list type="bullet">
+/// <item>Writing: each process writes its own segments (named by creation time, process id and sequence, so names sort
+/// in write order), one unbuffered write per record. A write or fsync that fails (a full disk, EIO, a folder that went
+/// away) loses nothing that was handed over: a half-written record is cut off, records whose fsync failed are cut off
+/// too, and all of them are held in memory (up to <see cref="SpoolOptions.MaxMemoryBytes"/>) in order, then written
+/// when the disk takes writes again (retried with a backoff up to 30 s). Beyond the memory bound, and beyond
+/// <see cref="SpoolOptions.MaxBytes"/>, entities are dropped and counted. Each episode is said once.</item>
+/// <item>Reading: a segment is read by whoever can open it exclusively (not while its writer has it open), from its
+/// acknowledged offset. Damaged bytes — a torn last record, a flipped bit, garbage — fail the length, checksum or format
+/// check; the reader skips to the next valid record header, so damage costs only the records it hit. The damaged bytes
+/// are copied to <c>damaged/</c> for inspection, counted and reported once (the copy's existence tells other processes).</item>
+/// <item>Acknowledging: only what the server accepted (or refused for good) is acknowledged, in a <c>.ack</c> file per
+/// segment (the offset of the first record not yet delivered; damaged bytes right after a delivered record count as
+/// covered by it). A replay while the server is down changes no acknowledgement and deletes nothing. An acknowledgement
+/// that cannot be written (full disk) is kept in memory, so this process does not send the records again.</item>
+/// </list>
 /// </summary>
 internal sealed class DiskSpool : IDisposable
 {
     private const int HeaderBytes = 8;
+
+    /// <summary>The largest record a reader accepts (a log-batch is at most 1,000 entities of MLflow's maximum sizes).</summary>
+    private const int MaxRecordBytes = 64 << 20;
+
+    private static readonly TimeSpan MaxWriteRetry = TimeSpan.FromSeconds(30);
+
     private readonly SpoolOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly SpoolFileSystem _fs;
     private readonly object _writeGate = new();
     private readonly ConcurrentDictionary<string, int> _pendingByRun = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _acks = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _ownSegments = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _reportedDamage = new(StringComparer.Ordinal);
+    private readonly List<Held> _memory = [];
+    private readonly List<Held> _unsynced = [];
     private readonly string _safeUri;
     private FileStream? _writer;
-    private string? _writerPath;
+    private long _writerLength;
+    private long _syncedLength;
     private long _lastSync;
     private int _sequence;
-    private long _bytes;
-    private long _torn;
+    private long _heldSequence;
+    private long _memoryBytes;
+    private long _capBase;
+    private long _damaged;
+    private long _damagedBytes;
     private long _dropped;
-    private int _fullWarned;
+    private string? _failure;
+    private int _failures;
+    private long _retryAt;
+    private bool _reading;
+    private bool _capWarned;
+    private bool _memoryWarned;
+    private int _ackWarned;
 
-    public DiskSpool(SpoolOptions options, string trackingUri, TimeProvider time, ILogger logger)
+    public DiskSpool(SpoolOptions options, string trackingUri, TimeProvider time, ILogger logger, SpoolFileSystem? fileSystem = null)
     {
         _options = options;
         _time = time;
         _logger = logger;
+        _fs = fileSystem ?? options.FileSystem ?? SpoolFileSystem.Real;
         _safeUri = Configuration.UriRedaction.StripUserInfo(trackingUri);
         Folder = Path.Combine(options.ResolveRoot(), Hash(_safeUri));
-        foreach (var segment in Segments())
-        {
-            _bytes += Math.Max(0, new FileInfo(segment).Length - ReadAck(segment));
-        }
+        _capBase = DiskBytes();
     }
 
     /// <summary>The folder of this tracking URI's spool.</summary>
     public string Folder { get; }
 
-    /// <summary>Bytes of records not yet delivered.</summary>
-    public long Bytes => Interlocked.Read(ref _bytes);
+    /// <summary>Bytes of records not yet delivered: in the folder (any process's segments) and held in memory by this one.</summary>
+    public long Bytes => DiskBytes() + Interlocked.Read(ref _memoryBytes);
 
-    public long TornRecords => Interlocked.Read(ref _torn);
+    /// <summary>Bytes held in memory because the disk did not take them.</summary>
+    public long MemoryBytes => Interlocked.Read(ref _memoryBytes);
 
+    /// <summary>Damaged records (regions of damaged bytes) skipped and reported by this process.</summary>
+    public long DamagedRecords => Interlocked.Read(ref _damaged);
+
+    /// <summary>Bytes in the damaged regions.</summary>
+    public long DamagedBytes => Interlocked.Read(ref _damagedBytes);
+
+    /// <summary>Entities dropped: the size cap, the memory bound while the disk failed, or held entities lost at disposal.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
-    /// <summary>Whether any segment (of any process) holds records not yet delivered.</summary>
-    public bool HasPending => Segments().Any(s => new FileInfo(s).Length > ReadAck(s));
+    /// <summary>Whether any segment (of any process), or this process's memory, holds records not yet delivered.</summary>
+    public bool HasPending
+    {
+        get
+        {
+            lock (_writeGate)
+            {
+                if (_memory.Count > 0)
+                {
+                    return true;
+                }
+            }
+
+            foreach (var segment in Segments())
+            {
+                if (LengthOf(segment) > AckOf(segment))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
 
     /// <summary>Whether this process spooled entities of <paramref name="runId"/> that are not delivered yet.</summary>
     public bool HasPendingEntities(string runId) => _pendingByRun.TryGetValue(runId, out var n) && n > 0;
 
-    /// <summary>Appends a record; <see langword="false"/> when the size cap is reached (the record is dropped and counted).</summary>
+    /// <summary>
+    /// Takes a record: written to the disk, or held in memory while the disk fails. <see langword="false"/> when it is
+    /// dropped and counted (the size cap, or the memory bound while the disk fails). Never throws for a disk fault.
+    /// </summary>
     public bool Append(SpoolRecord record)
     {
         var payload = record.Serialize();
+        var entities = Math.Max(1, record.EntityCount);
         lock (_writeGate)
         {
-            if (Interlocked.Read(ref _bytes) + payload.Length + HeaderBytes > _options.MaxBytes)
+            if (_capBase + Interlocked.Read(ref _memoryBytes) + payload.Length + HeaderBytes > _options.MaxBytes)
             {
-                Interlocked.Add(ref _dropped, Math.Max(1, record.EntityCount));
-                if (Interlocked.Exchange(ref _fullWarned, 1) == 0)
+                _capBase = DiskBytes(); // acknowledgements may have made room since the last look
+                if (_capBase + Interlocked.Read(ref _memoryBytes) + payload.Length + HeaderBytes > _options.MaxBytes)
                 {
-                    SpoolLog.Full(_logger, _options.MaxBytes, Folder);
+                    Interlocked.Add(ref _dropped, entities);
+                    if (!_capWarned)
+                    {
+                        _capWarned = true;
+                        SpoolLog.Full(_logger, _options.MaxBytes, Folder);
+                    }
+
+                    return false;
+                }
+            }
+
+            if (_capWarned && _capBase < _options.MaxBytes / 2)
+            {
+                _capWarned = false; // drained: a new episode is said again
+            }
+
+            var held = new Held(++_heldSequence, record, payload);
+            TryWriteHeld();
+            if (_memory.Count == 0 && WriteAllowed() && TryWrite(held))
+            {
+                Count(record);
+                return true;
+            }
+
+            if (Interlocked.Read(ref _memoryBytes) + payload.Length > _options.MaxMemoryBytes)
+            {
+                Interlocked.Add(ref _dropped, entities);
+                if (!_memoryWarned)
+                {
+                    _memoryWarned = true;
+                    SpoolLog.MemoryFull(_logger, _options.MaxMemoryBytes, Folder);
                 }
 
                 return false;
             }
 
-            if (_writer is null || _writer.Length >= _options.SegmentBytes)
-            {
-                OpenNewSegment();
-            }
-
-            Span<byte> header = stackalloc byte[HeaderBytes];
-            BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)payload.Length);
-            BinaryPrimitives.WriteUInt32LittleEndian(header[4..], Crc32.Compute(payload));
-            _writer!.Write(header);
-            _writer.Write(payload);
-            Sync(force: _options.FlushPolicy == SpoolFlushPolicy.EveryRecord);
-            Interlocked.Add(ref _bytes, payload.Length + HeaderBytes);
-            if (record.Kind == SpoolRecordKind.Batch)
-            {
-                _pendingByRun.AddOrUpdate(record.RunId, 1, static (_, n) => n + 1);
-            }
+            Hold(held);
+            Count(record);
+            return true;
         }
-
-        return true;
     }
 
-    /// <summary>Forces written records to the disk (called by the uploader at shutdown and on its interval).</summary>
+    /// <summary>
+    /// Forces written records to the disk when due (<paramref name="force"/>: now), and retries writing what is held in
+    /// memory. Called by the uploader at shutdown, before a replay and on its interval. Never throws for a disk fault.
+    /// </summary>
     public void Sync(bool force)
     {
         lock (_writeGate)
         {
+            TryWriteHeld();
             if (_writer is null)
             {
                 return;
             }
 
-            var now = _time.GetTimestamp();
-            var due = _options.FlushPolicy == SpoolFlushPolicy.Interval && _time.GetElapsedTime(_lastSync, now) >= _options.FlushInterval;
+            var due = _options.FlushPolicy == SpoolFlushPolicy.Interval && _time.GetElapsedTime(_lastSync) >= _options.FlushInterval;
             if (force || due)
             {
-                _writer.Flush(flushToDisk: _options.FlushPolicy != SpoolFlushPolicy.Never || force);
-                _lastSync = now;
-            }
-            else
-            {
-                _writer.Flush(flushToDisk: false);
+                SyncWriter();
             }
         }
     }
 
     /// <summary>
-    /// The records not yet delivered, oldest segment first. This process's open segment is closed first so that it can
-    /// be replayed; segments another live process is writing are skipped.
+    /// The records not yet delivered, oldest first: the segments on disk (this process's open one is closed first so that
+    /// it can be replayed; segments another live process is writing are skipped), then what this process holds in memory.
+    /// Reading changes nothing on disk but damage: damaged bytes are reported, counted and copied to <c>damaged/</c>
+    /// (not with <paramref name="inspectOnly"/>), and a fully acknowledged segment is deleted.
     /// </summary>
-    public IEnumerable<SpoolEntry> ReadPending()
+    public IEnumerable<SpoolEntry> ReadPending(bool inspectOnly = false)
     {
         lock (_writeGate)
         {
+            if (_writer is not null && _options.FlushPolicy != SpoolFlushPolicy.Never)
+            {
+                SyncWriter();
+            }
+
             CloseWriter();
+            _reading = true;
         }
 
-        foreach (var segment in Segments())
+        try
         {
-            FileStream stream;
-            try
+            if (!inspectOnly)
             {
-                stream = new FileStream(segment, FileMode.Open, FileAccess.Read, FileShare.None);
-            }
-            catch (IOException)
-            {
-                continue; // another process is writing or replaying it
-            }
-            catch (UnauthorizedAccessException)
-            {
-                continue;
+                SweepOrphans();
             }
 
-            using (stream)
+            foreach (var segment in Segments())
             {
-                var offset = ReadAck(segment);
-                stream.Position = offset;
-                var header = new byte[HeaderBytes];
-                while (offset < stream.Length)
+                foreach (var entry in ReadSegment(segment, inspectOnly))
                 {
-                    if (stream.Length - offset < HeaderBytes || stream.ReadAtLeast(header, HeaderBytes, throwOnEndOfStream: false) < HeaderBytes)
-                    {
-                        Torn(segment, offset, stream.Length);
-                        break;
-                    }
-
-                    var length = BinaryPrimitives.ReadUInt32LittleEndian(header);
-                    var crc = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(4));
-                    if (length > stream.Length - offset - HeaderBytes)
-                    {
-                        Torn(segment, offset, stream.Length);
-                        break;
-                    }
-
-                    var payload = new byte[length];
-                    stream.ReadExactly(payload);
-                    if (Crc32.Compute(payload) != crc)
-                    {
-                        Torn(segment, offset, stream.Length);
-                        break;
-                    }
-
-                    SpoolRecord record;
-                    try
-                    {
-                        record = SpoolRecord.Deserialize(payload);
-                    }
-                    catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException)
-                    {
-                        Torn(segment, offset, stream.Length);
-                        break;
-                    }
-
-                    var next = offset + HeaderBytes + length;
-                    yield return new SpoolEntry(record, segment, next, next >= stream.Length);
-                    offset = next;
+                    yield return entry;
                 }
             }
 
-            if (new FileInfo(segment).Length <= ReadAck(segment))
+            List<Held> held;
+            lock (_writeGate)
             {
-                Delete(segment);
+                held = [.. _memory];
+            }
+
+            for (var i = 0; i < held.Count; i++)
+            {
+                yield return new SpoolEntry(held[i].Record, null, 0, i == held.Count - 1) { MemorySequence = held[i].Sequence };
+            }
+        }
+        finally
+        {
+            lock (_writeGate)
+            {
+                _reading = false;
             }
         }
     }
 
     /// <summary>Records that <paramref name="entry"/> was delivered (or refused for good): it will not be read again.</summary>
-    /// <param name="entry">The last record delivered; every earlier one of its segment is covered too.</param>
+    /// <param name="entry">The last record delivered; every earlier one of its segment (or of memory) is covered too.</param>
     /// <param name="batchRecords">How many batch records of <paramref name="entry"/>'s run this covers.</param>
     public void Acknowledge(SpoolEntry entry, int batchRecords = 1)
     {
-        var previous = ReadAck(entry.Segment);
-        WriteAck(entry.Segment, entry.NextOffset);
-        Interlocked.Add(ref _bytes, -(entry.NextOffset - previous));
-        if (batchRecords > 0 && _pendingByRun.TryGetValue(entry.Record.RunId, out _))
+        if (entry.Segment is null)
+        {
+            lock (_writeGate)
+            {
+                var n = 0;
+                while (n < _memory.Count && _memory[n].Sequence <= entry.MemorySequence)
+                {
+                    Interlocked.Add(ref _memoryBytes, -_memory[n].Payload.Length);
+                    n++;
+                }
+
+                _memory.RemoveRange(0, n);
+            }
+        }
+        else
+        {
+            _acks.AddOrUpdate(entry.Segment, entry.NextOffset, (_, old) => Math.Max(old, entry.NextOffset));
+            WriteAck(entry.Segment, entry.NextOffset);
+        }
+
+        if (batchRecords > 0 && _pendingByRun.ContainsKey(entry.Record.RunId))
         {
             _pendingByRun.AddOrUpdate(entry.Record.RunId, 0, (_, n) => Math.Max(0, n - batchRecords));
         }
     }
 
+    /// <summary>Whether <paramref name="entry"/> was written by another process (an earlier one, or one still running).</summary>
+    public bool IsForeign(SpoolEntry entry) => entry.Segment is not null && !_ownSegments.ContainsKey(entry.Segment);
+
     public void Dispose()
     {
         lock (_writeGate)
         {
+            if (_writer is not null && _options.FlushPolicy != SpoolFlushPolicy.Never)
+            {
+                SyncWriter();
+            }
+
+            _retryAt = 0; // one last try for what is held in memory
+            TryWriteHeld();
             if (_writer is not null)
             {
-                _writer.Flush(flushToDisk: _options.FlushPolicy != SpoolFlushPolicy.Never);
-                CloseWriter();
+                SyncWriter();
             }
+
+            CloseWriter();
+            if (_memory.Count > 0)
+            {
+                long entities = 0;
+                foreach (var h in _memory)
+                {
+                    entities += Math.Max(1, h.Record.EntityCount);
+                }
+
+                Interlocked.Add(ref _dropped, entities);
+                SpoolLog.HeldLost(_logger, entities, _failure ?? "the disk did not take them", Folder);
+                Interlocked.Exchange(ref _memoryBytes, 0);
+                _memory.Clear();
+            }
+        }
+    }
+
+    // ---- writing (under _writeGate) ----
+
+    private bool WriteAllowed() => _failure is null || _time.GetTimestamp() >= _retryAt;
+
+    /// <summary>Writes one record; <see langword="false"/> (the failure begun) when the disk refused it before it was written.</summary>
+    private bool TryWrite(Held held)
+    {
+        var frameLength = HeaderBytes + held.Payload.Length;
+        var frame = ArrayPool<byte>.Shared.Rent(frameLength);
+        try
+        {
+            if (_writer is null || _writerLength >= _options.SegmentBytes)
+            {
+                OpenNewSegment();
+            }
+
+            BinaryPrimitives.WriteUInt32LittleEndian(frame, (uint)held.Payload.Length);
+            BinaryPrimitives.WriteUInt32LittleEndian(frame.AsSpan(4), Crc32.Compute(held.Payload));
+            held.Payload.CopyTo(frame.AsSpan(HeaderBytes));
+            try
+            {
+                _fs.Append(_writer!, frame.AsSpan(0, frameLength));
+            }
+            catch (Exception ex) when (IsDiskFault(ex))
+            {
+                // A record may be half on the disk: cut it off, so that nothing half-written is left behind it.
+                try
+                {
+                    _fs.Truncate(_writer!, _writerLength);
+                }
+                catch (Exception cut) when (IsDiskFault(cut))
+                {
+                    // the reader skips a torn tail
+                }
+
+                throw;
+            }
+        }
+        catch (Exception ex) when (IsDiskFault(ex))
+        {
+            CloseWriter();
+            BeginFailure(ex);
+            return false;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(frame);
+        }
+
+        _writerLength += frameLength;
+        _capBase += frameLength;
+        if (_options.FlushPolicy != SpoolFlushPolicy.Never)
+        {
+            _unsynced.Add(held);
+        }
+
+        EndFailure();
+        if (_options.FlushPolicy == SpoolFlushPolicy.EveryRecord
+            || (_options.FlushPolicy == SpoolFlushPolicy.Interval && _time.GetElapsedTime(_lastSync) >= _options.FlushInterval))
+        {
+            SyncWriter(); // on failure the record is held in memory: taken all the same
+        }
+
+        return true;
+    }
+
+    /// <summary>Writes what is held in memory, in order, when the disk may take writes again (not while a reader walks the memory).</summary>
+    private void TryWriteHeld()
+    {
+        if (_memory.Count == 0 || _reading || !WriteAllowed())
+        {
+            return;
+        }
+
+        var written = 0;
+        var first = true;
+        while (_memory.Count > 0 && (first || _failure is null))
+        {
+            first = false;
+            var held = _memory[0];
+            _memory.RemoveAt(0);
+            Interlocked.Add(ref _memoryBytes, -held.Payload.Length);
+            if (!TryWrite(held))
+            {
+                _memory.Insert(0, held);
+                Interlocked.Add(ref _memoryBytes, held.Payload.Length);
+                return;
+            }
+
+            written++;
+        }
+
+        if (_writer is not null && _options.FlushPolicy != SpoolFlushPolicy.Never)
+        {
+            SyncWriter();
+        }
+
+        if (_memory.Count == 0)
+        {
+            _memoryWarned = false;
+            SpoolLog.HeldWritten(_logger, written, Folder);
+        }
+    }
+
+    /// <summary>fsync; when it fails, what was written since the last good fsync may not be on the disk: it is cut off and held in memory.</summary>
+    private void SyncWriter()
+    {
+        try
+        {
+            _fs.Sync(_writer!);
+            _syncedLength = _writerLength;
+            _unsynced.Clear();
+            _lastSync = _time.GetTimestamp();
+        }
+        catch (Exception ex) when (IsDiskFault(ex))
+        {
+            try
+            {
+                _fs.Truncate(_writer!, _syncedLength);
+                _capBase -= _writerLength - _syncedLength;
+            }
+            catch (Exception cut) when (IsDiskFault(cut))
+            {
+                // left on the disk as well: a metric sent twice is stored once (MLflow keys metrics by their values)
+            }
+
+            CloseWriter();
+            foreach (var held in _unsynced)
+            {
+                Interlocked.Add(ref _memoryBytes, held.Payload.Length);
+            }
+
+            _memory.InsertRange(0, _unsynced);
+            _unsynced.Clear();
+            BeginFailure(ex);
+        }
+    }
+
+    private void Hold(Held held)
+    {
+        _memory.Add(held);
+        Interlocked.Add(ref _memoryBytes, held.Payload.Length);
+    }
+
+    private void Count(SpoolRecord record)
+    {
+        if (record.Kind == SpoolRecordKind.Batch)
+        {
+            _pendingByRun.AddOrUpdate(record.RunId, 1, static (_, n) => n + 1);
+        }
+    }
+
+    private void BeginFailure(Exception ex)
+    {
+        _failures = Math.Min(_failures + 1, 16);
+        var wait = TimeSpan.FromMilliseconds(Math.Min(MaxWriteRetry.TotalMilliseconds, 1000 * Math.Pow(2, _failures - 1)));
+        _retryAt = _time.GetTimestamp() + (long)(wait.TotalSeconds * _time.TimestampFrequency);
+        if (_failure is null)
+        {
+            _failure = ex.Message;
+            SpoolLog.WriteFailed(_logger, Folder, ex.Message, _options.MaxMemoryBytes);
+        }
+    }
+
+    private void EndFailure()
+    {
+        if (_failure is not null)
+        {
+            _failure = null;
+            _failures = 0;
+            SpoolLog.WriteRecovered(_logger, Folder);
         }
     }
 
@@ -236,86 +505,309 @@ internal sealed class DiskSpool : IDisposable
         if (!Directory.Exists(Folder))
         {
             Directory.CreateDirectory(Folder); // only when something must be spooled
-            File.WriteAllText(Path.Combine(Folder, "spool.txt"), $"MlOps.Client spool for {_safeUri}\n");
+            _fs.WriteSmallFile(Path.Combine(Folder, "spool.txt"), Encoding.UTF8.GetBytes($"MlOps.Client spool for {_safeUri}\n"));
         }
 
         var name = string.Create(CultureInfo.InvariantCulture,
             $"{_time.GetUtcNow():yyyyMMddHHmmssfff}-{Environment.ProcessId:D7}-{Interlocked.Increment(ref _sequence):D5}.seg");
-        _writerPath = Path.Combine(Folder, name);
-        _writer = new FileStream(_writerPath, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 64 * 1024);
+        var path = Path.Combine(Folder, name);
+        _writer = _fs.CreateSegment(path);
+        _ownSegments[path] = 0;
+        _writerLength = 0;
+        _syncedLength = 0;
         _lastSync = _time.GetTimestamp();
+        _capBase = DiskBytes();
     }
 
+    /// <summary>Closes the open segment; never throws (a close of an unbuffered file flushes nothing).</summary>
     private void CloseWriter()
     {
-        _writer?.Dispose();
+        var writer = _writer;
         _writer = null;
-        _writerPath = null;
-    }
-
-    private List<string> Segments() =>
-        Directory.Exists(Folder) ? Directory.EnumerateFiles(Folder, "*.seg").Order(StringComparer.Ordinal).ToList() : [];
-
-    private void Torn(string segment, long offset, long length)
-    {
-        Interlocked.Increment(ref _torn);
-        SpoolLog.TornRecord(_logger, Path.GetFileName(segment), offset, length - offset);
-        Interlocked.Add(ref _bytes, -(length - offset));
-        WriteAck(segment, length);
-    }
-
-    private static void Delete(string segment)
-    {
         try
         {
-            File.Delete(segment);
-            File.Delete(segment + ".ack");
+            writer?.Dispose();
         }
-        catch (IOException)
+        catch (Exception ex) when (IsDiskFault(ex))
         {
-            // deleted on a later replay
         }
     }
 
-    private static long ReadAck(string segment)
+    private static bool IsDiskFault(Exception ex) => ex is IOException or UnauthorizedAccessException;
+
+    // ---- reading ----
+
+    private IEnumerable<SpoolEntry> ReadSegment(string segment, bool inspectOnly)
     {
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(segment, FileMode.Open, FileAccess.Read, FileShare.None);
+        }
+        catch (Exception ex) when (IsDiskFault(ex))
+        {
+            yield break; // another process is writing or replaying it, or it was just deleted
+        }
+
+        long length;
+        using (stream)
+        {
+            var start = AckOf(segment);
+            length = stream.Length;
+            List<(SpoolRecord Record, long Next)> records = [];
+            if (start < length)
+            {
+                var buffer = new byte[length - start];
+                stream.Position = start;
+                stream.ReadExactly(buffer);
+                records = Parse(segment, buffer, start, inspectOnly);
+                if (records.Count == 0 && !inspectOnly)
+                {
+                    Acknowledge(segment, length); // only damaged bytes (copied to damaged/): nothing to deliver
+                }
+            }
+
+            // Yielded while the segment is still open exclusively: no other process reads it until this pass moves on.
+            for (var i = 0; i < records.Count; i++)
+            {
+                yield return new SpoolEntry(records[i].Record, segment, records[i].Next, records[i].Next >= length);
+            }
+        }
+
+        if (!inspectOnly && AckOf(segment) >= length)
+        {
+            SpoolFileSystem.TryDelete(segment);
+            SpoolFileSystem.TryDelete(segment + ".ack");
+            _acks.TryRemove(segment, out _);
+        }
+    }
+
+    /// <summary>The valid records of <paramref name="buffer"/> (the segment from <paramref name="origin"/>), each with the offset after it and any damage that follows it.</summary>
+    private List<(SpoolRecord Record, long Next)> Parse(string segment, byte[] buffer, long origin, bool inspectOnly)
+    {
+        var records = new List<(SpoolRecord, long)>();
+        var pos = 0;
+        while (pos < buffer.Length)
+        {
+            if (TryReadRecord(buffer, pos, out var record, out var next))
+            {
+                records.Add((record, origin + next));
+                pos = next;
+                continue;
+            }
+
+            var resume = pos + 1;
+            while (resume < buffer.Length && !TryReadRecord(buffer, resume, out _, out _))
+            {
+                resume++;
+            }
+
+            if (!inspectOnly)
+            {
+                ReportDamage(segment, origin + pos, buffer.AsSpan(pos, resume - pos), atEnd: resume >= buffer.Length);
+            }
+
+            if (records.Count > 0)
+            {
+                records[^1] = (records[^1].Item1, origin + resume); // covered by the record before it
+            }
+
+            pos = resume;
+        }
+
+        return records;
+    }
+
+    private static bool TryReadRecord(byte[] buffer, int pos, out SpoolRecord record, out int next)
+    {
+        record = null!;
+        next = 0;
+        if (buffer.Length - pos < HeaderBytes + 2)
+        {
+            return false;
+        }
+
+        var length = BinaryPrimitives.ReadUInt32LittleEndian(buffer.AsSpan(pos));
+        if (length < 2 || length > MaxRecordBytes || length > buffer.Length - pos - HeaderBytes)
+        {
+            return false;
+        }
+
+        var payload = buffer.AsSpan(pos + HeaderBytes, (int)length);
+        if (!SpoolRecord.LooksLikeRecord(payload) || Crc32.Compute(payload) != BinaryPrimitives.ReadUInt32LittleEndian(buffer.AsSpan(pos + 4)))
+        {
+            return false;
+        }
+
+        try
+        {
+            record = SpoolRecord.Deserialize(payload);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or IOException or ArgumentException or OverflowException or OutOfMemoryException)
+        {
+            return false;
+        }
+
+        next = pos + HeaderBytes + (int)length;
+        return true;
+    }
+
+    private void ReportDamage(string segment, long offset, ReadOnlySpan<byte> bytes, bool atEnd)
+    {
+        var name = string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(segment)}.{offset}.bin");
+        if (!_reportedDamage.TryAdd(name, 0))
+        {
+            return; // this process said it already
+        }
+
+        var quarantine = Path.Combine(Folder, "damaged", name);
+        try
+        {
+            if (!_fs.CreateNew(quarantine, bytes))
+            {
+                return; // another process found, counted and reported it
+            }
+        }
+        catch (Exception ex) when (IsDiskFault(ex))
+        {
+            quarantine = $"nowhere ({ex.Message})";
+        }
+
+        Interlocked.Increment(ref _damaged);
+        Interlocked.Add(ref _damagedBytes, bytes.Length);
+        if (atEnd)
+        {
+            SpoolLog.TornRecord(_logger, Path.GetFileName(segment), offset, bytes.Length, quarantine);
+        }
+        else
+        {
+            SpoolLog.DamagedRecord(_logger, Path.GetFileName(segment), offset, bytes.Length, quarantine);
+        }
+    }
+
+    // ---- acknowledgements and the folder ----
+
+    private void Acknowledge(string segment, long offset)
+    {
+        _acks.AddOrUpdate(segment, offset, (_, old) => Math.Max(old, offset));
+        WriteAck(segment, offset);
+    }
+
+    private void WriteAck(string segment, long offset)
+    {
+        if (!File.Exists(segment))
+        {
+            return; // deleted by another process's replay: no orphan .ack
+        }
+
+        Span<byte> bytes = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64LittleEndian(bytes, offset);
+        try
+        {
+            _fs.WriteSmallFile(segment + ".ack", bytes);
+        }
+        catch (Exception ex) when (IsDiskFault(ex))
+        {
+            // Kept in memory (_acks): this process does not send the records again.
+            if (Interlocked.Exchange(ref _ackWarned, 1) == 0)
+            {
+                SpoolLog.AckNotPersisted(_logger, Folder, ex.Message);
+            }
+        }
+    }
+
+    private long AckOf(string segment)
+    {
+        var ack = _acks.TryGetValue(segment, out var kept) ? kept : 0;
         try
         {
             var bytes = File.ReadAllBytes(segment + ".ack");
-            return bytes.Length == 8 ? BinaryPrimitives.ReadInt64LittleEndian(bytes) : 0;
+            if (bytes.Length == 8)
+            {
+                ack = Math.Max(ack, BinaryPrimitives.ReadInt64LittleEndian(bytes));
+            }
         }
-        catch (FileNotFoundException)
+        catch (Exception ex) when (IsDiskFault(ex))
         {
-            return 0;
+            // none yet, or gone with its segment
+        }
+
+        return ack;
+    }
+
+    private static long LengthOf(string segment)
+    {
+        try
+        {
+            return new FileInfo(segment).Length;
+        }
+        catch (Exception ex) when (IsDiskFault(ex))
+        {
+            return 0; // deleted by another process meanwhile
         }
     }
 
-    private static void WriteAck(string segment, long offset)
+    private long DiskBytes()
     {
-        var bytes = new byte[8];
-        BinaryPrimitives.WriteInt64LittleEndian(bytes, offset);
-        var temp = segment + ".ack.tmp";
-        using (var f = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        long bytes = 0;
+        foreach (var segment in Segments())
         {
-            f.Write(bytes);
-            f.Flush(flushToDisk: true);
+            bytes += Math.Max(0, LengthOf(segment) - AckOf(segment));
         }
 
-        File.Move(temp, segment + ".ack", overwrite: true);
+        return bytes;
+    }
+
+    /// <summary>Acknowledgement files whose segment is gone (another process deleted it between the two deletions).</summary>
+    private void SweepOrphans()
+    {
+        try
+        {
+            foreach (var ack in Directory.EnumerateFiles(Folder, "*.seg.ack*"))
+            {
+                var segment = ack.EndsWith(".tmp", StringComparison.Ordinal) ? ack[..^".ack.tmp".Length] : ack[..^".ack".Length];
+                if (!File.Exists(segment))
+                {
+                    SpoolFileSystem.TryDelete(ack);
+                }
+            }
+        }
+        catch (Exception ex) when (IsDiskFault(ex))
+        {
+        }
+    }
+
+    private List<string> Segments()
+    {
+        try
+        {
+            return Directory.Exists(Folder) ? Directory.EnumerateFiles(Folder, "*.seg").Order(StringComparer.Ordinal).ToList() : [];
+        }
+        catch (Exception ex) when (IsDiskFault(ex))
+        {
+            return [];
+        }
     }
 
     private static string Hash(string uri) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(uri)))[..16].ToLowerInvariant();
+
+    /// <summary>A record taken by the spool: its order, the record, its serialized bytes.</summary>
+    private sealed record Held(long Sequence, SpoolRecord Record, byte[] Payload);
 }
 
-/// <summary>A spooled record and where the next one starts.</summary>
-internal sealed record SpoolEntry(SpoolRecord Record, string Segment, long NextOffset, bool LastInSegment);
+/// <summary>A spooled record and where the next one starts (<paramref name="Segment"/> is <see langword="null"/> for a record held in memory).</summary>
+internal sealed record SpoolEntry(SpoolRecord Record, string? Segment, long NextOffset, bool LastInSegment)
+{
+    /// <summary>For a record held in memory: its place in the order.</summary>
+    public long MemorySequence { get; init; }
+}
 
 internal static partial class SpoolLog
 {
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "A torn record at offset {Offset} of spool segment {Segment} ({Bytes} bytes, written when a process stopped mid-write) was skipped.")]
-    public static partial void TornRecord(ILogger logger, string segment, long offset, long bytes);
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "A torn record at the end of spool segment {Segment} ({Bytes} bytes at offset {Offset}: a process stopped while writing it) was skipped, counted and kept in {Quarantine}.")]
+    public static partial void TornRecord(ILogger logger, string segment, long offset, long bytes, string quarantine);
 
-    [LoggerMessage(EventId = 2102, Level = LogLevel.Error, Message = "The spool reached its size cap ({MaxBytes} bytes) in {Folder}: new entities are dropped and counted until it drains.")]
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Error, Message = "The spool reached its size cap ({MaxBytes} bytes) in {Folder}: new entities are dropped and counted (Counters.SpoolDropped) until it drains.")]
     public static partial void Full(ILogger logger, long maxBytes, string folder);
 
     [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "The tracking server is unreachable ({Reason}): {Count} entities of run {RunId} went to the spool and will be replayed.")]
@@ -323,4 +815,28 @@ internal static partial class SpoolLog
 
     [LoggerMessage(EventId = 2104, Level = LogLevel.Information, Message = "Replayed {Records} spooled records to the tracking server.")]
     public static partial void Replayed(ILogger logger, long records);
+
+    [LoggerMessage(EventId = 2105, Level = LogLevel.Error, Message = "The spool cannot write to {Folder} ({Reason}): what it is handed is held in memory (up to {MaxMemoryBytes} bytes), in order, and written when the disk takes writes again; beyond that, entities are dropped and counted (Counters.SpoolDropped).")]
+    public static partial void WriteFailed(ILogger logger, string folder, string reason, long maxMemoryBytes);
+
+    [LoggerMessage(EventId = 2106, Level = LogLevel.Information, Message = "The spool writes to {Folder} again.")]
+    public static partial void WriteRecovered(ILogger logger, string folder);
+
+    [LoggerMessage(EventId = 2107, Level = LogLevel.Error, Message = "The spool holds {MaxMemoryBytes} bytes in memory, its bound, while the disk of {Folder} takes no writes: new entities are dropped and counted (Counters.SpoolDropped) until it does.")]
+    public static partial void MemoryFull(ILogger logger, long maxMemoryBytes, string folder);
+
+    [LoggerMessage(EventId = 2108, Level = LogLevel.Warning, Message = "Delivery progress could not be written in {Folder} ({Reason}): this process keeps it in memory and sends nothing twice; a later process may send some delivered records again (MLflow stores a repeated metric once).")]
+    public static partial void AckNotPersisted(ILogger logger, string folder, string reason);
+
+    [LoggerMessage(EventId = 2109, Level = LogLevel.Error, Message = "{Entities} entities held in memory could not be written to the spool in {Folder} before the tracker stopped ({Reason}): they are lost, counted in Counters.SpoolDropped.")]
+    public static partial void HeldLost(ILogger logger, long entities, string reason, string folder);
+
+    [LoggerMessage(EventId = 2110, Level = LogLevel.Warning, Message = "Damaged bytes in spool segment {Segment} ({Bytes} bytes at offset {Offset} failed the length, checksum or format check: the disk or another program changed them) were skipped, counted and kept in {Quarantine}; the records after them are read.")]
+    public static partial void DamagedRecord(ILogger logger, string segment, long offset, long bytes, string quarantine);
+
+    [LoggerMessage(EventId = 2112, Level = LogLevel.Warning, Message = "The tracking server is still unreachable ({Reason}): the spooled records stay on disk and are replayed when it answers; further probes of this outage are not logged.")]
+    public static partial void StillUnreachable(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 2111, Level = LogLevel.Information, Message = "{Records} records held in memory while the disk failed were written to the spool in {Folder}.")]
+    public static partial void HeldWritten(ILogger logger, int records, string folder);
 }

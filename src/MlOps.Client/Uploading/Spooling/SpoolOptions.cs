@@ -27,11 +27,21 @@ public sealed class SpoolOptions
     /// <summary>The most the spool holds on disk; beyond it new entities are dropped and counted in <see cref="UploaderCounters.SpoolDropped"/>. Default 1 GiB.</summary>
     public long MaxBytes { get; set; } = 1L << 30;
 
+    /// <summary>
+    /// The most the spool holds in memory while its disk takes no writes (full, failing, read-only): records are kept
+    /// in order and written when the disk takes writes again; beyond this bound new entities are dropped and counted in
+    /// <see cref="UploaderCounters.SpoolDropped"/>. Default 64 MiB (about two million metrics).
+    /// </summary>
+    public long MaxMemoryBytes { get; set; } = 64L << 20;
+
     /// <summary>The size at which a new segment file is started. Default 16 MiB.</summary>
     public long SegmentBytes { get; set; } = 16L << 20;
 
     /// <summary>Replay what earlier processes left in the spool as soon as the tracker starts. Default <see langword="true"/>.</summary>
     public bool ReplayOnStart { get; set; } = true;
+
+    /// <summary>The file system calls that can fail (replaced by the fault-injection tests).</summary>
+    internal Spooling.SpoolFileSystem? FileSystem { get; set; }
 
     internal string ResolveRoot() =>
         Directory ?? Environment.GetEnvironmentVariable("MLOPS_SPOOL_DIR")

@@ -79,6 +79,10 @@ internal sealed class SpoolRecord
         return ms.ToArray();
     }
 
+    /// <summary>A quick check before the checksum, for a reader that looks for the next record after damaged bytes.</summary>
+    public static bool LooksLikeRecord(ReadOnlySpan<byte> payload) =>
+        payload.Length >= 2 && (payload[0] is 1 or Version) && (payload[1] is (byte)SpoolRecordKind.Batch or (byte)SpoolRecordKind.RunEnd);
+
     public static SpoolRecord Deserialize(ReadOnlySpan<byte> payload)
     {
         using var ms = new MemoryStream(payload.ToArray());
