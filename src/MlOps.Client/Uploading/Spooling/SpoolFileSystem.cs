@@ -33,17 +33,12 @@ internal class SpoolFileSystem
     public virtual void Truncate(FileStream segment, long length) => segment.SetLength(length);
 
     /// <summary>Writes a small file whole: through a temporary file and a rename, else in place, so a reader never sees half of it.</summary>
-    public virtual void WriteSmallFile(string path, ReadOnlySpan<byte> bytes)
+    public void WriteSmallFile(string path, ReadOnlySpan<byte> bytes)
     {
         var temp = path + ".tmp";
         try
         {
-            using (var f = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                f.Write(bytes);
-                f.Flush(flushToDisk: true);
-            }
-
+            WriteNewFile(temp, bytes);
             File.Move(temp, path, overwrite: true);
         }
         catch (IOException) when (File.Exists(path))
@@ -51,10 +46,24 @@ internal class SpoolFileSystem
             // A full disk has no block for a new file, but an existing file's bytes can be overwritten in place
             // (an acknowledgement is 8 bytes: one sector, written whole).
             TryDelete(temp);
-            using var f = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.None);
-            f.Write(bytes);
-            f.Flush(flushToDisk: true);
+            OverwriteInPlace(path, bytes);
         }
+    }
+
+    /// <summary>Creates (or replaces) a file with <paramref name="bytes"/>, synced.</summary>
+    public virtual void WriteNewFile(string path, ReadOnlySpan<byte> bytes)
+    {
+        using var f = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None);
+        f.Write(bytes);
+        f.Flush(flushToDisk: true);
+    }
+
+    /// <summary>Overwrites the start of an existing file, synced (needs no new block).</summary>
+    public virtual void OverwriteInPlace(string path, ReadOnlySpan<byte> bytes)
+    {
+        using var f = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.None);
+        f.Write(bytes);
+        f.Flush(flushToDisk: true);
     }
 
     /// <summary>Creates a file that must not exist yet (a quarantined region); <see langword="false"/> when it does.</summary>

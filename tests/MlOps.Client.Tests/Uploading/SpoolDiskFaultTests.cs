@@ -1,0 +1,373 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
+using MlOps.Client.Uploading;
+using MlOps.Client.Uploading.Spooling;
+
+namespace MlOps.Client.Tests.Uploading;
+
+/// <summary>
+/// The spool's storage engine on a faulty disk, through the injected <see cref="SpoolFileSystem"/> seam (the operating
+/// system's own errors: ENOSPC on write, EIO on fsync) and through files changed by hand (torn and flipped records,
+/// files another process deletes). The same full disk on a real tmpfs runs in the reliability suite.
+/// </summary>
+public sealed class SpoolDiskFaultTests : IDisposable
+{
+    private const string Uri = "http://127.0.0.1:5000";
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("mlops-spool-faults-");
+    private readonly FakeLogger _log = new();
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    private SpoolOptions Options(SpoolFileSystem? fs = null, long maxMemory = 64L << 20, SpoolFlushPolicy flush = SpoolFlushPolicy.EveryRecord) =>
+        new() { Enabled = true, Directory = _dir.FullName, FlushPolicy = flush, MaxMemoryBytes = maxMemory, FileSystem = fs };
+
+    private DiskSpool Open(SpoolOptions options) => new(options, Uri, _time, _log);
+
+    private static SpoolRecord Metric(int i) => new() { Kind = SpoolRecordKind.Batch, RunId = "r", Metrics = [new Metric("m", i, 1000 + i, i)] };
+
+    private static double[] Values(IEnumerable<SpoolEntry> entries) => [.. entries.Select(e => e.Record.Metrics[0].Value)];
+
+    private string SegmentFile() => Directory.EnumerateFiles(_dir.FullName, "*.seg", SearchOption.AllDirectories).Single();
+
+    private int Logged(int eventId) => _log.Collector.GetSnapshot().Count(r => r.Id.Id == eventId);
+
+    [Fact]
+    public void A_full_disk_holds_records_in_memory_in_order_says_it_once_and_writes_them_when_space_returns()
+    {
+        var fs = new FaultyFileSystem();
+        using var spool = Open(Options(fs));
+        spool.Append(Metric(0));
+        fs.Full = true;
+        for (var i = 1; i < 50; i++)
+        {
+            Assert.True(spool.Append(Metric(i))); // taken: nothing handed over is lost
+        }
+
+        Assert.True(spool.MemoryBytes > 0);
+        Assert.Equal(0, spool.Dropped);
+        Assert.Equal(1, Logged(2105)); // one error for the episode, not one per batch
+        Assert.Equal(Enumerable.Range(0, 50).Select(i => (double)i), Values(spool.ReadPending())); // disk first, then memory
+
+        fs.Full = false;
+        spool.Append(Metric(50)); // too early: the retry waits its backoff, so this one queues behind the held ones
+        Assert.True(spool.MemoryBytes > 0);
+        _time.Advance(TimeSpan.FromSeconds(2));
+        spool.Sync(force: false);
+        Assert.Equal(0, spool.MemoryBytes);
+        Assert.Equal(1, Logged(2106)); // recovered, said once
+        Assert.Equal(1, Logged(2105));
+
+        spool.Dispose(); // the writer lets go of its segment
+        using var next = Open(Options()); // what a next process finds on disk: everything, in order, once
+        Assert.Equal(Enumerable.Range(0, 51).Select(i => (double)i), Values(next.ReadPending(inspectOnly: true)));
+    }
+
+    [Fact]
+    public void A_write_that_fails_half_way_leaves_no_torn_record_behind()
+    {
+        var fs = new FaultyFileSystem();
+        using (var spool = Open(Options(fs)))
+        {
+            spool.Append(Metric(0));
+            fs.PartialWriteThenFull = true; // ENOSPC after part of the record reached the file
+            spool.Append(Metric(1));
+            fs.PartialWriteThenFull = false;
+            _time.Advance(TimeSpan.FromSeconds(2));
+            spool.Append(Metric(2));
+        }
+
+        using var next = Open(Options());
+        Assert.Equal([0.0, 1.0, 2.0], Values(next.ReadPending()));
+        Assert.Equal(0, next.DamagedRecords);
+    }
+
+    [Fact]
+    public void An_fsync_that_fails_with_EIO_takes_back_what_it_may_have_lost_and_nothing_is_duplicated()
+    {
+        var fs = new FaultyFileSystem();
+        using (var spool = Open(Options(fs, flush: SpoolFlushPolicy.Interval)))
+        {
+            spool.Append(Metric(0));
+            spool.Sync(force: true);
+            spool.Append(Metric(1));
+            spool.Append(Metric(2)); // written, not yet synced
+            fs.SyncFails = true;
+            spool.Sync(force: true); // EIO: records 1 and 2 may not be on the disk
+            Assert.True(spool.MemoryBytes > 0);
+            Assert.Equal(1, Logged(2105));
+            fs.SyncFails = false;
+            _time.Advance(TimeSpan.FromSeconds(2));
+            spool.Append(Metric(3));
+            Assert.Equal(0, spool.MemoryBytes);
+        }
+
+        using var next = Open(Options());
+        Assert.Equal([0.0, 1.0, 2.0, 3.0], Values(next.ReadPending()));
+    }
+
+    [Fact]
+    public void Beyond_the_memory_bound_entities_are_dropped_counted_and_said_once()
+    {
+        var fs = new FaultyFileSystem { Full = true };
+        using var spool = Open(Options(fs, maxMemory: 2_000));
+        var taken = 0;
+        for (var i = 0; i < 500; i++)
+        {
+            taken += spool.Append(Metric(i)) ? 1 : 0;
+        }
+
+        Assert.InRange(taken, 1, 100);
+        Assert.Equal(500 - taken, spool.Dropped);
+        Assert.True(spool.MemoryBytes <= 2_000);
+        Assert.Equal(1, Logged(2107));
+        Assert.Equal(Enumerable.Range(0, taken).Select(i => (double)i), Values(spool.ReadPending()));
+    }
+
+    [Fact]
+    public void Held_records_still_unwritten_at_disposal_are_counted_as_dropped_and_said()
+    {
+        var fs = new FaultyFileSystem { Full = true };
+        var spool = Open(Options(fs));
+        spool.Append(Metric(0));
+        spool.Append(new SpoolRecord { Kind = SpoolRecordKind.Batch, RunId = "r", Params = [new Param("a", "1"), new Param("b", "2")] });
+        spool.Dispose();
+        Assert.Equal(3, spool.Dropped);
+        Assert.Equal(1, Logged(2109));
+    }
+
+    [Fact]
+    public void A_torn_last_record_read_while_the_server_is_down_changes_nothing_and_is_counted_once()
+    {
+        using (var spool = Open(Options()))
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                spool.Append(Metric(i));
+            }
+        }
+
+        var segment = SegmentFile();
+        File.AppendAllBytes(segment, [40, 0, 0, 0, 1, 2, 3]); // a record cut short: the crash
+        var before = File.ReadAllBytes(segment);
+
+        using var reader = Open(Options());
+        for (var pass = 0; pass < 3; pass++)
+        {
+            // The server is down: the replay reads, sends nothing, acknowledges nothing.
+            Assert.Equal([0.0, 1.0, 2.0, 3.0, 4.0], Values(reader.ReadPending()));
+        }
+
+        Assert.Equal(before, File.ReadAllBytes(segment));
+        Assert.False(File.Exists(segment + ".ack"));
+        Assert.Equal(1, reader.DamagedRecords);
+        Assert.Equal(1, Logged(2101)); // said once, as a torn write
+        Assert.Equal([40, 0, 0, 0, 1, 2, 3], File.ReadAllBytes(Directory.EnumerateFiles(Path.Combine(reader.Folder, "damaged")).Single()));
+
+        // The server answers: the last good record's acknowledgement covers the torn tail; the segment goes, no orphan .ack.
+        var entries = reader.ReadPending().ToList();
+        reader.Acknowledge(entries[^1], entries.Count);
+        Assert.True(entries[^1].LastInSegment);
+        Assert.Empty(reader.ReadPending());
+        Assert.Empty(Directory.EnumerateFiles(reader.Folder, "*.seg*"));
+        using var another = Open(Options());
+        Assert.Equal(0, another.Bytes);
+    }
+
+    [Fact]
+    public void A_flipped_byte_mid_segment_costs_only_its_record_and_is_reported_as_damage_not_a_torn_write()
+    {
+        using (var spool = Open(Options()))
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                spool.Append(Metric(i));
+            }
+        }
+
+        var segment = SegmentFile();
+        var bytes = File.ReadAllBytes(segment);
+        var recordLength = bytes.Length / 10;
+        bytes[(4 * recordLength) + 20] ^= 0x10; // one bit of record 4's payload
+        File.WriteAllBytes(segment, bytes);
+
+        using var reader = Open(Options());
+        var entries = reader.ReadPending().ToList();
+        Assert.Equal([0.0, 1.0, 2.0, 3.0, 5.0, 6.0, 7.0, 8.0, 9.0], Values(entries));
+        Assert.Equal(1, reader.DamagedRecords);
+        Assert.Equal(recordLength, reader.DamagedBytes);
+        Assert.Equal(1, Logged(2110));
+        Assert.Equal(0, Logged(2101));
+        Assert.Contains("the records after them are read", _log.Collector.GetSnapshot().Single(r => r.Id.Id == 2110).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Garbage_at_the_start_of_a_segment_is_skipped_to_the_first_valid_record()
+    {
+        using (var spool = Open(Options()))
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                spool.Append(Metric(i));
+            }
+        }
+
+        var segment = SegmentFile();
+        var bytes = File.ReadAllBytes(segment);
+        for (var i = 0; i < 6; i++)
+        {
+            bytes[i] = 0xFF; // the first record's header overwritten
+        }
+
+        File.WriteAllBytes(segment, bytes);
+        using var reader = Open(Options());
+        Assert.Equal([1.0, 2.0], Values(reader.ReadPending()));
+        Assert.Equal(1, reader.DamagedRecords);
+    }
+
+    [Fact]
+    public void An_acknowledgement_the_full_disk_refuses_is_kept_in_memory_so_nothing_is_sent_twice()
+    {
+        var fs = new FaultyFileSystem();
+        using var spool = Open(Options(fs));
+        for (var i = 0; i < 3; i++)
+        {
+            spool.Append(Metric(i));
+        }
+
+        fs.Full = true;
+        fs.InPlaceRefused = true;
+        var first = spool.ReadPending().First();
+        spool.Acknowledge(first);
+        Assert.Equal([1.0, 2.0], Values(spool.ReadPending()));
+        spool.Acknowledge(spool.ReadPending().First());
+        Assert.Equal([2.0], Values(spool.ReadPending()));
+        Assert.Equal(1, Logged(2108)); // said once
+    }
+
+    [Fact]
+    public void An_acknowledgement_on_a_full_disk_overwrites_the_existing_file_in_place()
+    {
+        var fs = new FaultyFileSystem();
+        using (var spool = Open(Options(fs)))
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                spool.Append(Metric(i));
+            }
+
+            var entries = spool.ReadPending().ToList();
+            spool.Acknowledge(entries[0]); // the .ack file exists now
+            fs.Full = true; // no block for a temporary file
+            spool.Acknowledge(entries[1]);
+        }
+
+        using var next = Open(Options());
+        Assert.Equal([2.0], Values(next.ReadPending())); // a next process does not send record 1 again
+        Assert.Equal(0, Logged(2108));
+    }
+
+    [Fact]
+    public void Files_another_process_deletes_are_no_error_and_orphan_acknowledgements_are_swept()
+    {
+        using (var spool = Open(Options()))
+        {
+            spool.Append(Metric(0));
+        }
+
+        var segment = SegmentFile();
+        File.WriteAllBytes(segment + ".ack", new byte[8]);
+        File.Delete(segment); // another process's replay deleted the segment, not yet its .ack
+        using var reader = Open(Options()); // no FileNotFoundException
+        Assert.Equal(0, reader.Bytes);
+        Assert.False(reader.HasPending);
+        Assert.Empty(reader.ReadPending());
+        Assert.Empty(Directory.EnumerateFiles(reader.Folder, "*.ack*"));
+    }
+
+    [Fact]
+    public void A_segment_another_process_is_replaying_is_skipped_and_the_others_are_marked_foreign()
+    {
+        using (var earlier = Open(Options()))
+        {
+            earlier.Append(Metric(0));
+        }
+
+        using var a = Open(Options());
+        using var b = Open(Options());
+        b.Append(Metric(1));
+        using var readerA = a.ReadPending().GetEnumerator();
+        Assert.True(readerA.MoveNext()); // A holds the earlier segment open while it sends its first record
+        Assert.Equal(0.0, readerA.Current.Record.Metrics[0].Value);
+        Assert.True(a.IsForeign(readerA.Current));
+
+        var seenByB = b.ReadPending().ToList(); // B skips the segment A is reading
+        Assert.Equal([1.0], Values(seenByB));
+        Assert.False(b.IsForeign(seenByB[0]));
+    }
+
+    /// <summary>Fails as Linux does: ENOSPC on writes and file creation, EIO on fsync.</summary>
+    private sealed class FaultyFileSystem : SpoolFileSystem
+    {
+        public bool Full { get; set; }
+
+        public bool SyncFails { get; set; }
+
+        public bool PartialWriteThenFull { get; set; }
+
+        public bool InPlaceRefused { get; set; }
+
+        private static IOException NoSpace() => new("No space left on device", 28);
+
+        public override FileStream CreateSegment(string path) => Full ? throw NoSpace() : base.CreateSegment(path);
+
+        public override void Append(FileStream segment, ReadOnlySpan<byte> frame)
+        {
+            if (PartialWriteThenFull)
+            {
+                segment.Write(frame[..(frame.Length / 2)]);
+                throw NoSpace();
+            }
+
+            if (Full)
+            {
+                throw NoSpace();
+            }
+
+            base.Append(segment, frame);
+        }
+
+        public override void Sync(FileStream segment)
+        {
+            if (SyncFails)
+            {
+                throw new IOException("Input/output error", 5);
+            }
+
+            base.Sync(segment);
+        }
+
+        public override void WriteNewFile(string path, ReadOnlySpan<byte> bytes)
+        {
+            if (Full)
+            {
+                throw NoSpace();
+            }
+
+            base.WriteNewFile(path, bytes);
+        }
+
+        public override void OverwriteInPlace(string path, ReadOnlySpan<byte> bytes)
+        {
+            if (InPlaceRefused)
+            {
+                throw NoSpace();
+            }
+
+            base.OverwriteInPlace(path, bytes);
+        }
+
+        public override bool CreateNew(string path, ReadOnlySpan<byte> bytes) => Full ? throw NoSpace() : base.CreateNew(path, bytes);
+    }
+}
