@@ -13,7 +13,7 @@ namespace MlOps.Client.Reliability.Tests;
 /// <c>MLOPS_RELIABILITY_FULL=1</c> runs the full sizes (1 M metrics from 8 threads, 30 s outage; docs/reliability.md).
 /// </summary>
 [Collection(ReliabilityCollection.Name)]
-public sealed class FaultInjectionTests : IAsyncLifetime
+public sealed partial class FaultInjectionTests : IAsyncLifetime
 {
     private static readonly bool Full = Environment.GetEnvironmentVariable("MLOPS_RELIABILITY_FULL") == "1";
     private readonly DirectoryInfo _spoolDir = Directory.CreateTempSubdirectory("mlops-reliability-");

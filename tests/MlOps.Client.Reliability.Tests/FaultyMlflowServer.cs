@@ -42,7 +42,11 @@ public sealed class FaultyMlflowServer : IAsyncDisposable
     /// <summary>log-batch requests that reached the handlers or the fault layer.</summary>
     public long LogBatchRequests => Interlocked.Read(ref _logBatchRequests);
 
+    /// <summary>Metrics received in stored log-batch bodies, repeats included: equal to the distinct count when nothing was sent twice.</summary>
+    public long MetricsReceived => Interlocked.Read(ref _metricsReceived);
+
     private long _logBatchRequests;
+    private long _metricsReceived;
 
     /// <summary>Deletes a run as <c>runs/delete</c> does: later log-batch and update requests get MLflow's recorded answer.</summary>
     public void DeleteRun(string runId)
@@ -183,6 +187,11 @@ public sealed class FaultyMlflowServer : IAsyncDisposable
         }
 
         var dropResponse = isBatch && roll < f.FailShare + f.ResetShare + f.StallShare + f.DropResponseShare;
+        if (isBatch && f.Delay > TimeSpan.Zero)
+        {
+            await Task.Delay(f.Delay, ctx.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
         await next(ctx);
         if (dropResponse)
         {
@@ -242,6 +251,7 @@ public sealed class FaultyMlflowServer : IAsyncDisposable
                 var v = m!["value"]!;
                 var value = v.GetValueKind() == JsonValueKind.String ? double.Parse(v.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture) : v.GetValue<double>();
                 run.Metrics.Add((m["key"]!.GetValue<string>(), ReadLong(m["timestamp"]), ReadLong(m["step"]), value));
+                Interlocked.Increment(ref _metricsReceived);
             }
 
             foreach (var p in body["params"]?.AsArray() ?? [])
@@ -325,9 +335,13 @@ public sealed class Faults
 
     public DateTimeOffset? DownUntil { get; set; }
 
+    /// <summary>Every log-batch is answered this much later (a slow server: it stores the batch, then answers).</summary>
+    public TimeSpan Delay { get; set; }
+
     public void Clear()
     {
         FailShare = ThrottleShare = ResetShare = StallShare = DropResponseShare = 0;
         DownUntil = null;
+        Delay = TimeSpan.Zero;
     }
 }

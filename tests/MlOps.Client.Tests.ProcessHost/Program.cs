@@ -1,4 +1,5 @@
-// Usage: MlOps.Client.Tests.ProcessHost <wait|exit|spool|spool-on-signal|replay> <metric count>
+// Usage: MlOps.Client.Tests.ProcessHost <wait|exit|spool|spool-on-signal|replay|construct> <metric count>
+// "construct" starts and disposes <count> trackers (each replays on start) and prints CONSTRUCTED <count>.
 // "spool-on-signal" prints READY <run id> once the run exists, logs after a line arrives on stdin (the test stops the
 // server in between), then behaves as "spool".
 // "spool" (with MLOPS_SPOOL=true, the server down) prints SPOOLED <run id> once every metric is in the spool, then
@@ -10,11 +11,25 @@ using MlOps.Client.Tracking;
 
 var mode = args[0];
 var count = int.Parse(args[1], CultureInfo.InvariantCulture);
+if (mode == "construct")
+{
+    // Starts (and disposes) trackers one after another while other processes replay the same spool folder.
+    for (var i = 0; i < count; i++)
+    {
+        await using var t = Tracker.FromEnvironment(new TrackerOptions { SetSystemTags = false, HandleProcessExit = false });
+        _ = t.Counters;
+    }
+
+    Console.WriteLine("CONSTRUCTED " + count.ToString(CultureInfo.InvariantCulture));
+    return 0;
+}
+
 var tracker = Tracker.FromEnvironment(new TrackerOptions { SetSystemTags = false, HandleProcessExit = !mode.StartsWith("spool", StringComparison.Ordinal) });
 if (mode == "replay")
 {
     var ok = await tracker.ReplaySpoolAsync();
     Console.WriteLine("REPLAYED " + ok);
+    Console.WriteLine("COUNTERS " + tracker.Counters.ReplayedFromOtherProcesses.ToString(CultureInfo.InvariantCulture) + " " + tracker.Counters.Sent.ToString(CultureInfo.InvariantCulture));
     await tracker.DisposeAsync();
     return 0;
 }

@@ -46,6 +46,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
     private readonly SemaphoreSlim _slots;
     private int _inFlight;
     private long _lastWarning = long.MinValue;
+    private int _outageWarned;
 
     private long _sent;
     private long _sentForeign;
@@ -530,6 +531,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
         if (result == true)
         {
             _policy.Succeeded();
+            Interlocked.Exchange(ref _outageWarned, 0); // the spool drained: the next outage is said again
             CompleteReplayWaiter(true);
         }
         else if (result is null)
@@ -562,7 +564,10 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
         }
 
         _replayer.Append([batch]);
-        SpoolLog.Spooled(_logger, batch.Count, batch.RunId, reason);
+        if (Interlocked.Exchange(ref _outageWarned, 1) == 0)
+        {
+            SpoolLog.Spooled(_logger, batch.Count, batch.RunId, reason); // once per outage, not once per batch
+        }
     }
 
     void IDeliveryReport.Refused(Batch batch, MlflowException error)

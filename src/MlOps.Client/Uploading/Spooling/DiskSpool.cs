@@ -36,6 +36,7 @@ internal sealed class DiskSpool : IDisposable
     private const int MaxRecordBytes = 64 << 20;
 
     private static readonly TimeSpan MaxWriteRetry = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan FlappingWindow = TimeSpan.FromMinutes(1);
 
     private readonly SpoolOptions _options;
     private readonly TimeProvider _time;
@@ -64,6 +65,8 @@ internal sealed class DiskSpool : IDisposable
     private int _failures;
     private long _retryAt;
     private bool _reading;
+    private bool _failureSaid;
+    private long _recoveredAt;
     private bool _capWarned;
     private bool _memoryWarned;
     private int _ackWarned;
@@ -133,9 +136,10 @@ internal sealed class DiskSpool : IDisposable
     {
         var payload = record.Serialize();
         var entities = Math.Max(1, record.EntityCount);
+        var runEnd = record.Kind == SpoolRecordKind.RunEnd; // a few bytes, and the run's last word: never dropped
         lock (_writeGate)
         {
-            if (_capBase + Interlocked.Read(ref _memoryBytes) + payload.Length + HeaderBytes > _options.MaxBytes)
+            if (!runEnd && _capBase + Interlocked.Read(ref _memoryBytes) + payload.Length + HeaderBytes > _options.MaxBytes)
             {
                 _capBase = DiskBytes(); // acknowledgements may have made room since the last look
                 if (_capBase + Interlocked.Read(ref _memoryBytes) + payload.Length + HeaderBytes > _options.MaxBytes)
@@ -164,7 +168,7 @@ internal sealed class DiskSpool : IDisposable
                 return true;
             }
 
-            if (Interlocked.Read(ref _memoryBytes) + payload.Length > _options.MaxMemoryBytes)
+            if (!runEnd && Interlocked.Read(ref _memoryBytes) + payload.Length > _options.MaxMemoryBytes)
             {
                 Interlocked.Add(ref _dropped, entities);
                 if (!_memoryWarned)
@@ -425,7 +429,10 @@ internal sealed class DiskSpool : IDisposable
         if (_memory.Count == 0)
         {
             _memoryWarned = false;
-            SpoolLog.HeldWritten(_logger, written, Folder);
+            if (_failureSaid)
+            {
+                SpoolLog.HeldWritten(_logger, written, Folder);
+            }
         }
     }
 
@@ -485,7 +492,12 @@ internal sealed class DiskSpool : IDisposable
         if (_failure is null)
         {
             _failure = ex.Message;
-            SpoolLog.WriteFailed(_logger, Folder, ex.Message, _options.MaxMemoryBytes);
+            // Said once per episode; a disk that fails again within a minute of recovering (flapping) is not said again.
+            _failureSaid = _recoveredAt == 0 || _time.GetElapsedTime(_recoveredAt) >= FlappingWindow;
+            if (_failureSaid)
+            {
+                SpoolLog.WriteFailed(_logger, Folder, ex.Message, _options.MaxMemoryBytes);
+            }
         }
     }
 
@@ -495,7 +507,11 @@ internal sealed class DiskSpool : IDisposable
         {
             _failure = null;
             _failures = 0;
-            SpoolLog.WriteRecovered(_logger, Folder);
+            _recoveredAt = _time.GetTimestamp();
+            if (_failureSaid)
+            {
+                SpoolLog.WriteRecovered(_logger, Folder);
+            }
         }
     }
 
@@ -654,7 +670,7 @@ internal sealed class DiskSpool : IDisposable
 
     private void ReportDamage(string segment, long offset, ReadOnlySpan<byte> bytes, bool atEnd)
     {
-        var name = string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(segment)}.{offset}.bin");
+        var name = string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileNameWithoutExtension(segment)}.at-{offset}.damaged");
         if (!_reportedDamage.TryAdd(name, 0))
         {
             return; // this process said it already
@@ -810,7 +826,7 @@ internal static partial class SpoolLog
     [LoggerMessage(EventId = 2102, Level = LogLevel.Error, Message = "The spool reached its size cap ({MaxBytes} bytes) in {Folder}: new entities are dropped and counted (Counters.SpoolDropped) until it drains.")]
     public static partial void Full(ILogger logger, long maxBytes, string folder);
 
-    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "The tracking server is unreachable ({Reason}): {Count} entities of run {RunId} went to the spool and will be replayed.")]
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "The tracking server is unreachable ({Reason}): {Count} entities of run {RunId} went to the spool, and what follows goes there too until the server answers; they will be replayed. (Said once per outage.)")]
     public static partial void Spooled(ILogger logger, int count, string runId, string reason);
 
     [LoggerMessage(EventId = 2104, Level = LogLevel.Information, Message = "Replayed {Records} spooled records to the tracking server.")]
