@@ -1,4 +1,5 @@
 // Usage: MlOps.Client.Tests.ProcessHost <wait|exit|spool|spool-on-signal|replay|construct> <metric count>
+// "paced" logs <count> metrics per second until killed, printing LOGGED <n> every 100 ms.
 // "construct" starts and disposes <count> trackers (each replays on start) and prints CONSTRUCTED <count>.
 // "spool-on-signal" prints READY <run id> once the run exists, logs after a line arrives on stdin (the test stops the
 // server in between), then behaves as "spool".
@@ -35,6 +36,30 @@ if (mode == "replay")
 }
 
 var run = tracker.StartRun("child-process");
+if (mode == "paced")
+{
+    // Training at a steady pace: <count> metrics per second, 1/10 of them every 100 ms, until killed. Prints
+    // LOGGED <n> after each tick (every metric below n is logged).
+    Console.WriteLine("READY " + run.RunId);
+    var clock = System.Diagnostics.Stopwatch.StartNew();
+    var perTick = count / 10;
+    for (var tick = 0; ; tick++)
+    {
+        for (var i = tick * perTick; i < (tick + 1) * perTick; i++)
+        {
+            run.LogMetric("m", i, i);
+        }
+
+        Console.WriteLine("LOGGED " + ((tick + 1) * perTick).ToString(CultureInfo.InvariantCulture));
+        Console.Out.Flush();
+        var next = TimeSpan.FromMilliseconds((tick + 1) * 100);
+        if (next > clock.Elapsed)
+        {
+            Thread.Sleep(next - clock.Elapsed);
+        }
+    }
+}
+
 if (mode == "spool-on-signal")
 {
     Console.WriteLine("READY " + run.RunId);

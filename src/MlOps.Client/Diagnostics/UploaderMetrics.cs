@@ -10,6 +10,9 @@ internal interface IUploaderGauges
 
     /// <summary>Entities waiting in the buffer now.</summary>
     long Buffered { get; }
+
+    /// <summary>Bytes of spooled records not yet delivered (0 without a spool).</summary>
+    long SpoolBytes { get; }
 }
 
 /// <summary>Instruments of the batched uploader on the <c>MlOps.Client</c> meter.</summary>
@@ -23,6 +26,9 @@ internal static class UploaderMetrics
 
     private static readonly ObservableGauge<long> Buffered =
         MlflowClientMetrics.Meter.CreateObservableGauge("mlops.client.uploader.buffered", static () => Live.Keys.Sum(u => u.Buffered), "{entity}", "Entities waiting in upload buffers.");
+
+    private static readonly ObservableGauge<long> SpoolBacklog =
+        MlflowClientMetrics.Meter.CreateObservableGauge("mlops.client.uploader.spool.bytes", static () => Live.Keys.Sum(u => u.SpoolBytes), "By", "Bytes of spooled records not yet delivered (an outage, a server falling behind, a failing disk).");
 
     public static void Track(IUploaderGauges uploader) => Live.TryAdd(uploader, 0);
 

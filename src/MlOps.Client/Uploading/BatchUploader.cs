@@ -47,6 +47,8 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
     private int _inFlight;
     private long _lastWarning = long.MinValue;
     private int _outageWarned;
+    private int _lagWarned;
+    private Task _replayTask = Task.CompletedTask;
 
     private long _sent;
     private long _sentForeign;
@@ -241,6 +243,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
             }
             catch (OperationCanceledException)
             {
+                await _abort.CancelAsync().ConfigureAwait(false); // the pass stops at its next request; the rest stays spooled
             }
         }
 
@@ -335,6 +338,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
             if (_stopping && (_buffer.Count == 0 && PendingRetryCount() == 0 && Volatile.Read(ref _inFlight) == 0 || _abort.IsCancellationRequested))
             {
                 await WaitForInFlightAsync().ConfigureAwait(false); // aborted requests hand their batches back first
+                await _replayTask.ConfigureAwait(false); // a replay pass ends at its next request once aborted
                 return;
             }
         }
@@ -348,14 +352,14 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
         var onlyInFlight = _buffer.Count == 0 && !waiting && Volatile.Read(ref _inFlight) > 0; // nothing to do until they settle
         if (!onlyInFlight && (_stopping || _flushRequested || _buffer.Count >= MlflowLimits.MaxMetricsPerBatch))
         {
-            if (!waiting || _policy.IsDue || _abort.IsCancellationRequested || _buffer.Count > 0)
+            if (!waiting || (_policy.IsDue && _replayTask.IsCompleted) || _abort.IsCancellationRequested || _buffer.Count > 0)
             {
                 return;
             }
         }
 
         var delay = _options.MaxBatchDelay;
-        if (waiting && _policy.UntilDue < delay)
+        if (waiting && _replayTask.IsCompleted && _policy.UntilDue < delay)
         {
             delay = _policy.UntilDue;
         }
@@ -393,7 +397,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
                 {
                     if (_replayer is { Active: true } && (_policy.IsDue || _stopping))
                     {
-                        await ReplayAsync().ConfigureAwait(false);
+                        StartReplay();
                     }
 
                     return;
@@ -420,7 +424,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
                     _replayer.Append(batches);
                     if (_policy.IsDue)
                     {
-                        await ReplayAsync().ConfigureAwait(false);
+                        StartReplay(); // beside the loop, which keeps moving what is logged to the disk meanwhile
                     }
                 }
                 else
@@ -453,8 +457,9 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
     /// </summary>
     private async Task SendAllAsync(List<Batch> batches)
     {
-        foreach (var batch in batches)
+        for (var i = 0; i < batches.Count; i++)
         {
+            var batch = batches[i];
             if (batch.IsRunEnd)
             {
                 await WaitForInFlightAsync().ConfigureAwait(false);
@@ -462,9 +467,56 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
                 continue;
             }
 
-            await _slots.WaitAsync().ConfigureAwait(false);
+            if (!await AcquireSlotAsync().ConfigureAwait(false))
+            {
+                // The server falls behind: what would wait longer in memory goes to the disk, so that a crash costs at
+                // most the last MaxBatchDelay of logging and the requests in flight. The replay sends it in order.
+                var rest = batches.GetRange(i, batches.Count - i);
+                if (Interlocked.Exchange(ref _lagWarned, 1) == 0)
+                {
+                    UploaderLog.Lagging(_logger, _options.MaxBatchDelay.TotalMilliseconds, _options.MaxConcurrentRequests, _buffer.Count + rest.Sum(b => b.Count));
+                }
+
+                if (rest.Exists(b => b.IsRunEnd))
+                {
+                    await WaitForInFlightAsync().ConfigureAwait(false);
+                }
+
+                _replayer!.Append(rest);
+                return;
+            }
+
             Interlocked.Increment(ref _inFlight);
             _ = DeliverInFlightAsync(batch);
+        }
+    }
+
+    /// <summary>
+    /// A request slot: at once when one is free; with the spool, within <see cref="UploaderOptions.MaxBatchDelay"/> or
+    /// <see langword="false"/> (the server is falling behind); without it, as long as it takes (backpressure).
+    /// </summary>
+    private async Task<bool> AcquireSlotAsync()
+    {
+        if (_slots.Wait(0))
+        {
+            return true;
+        }
+
+        if (_replayer is null)
+        {
+            await _slots.WaitAsync().ConfigureAwait(false);
+            return true;
+        }
+
+        using var window = new CancellationTokenSource(_options.MaxBatchDelay, _time);
+        try
+        {
+            await _slots.WaitAsync(window.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException) when (window.IsCancellationRequested)
+        {
+            return false;
         }
     }
 
@@ -525,13 +577,43 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
         }
     }
 
+    /// <summary>Starts a replay pass beside the loop (one at a time): a long pass to a slow server never keeps the loop from draining the ring to the disk.</summary>
+    private void StartReplay()
+    {
+        if (_replayTask.IsCompleted)
+        {
+            _replayTask = ReplayInBackgroundAsync();
+        }
+    }
+
+    private async Task ReplayInBackgroundAsync()
+    {
+        await Task.Yield();
+        try
+        {
+            await ReplayAsync().ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // a replay pass must never take the uploader down; what it did not acknowledge stays spooled
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            UploaderLog.LoopError(_logger, ex);
+            CompleteReplayWaiter(false);
+        }
+        finally
+        {
+            Wake();
+        }
+    }
+
     private async Task ReplayAsync()
     {
-        var result = await _replayer!.ReplayAsync(this, _abort.Token).ConfigureAwait(false);
+        var result = await _replayer!.ReplayAsync(this, _abort.Token, Math.Max(1, _options.MaxConcurrentRequests)).ConfigureAwait(false);
         if (result == true)
         {
             _policy.Succeeded();
-            Interlocked.Exchange(ref _outageWarned, 0); // the spool drained: the next outage is said again
+            Interlocked.Exchange(ref _outageWarned, 0); // the spool drained: the next outage (or lag) is said again
+            Interlocked.Exchange(ref _lagWarned, 0);
             CompleteReplayWaiter(true);
         }
         else if (result is null)
@@ -732,8 +814,11 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
     }
 
     /// <inheritdoc/>
-    long Diagnostics.IUploaderGauges.Queued => Counters.Queued;
+    long Diagnostics.IUploaderGauges.Queued => _buffer.EnqueuedCount;
 
     /// <inheritdoc/>
-    long Diagnostics.IUploaderGauges.Buffered => Counters.Buffered;
+    long Diagnostics.IUploaderGauges.Buffered => _buffer.Count;
+
+    /// <inheritdoc/>
+    long Diagnostics.IUploaderGauges.SpoolBytes => _replayer?.Spool.Bytes ?? 0;
 }

@@ -67,10 +67,13 @@ internal sealed class SpoolReplayer(DiskSpool spool, BatchSender sender, OutageP
     public void Activate() => _active = true;
 
     /// <summary>
-    /// Sends spooled records in order; stops at the first the server cannot take yet. Returns <see langword="true"/> when
-    /// the spool is empty afterwards (spooling stops), <see langword="false"/> when the server is still away (backoff).
+    /// Sends spooled records in order, up to <paramref name="parallelism"/> requests at once (acknowledged strictly in
+    /// order, so a failure leaves every record from the first unsent one on for the next pass); stops at the first the
+    /// server cannot take yet. Returns <see langword="true"/> when the spool is empty afterwards (spooling stops),
+    /// <see langword="false"/> when the server is still away (backoff), <see langword="null"/> when records were
+    /// appended during the pass (go again).
     /// </summary>
-    public async Task<bool?> ReplayAsync(IDeliveryReport report, CancellationToken abort)
+    public async Task<bool?> ReplayAsync(IDeliveryReport report, CancellationToken abort, int parallelism = 1)
     {
         spool.Sync(force: false);
         long appendsBefore;
@@ -84,16 +87,46 @@ internal sealed class SpoolReplayer(DiskSpool spool, BatchSender sender, OutageP
         Batch? combined = null; // consecutive batch records of one run are re-packed into full log-batch requests
         SpoolEntry? last = null;
         var combinedRecords = 0;
+        var inFlight = new List<(Task<Sent> Send, Batch Batch, SpoolEntry Last, int Records)>();
 
-        async Task<bool> SendCombinedAsync()
+        // Settles the oldest requests (all of them with drain), acknowledging in order while they succeed.
+        async Task<bool> SettleAsync(bool drain)
         {
-            if (!await SendAsync(combined!, report, abort).ConfigureAwait(false))
+            while (inFlight.Count > 0 && (drain || inFlight.Count >= Math.Max(1, parallelism)))
+            {
+                var (send, batch, entry, records) = inFlight[0];
+                var sent = await send.ConfigureAwait(false);
+                if (sent == Sent.Unavailable)
+                {
+                    // Later requests may have gone through: they are not acknowledged (nor counted) and go again.
+                    await Task.WhenAll(inFlight.Select(f => f.Send)).ConfigureAwait(false);
+                    inFlight.Clear();
+                    return false;
+                }
+
+                if (sent == Sent.Delivered)
+                {
+                    Interlocked.Add(ref batch.Foreign ? ref _replayedForeign : ref _replayed, batch.Count);
+                    report.Delivered(batch);
+                }
+
+                spool.Acknowledge(entry, records);
+                replayed += records;
+                inFlight.RemoveAt(0);
+            }
+
+            return true;
+        }
+
+        async Task<bool> DispatchCombinedAsync()
+        {
+            if (!await SettleAsync(drain: false).ConfigureAwait(false))
             {
                 return false;
             }
 
-            spool.Acknowledge(last!, combinedRecords);
-            replayed += combinedRecords;
+            var batch = combined!;
+            inFlight.Add((SendAsync(batch, report, abort), batch, last!, combinedRecords));
             combined = null;
             return true;
         }
@@ -115,7 +148,7 @@ internal sealed class SpoolReplayer(DiskSpool spool, BatchSender sender, OutageP
             }
             else
             {
-                if (combined is not null && !await SendCombinedAsync().ConfigureAwait(false))
+                if (combined is not null && !await DispatchCombinedAsync().ConfigureAwait(false))
                 {
                     complete = false;
                     break;
@@ -129,7 +162,9 @@ internal sealed class SpoolReplayer(DiskSpool spool, BatchSender sender, OutageP
                 }
                 else
                 {
-                    if (!await SendAsync(Batch.ForRunEnd(record.RunId, record.Status, record.EndTimeMs), report, abort).ConfigureAwait(false))
+                    // A run end goes after every request of its run (and of the others before it) has settled.
+                    if (!await SettleAsync(drain: true).ConfigureAwait(false)
+                        || await SendAsync(Batch.ForRunEnd(record.RunId, record.Status, record.EndTimeMs), report, abort).ConfigureAwait(false) == Sent.Unavailable)
                     {
                         complete = false;
                         break;
@@ -142,14 +177,19 @@ internal sealed class SpoolReplayer(DiskSpool spool, BatchSender sender, OutageP
             }
 
             // Acknowledge before the reader moves on, so that a finished segment is deleted in this pass.
-            if (entry.LastInSegment && !await SendCombinedAsync().ConfigureAwait(false))
+            if (entry.LastInSegment && (!await DispatchCombinedAsync().ConfigureAwait(false) || !await SettleAsync(drain: true).ConfigureAwait(false)))
             {
                 complete = false;
                 break;
             }
         }
 
-        if (complete && combined is not null && !await SendCombinedAsync().ConfigureAwait(false))
+        if (complete && combined is not null && !await DispatchCombinedAsync().ConfigureAwait(false))
+        {
+            complete = false;
+        }
+
+        if (!await SettleAsync(drain: true).ConfigureAwait(false))
         {
             complete = false;
         }
@@ -176,13 +216,13 @@ internal sealed class SpoolReplayer(DiskSpool spool, BatchSender sender, OutageP
         return null; // appended to while replaying: go again at once (behind the new records, the order holds)
     }
 
-    /// <summary>Sends a replayed batch once: <see langword="false"/> when the server is still away. A refused batch is isolated and reported.</summary>
-    private async Task<bool> SendAsync(Batch batch, IDeliveryReport report, CancellationToken abort)
+    /// <summary>Sends a replayed batch once. A refused batch is isolated and reported here; a delivered one is counted when acknowledged.</summary>
+    private async Task<Sent> SendAsync(Batch batch, IDeliveryReport report, CancellationToken abort)
     {
         if (refusals.IsLost(batch.RunId, out var lostError))
         {
             report.RunLost(batch, lostError);
-            return true;
+            return Sent.Handled;
         }
 
         var outcome = await sender.SendOnceAsync(batch, abort).ConfigureAwait(false);
@@ -191,14 +231,12 @@ internal sealed class SpoolReplayer(DiskSpool spool, BatchSender sender, OutageP
             case SendStatus.Delivered:
                 policy.Succeeded();
                 _probeWarned = false;
-                Interlocked.Add(ref batch.Foreign ? ref _replayedForeign : ref _replayed, batch.Count);
-                report.Delivered(batch);
-                return true;
+                return Sent.Delivered;
             case SendStatus.Refused:
                 _probeWarned = false;
                 await sender.DeliverAsync(batch, report, abort).ConfigureAwait(false); // isolates the refused entities
                 Interlocked.Add(ref batch.Foreign ? ref _replayedForeign : ref _replayed, batch.Count);
-                return true;
+                return Sent.Handled;
             case SendStatus.Unavailable:
                 // One line per outage, not one per probe: the spool keeps the records, the next probe follows the backoff.
                 if (!_probeWarned)
@@ -208,10 +246,18 @@ internal sealed class SpoolReplayer(DiskSpool spool, BatchSender sender, OutageP
                 }
 
                 policy.Failed(outcome.RetryAfter);
-                return false;
+                return Sent.Unavailable;
             default:
-                return false;
+                return Sent.Unavailable;
         }
+    }
+
+    /// <summary>What became of one replayed request.</summary>
+    private enum Sent
+    {
+        Delivered,
+        Handled,
+        Unavailable,
     }
 
     private static bool Fits(Batch batch, SpoolRecord record) =>

@@ -23,6 +23,9 @@ internal static partial class UploaderLog
     [LoggerMessage(EventId = 2006, Level = LogLevel.Error, Message = "Run {RunId} can no longer be logged to: {Reason}. Its pending entities are dropped; logging in it throws.")]
     public static partial void RunLost(ILogger logger, string runId, string reason);
 
+    [LoggerMessage(EventId = 2008, Level = LogLevel.Warning, Message = "The tracking server is falling behind: a batch waited {WindowMs} ms for one of the {Slots} request slots ({Backlog} entities waiting in memory). What waits longer goes to the spool and is replayed in order, so a crash costs at most the last {WindowMs} ms of logging and the requests in flight; Counters.SpoolBytes and the mlops.client.uploader.spool.bytes gauge show the backlog. (Said once until the spool drains.)")]
+    public static partial void Lagging(ILogger logger, double windowMs, int slots, long backlog);
+
     [LoggerMessage(EventId = 2007, Level = LogLevel.Error, Message = "MLflow refused more entities of run {RunId}; further refusals of this run are counted, not logged.")]
     public static partial void MoreRejected(ILogger logger, string runId);
 }

@@ -231,6 +231,35 @@ public sealed class SpoolTests : IDisposable
     }
 
     [Fact]
+    public async Task A_server_that_falls_behind_gets_what_waits_longer_than_the_batch_delay_through_the_spool_and_it_is_said_once()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var store = new FakeTrackingStore();
+        var gate = new TaskCompletionSource();
+        store.BatchGate = () => gate.Task; // the server takes requests and does not answer yet
+        await using var tracker = NewTracker(store, time);
+        var run = await tracker.StartRunAsync("slow");
+        for (var i = 0; i < 20_000; i++)
+        {
+            run.LogMetric("m", i, i);
+        }
+
+        // Four requests in flight; the next batch waits for a slot longer than MaxBatchDelay: the rest goes to the disk.
+        await Until(time, () => tracker.Counters.Spooled >= 16_000, "what waits goes to the spool", () => tracker.Counters.ToString());
+        Assert.True(tracker.Counters.Buffered < 1_000, tracker.Counters.ToString()); // nothing piles up in memory
+        Assert.Single(_logs.Collector.GetSnapshot(), r => r.Id.Id == 2008);
+        Assert.Contains("falling behind", _logs.Collector.GetSnapshot().Single(r => r.Id.Id == 2008).Message, StringComparison.Ordinal);
+
+        gate.SetResult(); // the server catches up: the spool is replayed in order, every metric once
+        await run.EndAsync();
+        await Until(time, () => store.Info(run.RunId).Status == RunStatus.Finished, "the run ends after its metrics", () => tracker.Counters.ToString());
+        Assert.Equal(20_000, store.MetricCount(run.RunId));
+        Assert.Equal(Enumerable.Range(0, 20_000).Select(i => (long)i), store.Metrics(run.RunId).Select(m => m.Step).Order());
+        Assert.Equal(20_000, tracker.Counters.Sent);
+        Assert.Equal(tracker.Counters.Spooled, tracker.Counters.Replayed);
+    }
+
+    [Fact]
     public async Task By_default_a_server_tracker_has_a_spool_that_writes_nothing_until_an_outage_and_the_embedded_store_has_none()
     {
         var root = Path.Combine(_dir.FullName, "default-root");
