@@ -460,7 +460,9 @@ public sealed partial class FaultInjectionTests : IAsyncLifetime
         Assert.Single(records, r => r.Id.Id == 2006); // one line for the lost run
         Assert.DoesNotContain(records, r => r.Id.Id == 2003); // not one per entity
         Assert.True(records.Count(r => r.Level >= Microsoft.Extensions.Logging.LogLevel.Warning) <= 3, string.Join("\n", records.Select(r => r.Message)));
+        await Assert.ThrowsAnyAsync<MlflowException>(() => run.FlushAsync()); // the run's flush tells: its entities were dropped, not delivered
         await Assert.ThrowsAnyAsync<MlflowException>(() => run.EndAsync()); // EndAsync tells; Dispose would only log
+        Assert.Null(run.FinalStatus); // no end was recorded anywhere: no final status claimed
         Assert.Equal(0, _server.MetricCount(run.RunId) - 2_000);
     }
 

@@ -65,7 +65,12 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
     /// <summary>Whether the run has been ended.</summary>
     public bool IsEnded => Volatile.Read(ref _ended) != 0;
 
-    /// <summary>The status the run ended with, once ended.</summary>
+    /// <summary>
+    /// The status the run ended with, once ended (delivered, or spooled to be replayed with its end time).
+    /// <see langword="null"/> while it runs, and also after it ended if the server had lost the run (deleted, or no
+    /// longer active): then no end was recorded anywhere, and the entities logged since were dropped
+    /// (<see cref="Uploading.UploaderCounters.Abandoned"/>).
+    /// </summary>
     public RunStatus? FinalStatus { get; private set; }
 
     /// <summary>The tracker this run belongs to.</summary>
@@ -298,8 +303,10 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits until everything logged so far (in any run of the tracker) has been delivered. Throws
-    /// <see cref="MlflowUploadException"/> when the server refused some of this run's entities.
+    /// Waits until everything logged so far (in any run of the tracker) has been delivered (or spooled). Throws
+    /// <see cref="MlflowUploadException"/> when the server refused some of this run's entities, and
+    /// <see cref="MlflowException"/> when the server lost the run (deleted, or no longer active): its entities were
+    /// dropped, not delivered.
     /// </summary>
     /// <param name="cancellationToken">Cancels the wait (not the upload).</param>
     /// <returns><see langword="false"/> when the flush timeout passed first.</returns>
@@ -307,6 +314,11 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
     {
         var delivered = await _tracker.Uploader.FlushAsync(_tracker.Options.Uploader.FlushTimeout, cancellationToken).ConfigureAwait(false);
         await AwaitPendingAsync().ConfigureAwait(false);
+        if (_tracker.Uploader.IsRunLost(RunId, out var lostError))
+        {
+            throw LostException(lostError);
+        }
+
         ThrowIfRejected();
         return delivered;
     }
@@ -422,7 +434,8 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
         }
 
         var delivered = await _tracker.Uploader.FlushAsync(_tracker.Options.Uploader.FlushTimeout, cancellationToken).ConfigureAwait(false);
-        FinalStatus = status;
+        // The truth: a run the server lost has no end anywhere, so it has no final status.
+        FinalStatus = lost || _tracker.Uploader.IsRunLost(RunId, out _) ? null : status;
         if (!delivered)
         {
             _tracker.ReportUndelivered(this);

@@ -29,6 +29,7 @@ public sealed partial class Tracker
             if (!string.IsNullOrEmpty(byId))
             {
                 var experiment = await Store.GetExperimentAsync(byId, cancellationToken).ConfigureAwait(false);
+                ThrowIfDeleted(experiment);
                 _experimentId = experiment.ExperimentId;
             }
             else if (!string.IsNullOrEmpty(byName))
@@ -48,6 +49,7 @@ public sealed partial class Tracker
                 }
                 else
                 {
+                    ThrowIfDeleted(experiment);
                     _experimentId = experiment.ExperimentId;
                 }
             }
@@ -61,6 +63,17 @@ public sealed partial class Tracker
         finally
         {
             _experimentGate.Release();
+        }
+    }
+
+    /// <summary>As Python's <c>mlflow.set_experiment</c>: a deleted experiment is refused by name and id, with what to do.</summary>
+    private static void ThrowIfDeleted(Experiment experiment)
+    {
+        if (string.Equals(experiment.LifecycleStage, "deleted", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new MlflowException(400, MlflowErrorCodes.InvalidParameterValue,
+                $"Cannot set a deleted experiment '{experiment.Name}' (id {experiment.ExperimentId}) as the active experiment. " +
+                "You can restore the experiment (MlflowClient.RestoreExperimentAsync, or the MLflow UI), or permanently delete it to create a new one.");
         }
     }
 }

@@ -131,7 +131,11 @@ public sealed partial class Tracker : IDisposable, IAsyncDisposable
     /// <summary>The runs started by this tracker and not ended yet.</summary>
     public IReadOnlyCollection<RunScope> OpenRuns => [.. _open.Keys];
 
-    /// <summary>Waits until everything logged so far has been delivered.</summary>
+    /// <summary>
+    /// Waits until nothing logged so far waits in memory any more: each entity delivered, spooled, or accounted for in
+    /// <see cref="Counters"/> (<c>Rejected</c> by the server, <c>Abandoned</c> with a run the server lost, <c>Dropped</c>).
+    /// A run's own <see cref="RunScope.FlushAsync"/> throws when its entities were refused or dropped.
+    /// </summary>
     /// <param name="timeout">The longest wait; the uploader's flush timeout when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns><see langword="false"/> when the timeout passed first (nothing is lost; the uploader keeps trying).</returns>

@@ -87,7 +87,7 @@ internal sealed class SpoolReplayer(DiskSpool spool, BatchSender sender, OutageP
         Batch? combined = null; // consecutive batch records of one run are re-packed into full log-batch requests
         SpoolEntry? last = null;
         var combinedRecords = 0;
-        var inFlight = new List<(Task<Sent> Send, Batch Batch, SpoolEntry Last, int Records)>();
+        var inFlight = new List<(Task<ReplayOutcome> Send, Batch Batch, SpoolEntry Last, int Records)>();
 
         // Settles the oldest requests (all of them with drain), acknowledging in order while they succeed.
         async Task<bool> SettleAsync(bool drain)
@@ -96,7 +96,7 @@ internal sealed class SpoolReplayer(DiskSpool spool, BatchSender sender, OutageP
             {
                 var (send, batch, entry, records) = inFlight[0];
                 var sent = await send.ConfigureAwait(false);
-                if (sent == Sent.Unavailable)
+                if (sent == ReplayOutcome.Unavailable)
                 {
                     // Later requests may have gone through: they are not acknowledged (nor counted) and go again.
                     await Task.WhenAll(inFlight.Select(f => f.Send)).ConfigureAwait(false);
@@ -104,7 +104,7 @@ internal sealed class SpoolReplayer(DiskSpool spool, BatchSender sender, OutageP
                     return false;
                 }
 
-                if (sent == Sent.Delivered)
+                if (sent == ReplayOutcome.Delivered)
                 {
                     Interlocked.Add(ref batch.Foreign ? ref _replayedForeign : ref _replayed, batch.Count);
                     report.Delivered(batch);
@@ -164,7 +164,7 @@ internal sealed class SpoolReplayer(DiskSpool spool, BatchSender sender, OutageP
                 {
                     // A run end goes after every request of its run (and of the others before it) has settled.
                     if (!await SettleAsync(drain: true).ConfigureAwait(false)
-                        || await SendAsync(Batch.ForRunEnd(record.RunId, record.Status, record.EndTimeMs), report, abort).ConfigureAwait(false) == Sent.Unavailable)
+                        || await SendAsync(Batch.ForRunEnd(record.RunId, record.Status, record.EndTimeMs), report, abort).ConfigureAwait(false) == ReplayOutcome.Unavailable)
                     {
                         complete = false;
                         break;
@@ -217,12 +217,12 @@ internal sealed class SpoolReplayer(DiskSpool spool, BatchSender sender, OutageP
     }
 
     /// <summary>Sends a replayed batch once. A refused batch is isolated and reported here; a delivered one is counted when acknowledged.</summary>
-    private async Task<Sent> SendAsync(Batch batch, IDeliveryReport report, CancellationToken abort)
+    private async Task<ReplayOutcome> SendAsync(Batch batch, IDeliveryReport report, CancellationToken abort)
     {
         if (refusals.IsLost(batch.RunId, out var lostError))
         {
             report.RunLost(batch, lostError);
-            return Sent.Handled;
+            return ReplayOutcome.Handled;
         }
 
         var outcome = await sender.SendOnceAsync(batch, abort).ConfigureAwait(false);
@@ -231,12 +231,12 @@ internal sealed class SpoolReplayer(DiskSpool spool, BatchSender sender, OutageP
             case SendStatus.Delivered:
                 policy.Succeeded();
                 _probeWarned = false;
-                return Sent.Delivered;
+                return ReplayOutcome.Delivered;
             case SendStatus.Refused:
                 _probeWarned = false;
                 await sender.DeliverAsync(batch, report, abort).ConfigureAwait(false); // isolates the refused entities
                 Interlocked.Add(ref batch.Foreign ? ref _replayedForeign : ref _replayed, batch.Count);
-                return Sent.Handled;
+                return ReplayOutcome.Handled;
             case SendStatus.Unavailable:
                 // One line per outage, not one per probe: the spool keeps the records, the next probe follows the backoff.
                 if (!_probeWarned)
@@ -246,14 +246,14 @@ internal sealed class SpoolReplayer(DiskSpool spool, BatchSender sender, OutageP
                 }
 
                 policy.Failed(outcome.RetryAfter);
-                return Sent.Unavailable;
+                return ReplayOutcome.Unavailable;
             default:
-                return Sent.Unavailable;
+                return ReplayOutcome.Unavailable;
         }
     }
 
     /// <summary>What became of one replayed request.</summary>
-    private enum Sent
+    private enum ReplayOutcome
     {
         Delivered,
         Handled,

@@ -107,6 +107,16 @@ public sealed class FakeTrackingStore : ITrackingStore
         }
     }
 
+    /// <summary>Marks an experiment deleted, as the MLflow UI does (it stays findable by name and id).</summary>
+    public void DeleteExperiment(string experimentId)
+    {
+        lock (_gate)
+        {
+            var old = _experiments[experimentId];
+            _experiments[experimentId] = new Experiment { ExperimentId = old.ExperimentId, Name = old.Name, LifecycleStage = "deleted" };
+        }
+    }
+
     public Task<Experiment> GetExperimentAsync(string experimentId, CancellationToken cancellationToken)
     {
         lock (_gate)

@@ -290,6 +290,23 @@ public class RunScopeTests
     }
 
     [Fact]
+    public async Task A_deleted_experiment_is_refused_by_name_and_id_as_Python_refuses_it()
+    {
+        var store = new FakeTrackingStore();
+        var id = await store.CreateExperimentAsync("old-iris", null, null, CancellationToken.None);
+        store.DeleteExperiment(id);
+        await using var byName = NewTracker(store, o => o.ExperimentName = "old-iris");
+        var error = await Assert.ThrowsAsync<MlflowException>(() => byName.StartRunAsync("a"));
+        Assert.Contains("Cannot set a deleted experiment 'old-iris'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("id " + id, error.Message, StringComparison.Ordinal);
+        Assert.Contains("restore", error.Message, StringComparison.Ordinal);
+        await using var byId = NewTracker(store, o => o.ExperimentId = id);
+        error = await Assert.ThrowsAsync<MlflowException>(() => byId.GetExperimentIdAsync());
+        Assert.Contains("'old-iris'", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(store.Calls, c => c.StartsWith("create-run", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Resuming_a_run_by_id_logs_into_it()
     {
         var store = new FakeTrackingStore();
