@@ -186,6 +186,26 @@ public sealed class ScoringServerTests : IAsyncLifetime
         Assert.True(JsonNode.DeepEquals(Recorded("005")["response"]!["json"], JsonNode.Parse(answer)));
     }
 
+    [XGBoostTheory]
+    [InlineData("{\"dataframe_split\": {\"columns\": [\"a\",\"b\",\"c\",\"d\"], \"data\": [[5.1,3.5,1.4,0.2]]}, \"note\": \"\u00FF\"}", "application/json")] // in a value nobody reads
+    [InlineData("{\"dataframe_split\": {\"columns\": [\"a\",\"b\",\"c\",\"\u00FF\"], \"data\": [[5.1,3.5,1.4,0.2]]}}", "application/json")] // in a column name
+    [InlineData("{\"\u00FFinputs\": [[5.1,3.5,1.4,0.2]]}", "application/json")] // in a key
+    [InlineData("a,b,c,d\n5.1,3.5,1.4,\u00FF\n", "text/csv")]
+    public async Task A_body_that_is_not_UTF8_is_refused_the_same_way_wherever_the_bad_byte_is(string template, string contentType)
+    {
+        // U+00FF stands for one raw 0xFF byte, which no UTF-8 text contains.
+        var bytes = Encoding.Latin1.GetBytes(template);
+        using var content = new ByteArrayContent(bytes);
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        using var response = await Http.PostAsync("/invocations", content);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = JsonNode.Parse(text)!;
+        Assert.Equal("BAD_REQUEST", error["error_code"]!.GetValue<string>());
+        Assert.Contains("not valid UTF-8", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains($"at byte {Array.IndexOf(bytes, (byte)0xFF)}", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
     [XGBoostFact]
     public async Task The_scoring_client_gets_Pythons_predictions_in_every_format_and_its_error_codes()
     {

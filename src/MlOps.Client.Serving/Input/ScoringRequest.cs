@@ -47,7 +47,31 @@ internal static class ScoringRequest
             return null;
         }
 
+        if (!System.Text.Unicode.Utf8.IsValid(body.Span))
+        {
+            // Wherever the bad bytes are (a key, a value the model does not use): the whole body is refused, as a text
+            // decoder refuses it, before any of it is read.
+            error = new ScoringError(400, "BAD_REQUEST", $"Invalid input. The request body is not valid UTF-8 (at byte {FirstInvalidUtf8(body.Span)}).");
+            return null;
+        }
+
         return mediaType == "text/csv" ? ParseCsv(body.Span, out error) : ParseJson(body, out error);
+    }
+
+    private static int FirstInvalidUtf8(ReadOnlySpan<byte> bytes)
+    {
+        var offset = 0;
+        while (offset < bytes.Length)
+        {
+            if (System.Text.Rune.DecodeFromUtf8(bytes[offset..], out _, out var consumed) != System.Buffers.OperationStatus.Done)
+            {
+                return offset;
+            }
+
+            offset += consumed;
+        }
+
+        return offset;
     }
 
     private static InputFrame? ParseJson(ReadOnlyMemory<byte> body, out ScoringError? error)
