@@ -32,12 +32,13 @@ public static class ScoringEndpoints
         ArgumentNullException.ThrowIfNull(model);
         options ??= new ScoringOptions();
         var metrics = new ScoringMetrics(model.ModelUri);
+        var budget = new BodyBudget(Math.Max(1, options.MaxInFlightBodyBytes), TimeProvider.System);
         var logger = endpoints.ServiceProvider.GetService<ILoggerFactory>()?.CreateLogger("MlOps.Client.Serving") ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         var group = endpoints.MapGroup(prefix);
         group.MapGet("/ping", () => Results.Text("\n", "application/json"));
         group.MapGet("/health", () => Results.Text("\n", "application/json"));
         group.MapGet("/version", () => Results.Text(options.Version, "application/json"));
-        group.MapPost("/invocations", (HttpContext context) => InvokeAsync(context, model, options, metrics, logger));
+        group.MapPost("/invocations", (HttpContext context) => InvokeAsync(context, model, options, budget, metrics, logger));
         // Another method on /invocations: 405 in FastAPI's shape, as Python's server answers (recorded).
         group.MapMethods("/invocations", ["GET", "PUT", "PATCH", "DELETE"], () => Results.Text("""{"detail":"Method Not Allowed"}""", "application/json", statusCode: 405));
         return endpoints;
@@ -72,11 +73,12 @@ public static class ScoringEndpoints
         return model;
     }
 
-    private static async Task InvokeAsync(HttpContext context, ServedModel model, ScoringOptions options, ScoringMetrics metrics, ILogger logger)
+    private static async Task InvokeAsync(HttpContext context, ServedModel model, ScoringOptions options, BodyBudget budget, ScoringMetrics metrics, ILogger logger)
     {
         var start = Stopwatch.GetTimestamp();
         var rows = 0;
         string? errorCode = null;
+        long reserved = 0;
         try
         {
             if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
@@ -84,22 +86,67 @@ public static class ScoringEndpoints
                 limit.MaxRequestBodySize = options.MaxRequestBodyBytes;
             }
 
-            using var body = new MemoryStream();
             var tooLarge = new ScoringError(413, "BAD_REQUEST", $"The request body is larger than {options.MaxRequestBodyBytes} bytes (ScoringOptions.MaxRequestBodyBytes).");
+            var busy = new ScoringError(503, "TEMPORARILY_UNAVAILABLE",
+                $"The server holds as many request bodies as it may at once ({budget.Capacity} bytes, ScoringOptions.MaxInFlightBodyBytes) and this one waited {options.InFlightBodyWait.TotalSeconds:0.#} s for room: retry later.");
+            var declared = context.Request.ContentLength;
+            if (declared > options.MaxRequestBodyBytes)
+            {
+                errorCode = await ErrorAsync(context, tooLarge).ConfigureAwait(false); // refused before a byte is read
+                return;
+            }
+
+            // A body is read only once its bytes are reserved: concurrent large bodies take turns, not memory.
+            reserved = Math.Min(declared ?? 64 * 1024, options.MaxRequestBodyBytes);
+            if (!await budget.ReserveAsync(reserved, options.InFlightBodyWait, context.RequestAborted).ConfigureAwait(false))
+            {
+                reserved = 0;
+                context.Response.Headers.RetryAfter = "1";
+                errorCode = await ErrorAsync(context, busy).ConfigureAwait(false);
+                return;
+            }
+
+            ReadOnlyMemory<byte> body;
             try
             {
-                // Bounded here too: the server's own limit may be off (another middleware read the body, or a host without it).
-                var chunk = new byte[16 * 1024];
-                int read;
-                while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted).ConfigureAwait(false)) > 0)
+                if (declared is { } length)
                 {
-                    if (body.Length + read > options.MaxRequestBodyBytes)
+                    // The size is known: one buffer of exactly that size, no growing copies.
+                    var buffer = GC.AllocateUninitializedArray<byte>((int)length);
+                    var read = await context.Request.Body.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, context.RequestAborted).ConfigureAwait(false);
+                    body = buffer.AsMemory(0, read);
+                }
+                else
+                {
+                    // Bounded here too: the server's own limit may be off (another middleware read the body, or a host without it).
+                    using var stream = new MemoryStream();
+                    var chunk = new byte[16 * 1024];
+                    int read;
+                    while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted).ConfigureAwait(false)) > 0)
                     {
-                        errorCode = await ErrorAsync(context, tooLarge).ConfigureAwait(false);
-                        return;
+                        if (stream.Length + read > options.MaxRequestBodyBytes)
+                        {
+                            errorCode = await ErrorAsync(context, tooLarge).ConfigureAwait(false);
+                            return;
+                        }
+
+                        if (stream.Length + read > reserved)
+                        {
+                            var more = Math.Min(Math.Max(reserved, read), options.MaxRequestBodyBytes - reserved);
+                            if (!await budget.ReserveAsync(more, options.InFlightBodyWait, context.RequestAborted).ConfigureAwait(false))
+                            {
+                                context.Response.Headers.RetryAfter = "1";
+                                errorCode = await ErrorAsync(context, busy).ConfigureAwait(false);
+                                return;
+                            }
+
+                            reserved += more;
+                        }
+
+                        stream.Write(chunk, 0, read);
                     }
 
-                    body.Write(chunk, 0, read);
+                    body = stream.GetBuffer().AsMemory(0, (int)stream.Length);
                 }
             }
             catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
@@ -114,8 +161,15 @@ public static class ScoringEndpoints
                 return;
             }
 
-            var frame = ScoringRequest.Parse(context.Request.ContentType, body.GetBuffer().AsMemory(0, (int)body.Length), out var error);
-            var predictions = frame is null ? null : model.Predict(frame, out error);
+            var contentType = context.Request.ContentType;
+            ScoringError? error = null;
+            Output.Predictions? Score()
+            {
+                var frame = ScoringRequest.Parse(contentType, body, out error);
+                return frame is null ? null : model.Predict(frame, out error);
+            }
+
+            var predictions = body.Length >= BodyBudget.LargeBody ? await BodyBudget.RunLarge(Score).ConfigureAwait(false) : Score();
             if (predictions is null)
             {
                 errorCode = await ErrorAsync(context, error!).ConfigureAwait(false);
@@ -144,6 +198,7 @@ public static class ScoringEndpoints
         }
         finally
         {
+            budget.Release(reserved);
             var status = context.Response.StatusCode;
             if (context.RequestAborted.IsCancellationRequested)
             {

@@ -6,6 +6,17 @@ public sealed class ScoringOptions
     /// <summary>The largest request body accepted (413 beyond). Default 16 MiB.</summary>
     public long MaxRequestBodyBytes { get; set; } = 16L << 20;
 
+    /// <summary>
+    /// The most bytes of request bodies held at once, across concurrent requests: a body is read only once its size is
+    /// reserved, so large bodies take turns instead of each taking its memory (parsing holds several times a body's
+    /// size: about 50 times for a 16 MiB body of JSON rows). Default 16 MiB: one body of the maximum size at a time, or
+    /// any number of small ones; requests of the usual sizes never wait.
+    /// </summary>
+    public long MaxInFlightBodyBytes { get; set; } = 16L << 20;
+
+    /// <summary>How long a request waits for its share of <see cref="MaxInFlightBodyBytes"/> before it is answered 503 with <c>Retry-After</c>. Default 30 s.</summary>
+    public TimeSpan InFlightBodyWait { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The version <c>GET /version</c> reports. Default this package's version.</summary>
     public string Version { get; set; } = typeof(ScoringOptions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 }

@@ -35,6 +35,11 @@ internal sealed record Predictions(int Rows, IReadOnlyList<OutputColumn> Columns
         var records = Columns.Count > 1;
         for (var r = 0; r < Rows; r++)
         {
+            if (json.BytesPending > 32 * 1024)
+            {
+                await json.FlushAsync(cancellationToken).ConfigureAwait(false); // streamed: a large answer is never whole in memory
+            }
+
             if (!records)
             {
                 WriteValue(json, Columns[0], r);

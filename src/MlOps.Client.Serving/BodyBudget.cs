@@ -1,0 +1,258 @@
+namespace MlOps.Client.Serving;
+
+/// <summary>
+/// The bytes of request bodies a served model holds at once (<see cref="ScoringOptions.MaxInFlightBodyBytes"/>): a body
+/// is read only once its size is reserved, so concurrent large requests wait their turn (first come, first served)
+/// instead of each taking its memory; a request that cannot get its share within
+/// <see cref="ScoringOptions.InFlightBodyWait"/> is answered 503 with <c>Retry-After</c>. After a burst of large bodies,
+/// once none is in flight, the memory they used is handed back to the operating system (one compacting collection,
+/// at most every few seconds), so that the process shrinks back after the burst.
+/// </summary>
+internal sealed class BodyBudget(long capacity, TimeProvider time)
+{
+    /// <summary>A body at least this large counts as large: after the last of a burst, memory is returned.</summary>
+    public const long LargeBody = 4L << 20;
+
+    private static readonly TimeSpan CompactionInterval = TimeSpan.FromSeconds(2);
+
+    private readonly object _gate = new();
+    private readonly LinkedList<Waiter> _waiters = new();
+    private long _used;
+    private int _largeInFlight;
+    private long _lastCompaction;
+    private int _compactionScheduled;
+
+    /// <summary>The most bytes held at once.</summary>
+    public long Capacity => capacity;
+
+    /// <summary>Bytes reserved now.</summary>
+    public long Used
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _used;
+            }
+        }
+    }
+
+    /// <summary>Reserves <paramref name="bytes"/> (at most the capacity), waiting in line up to <paramref name="wait"/>; <see langword="false"/> when the time ran out.</summary>
+    public async ValueTask<bool> ReserveAsync(long bytes, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        bytes = Math.Clamp(bytes, 0, capacity);
+        Waiter waiter;
+        lock (_gate)
+        {
+            if (_waiters.Count == 0 && _used + bytes <= capacity)
+            {
+                Take(bytes);
+                return true;
+            }
+
+            waiter = new Waiter(bytes);
+            waiter.Node = _waiters.AddLast(waiter);
+        }
+
+        using var timeout = new CancellationTokenSource(wait, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
+        try
+        {
+            await waiter.Granted.Task.WaitAsync(linked.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            lock (_gate)
+            {
+                if (waiter.Granted.Task.IsCompletedSuccessfully)
+                {
+                    Release(bytes); // granted just as the wait ended: give it back
+                }
+                else
+                {
+                    _waiters.Remove(waiter.Node!);
+                    GrantWaiters(); // the line moves on
+                }
+            }
+
+            if (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>Gives back what <see cref="ReserveAsync"/> took.</summary>
+    public void Release(long bytes)
+    {
+        bytes = Math.Clamp(bytes, 0, capacity);
+        bool compact;
+        lock (_gate)
+        {
+            _used -= bytes;
+            if (bytes >= LargeBody)
+            {
+                _largeInFlight--;
+            }
+
+            GrantWaiters();
+            compact = bytes >= LargeBody && _largeInFlight == 0;
+        }
+
+        if (compact)
+        {
+            ScheduleCompaction();
+        }
+    }
+
+    private void Take(long bytes)
+    {
+        _used += bytes;
+        if (bytes >= LargeBody)
+        {
+            _largeInFlight++;
+        }
+    }
+
+    private void GrantWaiters()
+    {
+        while (_waiters.First is { } first && _used + first.Value.Bytes <= capacity)
+        {
+            _waiters.RemoveFirst();
+            Take(first.Value.Bytes);
+            first.Value.Granted.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// After the last large body of a burst: one compacting, decommitting collection (at most every 2 s), then one more
+    /// when the shared array pool lets go of the parse buffers it keeps for a minute (JSON parsing rents them).
+    /// </summary>
+    private void ScheduleCompaction()
+    {
+        if (Interlocked.Exchange(ref _compactionScheduled, 1) != 0)
+        {
+            return;
+        }
+
+        var since = time.GetElapsedTime(Interlocked.Read(ref _lastCompaction));
+        var delay = _lastCompaction == 0 || since >= CompactionInterval ? TimeSpan.Zero : CompactionInterval - since;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                foreach (var wait in new[] { delay, PoolTrimAge })
+                {
+                    if (wait > TimeSpan.Zero)
+                    {
+                        await Task.Delay(wait, time).ConfigureAwait(false);
+                    }
+
+                    lock (_gate)
+                    {
+                        if (_largeInFlight > 0)
+                        {
+                            return; // the next burst started: its end compacts
+                        }
+                    }
+
+                    // A full collection lets the array pool's trim run (from a finalizer); the second frees what it let go of
+                    // and hands the memory back to the operating system.
+                    GC.Collect();
+                    GC.WaitForPendingFinalizers();
+                    GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                    NativeMemory.Trim(); // what the model's native library freed (XGBoost's matrices) goes back too
+                    Interlocked.Exchange(ref _lastCompaction, time.GetTimestamp());
+                }
+            }
+            finally
+            {
+                Interlocked.Exchange(ref _compactionScheduled, 0);
+            }
+        });
+    }
+
+    /// <summary>Runs the parse and prediction of a large body on the one thread kept for them: the shared array pool keeps its per-thread buffers on that thread only.</summary>
+    public static Task<T> RunLarge<T>(Func<T> work) => LargeBodyThread.Instance.Run(work);
+
+    /// <summary>The pool's per-thread arrays are trimmed once unused for a minute; a collection a little later returns them.</summary>
+    private static readonly TimeSpan PoolTrimAge = TimeSpan.FromSeconds(65);
+
+    /// <summary>One background thread for large bodies (they take turns anyway under the budget).</summary>
+    private sealed class LargeBodyThread
+    {
+        public static readonly LargeBodyThread Instance = new();
+
+        private readonly System.Collections.Concurrent.BlockingCollection<Action> _work = [];
+
+        private LargeBodyThread()
+        {
+            var thread = new Thread(() =>
+            {
+                foreach (var item in _work.GetConsumingEnumerable())
+                {
+                    item();
+                }
+            })
+            { IsBackground = true, Name = "MlOps.Client.Serving large bodies" };
+            thread.Start();
+        }
+
+        public Task<T> Run<T>(Func<T> work)
+        {
+            var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _work.Add(() =>
+            {
+                try
+                {
+                    done.SetResult(work());
+                }
+#pragma warning disable CA1031 // handed to the request, which answers for it
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    done.SetException(ex);
+                }
+            });
+            return done.Task;
+        }
+    }
+
+    private sealed class Waiter(long bytes)
+    {
+        public long Bytes { get; } = bytes;
+
+        public TaskCompletionSource Granted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public LinkedListNode<Waiter>? Node { get; set; }
+    }
+}
+
+/// <summary>Hands memory the C heap keeps after native code freed it back to the operating system (glibc's <c>malloc_trim</c>).</summary>
+internal static partial class NativeMemory
+{
+    private static bool s_unavailable = !OperatingSystem.IsLinux();
+
+    public static void Trim()
+    {
+        if (s_unavailable)
+        {
+            return;
+        }
+
+        try
+        {
+            _ = MallocTrim(0);
+        }
+        catch (Exception ex) when (ex is EntryPointNotFoundException or DllNotFoundException)
+        {
+            s_unavailable = true; // not glibc (musl, another libc): nothing to trim this way
+        }
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "malloc_trim")]
+    private static partial int MallocTrim(nuint pad);
+}
