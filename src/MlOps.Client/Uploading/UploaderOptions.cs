@@ -5,7 +5,10 @@ namespace MlOps.Client.Uploading;
 /// <summary>Settings of the batched uploader (part of the tracker's options). The defaults lose nothing.</summary>
 public sealed class UploaderOptions
 {
-    /// <summary>Entities the buffer holds before <see cref="BufferFullPolicy"/> applies. Default 100,000 (about 6 MB).</summary>
+    /// <summary>
+    /// Entities the buffer holds before <see cref="BufferFullPolicy"/> applies, rounded up to a power of two (the ring's
+    /// size): the default 100,000 makes a ring of 131,072 (about 8 MB).
+    /// </summary>
     public int MaxBufferedEntities { get; set; } = 100_000;
 
     /// <summary>
@@ -44,7 +47,7 @@ public sealed class UploaderOptions
     /// <summary>How long ending a run waits for its entities and its end to be delivered or spooled. Default 2 minutes.</summary>
     public TimeSpan FlushTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>How long disposal, host shutdown and process exit wait for delivery. Default 30 seconds.</summary>
+    /// <summary>How long disposal, host shutdown and process exit wait for delivery, in all (ending the open runs, delivering, stopping the uploader). Default 30 seconds.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>A copy, spool options included.</summary>

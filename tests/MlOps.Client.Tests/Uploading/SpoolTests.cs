@@ -260,6 +260,31 @@ public sealed class SpoolTests : IDisposable
     }
 
     [Fact]
+    public async Task Disposal_keeps_to_one_ShutdownTimeout_in_all_when_the_server_never_answers()
+    {
+        var store = new FakeTrackingStore();
+        var never = new TaskCompletionSource();
+        store.BatchGate = () => never.Task; // the server takes the request and never answers
+        var options = new TrackerOptions { HandleProcessExit = false, SetSystemTags = false };
+        options.Uploader.Spool.Enabled = false; // nowhere to put what is not delivered: disposal waits its whole time
+        options.Uploader.ShutdownTimeout = TimeSpan.FromSeconds(2);
+        var tracker = new Tracker(store, options);
+        var run = await tracker.StartRunAsync("never-answered");
+        for (var i = 0; i < 5_000; i++)
+        {
+            run.LogMetric("m", i, i);
+        }
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await tracker.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
+        clock.Stop();
+        // Ending the runs, delivering and stopping share the 2 s (plus at most 1 s for the loop to stop once aborted);
+        // each had its own timeout before, and disposal took three of them and more (33.9 s and 54.9 s for 30 s).
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(3.5));
+        never.SetResult();
+    }
+
+    [Fact]
     public async Task By_default_a_server_tracker_has_a_spool_that_writes_nothing_until_an_outage_and_the_embedded_store_has_none()
     {
         var root = Path.Combine(_dir.FullName, "default-root");
