@@ -19,23 +19,10 @@ public sealed class ServeCommandTests(Xunit.Abstractions.ITestOutputHelper outpu
     [XGBoostFact]
     public async Task The_serve_command_answers_ping_and_invocations_until_it_is_stopped()
     {
-        var folder = Directory.CreateDirectory(Path.Combine(_dir.FullName, "model")).FullName;
-        using (var dtrain = new DMatrix([[0f, 1f], [1f, 0f], [1f, 1f], [0f, 0f]], [0f, 1f, 1f, 0f]))
-        using (var booster = XGBoost.Train(new Dictionary<string, object?> { ["objective"] = "binary:logistic", ["seed"] = 1 }, dtrain, 5))
-        {
-            var description = MlflowModel.Create("model", "run");
-            description.Flavors["xgboost"] = (await new XGBoostFlavor().SaveAsync(booster, folder, default)).Flavor;
-            description.Save(folder);
-        }
+        var folder = await SaveBinaryModelAsync();
 
         // -p 0: the system chooses the port and the command prints the address it bound (no race for a free port).
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _dir.FullName, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Mlops.ToolDll, "models", "serve", "-m", folder, "-p", "0" })
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        start.Environment.Remove("MLFLOW_TRACKING_URI");
+        var start = ServeStartInfo(folder);
         using var process = Process.Start(start)!;
         try
         {
@@ -100,14 +87,7 @@ public sealed class ServeCommandTests(Xunit.Abstractions.ITestOutputHelper outpu
             throw new PlatformNotSupportedException("reads /proc"); // the CI and this project's machines are Linux
         }
 
-        var folder = Directory.CreateDirectory(Path.Combine(_dir.FullName, "model")).FullName;
-        using (var dtrain = new DMatrix([[0f, 1f], [1f, 0f], [1f, 1f], [0f, 0f]], [0f, 1f, 1f, 0f]))
-        using (var booster = XGBoost.Train(new Dictionary<string, object?> { ["objective"] = "binary:logistic", ["seed"] = 1 }, dtrain, 5))
-        {
-            var description = MlflowModel.Create("model", "run");
-            description.Flavors["xgboost"] = (await new XGBoostFlavor().SaveAsync(booster, folder, default)).Flavor;
-            description.Save(folder);
-        }
+        var folder = await SaveBinaryModelAsync();
 
         // One body just under the default 16 MiB limit: {"inputs": [[0.25,1.5],[1.5,0.25],…]}.
         var json = new StringBuilder("{\"inputs\": [", 16 << 20);
@@ -123,13 +103,7 @@ public sealed class ServeCommandTests(Xunit.Abstractions.ITestOutputHelper outpu
         var body = Encoding.UTF8.GetBytes(json.ToString());
         json.Clear();
 
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _dir.FullName, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Mlops.ToolDll, "models", "serve", "-m", folder, "-p", "0" })
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        start.Environment.Remove("MLFLOW_TRACKING_URI");
+        var start = ServeStartInfo(folder);
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         using var process = Process.Start(start)!;
         try
@@ -203,5 +177,30 @@ public sealed class ServeCommandTests(Xunit.Abstractions.ITestOutputHelper outpu
     {
         var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
         return long.Parse(line[field.Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+    }
+
+    /// <summary>A small binary:logistic XGBoost model saved as an MLflow model folder.</summary>
+    private async Task<string> SaveBinaryModelAsync()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_dir.FullName, "model")).FullName;
+        using var dtrain = new DMatrix([[0f, 1f], [1f, 0f], [1f, 1f], [0f, 0f]], [0f, 1f, 1f, 0f]);
+        using var booster = XGBoost.Train(new Dictionary<string, object?> { ["objective"] = "binary:logistic", ["seed"] = 1 }, dtrain, 5);
+        var description = MlflowModel.Create("model", "run");
+        description.Flavors["xgboost"] = (await new XGBoostFlavor().SaveAsync(booster, folder, default)).Flavor;
+        description.Save(folder);
+        return folder;
+    }
+
+    /// <summary><c>mlops models serve -m FOLDER -p 0</c> (the system chooses the port; the command prints the address), no tracking URI.</summary>
+    private ProcessStartInfo ServeStartInfo(string folder)
+    {
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _dir.FullName, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Mlops.ToolDll, "models", "serve", "-m", folder, "-p", "0" })
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        start.Environment.Remove("MLFLOW_TRACKING_URI");
+        return start;
     }
 }

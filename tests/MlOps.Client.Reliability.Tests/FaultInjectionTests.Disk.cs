@@ -33,6 +33,18 @@ public sealed partial class FaultInjectionTests
         }
     }
 
+    /// <summary>A run logged and ended by a first tracker while every upload finds the server away: all of it, the end included, on disk.</summary>
+    private async Task<string> SpoolWholeRunAsync(string name, Func<RunScope, Task> log)
+    {
+        _server.Faults.ResetShare = 1.0; // runs are created; every log-batch connection is reset
+        using var client = Client(tuned: false);
+        await using var first = DiskTracker(client);
+        var run = await first.StartRunAsync(name);
+        await log(run);
+        await run.EndAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        return run.RunId;
+    }
+
     private string[] SpoolFiles(string pattern) => [.. Directory.EnumerateFiles(_spoolDir.FullName, pattern, SearchOption.AllDirectories)];
 
     [TmpfsTheory]
@@ -108,16 +120,11 @@ public sealed partial class FaultInjectionTests
     [Fact]
     public async Task Defaults_a_torn_last_record_replayed_while_the_server_is_down_changes_nothing_then_every_intact_record_arrives()
     {
-        _server.Faults.ResetShare = 1.0; // runs are created; every log-batch connection is reset: uploads find the server away
-        string runId;
-        using (var client = Client(tuned: false))
-        await using (var first = DiskTracker(client))
+        var runId = await SpoolWholeRunAsync("torn", run =>
         {
-            var run = await first.StartRunAsync("torn");
-            runId = run.RunId;
             LogSteps(run, "m", 0, 1_000);
-            await run.EndAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        } // everything on disk, the end included
+            return Task.CompletedTask;
+        });
 
         var segment = SpoolFiles("*.seg").Order(StringComparer.Ordinal).Last();
         File.AppendAllBytes(segment, [0x30, 0x01, 0, 0, 0xAB, 0xCD, 1, 1, 0x24]); // a crash while writing one more record
@@ -151,21 +158,14 @@ public sealed partial class FaultInjectionTests
     [Fact]
     public async Task Defaults_a_flipped_byte_mid_segment_costs_only_its_record()
     {
-        _server.Faults.ResetShare = 1.0; // runs are created; every log-batch connection is reset: uploads find the server away
-        string runId;
-        using (var client = Client(tuned: false))
-        await using (var first = DiskTracker(client))
+        var runId = await SpoolWholeRunAsync("flipped", async run =>
         {
-            var run = await first.StartRunAsync("flipped");
-            runId = run.RunId;
             for (var i = 0; i < 20_000; i += 500)
             {
                 LogSteps(run, "m", i, 500);
                 Assert.True(await run.FlushAsync()); // one spool record per 500 metrics
             }
-
-            await run.EndAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        }
+        });
 
         // Which record is hit, and how many metrics it holds, read from the spool as it is.
         var segment = SpoolFiles("*.seg").Order(StringComparer.Ordinal).First();
