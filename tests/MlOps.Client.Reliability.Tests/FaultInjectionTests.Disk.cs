@@ -77,6 +77,8 @@ public sealed partial class FaultInjectionTests
         var delivered = _server.MetricCount(runId);
         var paramDelivered = _server.Run(runId).Params.ContainsKey("phase") ? 1 : 0;
         Assert.Equal(Logged + 1, delivered + paramDelivered + counters.SpoolDropped); // delivered + counted drops = logged
+        Assert.Equal(Logged + 1, counters.Queued); // every logged entity counted once, whether it went through the ring or spilled past it
+        Assert.Equal(delivered + paramDelivered, counters.Sent);
         Assert.Equal(_server.MetricsReceived, delivered); // nothing sent twice
         if (smallMemory)
         {

@@ -52,6 +52,8 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
 
     private long _sent;
     private long _sentForeign;
+    private long _spilled;
+    private long _runEnds;
     private long _retried;
     private long _rejected;
     private long _dropped;
@@ -86,7 +88,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
 
     public UploaderCounters Counters => new()
     {
-        Queued = _buffer.EnqueuedCount,
+        Queued = LoggedCount,
         Sent = Interlocked.Read(ref _sent),
         Retried = Interlocked.Read(ref _retried),
         Rejected = Interlocked.Read(ref _rejected),
@@ -130,6 +132,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
                 Warn("an entity was dropped (DropNewest policy)");
                 return;
             case AddResult.Full:
+                Interlocked.Increment(ref _spilled); // accepted: straight to the spool instead of the ring
                 Warn("entities are spilled to the spool");
                 var batch = new Batch(entity.RunId);
                 batch.Add(in entity);
@@ -146,6 +149,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
     public void EnqueueRunEnd(string runId, RunStatus status, DateTimeOffset endTime)
     {
         var entity = PendingEntity.ForRunEnd(runId, status, endTime.ToUnixTimeMilliseconds());
+        Interlocked.Increment(ref _runEnds);
         _buffer.Add(ref entity, BufferFullPolicy.Wait); // never dropped nor spilled ahead of the run's entities
         Wake();
     }
@@ -814,7 +818,10 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
     }
 
     /// <inheritdoc/>
-    long Diagnostics.IUploaderGauges.Queued => _buffer.EnqueuedCount;
+    long Diagnostics.IUploaderGauges.Queued => LoggedCount;
+
+    /// <summary>Entities logged: through the ring or spilled past it, run ends (not entities) left out.</summary>
+    private long LoggedCount => _buffer.EnqueuedCount + Interlocked.Read(ref _spilled) - Interlocked.Read(ref _runEnds);
 
     /// <inheritdoc/>
     long Diagnostics.IUploaderGauges.Buffered => _buffer.Count;

@@ -33,7 +33,7 @@ public sealed record RejectedEntity(string RunId, string Kind, string Key, Mlflo
 /// <summary>A snapshot of the uploader's counters (also published on the <c>MlOps.Client</c> meter).</summary>
 public readonly record struct UploaderCounters
 {
-    /// <summary>Entities accepted into the buffer.</summary>
+    /// <summary>Entities logged and accepted for upload: into the buffer, or straight to the spool when the buffer was full (not those dropped under <see cref="BufferFullPolicy.DropNewest"/>, counted in <see cref="Dropped"/>).</summary>
     public long Queued { get; init; }
 
     /// <summary>Entities logged through this tracker that the server accepted (directly or by replay).</summary>

@@ -244,6 +244,7 @@ public sealed class SpoolDiskFaultTests : IDisposable
         spool.Acknowledge(spool.ReadPending().First());
         Assert.Equal([2.0], Values(spool.ReadPending()));
         Assert.Equal(1, Logged(2108)); // said once
+        Assert.Empty(Directory.EnumerateFiles(spool.Folder, "*.tmp")); // no half-made temporary file left behind
     }
 
     [Fact]
@@ -352,6 +353,7 @@ public sealed class SpoolDiskFaultTests : IDisposable
         {
             if (Full)
             {
+                File.Create(path).Dispose(); // a full disk lets the file be created (an inode), not written
                 throw NoSpace();
             }
 

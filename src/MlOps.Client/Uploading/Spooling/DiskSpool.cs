@@ -594,6 +594,7 @@ internal sealed class DiskSpool : IDisposable
         {
             SpoolFileSystem.TryDelete(segment);
             SpoolFileSystem.TryDelete(segment + ".ack");
+            SpoolFileSystem.TryDelete(segment + ".ack.tmp");
             _acks.TryRemove(segment, out _);
         }
     }

@@ -41,11 +41,16 @@ internal class SpoolFileSystem
             WriteNewFile(temp, bytes);
             File.Move(temp, path, overwrite: true);
         }
-        catch (IOException) when (File.Exists(path))
+        catch (IOException)
         {
+            TryDelete(temp); // a full disk may have let the file be created, not written
+            if (!File.Exists(path))
+            {
+                throw;
+            }
+
             // A full disk has no block for a new file, but an existing file's bytes can be overwritten in place
             // (an acknowledgement is 8 bytes: one sector, written whole).
-            TryDelete(temp);
             OverwriteInPlace(path, bytes);
         }
     }
