@@ -18,7 +18,6 @@ internal sealed class BodyBudget(long capacity, TimeProvider time)
     private readonly object _gate = new();
     private readonly LinkedList<Waiter> _waiters = new();
     private long _used;
-    private int _largeInFlight;
     private long _lastCompaction;
     private int _compactionScheduled;
 
@@ -93,13 +92,8 @@ internal sealed class BodyBudget(long capacity, TimeProvider time)
         lock (_gate)
         {
             _used -= bytes;
-            if (bytes >= LargeBody)
-            {
-                _largeInFlight--;
-            }
-
             GrantWaiters();
-            compact = bytes >= LargeBody && _largeInFlight == 0;
+            compact = bytes >= LargeBody && !LargeBodyMayBeInFlight;
         }
 
         if (compact)
@@ -108,14 +102,10 @@ internal sealed class BodyBudget(long capacity, TimeProvider time)
         }
     }
 
-    private void Take(long bytes)
-    {
-        _used += bytes;
-        if (bytes >= LargeBody)
-        {
-            _largeInFlight++;
-        }
-    }
+    private void Take(long bytes) => _used += bytes;
+
+    /// <summary>Whether a large body may still be held: with less than <see cref="LargeBody"/> reserved in all, none is.</summary>
+    private bool LargeBodyMayBeInFlight => _used >= LargeBody;
 
     private void GrantWaiters()
     {
@@ -153,7 +143,7 @@ internal sealed class BodyBudget(long capacity, TimeProvider time)
 
                     lock (_gate)
                     {
-                        if (_largeInFlight > 0)
+                        if (LargeBodyMayBeInFlight)
                         {
                             return; // the next burst started: its end compacts
                         }

@@ -97,15 +97,15 @@ public static class ScoringEndpoints
             }
 
             // A body is read only once its bytes are reserved: concurrent large bodies take turns, not memory.
-            reserved = Math.Min(declared ?? 64 * 1024, options.MaxRequestBodyBytes);
-            if (!await budget.ReserveAsync(reserved, options.InFlightBodyWait, context.RequestAborted).ConfigureAwait(false))
+            var wanted = Math.Min(declared ?? 64 * 1024, options.MaxRequestBodyBytes);
+            if (!await budget.ReserveAsync(wanted, options.InFlightBodyWait, context.RequestAborted).ConfigureAwait(false))
             {
-                reserved = 0;
                 context.Response.Headers.RetryAfter = "1";
                 errorCode = await ErrorAsync(context, busy).ConfigureAwait(false);
                 return;
             }
 
+            reserved = wanted; // given back in finally, and only what was granted (a cancelled wait throws before this)
             ReadOnlyMemory<byte> body;
             try
             {
