@@ -34,7 +34,10 @@ public sealed class SpoolTests : IDisposable
             await Task.Delay(2);
         }
 
-        Assert.True(condition(), what + " " + state?.Invoke());
+        if (!condition())
+        {
+            Assert.Fail(what + " " + state?.Invoke()); // the state is read only on failure: it may race with the replay's deletions
+        }
     }
 
     private static SpoolOptions Options(string dir, long maxBytes = 1L << 30) => new() { Enabled = true, Directory = dir, MaxBytes = maxBytes, FlushPolicy = SpoolFlushPolicy.EveryRecord };
