@@ -23,6 +23,9 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
 {
     private static readonly TimeSpan WarningInterval = TimeSpan.FromSeconds(10);
 
+    /// <summary>The pause before the next replay pass when the last one could open none of what is left (another process holds it).</summary>
+    private static readonly TimeSpan BlockedReplayPause = TimeSpan.FromSeconds(1);
+
     private readonly UploaderOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -602,6 +605,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
 #pragma warning restore CA1031
         {
             UploaderLog.LoopError(_logger, ex);
+            _policy.Failed(null); // the next pass after the backoff, not at once
             CompleteReplayWaiter(false);
         }
         finally
@@ -613,20 +617,24 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
     private async Task ReplayAsync()
     {
         var result = await _replayer!.ReplayAsync(this, _abort.Token, Math.Max(1, _options.MaxConcurrentRequests)).ConfigureAwait(false);
-        if (result == true)
+        switch (result)
         {
-            _policy.Succeeded();
-            Interlocked.Exchange(ref _outageWarned, 0); // the spool drained: the next outage (or lag) is said again
-            Interlocked.Exchange(ref _lagWarned, 0);
-            CompleteReplayWaiter(true);
-        }
-        else if (result is null)
-        {
-            _policy.DueNow(); // appended to while replaying: go again at once
-        }
-        else
-        {
-            CompleteReplayWaiter(false);
+            case SpoolReplayer.ReplayPass.Drained:
+                _policy.Succeeded();
+                Interlocked.Exchange(ref _outageWarned, 0); // the spool drained: the next outage (or lag) is said again
+                Interlocked.Exchange(ref _lagWarned, 0);
+                CompleteReplayWaiter(true);
+                break;
+            case SpoolReplayer.ReplayPass.GoAgain:
+                _policy.DueNow(); // appended to while replaying: go again at once
+                break;
+            case SpoolReplayer.ReplayPass.Blocked:
+                _policy.Defer(BlockedReplayPause); // not an outage: no backoff growth, no back-to-back passes either
+                CompleteReplayWaiter(false);
+                break;
+            default:
+                CompleteReplayWaiter(false);
+                break;
         }
     }
 

@@ -88,6 +88,19 @@ internal sealed class OutagePolicy(UploaderOptions options, TimeProvider time)
         }
     }
 
+    /// <summary>Puts the next attempt at least <paramref name="pause"/> from now, without counting a failure (the backoff does not grow).</summary>
+    public void Defer(TimeSpan pause)
+    {
+        lock (_gate)
+        {
+            var at = time.GetUtcNow() + pause;
+            if (at > _notBefore)
+            {
+                _notBefore = at;
+            }
+        }
+    }
+
     /// <summary>Makes the next attempt due now (an explicit replay, or records appended during a replay).</summary>
     public void DueNow()
     {

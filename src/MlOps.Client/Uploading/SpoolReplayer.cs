@@ -69,11 +69,9 @@ internal sealed class SpoolReplayer(DiskSpool spool, BatchSender sender, OutageP
     /// <summary>
     /// Sends spooled records in order, up to <paramref name="parallelism"/> requests at once (acknowledged strictly in
     /// order, so a failure leaves every record from the first unsent one on for the next pass); stops at the first the
-    /// server cannot take yet. Returns <see langword="true"/> when the spool is empty afterwards (spooling stops),
-    /// <see langword="false"/> when the server is still away (backoff), <see langword="null"/> when records were
-    /// appended during the pass (go again).
+    /// server cannot take yet.
     /// </summary>
-    public async Task<bool?> ReplayAsync(IDeliveryReport report, CancellationToken abort, int parallelism = 1)
+    public async Task<ReplayPass> ReplayAsync(IDeliveryReport report, CancellationToken abort, int parallelism = 1)
     {
         spool.Sync(force: false);
         long appendsBefore;
@@ -201,19 +199,27 @@ internal sealed class SpoolReplayer(DiskSpool spool, BatchSender sender, OutageP
 
         if (!complete)
         {
-            return false;
+            return ReplayPass.ServerAway;
         }
 
         lock (_gate)
         {
-            if (_appends == appendsBefore && !spool.HasPending)
+            if (_appends == appendsBefore)
             {
-                _active = false;
-                return true;
+                if (!spool.HasPending)
+                {
+                    _active = false;
+                    return ReplayPass.Drained;
+                }
+
+                if (replayed == 0)
+                {
+                    return ReplayPass.Blocked; // only what this pass could not open or read is left
+                }
             }
         }
 
-        return null; // appended to while replaying: go again at once (behind the new records, the order holds)
+        return ReplayPass.GoAgain; // appended to while replaying (or a segment left for the next pass): behind the new records, the order holds
     }
 
     /// <summary>Sends a replayed batch once. A refused batch is isolated and reported here; a delivered one is counted when acknowledged.</summary>
@@ -250,6 +256,25 @@ internal sealed class SpoolReplayer(DiskSpool spool, BatchSender sender, OutageP
             default:
                 return ReplayOutcome.Unavailable;
         }
+    }
+
+    /// <summary>What a replay pass left.</summary>
+    public enum ReplayPass
+    {
+        /// <summary>Nothing is left: spooling stops.</summary>
+        Drained,
+
+        /// <summary>The server could not take a request (or the pass was aborted): the backoff decides the next pass.</summary>
+        ServerAway,
+
+        /// <summary>Records were appended during the pass, or it left a segment for the next one: go again at once.</summary>
+        GoAgain,
+
+        /// <summary>
+        /// Nothing was sent and nothing was appended: what is left is in segments this process cannot open now (another
+        /// live process writes or replays them) or cannot read (said once). Tried again after a pause, not at once.
+        /// </summary>
+        Blocked,
     }
 
     /// <summary>What became of one replayed request.</summary>

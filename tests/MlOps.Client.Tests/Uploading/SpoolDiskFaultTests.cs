@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
+using MlOps.Client.Stores;
+using NSubstitute;
 using MlOps.Client.Uploading;
 using MlOps.Client.Uploading.Spooling;
 
@@ -308,6 +310,124 @@ public sealed class SpoolDiskFaultTests : IDisposable
         Assert.False(b.IsForeign(seenByB[0]));
     }
 
+    [Fact]
+    public void A_segment_the_disk_cannot_read_is_skipped_said_once_and_read_when_the_disk_recovers()
+    {
+        var fs = new FaultyFileSystem();
+        using (var earlier = Open(Options()))
+        {
+            earlier.Append(Metric(0));
+            earlier.Append(Metric(1));
+        }
+
+        using var spool = Open(Options(fs));
+        fs.ReadFails = true; // EIO on read
+        Assert.Empty(spool.ReadPending());
+        Assert.Empty(spool.ReadPending());
+        Assert.Equal(1, Logged(2113)); // said once, not once per pass
+        Assert.True(spool.HasPending); // nothing acknowledged, nothing deleted
+        fs.ReadFails = false;
+        Assert.Equal([0.0, 1.0], Values(spool.ReadPending()));
+    }
+
+    [Fact]
+    public void A_failed_fsync_after_a_segment_rotation_holds_only_the_new_segments_records()
+    {
+        // Interval flushing: records wait for their fsync. The full segment was synced when it was closed, so a later
+        // failed fsync of the next segment puts only that segment's records back in memory (not the closed one's too).
+        var fs = new FaultyFileSystem();
+        var options = Options(fs, flush: SpoolFlushPolicy.Interval);
+        options.FlushInterval = TimeSpan.FromHours(1);
+        options.SegmentBytes = 1; // one record per segment
+        using (var spool = Open(options))
+        {
+            spool.Append(Metric(0));
+            spool.Append(Metric(1)); // rotation
+            fs.SyncFails = true;
+            spool.Sync(force: true); // EIO: record 1 cut off and held
+            Assert.True(spool.MemoryBytes > 0);
+            Assert.Equal([0.0, 1.0], Values(spool.ReadPending(inspectOnly: true))); // each once, in order
+            fs.SyncFails = false;
+            _time.Advance(TimeSpan.FromSeconds(2));
+            spool.Sync(force: true);
+            Assert.Equal(0, spool.MemoryBytes);
+        }
+
+        using var next = Open(Options());
+        Assert.Equal([0.0, 1.0], Values(next.ReadPending(inspectOnly: true)));
+    }
+
+    [Fact]
+    public void Records_held_in_memory_are_written_while_a_replay_reads_the_segments()
+    {
+        var fs = new FaultyFileSystem();
+        using var spool = Open(Options(fs));
+        spool.Append(Metric(0));
+        fs.Full = true;
+        spool.Append(Metric(1)); // held in memory
+        using var reader = spool.ReadPending(inspectOnly: true).GetEnumerator();
+        Assert.True(reader.MoveNext()); // the pass is on the disk's segment
+        Assert.Equal(0.0, reader.Current.Record.Metrics[0].Value);
+
+        fs.Full = false;
+        _time.Advance(TimeSpan.FromSeconds(2));
+        spool.Sync(force: false);
+        Assert.Equal(0, spool.MemoryBytes); // written at once, not after the whole pass
+        Assert.False(reader.MoveNext()); // its new segment goes in the next pass, not twice in this one
+        Assert.Equal([0.0, 1.0], Values(spool.ReadPending(inspectOnly: true)));
+    }
+
+    [Fact]
+    public void What_memory_holds_is_not_replayed_before_a_segment_opened_during_the_pass()
+    {
+        var fs = new FaultyFileSystem();
+        using var spool = Open(Options(fs));
+        spool.Append(Metric(0));
+        using var reader = spool.ReadPending(inspectOnly: true).GetEnumerator();
+        Assert.True(reader.MoveNext());
+        spool.Append(Metric(1)); // a new segment (the pass closed the old one's writer)
+        fs.Full = true;
+        spool.Append(Metric(2)); // held in memory: newer than record 1
+        Assert.False(reader.MoveNext()); // not 2 before 1
+        fs.Full = false;
+        Assert.Equal([0.0, 1.0, 2.0], Values(spool.ReadPending(inspectOnly: true)));
+    }
+
+    [Fact]
+    public async Task A_pass_that_can_open_nothing_that_is_left_says_blocked_not_go_again()
+    {
+        using var other = Open(Options()); // another live process: its writer holds its segment
+        other.Append(Metric(0));
+        using var spool = Open(Options());
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var uploaderOptions = new UploaderOptions();
+        var policy = new OutagePolicy(uploaderOptions, time);
+        var store = Substitute.For<ITrackingStore>();
+        var replayer = new SpoolReplayer(spool, new BatchSender(store, uploaderOptions, policy, time), policy, new RunRefusals(), _log, replayPending: true);
+
+        var pass = await replayer.ReplayAsync(Substitute.For<IDeliveryReport>(), CancellationToken.None);
+
+        Assert.Equal(SpoolReplayer.ReplayPass.Blocked, pass); // the uploader pauses (OutagePolicy.Defer) instead of spinning
+        Assert.Empty(store.ReceivedCalls());
+        Assert.True(spool.HasPending);
+        other.Dispose(); // the other process let go: the next pass sends its records
+        Assert.Equal(SpoolReplayer.ReplayPass.Drained, await replayer.ReplayAsync(Substitute.For<IDeliveryReport>(), CancellationToken.None));
+        Assert.NotEmpty(store.ReceivedCalls());
+    }
+
+    [Fact]
+    public void A_deferral_pauses_without_growing_the_backoff()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var policy = new OutagePolicy(new UploaderOptions(), time);
+        policy.Defer(TimeSpan.FromSeconds(1));
+        Assert.False(policy.IsDue);
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(policy.IsDue);
+        policy.Failed(null); // the first failure's backoff: 0.25–0.5 s, as if no deferral had happened
+        Assert.True(policy.UntilDue <= TimeSpan.FromMilliseconds(500));
+    }
+
     /// <summary>Fails as Linux does: ENOSPC on writes and file creation, EIO on fsync.</summary>
     private sealed class FaultyFileSystem : SpoolFileSystem
     {
@@ -318,6 +438,18 @@ public sealed class SpoolDiskFaultTests : IDisposable
         public bool PartialWriteThenFull { get; set; }
 
         public bool InPlaceRefused { get; set; }
+
+        public bool ReadFails { get; set; }
+
+        public override void Read(FileStream segment, byte[] buffer)
+        {
+            if (ReadFails)
+            {
+                throw new IOException("Input/output error", 5);
+            }
+
+            base.Read(segment, buffer);
+        }
 
         private static IOException NoSpace() => new("No space left on device", 28);
 

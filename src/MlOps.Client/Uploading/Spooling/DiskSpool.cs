@@ -47,6 +47,7 @@ internal sealed class DiskSpool : IDisposable
     private readonly ConcurrentDictionary<string, long> _acks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _ownSegments = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _reportedDamage = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _unreadable = new(StringComparer.Ordinal);
     private readonly List<Held> _memory = [];
     private readonly List<Held> _unsynced = [];
     private readonly string _safeUri;
@@ -216,6 +217,7 @@ internal sealed class DiskSpool : IDisposable
     /// </summary>
     public IEnumerable<SpoolEntry> ReadPending(bool inspectOnly = false)
     {
+        int segmentsBefore;
         lock (_writeGate)
         {
             if (_writer is not null && _options.FlushPolicy != SpoolFlushPolicy.Never)
@@ -224,7 +226,7 @@ internal sealed class DiskSpool : IDisposable
             }
 
             CloseWriter();
-            _reading = true;
+            segmentsBefore = _sequence;
         }
 
         try
@@ -245,6 +247,16 @@ internal sealed class DiskSpool : IDisposable
             List<Held> held;
             lock (_writeGate)
             {
+                if (_sequence != segmentsBefore)
+                {
+                    // This process opened a segment during the pass (not read by it): what memory holds is newer, and
+                    // goes in the next pass, behind that segment, so that the order holds.
+                    yield break;
+                }
+
+                // From here until the pass ends, what memory holds is not written to the disk: the records handed out
+                // are acknowledged by their place in memory.
+                _reading = true;
                 held = [.. _memory];
             }
 
@@ -340,6 +352,17 @@ internal sealed class DiskSpool : IDisposable
         var frame = ArrayPool<byte>.Shared.Rent(frameLength);
         try
         {
+            if (_writer is not null && _writerLength >= _options.SegmentBytes && _options.FlushPolicy != SpoolFlushPolicy.Never)
+            {
+                // A full segment is synced before it is closed: its records' fate is settled with it (a failed fsync
+                // cut them off and holds them in memory, and this record goes behind them).
+                SyncWriter();
+                if (_writer is null)
+                {
+                    return false;
+                }
+            }
+
             if (_writer is null || _writerLength >= _options.SegmentBytes)
             {
                 OpenNewSegment();
@@ -369,6 +392,13 @@ internal sealed class DiskSpool : IDisposable
         }
         catch (Exception ex) when (IsDiskFault(ex))
         {
+            if (_writer is not null && _unsynced.Count > 0)
+            {
+                // The records written since the last fsync are settled before the segment is closed: synced, or (the
+                // fsync failed too) cut off and held in memory in front of this one.
+                SyncWriter();
+            }
+
             CloseWriter();
             BeginFailure(ex);
             return false;
@@ -403,22 +433,34 @@ internal sealed class DiskSpool : IDisposable
             return;
         }
 
-        var written = 0;
-        var first = true;
-        while (_memory.Count > 0 && (first || _failure is null))
+        // Taken out of memory at once (not one RemoveAt(0) per record); what the disk does not take goes back, in order,
+        // behind anything a failed fsync put back in front of it.
+        var pending = _memory.ToArray();
+        _memory.Clear();
+        foreach (var h in pending)
         {
-            first = false;
-            var held = _memory[0];
-            _memory.RemoveAt(0);
-            Interlocked.Add(ref _memoryBytes, -held.Payload.Length);
-            if (!TryWrite(held))
+            Interlocked.Add(ref _memoryBytes, -h.Payload.Length);
+        }
+
+        var written = 0;
+        while (written < pending.Length && (written == 0 || _failure is null))
+        {
+            if (!TryWrite(pending[written]))
             {
-                _memory.Insert(0, held);
-                Interlocked.Add(ref _memoryBytes, held.Payload.Length);
-                return;
+                break;
             }
 
             written++;
+        }
+
+        for (var i = written; i < pending.Length; i++)
+        {
+            Hold(pending[i]);
+        }
+
+        if (written < pending.Length)
+        {
+            return;
         }
 
         if (_writer is not null && _options.FlushPolicy != SpoolFlushPolicy.Never)
@@ -458,14 +500,13 @@ internal sealed class DiskSpool : IDisposable
                 // left on the disk as well: a metric sent twice is stored once (MLflow keys metrics by their values)
             }
 
-            CloseWriter();
             foreach (var held in _unsynced)
             {
                 Interlocked.Add(ref _memoryBytes, held.Payload.Length);
             }
 
             _memory.InsertRange(0, _unsynced);
-            _unsynced.Clear();
+            CloseWriter(); // forgets _unsynced: held now
             BeginFailure(ex);
         }
     }
@@ -535,11 +576,12 @@ internal sealed class DiskSpool : IDisposable
         _capBase = DiskBytes();
     }
 
-    /// <summary>Closes the open segment; never throws (a close of an unbuffered file flushes nothing).</summary>
+    /// <summary>Closes the open segment; never throws (a close of an unbuffered file flushes nothing). Callers sync first where the policy asks for it.</summary>
     private void CloseWriter()
     {
         var writer = _writer;
         _writer = null;
+        _unsynced.Clear(); // a closed segment's records were synced, held in memory, or (never flushed by policy) left as they are
         try
         {
             writer?.Dispose();
@@ -569,13 +611,14 @@ internal sealed class DiskSpool : IDisposable
         using (stream)
         {
             var start = AckOf(segment);
-            length = stream.Length;
             List<(SpoolRecord Record, long Next)> records = [];
-            if (start < length)
+            if (!TryRead(stream, segment, start, out var buffer, out length))
             {
-                var buffer = new byte[length - start];
-                stream.Position = start;
-                stream.ReadExactly(buffer);
+                yield break; // skipped this pass (said once); read again by the next
+            }
+
+            if (buffer.Length > 0)
+            {
                 records = Parse(segment, buffer, start, inspectOnly);
                 if (records.Count == 0 && !inspectOnly)
                 {
@@ -596,6 +639,34 @@ internal sealed class DiskSpool : IDisposable
             SpoolFileSystem.TryDelete(segment + ".ack");
             SpoolFileSystem.TryDelete(segment + ".ack.tmp");
             _acks.TryRemove(segment, out _);
+        }
+    }
+
+    /// <summary>Reads a segment from <paramref name="start"/>; a disk that fails the read (EIO) costs this segment this pass, said once per segment.</summary>
+    private bool TryRead(FileStream stream, string segment, long start, out byte[] buffer, out long length)
+    {
+        buffer = [];
+        length = 0;
+        try
+        {
+            length = stream.Length;
+            if (start < length)
+            {
+                buffer = new byte[length - start];
+                stream.Position = start;
+                _fs.Read(stream, buffer);
+            }
+
+            return true;
+        }
+        catch (Exception ex) when (IsDiskFault(ex) || ex is EndOfStreamException)
+        {
+            if (_unreadable.TryAdd(segment, 0))
+            {
+                SpoolLog.ReadFailed(_logger, Path.GetFileName(segment), ex.Message);
+            }
+
+            return false;
         }
     }
 
@@ -853,6 +924,9 @@ internal static partial class SpoolLog
 
     [LoggerMessage(EventId = 2112, Level = LogLevel.Warning, Message = "The tracking server is still unreachable ({Reason}): the spooled records stay on disk and are replayed when it answers; further probes of this outage are not logged.")]
     public static partial void StillUnreachable(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 2113, Level = LogLevel.Warning, Message = "Spool segment {Segment} could not be read ({Reason}): its records stay on disk and are tried again by the next replay. (Said once per segment.)")]
+    public static partial void ReadFailed(ILogger logger, string segment, string reason);
 
     [LoggerMessage(EventId = 2111, Level = LogLevel.Information, Message = "{Records} records held in memory while the disk failed were written to the spool in {Folder}.")]
     public static partial void HeldWritten(ILogger logger, int records, string folder);

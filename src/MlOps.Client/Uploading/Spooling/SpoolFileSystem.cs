@@ -3,7 +3,7 @@ namespace MlOps.Client.Uploading.Spooling;
 /// <summary>
 /// The spool's few calls that can fail on a faulty disk (a full file system, EIO on fsync, a read-only or vanished
 /// folder), in one place so that the fault-injection tests can make each of them fail the way the operating system does.
-/// Everything else (reading, listing, deleting) goes straight to <see cref="File"/> and is written to tolerate files that
+/// Everything else (opening for reading, listing, deleting) goes straight to <see cref="File"/> and is written to tolerate files that
 /// another process changes or deletes.
 /// </summary>
 internal class SpoolFileSystem
@@ -28,6 +28,9 @@ internal class SpoolFileSystem
 
     /// <summary>Forces what was appended to the disk (fsync).</summary>
     public virtual void Sync(FileStream segment) => segment.Flush(flushToDisk: true);
+
+    /// <summary>Reads <paramref name="buffer"/>'s length of a segment from its current position (EIO on a failing disk).</summary>
+    public virtual void Read(FileStream segment, byte[] buffer) => segment.ReadExactly(buffer);
 
     /// <summary>Cuts a segment back to <paramref name="length"/> (a record that failed half-way, or records whose fsync failed).</summary>
     public virtual void Truncate(FileStream segment, long length) => segment.SetLength(length);
