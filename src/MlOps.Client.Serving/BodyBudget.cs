@@ -17,11 +17,13 @@ internal sealed class BodyBudget(long capacity, TimeProvider time)
 
     private readonly object _gate = new();
     private readonly LinkedList<Waiter> _waiters = new();
+    private readonly LinkedList<Waiter> _growers = new();
+    private readonly LinkedList<Lease> _holders = new();
     private long _used;
     private long _lastCompaction;
     private int _compactionScheduled;
 
-    /// <summary>The most bytes held at once.</summary>
+    /// <summary>The most bytes held at once (the oldest body that grows may go past it by its own growth, see <see cref="Lease.GrowAsync"/>).</summary>
     public long Capacity => capacity;
 
     /// <summary>Bytes reserved now.</summary>
@@ -36,25 +38,67 @@ internal sealed class BodyBudget(long capacity, TimeProvider time)
         }
     }
 
-    /// <summary>Reserves <paramref name="bytes"/> (at most the capacity), waiting in line up to <paramref name="wait"/>; <see langword="false"/> when the time ran out.</summary>
-    public async ValueTask<bool> ReserveAsync(long bytes, TimeSpan wait, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reserves <paramref name="bytes"/> (at most the capacity), waiting in line up to <paramref name="wait"/>
+    /// (<see cref="Timeout.InfiniteTimeSpan"/>: no limit); <see langword="null"/> when the time ran out. Disposing the
+    /// lease gives back all it holds.
+    /// </summary>
+    public async ValueTask<Lease?> ReserveAsync(long bytes, TimeSpan wait, CancellationToken cancellationToken)
     {
         bytes = Math.Clamp(bytes, 0, capacity);
+        using var timeout = NewTimeout(wait); // before anything is queued: an invalid wait throws with nothing to undo
         Waiter waiter;
         lock (_gate)
         {
-            if (_waiters.Count == 0 && _used + bytes <= capacity)
+            if (_waiters.Count == 0 && _growers.Count == 0 && _used + bytes <= capacity)
             {
-                Take(bytes);
-                return true;
+                return Grant(new Lease(this), bytes);
             }
 
-            waiter = new Waiter(bytes);
+            waiter = new Waiter(bytes, new Lease(this));
             waiter.Node = _waiters.AddLast(waiter);
         }
 
-        using var timeout = new CancellationTokenSource(wait, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
+        return await WaitAsync(waiter, _waiters, timeout, cancellationToken).ConfigureAwait(false) ? waiter.Lease : null;
+    }
+
+    /// <summary>Gives back what <paramref name="lease"/> holds (once).</summary>
+    private void Release(Lease lease)
+    {
+        long bytes;
+        bool compact;
+        lock (_gate)
+        {
+            if (lease.Node is null)
+            {
+                return;
+            }
+
+            _holders.Remove(lease.Node);
+            lease.Node = null;
+            bytes = lease.Bytes;
+            lease.Bytes = 0;
+            _used -= bytes;
+            GrantWaiters();
+            compact = bytes >= LargeBody && !LargeBodyMayBeInFlight;
+        }
+
+        if (compact)
+        {
+            ScheduleCompaction();
+        }
+    }
+
+    private CancellationTokenSource? NewTimeout(TimeSpan wait) => wait == Timeout.InfiniteTimeSpan ? null
+        : wait < TimeSpan.Zero || wait.TotalMilliseconds > int.MaxValue
+            ? throw new ArgumentOutOfRangeException(nameof(wait), wait, "The wait for room in the body budget is between 0 and 24 days, or infinite.")
+            : new CancellationTokenSource(wait, time);
+
+    private async ValueTask<bool> WaitAsync(Waiter waiter, LinkedList<Waiter> line, CancellationTokenSource? timeoutSource, CancellationToken cancellationToken)
+    {
+        using var linked = timeoutSource is null
+            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken)
+            : CancellationTokenSource.CreateLinkedTokenSource(timeoutSource.Token, cancellationToken);
         try
         {
             await waiter.Granted.Task.WaitAsync(linked.Token).ConfigureAwait(false);
@@ -66,11 +110,21 @@ internal sealed class BodyBudget(long capacity, TimeProvider time)
             {
                 if (waiter.Granted.Task.IsCompletedSuccessfully)
                 {
-                    Release(bytes); // granted just as the wait ended: give it back
+                    // Granted just as the wait ended: a new body gives all back, a growing one only the growth.
+                    if (line == _waiters)
+                    {
+                        Release(waiter.Lease); // the lock is re-entrant
+                    }
+                    else
+                    {
+                        waiter.Lease.Bytes -= waiter.Bytes;
+                        _used -= waiter.Bytes;
+                        GrantWaiters();
+                    }
                 }
                 else
                 {
-                    _waiters.Remove(waiter.Node!);
+                    line.Remove(waiter.Node!);
                     GrantWaiters(); // the line moves on
                 }
             }
@@ -84,37 +138,82 @@ internal sealed class BodyBudget(long capacity, TimeProvider time)
         }
     }
 
-    /// <summary>Gives back what <see cref="ReserveAsync"/> took.</summary>
-    public void Release(long bytes)
+    private Lease Grant(Lease lease, long bytes)
     {
-        bytes = Math.Clamp(bytes, 0, capacity);
-        bool compact;
-        lock (_gate)
-        {
-            _used -= bytes;
-            GrantWaiters();
-            compact = bytes >= LargeBody && !LargeBodyMayBeInFlight;
-        }
-
-        if (compact)
-        {
-            ScheduleCompaction();
-        }
+        _used += bytes;
+        lease.Bytes += bytes;
+        lease.Node ??= _holders.AddLast(lease);
+        return lease;
     }
-
-    private void Take(long bytes) => _used += bytes;
 
     /// <summary>Whether a large body may still be held: with less than <see cref="LargeBody"/> reserved in all, none is.</summary>
     private bool LargeBodyMayBeInFlight => _used >= LargeBody;
 
+    /// <summary>
+    /// Growing bodies first (the oldest body always: whoever else waits, it can finish and give everything back), then
+    /// new bodies in order, and none while a growing body waits (it would never get its room).
+    /// </summary>
     private void GrantWaiters()
     {
-        while (_waiters.First is { } first && _used + first.Value.Bytes <= capacity)
+        for (var node = _growers.First; node is not null;)
+        {
+            var next = node.Next;
+            var grower = node.Value;
+            if (_used + grower.Bytes <= capacity || grower.Lease.Node == _holders.First)
+            {
+                _growers.Remove(node);
+                Grant(grower.Lease, grower.Bytes);
+                grower.Granted.TrySetResult();
+            }
+
+            node = next;
+        }
+
+        while (_growers.Count == 0 && _waiters.First is { } first && _used + first.Value.Bytes <= capacity)
         {
             _waiters.RemoveFirst();
-            Take(first.Value.Bytes);
+            Grant(first.Value.Lease, first.Value.Bytes);
             first.Value.Granted.TrySetResult();
         }
+    }
+
+    /// <summary>
+    /// What one request body holds of the budget. A body of unknown length (chunked) starts with a guess and grows as
+    /// it is read: its growth goes before new bodies, and the oldest body in the budget always gets its growth at once
+    /// (past the capacity by at most that body's size), so that two growing bodies never wait for each other.
+    /// </summary>
+    public sealed class Lease(BodyBudget budget) : IDisposable
+    {
+        /// <summary>Bytes held.</summary>
+        public long Bytes { get; internal set; }
+
+        internal LinkedListNode<Lease>? Node { get; set; }
+
+        /// <summary>Reserves <paramref name="more"/> bytes for this body; <see langword="false"/> when the wait ran out (what it held stays held until disposed).</summary>
+        public async ValueTask<bool> GrowAsync(long more, TimeSpan wait, CancellationToken cancellationToken)
+        {
+            more = Math.Max(0, more);
+            using var timeout = budget.NewTimeout(wait);
+            Waiter waiter;
+            lock (budget._gate)
+            {
+                ObjectDisposedException.ThrowIf(Node is null, this);
+
+                if ((budget._growers.Count == 0 && budget._used + more <= budget.Capacity) || Node == budget._holders.First)
+                {
+                    budget.Grant(this, more);
+                    return true;
+                }
+
+                waiter = new Waiter(more, this);
+                waiter.Node = budget._growers.AddLast(waiter);
+            }
+
+            return await budget.WaitAsync(waiter, budget._growers, timeout, cancellationToken).ConfigureAwait(false);
+        }
+
+        /// <summary>Gives back all this body holds.</summary>
+        public void Dispose() => budget.Release(this);
     }
 
     /// <summary>
@@ -211,9 +310,11 @@ internal sealed class BodyBudget(long capacity, TimeProvider time)
         }
     }
 
-    private sealed class Waiter(long bytes)
+    private sealed class Waiter(long bytes, Lease lease)
     {
         public long Bytes { get; } = bytes;
+
+        public Lease Lease { get; } = lease;
 
         public TaskCompletionSource Granted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -78,7 +78,7 @@ public static class ScoringEndpoints
         var start = Stopwatch.GetTimestamp();
         var rows = 0;
         string? errorCode = null;
-        long reserved = 0;
+        BodyBudget.Lease? lease = null;
         try
         {
             if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
@@ -98,14 +98,15 @@ public static class ScoringEndpoints
 
             // A body is read only once its bytes are reserved: concurrent large bodies take turns, not memory.
             var wanted = Math.Min(declared ?? 64 * 1024, options.MaxRequestBodyBytes);
-            if (!await budget.ReserveAsync(wanted, options.InFlightBodyWait, context.RequestAborted).ConfigureAwait(false))
+            lease = await budget.ReserveAsync(wanted, options.InFlightBodyWait, context.RequestAborted).ConfigureAwait(false);
+            if (lease is null)
             {
                 context.Response.Headers.RetryAfter = "1";
                 errorCode = await ErrorAsync(context, busy).ConfigureAwait(false);
                 return;
             }
 
-            reserved = wanted; // given back in finally, and only what was granted (a cancelled wait throws before this)
+            // Given back in finally, and only what was granted (a cancelled wait throws before this).
             ReadOnlyMemory<byte> body;
             try
             {
@@ -130,17 +131,16 @@ public static class ScoringEndpoints
                             return;
                         }
 
-                        if (stream.Length + read > reserved)
+                        if (stream.Length + read > lease.Bytes)
                         {
-                            var more = Math.Min(Math.Max(reserved, read), options.MaxRequestBodyBytes - reserved);
-                            if (!await budget.ReserveAsync(more, options.InFlightBodyWait, context.RequestAborted).ConfigureAwait(false))
+                            // Doubling, as the buffer does; growth goes before new bodies, and the oldest body always grows.
+                            var more = Math.Min(Math.Max(lease.Bytes, read), options.MaxRequestBodyBytes - lease.Bytes);
+                            if (!await lease.GrowAsync(more, options.InFlightBodyWait, context.RequestAborted).ConfigureAwait(false))
                             {
                                 context.Response.Headers.RetryAfter = "1";
                                 errorCode = await ErrorAsync(context, busy).ConfigureAwait(false);
                                 return;
                             }
-
-                            reserved += more;
                         }
 
                         stream.Write(chunk, 0, read);
@@ -198,7 +198,7 @@ public static class ScoringEndpoints
         }
         finally
         {
-            budget.Release(reserved);
+            lease?.Dispose();
             var status = context.Response.StatusCode;
             if (context.RequestAborted.IsCancellationRequested)
             {

@@ -14,8 +14,21 @@ public sealed class ScoringOptions
     /// </summary>
     public long MaxInFlightBodyBytes { get; set; } = 16L << 20;
 
-    /// <summary>How long a request waits for its share of <see cref="MaxInFlightBodyBytes"/> before it is answered 503 with <c>Retry-After</c>. Default 30 s.</summary>
-    public TimeSpan InFlightBodyWait { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// How long a request waits for its share of <see cref="MaxInFlightBodyBytes"/> before it is answered 503 with
+    /// <c>Retry-After</c>. Default 30 s; zero answers at once; <see cref="Timeout.InfiniteTimeSpan"/> waits as long as
+    /// the client does.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative (other than infinite) or longer than <see cref="int.MaxValue"/> milliseconds.</exception>
+    public TimeSpan InFlightBodyWait
+    {
+        get => _inFlightBodyWait;
+        set => _inFlightBodyWait = value == Timeout.InfiniteTimeSpan || (value >= TimeSpan.Zero && value.TotalMilliseconds <= int.MaxValue)
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(InFlightBodyWait), value, "ScoringOptions.InFlightBodyWait is between 0 and int.MaxValue milliseconds (about 24.8 days), or Timeout.InfiniteTimeSpan.");
+    }
+
+    private TimeSpan _inFlightBodyWait = TimeSpan.FromSeconds(30);
 
     /// <summary>The version <c>GET /version</c> reports. Default this package's version.</summary>
     public string Version { get; set; } = typeof(ScoringOptions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
