@@ -76,8 +76,8 @@ internal sealed class Batch(string runId)
     /// <summary>Halves the batch (poison isolation): every entity lands in exactly one half.</summary>
     public (Batch Left, Batch Right) Split()
     {
-        var left = new Batch(RunId);
-        var right = new Batch(RunId);
+        var left = new Batch(RunId) { Foreign = Foreign }; // another process's entities stay counted as its
+        var right = new Batch(RunId) { Foreign = Foreign };
         var half = Count / 2;
         var i = 0;
         foreach (var m in Metrics)

@@ -27,6 +27,18 @@ public class BatchUploaderTests
     }
 
     [Fact]
+    public void A_split_batch_of_another_processs_entities_stays_counted_as_replayed_from_another_process()
+    {
+        var batch = new Batch("r") { Foreign = true };
+        batch.Metrics.Add(new Metric("a", 1, 1, 0));
+        batch.Metrics.Add(new Metric("b", 2, 1, 0));
+        var (left, right) = batch.Split();
+        Assert.True(left.Foreign);
+        Assert.True(right.Foreign);
+        Assert.Equal(2, left.Count + right.Count);
+    }
+
+    [Fact]
     public void Packing_respects_every_log_batch_limit_and_keeps_one_value_per_param_and_tag()
     {
         var entities = new List<PendingEntity>();
