@@ -64,8 +64,9 @@ public static class EvaluationPlots
 
         var plot = new Plot();
         var heatmap = plot.Add.Heatmap(normalized);
-        heatmap.Colormap = new ScottPlot.Colormaps.Blues();
-        heatmap.FlipVertically = true;
+        // Row 0 of the data is drawn at the top (ScottPlot's default), where its label and numbers are; white at 0 and
+        // dark blue at 1, as matplotlib's "Blues" in MLflow's plot (ScottPlot's Blues runs the other way).
+        heatmap.Colormap = new Reversed(new ScottPlot.Colormaps.Blues());
         for (var r = 0; r < n; r++)
         {
             for (var c = 0; c < n; c++)
@@ -112,5 +113,13 @@ public static class EvaluationPlots
         plot.YLabel(yLabel);
         plot.ShowLegend(diagonal ? Alignment.LowerRight : Alignment.LowerLeft);
         return plot;
+    }
+
+    /// <summary>A colour map run the other way.</summary>
+    private sealed class Reversed(IColormap inner) : IColormap
+    {
+        public string Name => inner.Name + " (reversed)";
+
+        public Color GetColor(double normalizedIntensity) => inner.GetColor(1 - normalizedIntensity);
     }
 }

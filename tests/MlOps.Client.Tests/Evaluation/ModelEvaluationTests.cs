@@ -177,3 +177,53 @@ public sealed class EvaluationPlotsTests
         }
     }
 }
+
+/// <summary>The confusion matrix reads right: each cell drawn where its two labels say, its number in it, darker for more (white at 0, as MLflow's).</summary>
+public sealed class ConfusionMatrixPlotTests
+{
+    [Fact]
+    public void Each_cell_is_drawn_at_its_labels_with_its_share_and_darker_for_a_larger_share()
+    {
+        long[,] counts = { { 8, 2, 0 }, { 0, 10, 0 }, { 5, 0, 5 } }; // rows: true class; normalized .8 .2 0 / 0 1 0 / .5 0 .5
+        string[] labels = ["setosa", "versicolor", "virginica"];
+        var plot = EvaluationPlots.ConfusionMatrix(counts, labels);
+        var png = plot.GetImageBytes(1050, 700, ScottPlot.ImageFormat.Png);
+        using var bitmap = SkiaSharp.SKBitmap.Decode(png);
+        var rendered = plot.RenderManager.LastRender.DataRect;
+        var left = plot.Axes.Left.TickGenerator.Ticks.Where(t => t.IsMajor).ToDictionary(t => t.Label, t => t.Position);
+        var bottom = plot.Axes.Bottom.TickGenerator.Ticks.Where(t => t.IsMajor).ToDictionary(t => t.Label, t => t.Position);
+        var texts = plot.GetPlottables<ScottPlot.Plottables.Text>().ToList();
+
+        double Luminance(double x, double y)
+        {
+            var px = plot.GetPixel(new ScottPlot.Coordinates(x, y));
+            Assert.True(rendered.Contains(px), $"({x}, {y}) is outside the data area");
+            var c = bitmap.GetPixel((int)px.X, (int)px.Y);
+            return (0.299 * c.Red) + (0.587 * c.Green) + (0.114 * c.Blue);
+        }
+
+        var shades = new List<(double Share, double Luminance)>();
+        for (var r = 0; r < 3; r++)
+        {
+            double total = Enumerable.Range(0, 3).Sum(c => counts[r, c]);
+            for (var c = 0; c < 3; c++)
+            {
+                var share = counts[r, c] / total;
+                var (x, y) = (bottom[labels[c]], left[labels[r]]);
+                var text = Assert.Single(texts, t => Math.Abs(t.Location.X - x) < 1e-9 && Math.Abs(t.Location.Y - y) < 1e-9);
+                Assert.Equal(share.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture), text.LabelText);
+                shades.Add((share, Luminance(x + 0.35, y + 0.35))); // a corner of the cell, away from its number
+            }
+        }
+
+        foreach (var a in shades)
+        {
+            foreach (var b in shades.Where(b => b.Share > a.Share + 0.1))
+            {
+                Assert.True(b.Luminance < a.Luminance, $"share {b.Share} (luminance {b.Luminance:0}) is not darker than share {a.Share} ({a.Luminance:0})");
+            }
+        }
+
+        Assert.True(shades.Where(s => s.Share == 0).All(s => s.Luminance > 235), "a share of 0 is drawn (near) white");
+    }
+}
