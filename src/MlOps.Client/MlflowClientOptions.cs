@@ -57,7 +57,11 @@ public sealed class MlflowClientOptions
     /// <summary>The clock used for backoff delays and timeouts (replace it in tests). Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
-    /// <summary>The logger factory for request and retry events; <see langword="null"/> for no logging.</summary>
+    /// <summary>
+    /// The logger factory for request and retry events. When <see langword="null"/>, warnings (retries, an unreachable
+    /// server) go to standard error as Python MLflow prints them (<c>MLFLOW_LOGGING_LEVEL</c>; <c>MLFLOW_CONFIGURE_LOGGING=false</c>
+    /// for none); <see cref="Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance"/> for no logging at all.
+    /// </summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
     /// <summary>An optional suffix of the <c>User-Agent</c> header (e.g. your application's name).</summary>

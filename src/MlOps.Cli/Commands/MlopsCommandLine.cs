@@ -443,7 +443,12 @@ internal static class MlopsCommandLine
 
     private static async Task<List<string>> ExperimentIdsAsync(ITrackingStore store, IReadOnlyList<string> names, IReadOnlyList<string> ids, CancellationToken ct)
     {
-        var result = new List<string>(ids);
+        var result = new List<string>();
+        foreach (var id in ids)
+        {
+            result.Add((await Tracker.GetExperimentByIdAsync(store, id, "--experiment-id", ct).ConfigureAwait(false)).ExperimentId);
+        }
+
         foreach (var name in names)
         {
             var experiment = await store.FindExperimentByNameAsync(name, ct).ConfigureAwait(false)
@@ -455,7 +460,7 @@ internal static class MlopsCommandLine
         {
             if (Environment.GetEnvironmentVariable("MLFLOW_EXPERIMENT_ID") is { Length: > 0 } envId)
             {
-                result.Add(envId);
+                result.Add((await Tracker.GetExperimentByIdAsync(store, envId, "MLFLOW_EXPERIMENT_ID", ct).ConfigureAwait(false)).ExperimentId);
             }
             else if (Environment.GetEnvironmentVariable("MLFLOW_EXPERIMENT_NAME") is { Length: > 0 } envName)
             {

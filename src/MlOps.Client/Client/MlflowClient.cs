@@ -216,14 +216,9 @@ public partial class MlflowClient : IDisposable
         {
             response = await _http.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
         }
-        catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.NameResolutionError)
-        {
-            throw new MlflowException(0, null,
-                $"MLflow {request.Method} {MlflowHttpPipeline.Describe(request)} failed: the host name '{BaseUri.Host}' of the tracking URI could not be resolved (DNS). Check MLFLOW_TRACKING_URI. {ex.Message}", ex);
-        }
         catch (HttpRequestException ex)
         {
-            throw new MlflowException(0, null, $"MLflow {request.Method} {MlflowHttpPipeline.Describe(request)} could not reach {BaseUri.GetLeftPart(UriPartial.Authority)}: {ex.Message}", ex);
+            throw Unreachable(request, ex);
         }
 
         if (response.IsSuccessStatusCode)
@@ -235,6 +230,23 @@ public partial class MlflowClient : IDisposable
         {
             throw await CreateExceptionAsync(request, response, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>A request that got no answer: the server's address, the cause in words, and what to check.</summary>
+    private MlflowException Unreachable(HttpRequestMessage request, HttpRequestException ex)
+    {
+        var server = BaseUri.GetLeftPart(UriPartial.Authority);
+        var cause = ex.HttpRequestError switch
+        {
+            HttpRequestError.NameResolutionError => $"the host name '{BaseUri.Host}' could not be resolved",
+            HttpRequestError.ConnectionError when ex.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused }
+                => $"connection refused: nothing listens on port {BaseUri.Port}",
+            HttpRequestError.SecureConnectionError => "the TLS handshake failed (an https:// URI for an http server, or a certificate not trusted)",
+            _ => ex.Message,
+        };
+        return new MlflowException(0, null,
+            $"Cannot reach the MLflow tracking server at {server} ({cause}) for {request.Method} {MlflowHttpPipeline.Describe(request)}. "
+            + $"Check the tracking URI ({Configuration.MlflowEnvironment.TrackingUri} or MlflowClientOptions.TrackingUri) and that the server runs there.", ex);
     }
 
     internal async Task<MlflowException> CreateExceptionAsync(HttpRequestMessage request, HttpResponseMessage response, CancellationToken cancellationToken)

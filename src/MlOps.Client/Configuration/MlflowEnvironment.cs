@@ -53,6 +53,12 @@ public static class MlflowEnvironment
     /// <summary><c>MLFLOW_RUN_ID</c>: resume this run instead of creating one.</summary>
     public const string RunId = "MLFLOW_RUN_ID";
 
+    /// <summary>The level of what the SDK prints when the application configured no logging (DEBUG … CRITICAL; WARNING by default).</summary>
+    public const string LoggingLevel = "MLFLOW_LOGGING_LEVEL";
+
+    /// <summary><c>false</c>: the SDK prints nothing when the application configured no logging.</summary>
+    public const string ConfigureLogging = "MLFLOW_CONFIGURE_LOGGING";
+
     /// <summary>Default of <see cref="HttpRequestTimeout"/>: 120 seconds.</summary>
     public static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(120);
 

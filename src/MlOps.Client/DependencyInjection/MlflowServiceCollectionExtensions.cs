@@ -53,7 +53,7 @@ public static class MlflowServiceCollectionExtensions
             .ConfigureAdditionalHttpMessageHandlers(static (handlers, sp) =>
             {
                 var options = sp.GetRequiredService<IOptions<MlflowClientOptions>>().Value;
-                var logger = options.LoggerFactory?.CreateLogger("MlOps.Client.MlflowClient") ?? NullLogger.Instance;
+                var logger = MlflowHttpPipeline.CreateLogger(options);
                 var (server, credential) = MlflowClient.ResolveServer(options);
                 foreach (var handler in MlflowHttpPipeline.CreateHandlers(options, server, () => credential, logger))
                 {

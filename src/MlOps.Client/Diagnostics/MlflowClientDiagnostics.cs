@@ -35,6 +35,6 @@ internal static partial class ClientLog
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "MLflow {Method} {Path} failed: {Reason}")]
     public static partial void RequestFailed(ILogger logger, string method, string path, string reason);
 
-    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Retrying MLflow {Method} {Path} in {DelayMs:F0} ms (retry {Attempt} of {MaxRetries}): {Reason}")]
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Retrying MLflow {Method} {Path} in {DelayMs:F0} ms (retry {Attempt} of {MaxRetries}): {Reason}")]
     public static partial void Retrying(ILogger logger, string method, string path, double delayMs, int attempt, int maxRetries, string reason);
 }

@@ -116,7 +116,7 @@ internal static class MlflowHttpPipeline
                 builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
                 {
                     MaxRetryAttempts = retry.MaxRetries,
-                    ShouldHandle = static args => ValueTask.FromResult(IsTransient(args.Outcome)),
+                    ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome) && !(NeverAnswered && IsUnreachable(args.Outcome.Exception))),
                     DelayGenerator = args =>
                     {
                         var delay = ComputeDelay(retry, args.AttemptNumber + 1, args.Outcome.Result, options.TimeProvider, Random.Shared); // thread-safe: retries run concurrently
@@ -126,7 +126,7 @@ internal static class MlflowHttpPipeline
                     {
                         var request = args.Context.Properties.GetValue(RequestKey, null!);
                         MlflowClientMetrics.Retries.Add(1, new KeyValuePair<string, object?>("http.request.method", request.Method.Method));
-                        if (!_logger.IsEnabled(LogLevel.Information))
+                        if (!_logger.IsEnabled(LogLevel.Warning))
                         {
                             args.Outcome.Result?.Dispose();
                             return default;
@@ -187,6 +187,7 @@ internal static class MlflowHttpPipeline
                         try
                         {
                             var response = await state.Handler.SendCoreAsync(state.Request, ctx.CancellationToken).ConfigureAwait(ctx.ContinueOnCapturedContext);
+                            state.Handler._answered = true;
                             return Outcome.FromResult(response);
                         }
                         catch (Exception ex)
@@ -209,6 +210,18 @@ internal static class MlflowHttpPipeline
                 ResilienceContextPool.Shared.Return(context);
             }
         }
+
+        /// <summary>
+        /// Whether the server never answered this client: a refused connection, an unknown host or a failed TLS handshake
+        /// then fails at once (a wrong URI or port, a server not started) instead of after every retry; once the server
+        /// has answered, the same failures are an outage and are retried.
+        /// </summary>
+        private bool NeverAnswered => !_answered;
+
+        private volatile bool _answered;
+
+        internal static bool IsUnreachable(Exception? exception) =>
+            exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError };
 
         private Task<HttpResponseMessage> SendCoreAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
             base.SendAsync(request, cancellationToken);
@@ -299,5 +312,5 @@ internal static class MlflowHttpPipeline
     }
 
     internal static ILogger CreateLogger(MlflowClientOptions options) =>
-        options.LoggerFactory?.CreateLogger("MlOps.Client.MlflowClient") ?? NullLogger.Instance;
+        ConsoleLogging.Or(options.LoggerFactory).CreateLogger("MlOps.Client.MlflowClient");
 }

@@ -234,16 +234,43 @@ public static class ModelLogging
         }
 
         var (artifactRoot, path) = await ResolveAsync(store, modelUri, cancellationToken).ConfigureAwait(false);
+        var artifacts = store.ArtifactsFor(artifactRoot);
+        await EnsureModelAtAsync(artifacts, modelUri, path, cancellationToken).ConfigureAwait(false);
         var dir = Directory.CreateTempSubdirectory("mlops-load-");
         try
         {
-            var local = await store.ArtifactsFor(artifactRoot).DownloadAsync(path, dir.FullName, 4, null, cancellationToken).ConfigureAwait(false);
+            var local = await artifacts.DownloadAsync(path, dir.FullName, 4, null, cancellationToken).ConfigureAwait(false);
             return await load(local).ConfigureAwait(false);
         }
         finally
         {
             dir.Delete(recursive: true);
         }
+    }
+
+    /// <summary>
+    /// A model is a folder with an <c>MLmodel</c> file: said in words before anything is downloaded (a download of a path
+    /// that does not exist is a 500 from some servers, retried for minutes, whose message names the server's own paths).
+    /// </summary>
+    private static async Task EnsureModelAtAsync(IArtifactRepository artifacts, string modelUri, string path, CancellationToken cancellationToken)
+    {
+        var listed = await artifacts.ListAsync(path.Length == 0 ? null : path, cancellationToken).ConfigureAwait(false);
+        if (listed.Any(f => !f.IsDir && ArtifactPaths.Normalize(f.Path) is var file && (file == "MLmodel" || file.EndsWith("/MLmodel", StringComparison.Ordinal))))
+        {
+            return;
+        }
+
+        if (listed.Count == 0)
+        {
+            var parent = path.Contains('/', StringComparison.Ordinal) ? path[..path.LastIndexOf('/')] : null;
+            var siblings = await artifacts.ListAsync(parent, cancellationToken).ConfigureAwait(false);
+            var there = siblings.Count == 0 ? "none" : string.Join(", ", siblings.Take(10).Select(f => ArtifactPaths.Normalize(f.Path) + (f.IsDir ? "/" : "")));
+            throw new MlflowException(404, MlflowErrorCodes.ResourceDoesNotExist,
+                $"No model at {modelUri}: there are no artifacts at '{(path.Length == 0 ? "/" : path)}' (artifacts {(parent is null ? "at the top" : "in '" + parent + "'")}: {there}).");
+        }
+
+        throw new MlflowException(404, MlflowErrorCodes.ResourceDoesNotExist,
+            $"No model at {modelUri}: '{(path.Length == 0 ? "/" : path)}' has no MLmodel file, so it is not an MLflow model (it holds: {string.Join(", ", listed.Take(10).Select(f => ArtifactPaths.Normalize(f.Path) + (f.IsDir ? "/" : "")))}).");
     }
 
     /// <summary>

@@ -28,7 +28,7 @@ public sealed partial class Tracker
             var byName = Options.ExperimentName ?? (byId is null ? Environment.GetEnvironmentVariable(MlflowEnvironment.ExperimentName) : null);
             if (!string.IsNullOrEmpty(byId))
             {
-                var experiment = await Store.GetExperimentAsync(byId, cancellationToken).ConfigureAwait(false);
+                var experiment = await GetExperimentByIdAsync(Store, byId, Options.ExperimentId is null ? MlflowEnvironment.ExperimentId : "TrackerOptions.ExperimentId", cancellationToken).ConfigureAwait(false);
                 ThrowIfDeleted(experiment);
                 _experimentId = experiment.ExperimentId;
             }
@@ -63,6 +63,31 @@ public sealed partial class Tracker
         finally
         {
             _experimentGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// The experiment of an id, checked before any run goes there (a missing id is a 404 at once; some servers answer a
+    /// name given as an id with a 500, retried for minutes, when a run is created in it). A name given where the id goes
+    /// is said as such, with the id to use.
+    /// </summary>
+    /// <param name="store">The store.</param>
+    /// <param name="id">The id as given.</param>
+    /// <param name="source">Where it came from (an option or a variable), for the message.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    internal static async Task<Experiment> GetExperimentByIdAsync(ITrackingStore store, string id, string source, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await store.GetExperimentAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+        catch (MlflowException ex) when (ex.Status is 400 or 404 or 500 && !id.All(char.IsAsciiDigit))
+        {
+            var named = await store.FindExperimentByNameAsync(id, cancellationToken).ConfigureAwait(false);
+            throw named is null
+                ? new MlflowException(ex.Status == 500 ? 404 : ex.Status, MlflowErrorCodes.ResourceDoesNotExist, $"No experiment with id '{id}' ({source}), and none is named so either.", ex)
+                : new MlflowException(400, MlflowErrorCodes.InvalidParameterValue,
+                    $"'{id}' ({source}) is an experiment's name, not its id: give the id {named.ExperimentId}, or the name as the experiment name ({MlflowEnvironment.ExperimentName}, TrackerOptions.ExperimentName, mlops --experiment).", ex);
         }
     }
 

@@ -31,7 +31,7 @@ public sealed partial class Tracker : IDisposable, IAsyncDisposable
     /// <summary>Creates a tracker over a store.</summary>
     /// <param name="store">The tracking server or embedded store.</param>
     /// <param name="options">Options; defaults when <see langword="null"/>.</param>
-    /// <param name="loggerFactory">Logging; none when <see langword="null"/>.</param>
+    /// <param name="loggerFactory">Logging; when <see langword="null"/>, warnings go to standard error (<c>MLFLOW_LOGGING_LEVEL</c>, <c>MLFLOW_CONFIGURE_LOGGING</c>).</param>
     public Tracker(ITrackingStore store, TrackerOptions? options = null, ILoggerFactory? loggerFactory = null)
         : this(store, options, loggerFactory, ownsStore: false)
     {
@@ -51,8 +51,9 @@ public sealed partial class Tracker : IDisposable, IAsyncDisposable
         Store = store;
         Options = options?.Copy() ?? new TrackerOptions(); // the tracker's own: later changes to the caller's object do not reach it
         _ownsStore = ownsStore;
-        _logger = loggerFactory?.CreateLogger("MlOps.Client.Tracker") ?? NullLogger.Instance;
-        Uploader = new BatchUploader(store, Options.Uploader, Options.TimeProvider, loggerFactory?.CreateLogger("MlOps.Client.Uploader") ?? NullLogger.Instance);
+        loggerFactory = Diagnostics.ConsoleLogging.Or(loggerFactory); // warnings on standard error when the application configured no logging
+        _logger = loggerFactory.CreateLogger("MlOps.Client.Tracker");
+        Uploader = new BatchUploader(store, Options.Uploader, Options.TimeProvider, loggerFactory.CreateLogger("MlOps.Client.Uploader"));
         SystemMetricsSources = () => MlOps.Client.SystemMetrics.SystemMetricsSources.ForThisMachine(Options.SystemMetrics.IncludeDotNet);
         if (Options.OnRejected is { } onRejected)
         {

@@ -53,6 +53,29 @@ public sealed class ModelLoggingTests : IDisposable
     }
 
     [Fact]
+    public async Task A_run_without_a_model_there_is_said_in_words_before_any_download()
+    {
+        await using var store = SqliteTrackingStore.Open("sqlite:///" + Path.Combine(_dir.FullName, "mlflow.db"));
+        await using var tracker = new Tracker(store, new TrackerOptions { HandleProcessExit = false, SetSystemTags = false });
+        string runId;
+        using (var run = tracker.StartRun("no-model"))
+        {
+            runId = run.RunId;
+            await run.LogTextAsync("hello", "notes.txt");
+            await run.LogTextAsync("a,b", "data/table.csv");
+        }
+
+        var none = await Assert.ThrowsAsync<MlflowException>(() => store.LoadModelAsync($"runs:/{runId}/model", new TextFlavor()));
+        Assert.Equal(404, none.Status);
+        Assert.StartsWith($"No model at runs:/{runId}/model: there are no artifacts at 'model'", none.Message, StringComparison.Ordinal);
+        Assert.Contains("notes.txt", none.Message, StringComparison.Ordinal); // what the run has instead
+        Assert.Contains("data/", none.Message, StringComparison.Ordinal);
+
+        var notModel = await Assert.ThrowsAsync<MlflowException>(() => store.LoadModelAsync($"runs:/{runId}/data", new TextFlavor()));
+        Assert.Contains("has no MLmodel file", notModel.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Register_alias_and_load_by_alias_on_the_embedded_store()
     {
         await using var store = SqliteTrackingStore.Open("sqlite:///" + Path.Combine(_dir.FullName, "mlflow.db"));

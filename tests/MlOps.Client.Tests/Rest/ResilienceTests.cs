@@ -191,3 +191,92 @@ public class ResilienceTests
         Assert.True(retries.GetMeasurementSnapshot().Sum(m => m.Value) >= 1);
     }
 }
+
+/// <summary>A wrong URI fails at once, in words; an outage of a server that answered before is retried; retries are said.</summary>
+public sealed class FirstContactTests
+{
+    private static int ClosedPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port; // free once the listener stops: nothing listens there
+    }
+
+    [Fact]
+    public async Task A_server_that_never_answered_fails_at_once_with_the_uri_the_cause_and_the_variable()
+    {
+        var port = ClosedPort();
+        using var logs = new FakeLoggerProvider();
+        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
+        using var client = new MlflowClient(new MlflowClientOptions { TrackingUri = $"http://127.0.0.1:{port}", LoggerFactory = loggerFactory }); // default retries
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<MlflowException>(() => client.GetExperimentAsync("0"));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed.TotalSeconds:0.0} s");
+        Assert.Contains($"http://127.0.0.1:{port}", error.Message, StringComparison.Ordinal);
+        Assert.Contains("connection refused", error.Message, StringComparison.Ordinal);
+        Assert.Contains("MLFLOW_TRACKING_URI", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(logs.Collector.GetSnapshot(), r => r.Id.Id == 1003); // not retried
+    }
+
+    [Fact]
+    public async Task A_server_that_answered_before_and_then_refuses_connections_is_retried_and_the_retry_is_a_warning()
+    {
+        // A server that answers one request (closing the connection) and then stops listening: connections are refused.
+        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var body = RecordedExchange.Load("014-experiments-get").Body;
+        var serveOnce = Task.Run(async () =>
+        {
+            using var socket = await listener.AcceptTcpClientAsync();
+            var stream = socket.GetStream();
+            var buffer = new byte[8192];
+            var read = 0;
+            while (!System.Text.Encoding.ASCII.GetString(buffer, 0, read).Contains("\r\n\r\n", StringComparison.Ordinal))
+            {
+                read += await stream.ReadAsync(buffer.AsMemory(read));
+            }
+
+            var bytes = System.Text.Encoding.UTF8.GetBytes(body);
+            await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {bytes.Length}\r\nConnection: close\r\n\r\n"));
+            await stream.WriteAsync(bytes);
+            listener.Stop();
+        });
+        using var logs = new FakeLoggerProvider();
+        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
+        var options = new MlflowClientOptions { TrackingUri = $"http://127.0.0.1:{port}", LoggerFactory = loggerFactory };
+        options.Retry.MaxRetries = 2;
+        options.Retry.BackoffFactor = 0.01;
+        options.Retry.BackoffJitter = 0;
+        using var client = new MlflowClient(options);
+        await client.GetExperimentAsync("0");
+        await serveOnce.WaitAsync(TimeSpan.FromSeconds(30)); // the server went away after it answered: an outage
+
+        var error = await Assert.ThrowsAsync<MlflowException>(() => client.GetExperimentAsync("0"));
+        Assert.Contains("Cannot reach the MLflow tracking server", error.Message, StringComparison.Ordinal);
+        var retries = logs.Collector.GetSnapshot().Where(r => r.Id.Id == 1003).ToList();
+        Assert.Equal(2, retries.Count);
+        Assert.All(retries, r => Assert.Equal(LogLevel.Warning, r.Level)); // as urllib3's "Retrying (Retry(total=…))" warnings
+    }
+
+    [Fact]
+    public void Without_configured_logging_warnings_go_to_standard_error_in_Pythons_format_at_MLFLOW_LOGGING_LEVEL()
+    {
+        static string Print(Dictionary<string, string> env, LogLevel level)
+        {
+            using var output = new StringWriter();
+            using var factory = MlOps.Client.Diagnostics.ConsoleLogging.Create(k => env.GetValueOrDefault(k), output);
+            factory.CreateLogger("MlOps.Client.MlflowClient").Log(level, "Retrying MLflow GET x");
+            return output.ToString();
+        }
+
+        var warning = Print([], LogLevel.Warning);
+        Assert.Matches(@"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} WARNING mlops\.client\.mlflowclient: Retrying MLflow GET x\r?\n$", warning);
+        Assert.Empty(Print([], LogLevel.Information)); // WARNING by default
+        Assert.Contains("INFO", Print(new() { ["MLFLOW_LOGGING_LEVEL"] = "info" }, LogLevel.Information), StringComparison.Ordinal);
+        Assert.Empty(Print(new() { ["MLFLOW_LOGGING_LEVEL"] = "ERROR" }, LogLevel.Warning));
+        Assert.Empty(Print(new() { ["MLFLOW_CONFIGURE_LOGGING"] = "false" }, LogLevel.Error));
+        var invalid = Assert.Throws<ArgumentException>(() => Print(new() { ["MLFLOW_LOGGING_LEVEL"] = "LOUD" }, LogLevel.Warning));
+        Assert.Contains("Invalid log level: LOUD", invalid.Message, StringComparison.Ordinal);
+    }
+}

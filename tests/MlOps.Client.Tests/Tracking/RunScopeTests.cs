@@ -290,6 +290,31 @@ public class RunScopeTests
     }
 
     [Fact]
+    public async Task An_experiment_name_given_as_its_id_is_said_with_the_id_to_use_before_a_run_is_created()
+    {
+        var dir = Directory.CreateTempSubdirectory("mlops-name-as-id-");
+        try
+        {
+            await using var store = MlOps.Client.Stores.SqliteTrackingStore.Open("sqlite:///" + Path.Combine(dir.FullName, "mlflow.db"));
+            var id = await store.CreateExperimentAsync("iris", null, null, CancellationToken.None);
+            await using var tracker = new Tracker(store, new TrackerOptions { HandleProcessExit = false, ExperimentId = "iris" });
+            var error = await Assert.ThrowsAsync<MlflowException>(() => tracker.StartRunAsync("a"));
+            Assert.Equal(400, error.Status);
+            Assert.Contains($"'iris' (TrackerOptions.ExperimentId) is an experiment's name, not its id: give the id {id}", error.Message, StringComparison.Ordinal);
+
+            await using var unknown = new Tracker(store, new TrackerOptions { HandleProcessExit = false, ExperimentId = "nope" });
+            var missing = await Assert.ThrowsAsync<MlflowException>(() => unknown.StartRunAsync("a"));
+            Assert.Equal(404, missing.Status);
+            Assert.Contains("No experiment with id 'nope'", missing.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_deleted_experiment_is_refused_by_name_and_id_as_Python_refuses_it()
     {
         var store = new FakeTrackingStore();
