@@ -43,6 +43,32 @@ public sealed class AutologTests : IAsyncLifetime
     private string ArtifactRoot(Run run) => new Uri(run.Info.ArtifactUri!).LocalPath;
 
     [Fact]
+    public void The_XGBoost_package_does_not_pull_the_plotting_stack()
+    {
+        var references = typeof(XGBoostAutolog).Assembly.GetReferencedAssemblies().Select(a => a.Name).ToList();
+        Assert.DoesNotContain(references, n => n is not null && (n.StartsWith("ScottPlot", StringComparison.Ordinal) || n.StartsWith("SkiaSharp", StringComparison.Ordinal) || n == "MlOps.Client.Figures"));
+        Assert.Null(new XGBoostAutologOptions().FeatureImportancePlot); // the chart is an opt-in
+    }
+
+    [XGBoostFact]
+    public async Task Without_a_renderer_only_the_importance_json_is_logged()
+    {
+        var (x, y) = TestData.Multiclass(60, 4, 30);
+        using var dtrain = new DMatrix(x, y);
+        string runId;
+        using (var run = _tracker.StartRun("no-plot"))
+        {
+            runId = run.RunId;
+            using var autolog = _tracker.AutologXGBoost(new XGBoostAutologOptions { LogModels = false, LogDatasets = false });
+            using var booster = XGBoost.Train(IrisLikeParams(), dtrain, numBoostRound: 2);
+        }
+
+        var root = ArtifactRoot(await _store.GetRunAsync(runId, default));
+        Assert.True(File.Exists(Path.Combine(root, "feature_importance_weight.json")));
+        Assert.False(File.Exists(Path.Combine(root, "feature_importance_weight.png")));
+    }
+
+    [Fact]
     public void Autologging_has_the_same_entry_points_as_ML_NETs_enable_disable_current_and_scoped()
     {
         XGBoostAutolog.Disable();
@@ -70,7 +96,7 @@ public sealed class AutologTests : IAsyncLifetime
         using (var run = _tracker.StartRun("autolog"))
         {
             runId = run.RunId;
-            using var autolog = _tracker.AutologXGBoost();
+            using var autolog = _tracker.AutologXGBoost(new XGBoostAutologOptions { FeatureImportancePlot = FeatureImportancePlots.RenderPng }); // the chart is opt-in
             using var booster = XGBoost.Train(IrisLikeParams(), dtrain, evals: [(dtrain, "train")], verboseEval: 1, log: TextWriter.Null);
             expected = booster.Predict(dtrain);
         }
@@ -192,7 +218,7 @@ public sealed class AutologTests : IAsyncLifetime
     {
         var (x, y) = TestData.Binary(150, 4, 35);
         using var dtrain = new DMatrix(x, y);
-        var options = new XGBoostAutologOptions { LogModels = false, LogEveryNIterations = 3, LogDatasets = false };
+        var options = new XGBoostAutologOptions { LogModels = false, LogEveryNIterations = 3, LogDatasets = false, FeatureImportancePlot = FeatureImportancePlots.RenderPng };
         options.ImportanceTypes.Clear();
         options.ImportanceTypes.Add(ImportanceType.Gain);
         options.ImportanceTypes.Add(ImportanceType.TotalCover);

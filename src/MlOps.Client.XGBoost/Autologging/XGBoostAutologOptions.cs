@@ -1,3 +1,4 @@
+using MlOps.Client.Tracking;
 using Microsoft.Extensions.Logging;
 using MlOps.Client.XGBoost.Models;
 
@@ -15,8 +16,15 @@ public sealed class XGBoostAutologOptions
     /// <summary>Give the logged model a tensor signature from the training matrix. Default <see langword="true"/>.</summary>
     public bool LogModelSignatures { get; set; } = true;
 
-    /// <summary>Feature importance types logged as <c>feature_importance_{type}.json</c> and <c>.png</c>. Default: weight.</summary>
+    /// <summary>Feature importance types logged as <c>feature_importance_{type}.json</c> (and <c>.png</c> with <see cref="FeatureImportancePlot"/>). Default: weight.</summary>
     public IList<ImportanceType> ImportanceTypes { get; } = [ImportanceType.Weight];
+
+    /// <summary>
+    /// Draws each importance type's bar chart, logged as <c>feature_importance_{type}.png</c> as Python's autolog does.
+    /// None by default, so that XGBoost autologging does not pull a plotting stack (SkiaSharp's natives);
+    /// <c>MlOps.Client.Figures</c> provides one: <c>FeatureImportancePlot = FeatureImportancePlots.RenderPng</c>.
+    /// </summary>
+    public FeatureImportanceRenderer? FeatureImportancePlot { get; set; }
 
     /// <summary>Log the per-iteration metrics every N iterations (the last iteration is always logged). Default 1.</summary>
     public int LogEveryNIterations { get; set; } = 1;

@@ -95,7 +95,7 @@ public sealed partial class XGBoostAutologSession : IDisposable
 
         foreach (var type in Options.ImportanceTypes.Distinct())
         {
-            Safely($"feature importance ({type.ToXGBoostName()})", () => FeatureImportance.Log(run, booster, type));
+            Safely($"feature importance ({type.ToXGBoostName()})", () => FeatureImportance.Log(run, booster, type, Options.FeatureImportancePlot));
         }
 
         return booster;

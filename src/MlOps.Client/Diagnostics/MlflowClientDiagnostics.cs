@@ -32,7 +32,7 @@ internal static partial class ClientLog
     [LoggerMessage(EventId = 1001, Level = LogLevel.Debug, Message = "MLflow {Method} {Path} answered {Status} in {ElapsedMs:F1} ms")]
     public static partial void RequestCompleted(ILogger logger, string method, string path, int status, double elapsedMs);
 
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "MLflow {Method} {Path} failed: {Reason}")]
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "MLflow {Method} {Path} failed: {Reason}")]
     public static partial void RequestFailed(ILogger logger, string method, string path, string reason);
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Retrying MLflow {Method} {Path} in {DelayMs:F0} ms (retry {Attempt} of {MaxRetries}): {Reason}")]

@@ -302,7 +302,7 @@ internal static class MlflowHttpPipeline
                 MlflowClientMetrics.Requests.Add(1, method, server);
                 MlflowClientMetrics.Failures.Add(1, method, server);
                 MlflowClientMetrics.Duration.Record(Stopwatch.GetElapsedTime(start).TotalSeconds, method, server);
-                if (logger.IsEnabled(LogLevel.Warning))
+                if (logger.IsEnabled(LogLevel.Debug))
                 {
                     ClientLog.RequestFailed(logger, request.Method.Method, Describe(request), ex.GetType().Name + ": " + ex.Message);
                 }

@@ -162,7 +162,7 @@ public static class RunScopeArtifactExtensions
     public static Task<string> DownloadArtifactsAsync(this RunScope run, string? path, string destination, IProgress<ArtifactTransferProgress>? progress = null, CancellationToken cancellationToken = default) =>
         run.GetArtifactRepository().DownloadAsync(path, destination, 4, progress, cancellationToken);
 
-    private static Task LogBytesAsync(RunScope run, byte[] bytes, string artifactFile, CancellationToken cancellationToken)
+    internal static Task LogBytesAsync(RunScope run, byte[] bytes, string artifactFile, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(run);
         var target = ArtifactPaths.Normalize(artifactFile);

@@ -150,7 +150,9 @@ public class ProcessLifecycleTests
         catch (OperationCanceledException)
         {
             child.Kill(entireProcessTree: true);
-            return false;
+            await child.WaitForExitAsync();
+            var stderr = await child.StandardError.ReadToEndAsync();
+            throw new Xunit.Sdk.XunitException("The child did not exit within 60 s; its standard error:\n" + stderr);
         }
     }
 
