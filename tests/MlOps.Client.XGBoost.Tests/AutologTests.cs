@@ -51,6 +51,17 @@ public sealed class AutologTests : IAsyncLifetime
     }
 
     [XGBoostFact]
+    public void The_signature_names_the_matrixs_columns_so_a_DataFrame_with_them_predicts_in_Python()
+    {
+        var (x, y) = TestData.Multiclass(30, 4, 30);
+        using var dtrain = new DMatrix(x, y) { FeatureNames = ["sepal_length", "sepal_width", "petal_length", "petal_width"] };
+        using var booster = XGBoost.Train(IrisLikeParams(), dtrain, numBoostRound: 2);
+        var signature = XGBoostAutologSession.Signature(booster, dtrain);
+        Assert.Equal([("sepal_length", "double"), ("sepal_width", "double"), ("petal_length", "double"), ("petal_width", "double")], signature.InputColumns());
+        Assert.Equal("[{\"type\":\"tensor\",\"tensor-spec\":{\"dtype\":\"float32\",\"shape\":[-1,3]}}]", signature.Outputs);
+    }
+
+    [XGBoostFact]
     public async Task Without_a_renderer_only_the_importance_json_is_logged()
     {
         var (x, y) = TestData.Multiclass(60, 4, 30);
@@ -132,7 +143,7 @@ public sealed class AutologTests : IAsyncLifetime
         var pyfunc = mlmodel.Flavors["python_function"];
         Assert.Equal("mlflow.xgboost", pyfunc["loader_module"]!.GetValue<string>());
         Assert.Equal("conda.yaml", pyfunc["env"]!["conda"]!.GetValue<string>());
-        Assert.Equal("[{\"type\":\"tensor\",\"tensor-spec\":{\"dtype\":\"float32\",\"shape\":[-1,4]}}]", mlmodel.Signature!.Inputs);
+        Assert.Equal("[{\"type\":\"double\",\"name\":\"f0\",\"required\":true},{\"type\":\"double\",\"name\":\"f1\",\"required\":true},{\"type\":\"double\",\"name\":\"f2\",\"required\":true},{\"type\":\"double\",\"name\":\"f3\",\"required\":true}]", mlmodel.Signature!.Inputs); // a DataFrame predicts
         Assert.Equal("[{\"type\":\"tensor\",\"tensor-spec\":{\"dtype\":\"float32\",\"shape\":[-1,3]}}]", mlmodel.Signature.Outputs);
         foreach (var file in new[] { "model.xgb", "requirements.txt", "conda.yaml", "python_env.yaml", "MLmodel" })
         {

@@ -13,7 +13,7 @@ public sealed class XGBoostAutologOptions
     /// <summary>Log the training and evaluation matrices as dataset inputs. Default <see langword="true"/>.</summary>
     public bool LogDatasets { get; set; } = true;
 
-    /// <summary>Give the logged model a tensor signature from the training matrix. Default <see langword="true"/>.</summary>
+    /// <summary>Give the logged model a signature from the training matrix: named double columns in (feature names, else <c>f0</c>…), the prediction tensor out. Default <see langword="true"/>.</summary>
     public bool LogModelSignatures { get; set; } = true;
 
     /// <summary>Feature importance types logged as <c>feature_importance_{type}.json</c> (and <c>.png</c> with <see cref="FeatureImportancePlot"/>). Default: weight.</summary>

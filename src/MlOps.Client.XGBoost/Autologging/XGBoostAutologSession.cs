@@ -178,7 +178,12 @@ public sealed partial class XGBoostAutologSession : IDisposable
         };
     }
 
-    /// <summary>A tensor signature: float32 [-1, features] in; the prediction shape out, read from the learner's configuration.</summary>
+    /// <summary>
+    /// The signature a Python colleague's <c>pyfunc.predict(DataFrame)</c> works with: named input columns (the
+    /// matrix's feature names, else XGBoost's own <c>f0</c>, <c>f1</c>…) of type <c>double</c> — pandas' default, which
+    /// MLflow's schema enforcement accepts, where a float32 tensor without names refused every DataFrame — and the
+    /// prediction's float32 tensor shape out, read from the learner's configuration.
+    /// </summary>
     internal static ModelSignature Signature(Booster booster, DMatrix dtrain)
     {
         var config = JsonNode.Parse(booster.SaveConfig())!;
@@ -189,7 +194,10 @@ public sealed partial class XGBoostAutologSession : IDisposable
         IReadOnlyList<long> output = objective == "multi:softprob" && numClass > 1 ? [-1, numClass]
             : numTarget > 1 ? [-1, numTarget]
             : [-1];
-        return ModelSignature.FromTensors("float32", [-1, dtrain.ColumnCount], "float32", output);
+        var names = dtrain.FeatureNames is { Count: > 0 } given && given.Count == dtrain.ColumnCount
+            ? given
+            : [.. Enumerable.Range(0, dtrain.ColumnCount).Select(i => "f" + i.ToString(CultureInfo.InvariantCulture))];
+        return ModelSignature.FromColumns(names.Select(n => (n, "double"))) with { Outputs = ModelSignature.FromTensors("float32", output).Inputs };
     }
 
     private void Safely(string what, Action action)
