@@ -246,6 +246,9 @@ public static class MlflowTags
     /// <summary><c>mlflow.log-model.history</c>: JSON array of the models logged in the run.</summary>
     public const string LogModelHistory = "mlflow.log-model.history";
 
+    /// <summary><c>mlflow.loggedArtifacts</c>: the tables a run logged (<c>[{"path": …, "type": "table"}]</c>), which the MLflow UI shows.</summary>
+    public const string LoggedArtifacts = "mlflow.loggedArtifacts";
+
     /// <summary>On an MLflow 3 logged model: the registered versions made from it, a JSON list of <c>{"name", "version"}</c>.</summary>
     public const string ModelVersions = "mlflow.modelVersions";
 
