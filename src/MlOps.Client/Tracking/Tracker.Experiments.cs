@@ -91,6 +91,44 @@ public sealed partial class Tracker
         }
     }
 
+    /// <summary>
+    /// As Python's <c>mlflow.set_experiment(name)</c>: new runs go to the experiment named <paramref name="name"/>,
+    /// created when missing; a deleted one is refused.
+    /// </summary>
+    /// <param name="name">The experiment's name.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The experiment.</returns>
+    public async Task<Experiment> SetExperimentAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        await _experimentGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var experiment = await Store.FindExperimentByNameAsync(name, cancellationToken).ConfigureAwait(false);
+            if (experiment is null)
+            {
+                try
+                {
+                    await Store.CreateExperimentAsync(name, null, null, cancellationToken).ConfigureAwait(false);
+                }
+                catch (MlflowException ex) when (ex.ErrorCode == MlflowErrorCodes.ResourceAlreadyExists)
+                {
+                    // Another process created it meanwhile.
+                }
+
+                experiment = (await Store.FindExperimentByNameAsync(name, cancellationToken).ConfigureAwait(false))!;
+            }
+
+            ThrowIfDeleted(experiment);
+            _experimentId = experiment.ExperimentId;
+            return experiment;
+        }
+        finally
+        {
+            _experimentGate.Release();
+        }
+    }
+
     /// <summary>As Python's <c>mlflow.set_experiment</c>: a deleted experiment is refused by name and id, with what to do.</summary>
     private static void ThrowIfDeleted(Experiment experiment)
     {
