@@ -209,7 +209,7 @@ public static class ScoringEndpoints
 
             var elapsed = Stopwatch.GetElapsedTime(start);
             metrics.RecordRequest(status, errorCode, rows, elapsed);
-            ScoringLog.Request(logger, status, errorCode ?? "", rows, elapsed.TotalMilliseconds);
+            ScoringLog.Request(logger, status, errorCode is null ? "" : " " + errorCode, rows, elapsed.TotalMilliseconds); // "→ 200, 2 rows" or "→ 400 BAD_REQUEST, 0 rows"
         }
     }
 
@@ -229,7 +229,7 @@ public static class ScoringEndpoints
 
 internal static partial class ScoringLog
 {
-    [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "POST /invocations → {Status} {ErrorCode}, {Rows} rows, {Milliseconds:0.0} ms")]
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "POST /invocations → {Status}{ErrorCode}, {Rows} rows, {Milliseconds:0.0} ms")]
     public static partial void Request(ILogger logger, int status, string errorCode, int rows, double milliseconds);
 
     [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "POST /invocations: the model threw {ExceptionType}; answered 400 BAD_REQUEST")]

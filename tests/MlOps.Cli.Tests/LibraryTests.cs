@@ -83,3 +83,18 @@ public sealed class LibraryTests
         Assert.Throws<ArgumentException>(() => RunComparison.Create([a]));
     }
 }
+
+/// <summary>The metric chart's step axis.</summary>
+public sealed class MetricPlotTests
+{
+    [Fact]
+    public void A_short_history_gets_ticks_on_whole_steps_only()
+    {
+        var history = new[] { new Metric("loss", 0.9, 1, 0), new Metric("loss", 0.5, 2, 1), new Metric("loss", 0.4, 3, 2) };
+        var plot = MlOps.Cli.Plotting.MetricPlot.Build([new MlOps.Cli.Plotting.MetricSeries("loss", history)], "loss", "loss");
+        plot.GetImageBytes(800, 500, ScottPlot.ImageFormat.Png); // lays the ticks out
+        var ticks = plot.Axes.Bottom.TickGenerator.Ticks.Where(t => t.IsMajor).Select(t => t.Position).ToList();
+        Assert.NotEmpty(ticks);
+        Assert.All(ticks, p => Assert.Equal(Math.Round(p), p));
+    }
+}

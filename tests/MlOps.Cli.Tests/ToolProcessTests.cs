@@ -226,6 +226,11 @@ public sealed class ToolProcessTests : IDisposable
         Assert.Contains("**Result: FAILED**", md, StringComparison.Ordinal);
         Assert.Contains("| accuracy | 0.9 | 0.95 | -0.05 | ❌ worse |", md, StringComparison.Ordinal);
 
+        // A gate with a misspelt metric is a usage error (2) that names what there is, not a regression (3).
+        var typo = await Mlops.RunAsync(_dir.FullName, Env(uri), "report", candidate, "--baseline", baseline, "-o", report, "--fail-if", "acuracy < 0.9");
+        Assert.True(typo.ExitCode == 2, typo.ToString());
+        Assert.Contains("names the metric 'acuracy', which neither the run nor the baseline has; did you mean 'accuracy'?", typo.Error, StringComparison.Ordinal);
+
         // --log-artifact: the report and its figures are artifacts of the reported run.
         await using var store = SqliteTrackingStore.Open(uri);
         var run = await store.GetRunAsync(baseline, default);
@@ -324,6 +329,7 @@ public sealed class ToolProcessTests : IDisposable
         var versions = await Mlops.RunAsync(_dir.FullName, Env(uri), "models", "versions", "iris", "--format", "json");
         var version = Assert.Single(JsonNode.Parse(versions.Output)!.AsArray())!;
         Assert.Equal(("1", "champion", candidate), (version["version"]!.GetValue<string>(), version["aliases"]!.GetValue<string>(), version["run_id"]!.GetValue<string>()));
+        Assert.Equal("READY", version["status"]!.GetValue<string>()); // MLflow's word, not the enum's "Ready"
 
         var target = Path.Combine(_dir.FullName, "downloaded");
         var download = await Mlops.RunAsync(_dir.FullName, Env(uri), "models", "download", "models:/iris@champion", "-o", target);

@@ -474,8 +474,8 @@ public sealed class ScoringServerTests : IAsyncLifetime
         {
             var served = lines.Where(l => l.StartsWith("POST /invocations →", StringComparison.Ordinal)).ToList();
             Assert.Equal(2, served.Count);
-            Assert.Contains(served, l => l.Contains("200", StringComparison.Ordinal) && l.Contains("1 rows", StringComparison.Ordinal));
-            Assert.Contains(served, l => l.Contains("400 BAD_REQUEST", StringComparison.Ordinal));
+            Assert.Contains(served, l => l.StartsWith("POST /invocations → 200, 1 rows,", StringComparison.Ordinal)); // no stray space before the comma
+            Assert.Contains(served, l => l.StartsWith("POST /invocations → 400 BAD_REQUEST, 0 rows,", StringComparison.Ordinal));
             Assert.DoesNotContain(lines, l => l.Contains("5.123456", StringComparison.Ordinal) || l.Contains("secret-value", StringComparison.Ordinal));
         }
     }

@@ -248,6 +248,19 @@ internal static class MlopsCommandLine
 
             await using var store = ctx.OpenStore();
             var result = await RunReport.CreateAsync(store, parse.GetValue(runId)!, options, ct).ConfigureAwait(false);
+
+            // A gate naming a metric neither run has is a typo, not a regression: a usage error that says what there is.
+            var known = result.Run.Data.Metrics.Select(m => m.Key).Concat(result.Baseline?.Data.Metrics.Select(m => m.Key) ?? []).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+            if (result.Gates.FirstOrDefault(g => !known.Contains(g.Gate.Metric, StringComparer.Ordinal)) is { } unknown)
+            {
+                var near = known.OrderBy(k => EditDistance(k, unknown.Gate.Metric)).FirstOrDefault();
+                await ctx.Error.WriteLineAsync(
+                    $"mlops: the gate '{unknown.Gate.Text}' names the metric '{unknown.Gate.Metric}', which neither the run nor the baseline has"
+                    + (near is not null && EditDistance(near, unknown.Gate.Metric) <= 2 ? $"; did you mean '{near}'?" : "")
+                    + $" (metrics: {(known.Count == 0 ? "none" : string.Join(", ", known))})").ConfigureAwait(false);
+                return Usage;
+            }
+
             var files = await result.WriteAsync(parse.GetValue(outFile)!, ct).ConfigureAwait(false);
             if (parse.GetValue(logArtifact))
             {
@@ -297,9 +310,12 @@ internal static class MlopsCommandLine
             await using var store = ctx.OpenStore();
             var registry = store.RegistryOf() ?? throw new NotSupportedException($"{store.Uri} has no model registry.");
             var all = await registry.GetModelVersionsAsync(parse.GetValue(name)!, ct).ConfigureAwait(false);
+            // MLflow's version search carries no aliases: they come from the registered model (alias → version).
+            var model = await registry.GetRegisteredModelAsync(parse.GetValue(name)!, ct).ConfigureAwait(false);
+            string Aliases(ModelVersion v) => string.Join(", ", v.Aliases.Concat(model.Aliases.Where(a => a.Version == v.Version).Select(a => a.Alias)).Distinct(StringComparer.Ordinal));
             WriteRows(ctx, parse.GetValue(versionsFormat)!, ["version", "stage", "status", "aliases", "run_id", "source"], all
                 .OrderBy(v => long.TryParse(v.Version, CultureInfo.InvariantCulture, out var n) ? n : 0)
-                .Select(v => (IReadOnlyList<string?>)[v.Version, v.CurrentStage, v.Status.ToString(), string.Join(", ", v.Aliases), v.RunId, v.Source]).ToList());
+                .Select(v => (IReadOnlyList<string?>)[v.Version, v.CurrentStage, MlflowName(v.Status), Aliases(v), v.RunId, v.Source]).ToList());
             return Ok;
         }));
 
@@ -440,6 +456,33 @@ internal static class MlopsCommandLine
     }
 
     private static IEnumerable<string> SplitList(string value) => value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>Levenshtein distance, for "did you mean".</summary>
+    private static int EditDistance(string a, string b)
+    {
+        var previous = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (var i = 1; i <= a.Length; i++)
+        {
+            var current = new int[b.Length + 1];
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            }
+
+            previous = current;
+        }
+
+        return previous[b.Length];
+    }
+
+    /// <summary>The status as MLflow writes it (<c>READY</c>, not the enum's <c>Ready</c>).</summary>
+    internal static string MlflowName(ModelVersionStatus status) => status switch
+    {
+        ModelVersionStatus.PendingRegistration => "PENDING_REGISTRATION",
+        ModelVersionStatus.FailedRegistration => "FAILED_REGISTRATION",
+        _ => "READY",
+    };
 
     private static async Task<List<string>> ExperimentIdsAsync(ITrackingStore store, IReadOnlyList<string> names, IReadOnlyList<string> ids, CancellationToken ct)
     {

@@ -27,6 +27,19 @@ public static class MetricPlot
             throw new ArgumentException("There is nothing to plot: every series is empty.", nameof(series));
         }
 
+        var plot = Build(series, title, yLabel);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        plot.SavePng(path, width, height);
+    }
+
+    /// <summary>The chart <see cref="SavePng"/> writes.</summary>
+    internal static Plot Build(IReadOnlyList<MetricSeries> series, string title, string yLabel)
+    {
         var plot = new Plot();
         var palette = new ScottPlot.Palettes.Category10();
         for (var i = 0; i < series.Count; i++)
@@ -45,14 +58,9 @@ public static class MetricPlot
 
         plot.Title(title);
         plot.XLabel("step");
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true }; // steps are integers: no tick at 0.5
         plot.YLabel(yLabel);
         plot.ShowLegend(Alignment.UpperRight);
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (!string.IsNullOrEmpty(directory))
-        {
-            Directory.CreateDirectory(directory);
-        }
-
-        plot.SavePng(path, width, height);
+        return plot;
     }
 }

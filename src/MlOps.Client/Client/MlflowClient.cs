@@ -303,6 +303,13 @@ public partial class MlflowClient : IDisposable
         var message = excerpt.Length == 0
             ? $"{what} failed with {status} {response.ReasonPhrase} and an empty body."
             : $"{what} failed with {status} {response.ReasonPhrase} ({contentType}): {excerpt}";
+        if (status == 404 && BaseUri.AbsolutePath.TrimEnd('/').EndsWith("/api", StringComparison.OrdinalIgnoreCase))
+        {
+            // The client adds /api/2.0/mlflow/… itself: a tracking URI ending in /api doubles it (a page that is not MLflow's).
+            message += $" The tracking URI {BaseUri.GetLeftPart(UriPartial.Path).TrimEnd('/')} ends in '/api': give the server's address without it "
+                + "(the client adds /api/2.0/mlflow/…), as MLFLOW_TRACKING_URI is given to Python MLflow.";
+        }
+
         return new MlflowException(status, null, message) { BodyExcerpt = excerpt, RetryAfter = retryAfter };
     }
 

@@ -20,7 +20,26 @@ internal static class RegisteredVersions
 
         if (uri.Alias is { } alias)
         {
-            return await registry.GetModelVersionByAliasAsync(name, alias, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await registry.GetModelVersionByAliasAsync(name, alias, cancellationToken).ConfigureAwait(false);
+            }
+            catch (MlflowException ex) when (ex.ErrorCode is MlflowErrorCodes.ResourceDoesNotExist or MlflowErrorCodes.InvalidParameterValue)
+            {
+                // Servers answer a missing model and a missing alias alike ("alias not found"): say which it is.
+                RegisteredModel model;
+                try
+                {
+                    model = await registry.GetRegisteredModelAsync(name, cancellationToken).ConfigureAwait(false);
+                }
+                catch (MlflowException missing) when (missing.ErrorCode == MlflowErrorCodes.ResourceDoesNotExist)
+                {
+                    throw new MlflowException(404, MlflowErrorCodes.ResourceDoesNotExist, $"No registered model named '{name}' (models:/{name}@{alias}).", missing);
+                }
+
+                throw new MlflowException(404, MlflowErrorCodes.ResourceDoesNotExist,
+                    $"Registered model '{name}' has no alias '{alias}' (its aliases: {(model.Aliases.Count == 0 ? "none" : string.Join(", ", model.Aliases.Select(a => $"{a.Alias} → v{a.Version}")))}).", ex);
+            }
         }
 
         var versions = await registry.GetModelVersionsAsync(name, cancellationToken).ConfigureAwait(false);

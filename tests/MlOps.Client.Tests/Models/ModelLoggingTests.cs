@@ -98,6 +98,11 @@ public sealed class ModelLoggingTests : IDisposable
         await registry.SetRegisteredModelAliasAsync("text-model", "challenger", "2");
         Assert.Equal("first", await store.LoadModelAsync("models:/text-model@champion", new TextFlavor()));
         Assert.Equal("second", await store.LoadModelAsync("models:/text-model@challenger", new TextFlavor()));
+        var noModel = await Assert.ThrowsAsync<MlflowException>(() => store.LoadModelAsync("models:/txt-model@champion", new TextFlavor()));
+        Assert.Equal("No registered model named 'txt-model' (models:/txt-model@champion).", noModel.Message); // not "alias not found"
+        var noAlias = await Assert.ThrowsAsync<MlflowException>(() => store.LoadModelAsync("models:/text-model@prod", new TextFlavor()));
+        Assert.Contains("Registered model 'text-model' has no alias 'prod' (its aliases: ", noAlias.Message, StringComparison.Ordinal);
+        Assert.Contains("champion → v1", noAlias.Message, StringComparison.Ordinal);
         Assert.Equal("second", await store.LoadModelAsync("models:/text-model/2", new TextFlavor()));
 
         var staged = await registry.TransitionModelVersionStageAsync("text-model", "2", "production", archiveExistingVersions: true);

@@ -280,3 +280,21 @@ public sealed class FirstContactTests
         Assert.Contains("Invalid log level: LOUD", invalid.Message, StringComparison.Ordinal);
     }
 }
+
+/// <summary>Everyday URI mistakes said in words.</summary>
+public sealed class TrackingUriMistakeTests
+{
+    [Fact]
+    public async Task A_tracking_uri_ending_in_api_gets_a_hint_with_its_404()
+    {
+        using var server = new RecordedServer();
+        server.Server.Given(Request.Create().UsingAnyMethod())
+            .RespondWith(Response.Create().WithStatusCode(404).WithHeader("Content-Type", "text/html").WithBody("<!doctype html><title>404 Not Found</title>"));
+        var options = new MlflowClientOptions { TrackingUri = server.Url + "/api" };
+        options.Retry.MaxRetries = 0;
+        using var client = new MlflowClient(options);
+        var error = await Assert.ThrowsAsync<MlflowException>(() => client.GetExperimentAsync("0"));
+        Assert.Equal(404, error.Status);
+        Assert.Contains($"The tracking URI {server.Url}/api ends in '/api': give the server's address without it", error.Message, StringComparison.Ordinal);
+    }
+}
