@@ -163,6 +163,20 @@ public sealed class ToolProcessTests : IDisposable
 
         var markdown = await Mlops.RunAsync(_dir.FullName, Env(uri), "runs", "search", "-e", "iris", "--format", "markdown", "--max", "1");
         Assert.Equal(3, markdown.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length); // header, rule, one run
+
+        // The terminal table at 160 columns: every key in full under its group, values compact; at 80 a run id still on one line.
+        var env = Env(uri);
+        env["COLUMNS"] = "160";
+        var table = await Mlops.RunAsync(_dir.FullName, env, "runs", "search", "-e", "iris");
+        Assert.True(table.ExitCode == 0, table.ToString());
+        Assert.False(table.Output.Contains('…', StringComparison.Ordinal), table.Output);
+        foreach (var expected in new[] { baseline, candidate, "accuracy", "loss", "notes", "mlflow.runName", "0.95" })
+        {
+            Assert.True(table.Output.Contains(expected, StringComparison.Ordinal), expected + " missing:\n" + table.Output);
+        }
+
+        var narrow = await Mlops.RunAsync(_dir.FullName, Env(uri), "runs", "search", "-e", "iris");
+        Assert.Contains(baseline, narrow.Output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -20,6 +20,21 @@ internal sealed class CliContext(TextWriter output, TextWriter error, string? tr
         Interactive = ReferenceEquals(output, System.Console.Out) && !System.Console.IsOutputRedirected ? InteractionSupport.Detect : InteractionSupport.No,
     });
 
+    /// <summary>The table width: the terminal's, else <c>COLUMNS</c> when set (as shells export it), else 80.</summary>
+    public IAnsiConsole WideConsole
+    {
+        get
+        {
+            if (int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var columns) && columns > 0
+                && (System.Console.IsOutputRedirected || !ReferenceEquals(Output, System.Console.Out)))
+            {
+                Console.Profile.Width = columns;
+            }
+
+            return Console;
+        }
+    }
+
     /// <summary>Whether progress may be drawn (standard error is a terminal).</summary>
     public bool ShowProgress => ReferenceEquals(Error, System.Console.Error) && !System.Console.IsErrorRedirected;
 

@@ -559,15 +559,32 @@ internal static class MlopsCommandLine
             var t = new Table().Border(TableBorder.Rounded);
             foreach (var c in shown)
             {
-                t.AddColumn(Markup.Escape(c));
+                // Two-line headers (group, then key) keep columns narrow without cutting names ("metrics…"); a run id never wraps.
+                var dot = c.IndexOf('.', StringComparison.Ordinal);
+                var header = c.StartsWith("metrics.", StringComparison.Ordinal) || c.StartsWith("params.", StringComparison.Ordinal) || c.StartsWith("tags.", StringComparison.Ordinal)
+                    ? $"[grey]{Markup.Escape(c[..dot])}[/]\n{Markup.Escape(c[(dot + 1)..])}"
+                    : Markup.Escape(c);
+                var column = new TableColumn(header);
+                if (c == "run_id")
+                {
+                    column.NoWrap();
+                }
+
+                t.AddColumn(column);
             }
 
+            // Compact for reading (full values are in CSV/JSON): 6 significant digits, times to the second.
+            static string Compact(string column, string? value) =>
+                value is null ? ""
+                : column.StartsWith("metrics.", StringComparison.Ordinal) && double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d.ToString("G6", CultureInfo.InvariantCulture)
+                : column is "start_time" or "end_time" && DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.None, out var t) ? t.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)
+                : value;
             for (var r = 0; r < table.Rows.Count; r++)
             {
-                t.AddRow([.. shown.Select(c => Markup.Escape(table[r, c] ?? ""))]);
+                t.AddRow([.. shown.Select(c => Markup.Escape(Compact(c, table[r, c])))]);
             }
 
-            ctx.Console.Write(t);
+            ctx.WideConsole.Write(t);
             await ctx.Output.WriteLineAsync($"{table.Rows.Count} run(s)").ConfigureAwait(false);
             return;
         }

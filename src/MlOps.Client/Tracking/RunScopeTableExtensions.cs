@@ -41,7 +41,7 @@ public static class RunScopeTableExtensions
         }
 
         var target = ArtifactPaths.Normalize(artifactFile);
-        var table = new Table([.. columns]);
+        var table = new LoggedTable([.. columns]);
         var index = 0;
         foreach (var row in rows)
         {
@@ -58,7 +58,7 @@ public static class RunScopeTableExtensions
         var folder = target.Contains('/', StringComparison.Ordinal) ? target[..target.LastIndexOf('/')] : null;
         if ((await repository.ListAsync(folder, cancellationToken).ConfigureAwait(false)).Any(f => !f.IsDir && ArtifactPaths.Normalize(f.Path) == target))
         {
-            table = Table.Concat(await ReadAsync(repository, target, cancellationToken).ConfigureAwait(false), table);
+            table = LoggedTable.Concat(await ReadAsync(repository, target, cancellationToken).ConfigureAwait(false), table);
         }
 
         await RunScopeArtifactExtensions.LogBytesAsync(run, Encoding.UTF8.GetBytes(table.ToSplitJson()), target, cancellationToken).ConfigureAwait(false);
@@ -74,7 +74,7 @@ public static class RunScopeTableExtensions
         }
     }
 
-    private static async Task<Table> ReadAsync(IArtifactRepository repository, string path, CancellationToken cancellationToken)
+    private static async Task<LoggedTable> ReadAsync(IArtifactRepository repository, string path, CancellationToken cancellationToken)
     {
         var dir = Directory.CreateTempSubdirectory("mlops-table-");
         try
@@ -82,7 +82,7 @@ public static class RunScopeTableExtensions
             var local = await repository.DownloadAsync(path, dir.FullName, 1, null, cancellationToken).ConfigureAwait(false);
             var json = JsonNode.Parse(await File.ReadAllTextAsync(local, cancellationToken).ConfigureAwait(false))
                 ?? throw new InvalidDataException($"The table '{path}' already logged is empty.");
-            var existing = new Table([.. json["columns"]!.AsArray().Select(c => c!.ToString())]);
+            var existing = new LoggedTable([.. json["columns"]!.AsArray().Select(c => c!.ToString())]);
             foreach (var row in json["data"]!.AsArray())
             {
                 existing.Rows.Add([.. row!.AsArray().Select(v => v?.DeepClone())]);
@@ -112,17 +112,17 @@ public static class RunScopeTableExtensions
         _ => JsonValue.Create(Convert.ToString(value, CultureInfo.InvariantCulture)),
     };
 
-    private sealed class Table(List<string> columns)
+    private sealed class LoggedTable(List<string> columns)
     {
         public List<string> Columns { get; } = columns;
 
         public List<JsonNode?[]> Rows { get; } = [];
 
         /// <summary>pandas.concat([first, second], ignore_index=True): the columns of both, in order of appearance; missing cells null.</summary>
-        public static Table Concat(Table first, Table second)
+        public static LoggedTable Concat(LoggedTable first, LoggedTable second)
         {
             var columns = first.Columns.Concat(second.Columns.Where(c => !first.Columns.Contains(c))).ToList();
-            var result = new Table(columns);
+            var result = new LoggedTable(columns);
             foreach (var part in new[] { first, second })
             {
                 var map = columns.Select(c => part.Columns.IndexOf(c)).ToArray();
