@@ -345,6 +345,10 @@ public sealed class ToolProcessTests : IDisposable
         Assert.Equal(("1", "champion", candidate), (version["version"]!.GetValue<string>(), version["aliases"]!.GetValue<string>(), version["run_id"]!.GetValue<string>()));
         Assert.Equal("READY", version["status"]!.GetValue<string>()); // MLflow's word, not the enum's "Ready"
 
+        var noModel = await Mlops.RunAsync(_dir.FullName, Env(uri), "models", "download", $"runs:/{candidate}/no-model-here", "-o", Path.Combine(_dir.FullName, "none"));
+        Assert.True(noModel.ExitCode == 1, noModel.ToString());
+        Assert.Contains($"No model at runs:/{candidate}/no-model-here: there are no artifacts at 'no-model-here'", noModel.Error, StringComparison.Ordinal);
+
         var target = Path.Combine(_dir.FullName, "downloaded");
         var download = await Mlops.RunAsync(_dir.FullName, Env(uri), "models", "download", "models:/iris@champion", "-o", target);
         Assert.True(download.ExitCode == 0, download.ToString());

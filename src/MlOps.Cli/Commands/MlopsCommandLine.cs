@@ -339,8 +339,10 @@ internal static class MlopsCommandLine
         {
             await using var store = ctx.OpenStore();
             var (artifactRoot, path) = await ModelLogging.ResolveAsync(store, parse.GetValue(uri)!, ct).ConfigureAwait(false);
+            var artifacts = store.ArtifactsFor(artifactRoot);
+            await ModelLogging.EnsureModelAtAsync(artifacts, parse.GetValue(uri)!, path, ct).ConfigureAwait(false); // "no model at …" in words, at once
             var destination = Directory.CreateDirectory(parse.GetValue(dir)!).FullName;
-            var local = await DownloadWithProgressAsync(ctx, store.ArtifactsFor(artifactRoot), path, destination, ct).ConfigureAwait(false);
+            var local = await DownloadWithProgressAsync(ctx, artifacts, path, destination, ct).ConfigureAwait(false);
             await ctx.Output.WriteLineAsync($"downloaded {parse.GetValue(uri)} to {local}").ConfigureAwait(false);
             return Ok;
         }));

@@ -252,7 +252,7 @@ public static class ModelLogging
     /// A model is a folder with an <c>MLmodel</c> file: said in words before anything is downloaded (a download of a path
     /// that does not exist is a 500 from some servers, retried for minutes, whose message names the server's own paths).
     /// </summary>
-    private static async Task EnsureModelAtAsync(IArtifactRepository artifacts, string modelUri, string path, CancellationToken cancellationToken)
+    internal static async Task EnsureModelAtAsync(IArtifactRepository artifacts, string modelUri, string path, CancellationToken cancellationToken)
     {
         var listed = await artifacts.ListAsync(path.Length == 0 ? null : path, cancellationToken).ConfigureAwait(false);
         if (listed.Any(f => !f.IsDir && ArtifactPaths.Normalize(f.Path) is var file && (file == "MLmodel" || file.EndsWith("/MLmodel", StringComparison.Ordinal))))
