@@ -345,6 +345,22 @@ public sealed class ToolProcessTests : IDisposable
         Assert.Equal(("1", "champion", candidate), (version["version"]!.GetValue<string>(), version["aliases"]!.GetValue<string>(), version["run_id"]!.GetValue<string>()));
         Assert.Equal("READY", version["status"]!.GetValue<string>()); // MLflow's word, not the enum's "Ready"
 
+        // Python's verbs: experiments create, runs describe, artifacts list|download.
+        var created = await Mlops.RunAsync(_dir.FullName, Env(uri), "experiments", "create", "fresh");
+        Assert.True(created.ExitCode == 0, created.ToString());
+        Assert.Matches(@"^Created experiment 'fresh' with id \d+", created.Output);
+        var described = await Mlops.RunAsync(_dir.FullName, Env(uri), "runs", "describe", candidate);
+        Assert.True(described.ExitCode == 0, described.ToString());
+        var runJson = JsonNode.Parse(described.Output)!;
+        Assert.Equal((candidate, "FINISHED", "0.3"), (runJson["info"]!["run_id"]!.GetValue<string>(), runJson["info"]!["status"]!.GetValue<string>(), runJson["data"]!["params"]!["lr"]!.GetValue<string>()));
+        Assert.Equal(0.95, runJson["data"]!["metrics"]!["accuracy"]!.GetValue<double>(), 6);
+        var listed = await Mlops.RunAsync(_dir.FullName, Env(uri), "artifacts", "list", "-r", candidate, "-a", "model", "--format", "csv");
+        Assert.True(listed.ExitCode == 0, listed.ToString());
+        Assert.Equal(["model/MLmodel", "model/weights.bin"], ParseCsv(listed.Output).Select(r => r["path"]).Order(StringComparer.Ordinal));
+        var fetched = await Mlops.RunAsync(_dir.FullName, Env(uri), "artifacts", "download", "-r", candidate, "-a", "model/weights.bin", "-d", Path.Combine(_dir.FullName, "art"));
+        Assert.True(fetched.ExitCode == 0, fetched.ToString());
+        Assert.Equal("w", await File.ReadAllTextAsync(fetched.Output.Trim()));
+
         var noModel = await Mlops.RunAsync(_dir.FullName, Env(uri), "models", "download", $"runs:/{candidate}/no-model-here", "-o", Path.Combine(_dir.FullName, "none"));
         Assert.True(noModel.ExitCode == 1, noModel.ToString());
         Assert.Contains($"No model at runs:/{candidate}/no-model-here: there are no artifacts at 'no-model-here'", noModel.Error, StringComparison.Ordinal);

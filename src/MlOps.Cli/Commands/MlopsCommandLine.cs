@@ -39,6 +39,7 @@ internal static class MlopsCommandLine
         root.Subcommands.Add(Report(context));
         root.Subcommands.Add(Models(context));
         root.Subcommands.Add(Spool(context));
+        root.Subcommands.Add(Artifacts(context));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -79,7 +80,53 @@ internal static class MlopsCommandLine
             WriteRows(ctx, parse.GetValue(format)!, ["experiment_id", "name", "artifact_location", "lifecycle_stage"], rows.Take(query.MaxResults ?? int.MaxValue).ToList());
             return Ok;
         }));
-        return new Command("experiments", "Experiments of the tracking store.") { list };
+        var createName = new Argument<string>("name") { Description = "The experiment's name." };
+        var artifactLocation = new Option<string?>("--artifact-location", "-l") { Description = "Where its runs' artifacts go (the server's default when not given)." };
+        var create = new Command("create", "Create an experiment (mlflow experiments create).") { createName, artifactLocation };
+        create.SetAction((parse, ct) => Guard(context(parse), async ctx =>
+        {
+            await using var store = ctx.OpenStore();
+            var id = await store.CreateExperimentAsync(parse.GetValue(createName)!, parse.GetValue(artifactLocation), null, ct).ConfigureAwait(false);
+            await ctx.Output.WriteLineAsync($"Created experiment '{parse.GetValue(createName)}' with id {id}").ConfigureAwait(false);
+            return Ok;
+        }));
+        return new Command("experiments", "Experiments of the tracking store.") { list, create };
+    }
+
+    // ---------------------------------------------------------------- artifacts
+
+    private static Command Artifacts(Func<ParseResult, CliContext> context)
+    {
+        var runId = new Option<string>("--run-id", "-r") { Description = "The run.", Required = true };
+        var path = new Option<string?>("--artifact-path", "-a") { Description = "A folder or file inside the run's artifacts (the top when not given)." };
+        var format = FormatOption();
+        var list = new Command("list", "List a run's artifacts (mlflow artifacts list).") { runId, path, format };
+        list.SetAction((parse, ct) => Guard(context(parse), async ctx =>
+        {
+            await using var store = ctx.OpenStore();
+            var run = await store.GetRunAsync(parse.GetValue(runId)!, ct).ConfigureAwait(false);
+            var artifacts = store.ArtifactsFor(run.Info.ArtifactUri ?? throw new MlflowException($"Run {run.Info.RunId} has no artifact URI."));
+            var files = await artifacts.ListAsync(parse.GetValue(path), ct).ConfigureAwait(false);
+            WriteRows(ctx, parse.GetValue(format)!, ["path", "is_dir", "file_size"], files
+                .Select(f => (IReadOnlyList<string?>)[f.Path, f.IsDir ? "True" : "False", f.FileSize?.ToString(CultureInfo.InvariantCulture)]).ToList());
+            return Ok;
+        }));
+
+        var downloadRun = new Option<string>("--run-id", "-r") { Description = "The run.", Required = true };
+        var downloadPath = new Option<string?>("--artifact-path", "-a") { Description = "A folder or file inside the run's artifacts (all of them when not given)." };
+        var dst = new Option<string>("--dst-path", "-d") { Description = "The folder to download into.", DefaultValueFactory = _ => "." };
+        var download = new Command("download", "Download a run's artifacts (mlflow artifacts download).") { downloadRun, downloadPath, dst };
+        download.SetAction((parse, ct) => Guard(context(parse), async ctx =>
+        {
+            await using var store = ctx.OpenStore();
+            var run = await store.GetRunAsync(parse.GetValue(downloadRun)!, ct).ConfigureAwait(false);
+            var artifacts = store.ArtifactsFor(run.Info.ArtifactUri ?? throw new MlflowException($"Run {run.Info.RunId} has no artifact URI."));
+            var destination = Directory.CreateDirectory(parse.GetValue(dst)!).FullName;
+            var local = await DownloadWithProgressAsync(ctx, artifacts, parse.GetValue(downloadPath) ?? "", destination, ct).ConfigureAwait(false);
+            await ctx.Output.WriteLineAsync(local).ConfigureAwait(false); // as Python prints the local path
+            return Ok;
+        }));
+        return new Command("artifacts", "A run's artifacts.") { list, download };
     }
 
     // ---------------------------------------------------------------- runs
@@ -165,7 +212,39 @@ internal static class MlopsCommandLine
             return Ok;
         }));
 
-        return new Command("runs", "Search and compare runs.") { search, compare };
+        var describeId = new Argument<string>("run_id") { Description = "The run." };
+        var describe = new Command("describe", "A run's info, params, metrics and tags as JSON (mlflow runs describe).") { describeId };
+        describe.SetAction((parse, ct) => Guard(context(parse), async ctx =>
+        {
+            await using var store = ctx.OpenStore();
+            var run = await store.GetRunAsync(parse.GetValue(describeId)!, ct).ConfigureAwait(false);
+            var info = new System.Text.Json.Nodes.JsonObject
+            {
+                ["run_id"] = run.Info.RunId,
+                ["run_name"] = run.Info.RunName,
+                ["experiment_id"] = run.Info.ExperimentId,
+                ["status"] = RunTable.FromRuns([run])[0, "status"],
+                ["start_time"] = run.Info.StartTime,
+                ["end_time"] = run.Info.EndTime,
+                ["artifact_uri"] = run.Info.ArtifactUri,
+                ["lifecycle_stage"] = run.Info.LifecycleStage,
+            };
+            var data = new System.Text.Json.Nodes.JsonObject
+            {
+                ["params"] = Pairs(run.Data.Params.Select(p => (p.Key, p.Value))),
+                ["metrics"] = new System.Text.Json.Nodes.JsonObject(run.Data.Metrics.OrderBy(m => m.Key, StringComparer.Ordinal)
+                    .Select(m => KeyValuePair.Create(m.Key, (System.Text.Json.Nodes.JsonNode?)System.Text.Json.Nodes.JsonValue.Create(m.Value)))),
+                ["tags"] = Pairs(run.Data.Tags.Select(t => (t.Key, t.Value))),
+            };
+            var json = new System.Text.Json.Nodes.JsonObject { ["info"] = info, ["data"] = data };
+            await ctx.Output.WriteLineAsync(json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true })).ConfigureAwait(false);
+            return Ok;
+
+            static System.Text.Json.Nodes.JsonObject Pairs(IEnumerable<(string Key, string Value)> pairs) =>
+                new(pairs.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => KeyValuePair.Create(p.Key, (System.Text.Json.Nodes.JsonNode?)System.Text.Json.Nodes.JsonValue.Create(p.Value))));
+        }));
+
+        return new Command("runs", "Search, compare and describe runs.") { search, compare, describe };
     }
 
     // ---------------------------------------------------------------- metrics
