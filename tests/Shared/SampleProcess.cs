@@ -5,6 +5,18 @@ namespace MlOps.Client.Testing;
 /// <summary>Runs a sample program (its dll beside the tests) in a fresh folder with no MLflow settings, as a newcomer would.</summary>
 internal static class SampleProcess
 {
+    /// <summary>The repository's root: the first folder above the test's output that holds <c>MlOps.Client.sln</c>.</summary>
+    public static string RepositoryRoot()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "MlOps.Client.sln")))
+        {
+            root = root.Parent;
+        }
+
+        return root?.FullName ?? throw new InvalidOperationException("No MlOps.Client.sln above " + AppContext.BaseDirectory);
+    }
+
     /// <summary>Runs <paramref name="dll"/> in <paramref name="workingDirectory"/>; asserts exit code 0 and returns standard output.</summary>
     public static async Task<string> RunAsync(string dll, string workingDirectory, TimeSpan timeout)
     {

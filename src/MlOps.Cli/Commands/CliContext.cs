@@ -11,28 +11,27 @@ internal sealed class CliContext(TextWriter output, TextWriter error, string? tr
 
     public TextWriter Error { get; } = error;
 
-    /// <summary>Tables and progress for a person at a terminal; plain text when the output is redirected.</summary>
-    public IAnsiConsole Console { get; } = AnsiConsole.Create(new AnsiConsoleSettings
+    /// <summary>
+    /// Tables and progress for a person at a terminal; plain text when the output is redirected, as wide as
+    /// <c>COLUMNS</c> says when set (as shells export it), else 80.
+    /// </summary>
+    public IAnsiConsole Console { get; } = WithColumns(AnsiConsole.Create(new AnsiConsoleSettings
     {
         Out = new AnsiConsoleOutput(output),
         Ansi = ReferenceEquals(output, System.Console.Out) && !System.Console.IsOutputRedirected ? AnsiSupport.Detect : AnsiSupport.No,
         ColorSystem = ReferenceEquals(output, System.Console.Out) && !System.Console.IsOutputRedirected ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
         Interactive = ReferenceEquals(output, System.Console.Out) && !System.Console.IsOutputRedirected ? InteractionSupport.Detect : InteractionSupport.No,
-    });
+    }), output);
 
-    /// <summary>The table width: the terminal's, else <c>COLUMNS</c> when set (as shells export it), else 80.</summary>
-    public IAnsiConsole WideConsole
+    private static IAnsiConsole WithColumns(IAnsiConsole console, TextWriter output)
     {
-        get
+        if ((System.Console.IsOutputRedirected || !ReferenceEquals(output, System.Console.Out))
+            && int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var columns) && columns > 0)
         {
-            if (int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var columns) && columns > 0
-                && (System.Console.IsOutputRedirected || !ReferenceEquals(Output, System.Console.Out)))
-            {
-                Console.Profile.Width = columns;
-            }
-
-            return Console;
+            console.Profile.Width = columns;
         }
+
+        return console;
     }
 
     /// <summary>Whether progress may be drawn (standard error is a terminal).</summary>

@@ -223,7 +223,7 @@ internal static class MlopsCommandLine
                 ["run_id"] = run.Info.RunId,
                 ["run_name"] = run.Info.RunName,
                 ["experiment_id"] = run.Info.ExperimentId,
-                ["status"] = RunTable.FromRuns([run])[0, "status"],
+                ["status"] = MlOps.Client.Rest.MlflowEnumNames.Of(run.Info.Status),
                 ["start_time"] = run.Info.StartTime,
                 ["end_time"] = run.Info.EndTime,
                 ["artifact_uri"] = run.Info.ArtifactUri,
@@ -394,7 +394,7 @@ internal static class MlopsCommandLine
             string Aliases(ModelVersion v) => string.Join(", ", v.Aliases.Concat(model.Aliases.Where(a => a.Version == v.Version).Select(a => a.Alias)).Distinct(StringComparer.Ordinal));
             WriteRows(ctx, parse.GetValue(versionsFormat)!, ["version", "stage", "status", "aliases", "run_id", "source"], all
                 .OrderBy(v => long.TryParse(v.Version, CultureInfo.InvariantCulture, out var n) ? n : 0)
-                .Select(v => (IReadOnlyList<string?>)[v.Version, v.CurrentStage, MlflowName(v.Status), Aliases(v), v.RunId, v.Source]).ToList());
+                .Select(v => (IReadOnlyList<string?>)[v.Version, v.CurrentStage, MlOps.Client.Rest.MlflowEnumNames.Of(v.Status), Aliases(v), v.RunId, v.Source]).ToList());
             return Ok;
         }));
 
@@ -557,14 +557,6 @@ internal static class MlopsCommandLine
         return previous[b.Length];
     }
 
-    /// <summary>The status as MLflow writes it (<c>READY</c>, not the enum's <c>Ready</c>).</summary>
-    internal static string MlflowName(ModelVersionStatus status) => status switch
-    {
-        ModelVersionStatus.PendingRegistration => "PENDING_REGISTRATION",
-        ModelVersionStatus.FailedRegistration => "FAILED_REGISTRATION",
-        _ => "READY",
-    };
-
     private static async Task<List<string>> ExperimentIdsAsync(ITrackingStore store, IReadOnlyList<string> names, IReadOnlyList<string> ids, CancellationToken ct)
     {
         var result = new List<string>();
@@ -665,7 +657,7 @@ internal static class MlopsCommandLine
                 t.AddRow([.. shown.Select(c => Markup.Escape(Compact(c, table[r, c])))]);
             }
 
-            ctx.WideConsole.Write(t);
+            ctx.Console.Write(t);
             await ctx.Output.WriteLineAsync($"{table.Rows.Count} run(s)").ConfigureAwait(false);
             return;
         }

@@ -146,7 +146,7 @@ public sealed class RunTable
         Markdown.WriteTable(writer, shown.Select(c => c.Name).ToList(), Rows.Select(r => (IReadOnlyList<string?>)shown.Select(c => r[c.Index]).ToList()));
     }
 
-    internal static string StatusName(RunStatus status) => status.ToString().ToUpperInvariant();
+    internal static string StatusName(RunStatus status) => MlOps.Client.Rest.MlflowEnumNames.Of(status);
 
     /// <summary>A UTC time as pandas prints a <c>Timestamp</c> with a time zone: <c>yyyy-MM-dd HH:mm:ss.ffffff+00:00</c>.</summary>
     internal static string? Time(long? unixMs) =>

@@ -95,6 +95,13 @@ internal sealed partial class MlflowJsonContext : JsonSerializerContext
 internal sealed class UpperSnakeEnumConverter<TEnum>() : JsonStringEnumConverter<TEnum>(JsonNamingPolicy.SnakeCaseUpper, allowIntegerValues: true)
     where TEnum : struct, Enum;
 
+/// <summary>An enum value's name as MLflow writes it (the naming of <see cref="UpperSnakeEnumConverter{TEnum}"/>), for text output.</summary>
+internal static class MlflowEnumNames
+{
+    public static string Of<TEnum>(TEnum value)
+        where TEnum : struct, Enum => JsonNamingPolicy.SnakeCaseUpper.ConvertName(value.ToString());
+}
+
 /// <summary>MLflow's error body: <c>{"error_code": "...", "message": "..."}</c>.</summary>
 internal sealed class MlflowErrorBody
 {

@@ -1,5 +1,3 @@
-using MlOps.Client.Stores;
-
 namespace MlOps.Client.Tracking;
 
 /// <summary>
@@ -45,7 +43,7 @@ public static class Mlflow
         ArgumentException.ThrowIfNullOrEmpty(uri);
         var options = MlflowClientOptions.FromEnvironment();
         options.TrackingUri = uri;
-        Tracker = new Tracker(TrackingStores.Open(options), new TrackerOptions(), options.LoggerFactory, ownsStore: true);
+        Tracker = Tracker.FromClientOptions(options);
     }
 
     /// <summary>As <c>mlflow.set_experiment(name)</c>: later runs go to that experiment, created when missing.</summary>

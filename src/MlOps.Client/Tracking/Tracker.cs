@@ -78,9 +78,12 @@ public sealed partial class Tracker : IDisposable, IAsyncDisposable
     /// </summary>
     /// <param name="options">Options; defaults when <see langword="null"/>.</param>
     /// <param name="loggerFactory">Logging; none when <see langword="null"/>.</param>
-    public static Tracker FromEnvironment(TrackerOptions? options = null, ILoggerFactory? loggerFactory = null)
+    public static Tracker FromEnvironment(TrackerOptions? options = null, ILoggerFactory? loggerFactory = null) =>
+        FromClientOptions(MlflowClientOptions.FromEnvironment(), options, loggerFactory);
+
+    /// <summary>A tracker over the store <paramref name="clientOptions"/> name (the environment's settings otherwise, as <see cref="FromEnvironment"/>).</summary>
+    internal static Tracker FromClientOptions(MlflowClientOptions clientOptions, TrackerOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
-        var clientOptions = MlflowClientOptions.FromEnvironment();
         clientOptions.LoggerFactory ??= loggerFactory;
         options = options?.Copy() ?? new TrackerOptions(); // the caller's object is not changed
         var store = TrackingStores.Open(clientOptions);

@@ -14,18 +14,6 @@ public sealed class LocalFeedTests : IDisposable
 
     public void Dispose() => _dir.Delete(recursive: true);
 
-    private static string RepositoryRoot()
-    {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "MlOps.Client.sln")))
-        {
-            root = root.Parent;
-        }
-
-        Assert.NotNull(root);
-        return root.FullName;
-    }
-
     private static async Task<string> DotnetAsync(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -67,7 +55,7 @@ public sealed class LocalFeedTests : IDisposable
     public async Task A_new_console_project_uses_the_packed_package_from_a_local_folder_as_the_readme_says()
     {
         var feed = Path.Combine(_dir.FullName, "packages");
-        await DotnetAsync(RepositoryRoot(), null, "pack", Path.Combine("src", "MlOps.Client", "MlOps.Client.csproj"), "-c", "Release", "-o", feed);
+        await DotnetAsync(MlOps.Client.Testing.SampleProcess.RepositoryRoot(), null, "pack", Path.Combine("src", "MlOps.Client", "MlOps.Client.csproj"), "-c", "Release", "-o", feed);
         var package = Assert.Single(Directory.GetFiles(feed, "MlOps.Client.*.nupkg"), f => !f.EndsWith(".snupkg", StringComparison.Ordinal));
         Assert.True(File.Exists(Path.ChangeExtension(package, ".snupkg")), "symbols package");
         var version = Path.GetFileNameWithoutExtension(package)["MlOps.Client.".Length..];

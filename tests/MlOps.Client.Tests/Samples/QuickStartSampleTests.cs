@@ -11,14 +11,7 @@ public class QuickStartSampleTests
     {
         var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)); // tests/MlOps.Client.Tests/bin/<configuration>/net10.0
         var configuration = testOutput.Parent!.Name;
-        var root = testOutput;
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "MlOps.Client.sln")))
-        {
-            root = root.Parent;
-        }
-
-        Assert.NotNull(root);
-        var bin = Path.Combine(root.FullName, "samples", "QuickStart", "bin", configuration);
+        var bin = Path.Combine(SampleProcess.RepositoryRoot(), "samples", "QuickStart", "bin", configuration);
         var found = Directory.Exists(bin) ? Directory.GetFiles(bin, "QuickStart.dll", SearchOption.AllDirectories) : [];
         Assert.True(found.Length > 0, $"QuickStart.dll not found under {bin}: build the solution first");
         return found.OrderByDescending(File.GetLastWriteTimeUtc).First();

@@ -60,5 +60,13 @@ public sealed class FluentFacadeTests : IDisposable
         }
 
         Mlflow.EndRun(); // nothing active: nothing happens, as Python's end_run
+
+        var other = Path.Combine(_dir.FullName, "other.db");
+        Mlflow.SetTrackingUri("sqlite:///" + other); // as mlflow.set_tracking_uri: later calls go there
+        await using (Mlflow.Tracker)
+        {
+            Assert.NotSame(tracker, Mlflow.Tracker);
+            Assert.Contains("other.db", Mlflow.Tracker.Store.Uri, StringComparison.Ordinal);
+        }
     }
 }
