@@ -83,7 +83,7 @@ internal static class XGBoostAutologHarness
                 for (var k = 0; k < 2; k++)
                 {
                     var t = Stopwatch.StartNew();
-                    FeatureImportance.Log(piece, booster, ImportanceType.Weight);
+                    FeatureImportance.Log(piece, booster, ImportanceType.Weight, plot: null);
                     var importance = t.Elapsed.TotalMilliseconds;
                     t.Restart();
                     _ = piece.LogModelAsync(booster, new MlOps.Client.XGBoost.Models.XGBoostFlavor(), $"model{k}", XGBoostAutologSession.Signature(booster, dtrain));

@@ -144,7 +144,7 @@ public sealed class SqliteLoggedModelTests : IDisposable
         Assert.Equal(["model-2"], await Names("metrics.acc > 0.65"));
         Assert.Equal(["model-0", "model-1", "model-2"], await Names("status = 'READY'", "name"));
         var bad = await Assert.ThrowsAsync<MlflowException>(() => Names("params.depth = '1' OR name = 'x'"));
-        Assert.Contains("subset", bad.Message, StringComparison.Ordinal);
+        Assert.Contains("Invalid clause(s) in filter string", bad.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -335,54 +335,59 @@ public sealed partial class SqliteTrackingStore : ILoggedModelStore, ILoggedMode
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, "Unknown logged-model status."),
     };
 
-    /// <summary>The logged_models table (<c>search_logged_models</c>).</summary>
-    private static readonly FilterTarget LoggedModelTarget = new(
-        "logged models",
-        (key, text) => key.ToLowerInvariant() switch
-        {
-            "status" => text.ToUpperInvariant().Replace("LOGGED_MODEL_", "", StringComparison.Ordinal) switch
-            {
-                "PENDING" => ("status", 1L), "READY" => ("status", 2L), "FAILED" or "UPLOAD_FAILED" => ("status", 3L), _ => null,
-            },
-            "name" => ("name", text),
-            "model_type" => ("model_type", text),
-            "source_run_id" => ("source_run_id", text),
-            "model_id" => ("model_id", text),
-            _ => null,
-        },
-        "EXISTS (SELECT 1 FROM logged_model_tags t WHERE t.model_id = logged_models.model_id AND t.tag_key = {0} AND t.tag_value = {1})",
-        "EXISTS (SELECT 1 FROM logged_model_params x WHERE x.model_id = logged_models.model_id AND x.param_key = {0} AND x.param_value = {1})",
-        // The latest value of the metric on the model (highest step, then timestamp), as MLflow 3 compares it.
-        "(SELECT l.metric_value FROM logged_model_metrics l WHERE l.model_id = logged_models.model_id AND l.metric_name = {0} ORDER BY l.metric_step DESC, l.metric_timestamp_ms DESC LIMIT 1)",
-        "name|model_type|source_run_id|status = '...', name LIKE '...'");
-
-    /// <summary>The logged-model filter: <c>name/model_type LIKE|ILIKE</c> clauses here, the rest as runs' (<see cref="RunFilter"/>).</summary>
+    /// <summary>The logged-model filter (MLflow 3's <c>search_logged_models</c>): the model's attributes, its params and tags, and the latest value of a metric (highest step, then timestamp).</summary>
     private static class LoggedModelFilter
     {
         public static void AppendSql(string filter, StringBuilder sql, List<object> args)
         {
-            var rest = new List<string>();
-            foreach (var clause in RunFilter.AndSplitter().Split(filter.Trim()))
+            foreach (var c in SearchGrammar.ParseFilter(filter, SearchGrammar.LoggedModels))
             {
-                var like = System.Text.RegularExpressions.Regex.Match(clause, @"^\s*(?<key>name|model_type)\s+(?<op>LIKE|ILIKE)\s+'(?<s>[^']*)'\s*$", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
-                if (!like.Success)
+                sql.Append(" AND ");
+                switch (c.Entity)
                 {
-                    rest.Add(clause);
-                    continue;
+                    case "attribute" when c.Key == "status":
+                        sql.Append(StatusCondition(c, args));
+                        break;
+                    case "attribute":
+                        sql.Append(SearchSql.Compare(c.Key switch
+                        {
+                            "creation_timestamp" or "creation_time" => "creation_timestamp_ms",
+                            "last_updated_timestamp" => "last_updated_timestamp_ms",
+                            var k => k,
+                        }, c, args));
+                        break;
+                    case "metric":
+                        var latest = $"(SELECT l.metric_value FROM logged_model_metrics l WHERE l.model_id = logged_models.model_id AND l.metric_name = {SearchSql.Slot(args, c.Key)} ORDER BY l.metric_step DESC, l.metric_timestamp_ms DESC LIMIT 1)";
+                        sql.Append(SearchSql.Compare(latest, c, args));
+                        break;
+                    case "parameter":
+                        sql.Append(CultureInfo.InvariantCulture, $"EXISTS (SELECT 1 FROM logged_model_params x WHERE x.model_id = logged_models.model_id AND x.param_key = {SearchSql.Slot(args, c.Key)} AND {SearchSql.Compare("x.param_value", c, args)})");
+                        break;
+                    default:
+                        sql.Append(CultureInfo.InvariantCulture, $"EXISTS (SELECT 1 FROM logged_model_tags t WHERE t.model_id = logged_models.model_id AND t.tag_key = {SearchSql.Slot(args, c.Key)} AND {SearchSql.Compare("t.tag_value", c, args)})");
+                        break;
                 }
-
-                // LIKE is case-sensitive in MLflow (SQLite's is not: GLOB with the wildcards translated); ILIKE is not.
-                var column = like.Groups["key"].Value.ToLowerInvariant();
-                var sensitive = like.Groups["op"].Value.Equals("LIKE", StringComparison.OrdinalIgnoreCase);
-                var slot = "$p" + args.Count.ToString(CultureInfo.InvariantCulture);
-                sql.Append(sensitive ? $" AND {column} GLOB {slot}" : $" AND lower({column}) LIKE lower({slot})");
-                args.Add(sensitive ? like.Groups["s"].Value.Replace('%', '*').Replace('_', '?') : like.Groups["s"].Value);
             }
+        }
 
-            if (rest.Count > 0)
+        /// <summary><c>status = 'READY'</c> or <c>!=</c> (or <c>LOGGED_MODEL_READY</c>, <c>PENDING</c>, <c>FAILED</c>/<c>UPLOAD_FAILED</c>) against the stored number.</summary>
+        private static string StatusCondition(SearchComparison c, List<object> args)
+        {
+            static long Number(string text) => text.ToUpperInvariant().Replace("LOGGED_MODEL_", "", StringComparison.Ordinal) switch
             {
-                RunFilter.AppendSql(string.Join(" and ", rest), sql, args, LoggedModelTarget);
+                "PENDING" => 1L,
+                "READY" => 2L,
+                "FAILED" or "UPLOAD_FAILED" => 3L,
+                _ => throw new MlflowException(400, MlflowErrorCodes.InvalidParameterValue,
+                    $"Invalid logged model status '{text}' in the filter: one of PENDING, READY, FAILED (or LOGGED_MODEL_…)."),
+            };
+
+            if (c.Comparator is not ("=" or "!="))
+            {
+                throw new MlflowException(400, MlflowErrorCodes.InvalidParameterValue, "A logged model's status is compared with = or !=, not " + c.Comparator + ".");
             }
+
+            return $"status {c.Comparator} {SearchSql.Slot(args, Number(c.Text!))}";
         }
 
         public static string OrderBy(IList<string> orderBy)

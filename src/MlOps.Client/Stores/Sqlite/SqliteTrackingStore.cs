@@ -208,23 +208,16 @@ public sealed partial class SqliteTrackingStore : ITrackingStore
         WithLockAsync(() =>
         {
             ArgumentNullException.ThrowIfNull(query);
-            var where = new StringBuilder(LifecycleClause("lifecycle_stage", query.ViewType));
+            var where = new StringBuilder(LifecycleClause("experiments.lifecycle_stage", query.ViewType));
             var args = new List<object>();
             if (!string.IsNullOrWhiteSpace(query.Filter))
             {
-                var m = ExperimentFilter().Match(query.Filter);
-                if (!m.Success)
-                {
-                    throw new MlflowException(400, MlflowErrorCodes.InvalidParameterValue,
-                        $"The embedded store supports experiment filters of the form name = '...' or name LIKE '...'; got '{query.Filter}'. Use a tracking server for the full grammar.");
-                }
-
-                where.Append(CultureInfo.InvariantCulture, $" AND name {(m.Groups[1].Value.Equals("like", StringComparison.OrdinalIgnoreCase) ? "LIKE" : "=")} $p0");
-                args.Add(m.Groups[2].Value);
+                SearchSql.ExperimentFilter(query.Filter, where, args);
             }
 
+            var order = SearchSql.ExperimentOrder(query.OrderBy);
             var offset = DecodeToken(pageToken);
-            var all = ReadExperiments("WHERE " + where + " ORDER BY creation_time DESC, experiment_id DESC", [.. args]);
+            var all = ReadExperiments("WHERE " + where + " ORDER BY " + order, [.. args]);
             var page = all.Skip(offset).Take(query.FirstPageSize).ToList();
             var next = offset + page.Count < all.Count ? EncodeToken(offset + page.Count) : null;
             return new MlflowPage<Experiment>(page, next);
@@ -382,20 +375,20 @@ public sealed partial class SqliteTrackingStore : ITrackingStore
             }
 
             var args = new List<object>();
-            var sql = new StringBuilder("SELECT run_uuid FROM runs WHERE experiment_id IN (");
+            var (joins, order) = SearchSql.RunOrder(query.OrderBy, args);
+            var sql = new StringBuilder("SELECT runs.run_uuid FROM runs").Append(joins).Append(" WHERE runs.experiment_id IN (");
             for (var i = 0; i < query.ExperimentIds.Count; i++)
             {
-                sql.Append(i == 0 ? "" : ", ").Append("$p").Append(args.Count);
-                args.Add(ParseId(query.ExperimentIds[i]));
+                sql.Append(i == 0 ? "" : ", ").Append(SearchSql.Slot(args, ParseId(query.ExperimentIds[i])));
             }
 
-            sql.Append(") AND ").Append(LifecycleClause("lifecycle_stage", query.ViewType));
+            sql.Append(") AND ").Append(LifecycleClause("runs.lifecycle_stage", query.ViewType));
             if (!string.IsNullOrWhiteSpace(query.Filter))
             {
-                RunFilter.AppendSql(query.Filter, sql, args);
+                SearchSql.RunFilter(query.Filter, sql, args);
             }
 
-            sql.Append(" ORDER BY ").Append(RunFilter.OrderBy(query.OrderBy)).Append(", run_uuid");
+            sql.Append(" ORDER BY ").Append(order);
             var offset = DecodeToken(pageToken);
             sql.Append(CultureInfo.InvariantCulture, $" LIMIT {query.FirstPageSize + 1} OFFSET {offset}");
             var ids = new List<string>();
