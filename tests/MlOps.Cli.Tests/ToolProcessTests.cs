@@ -278,6 +278,43 @@ public sealed class ToolProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task Runs_and_experiments_are_deleted_and_restored_with_Python_s_words()
+    {
+        var (uri, baseline, candidate) = await TwoRunsAsync();
+        async Task<string[]> Active() =>
+            ParseCsv((await Mlops.RunAsync(_dir.FullName, Env(uri), "runs", "search", "-e", "iris", "--format", "csv")).Output).Select(r => r["run_id"]).ToArray();
+
+        var deleted = await Mlops.RunAsync(_dir.FullName, Env(uri), "runs", "delete", "--run-id", baseline);
+        Assert.True(deleted.ExitCode == 0, deleted.ToString());
+        Assert.Equal($"Run with ID {baseline} has been deleted.", deleted.Output.Trim());
+        Assert.Equal([candidate], await Active());
+        var restored = await Mlops.RunAsync(_dir.FullName, Env(uri), "runs", "restore", "--run-id", baseline);
+        Assert.Equal($"Run with id {baseline} has been restored.", restored.Output.Trim());
+        Assert.Equal(2, (await Active()).Length);
+        var unknown = await Mlops.RunAsync(_dir.FullName, Env(uri), "runs", "delete", "--run-id", "0123456789abcdef0123456789abcdef");
+        Assert.True(unknown.ExitCode == 1, unknown.ToString());
+        Assert.Contains("Run with id=0123456789abcdef0123456789abcdef not found", unknown.Error, StringComparison.Ordinal);
+
+        // An experiment takes its runs with it, and comes back with them; deleting it twice says it is not there (as MLflow).
+        var experiments = ParseCsv((await Mlops.RunAsync(_dir.FullName, Env(uri), "experiments", "list", "--format", "csv")).Output);
+        var iris = experiments.Single(e => e["name"] == "iris")["experiment_id"];
+        var gone = await Mlops.RunAsync(_dir.FullName, Env(uri), "experiments", "delete", "-x", iris);
+        Assert.Equal($"Experiment with ID {iris} has been deleted.", gone.Output.Trim());
+        Assert.DoesNotContain(ParseCsv((await Mlops.RunAsync(_dir.FullName, Env(uri), "experiments", "list", "--format", "csv")).Output), e => e["name"] == "iris");
+        await using (var store = SqliteTrackingStore.Open(uri))
+        {
+            Assert.Equal("deleted", (await store.GetRunAsync(candidate, default)).Info.LifecycleStage);
+        }
+
+        var twice = await Mlops.RunAsync(_dir.FullName, Env(uri), "experiments", "delete", "--experiment-id", iris);
+        Assert.True(twice.ExitCode == 1, twice.ToString());
+        Assert.Contains($"No Experiment with id={iris} exists", twice.Error, StringComparison.Ordinal);
+        var back = await Mlops.RunAsync(_dir.FullName, Env(uri), "experiments", "restore", "-x", iris);
+        Assert.Equal($"Experiment with id {iris} has been restored.", back.Output.Trim());
+        Assert.Equal(2, (await Active()).Length);
+    }
+
+    [Fact]
     public async Task Against_a_tracking_server_every_page_is_fetched_and_exported()
     {
         using var server = WireMockServer.Start(new WireMockServerSettings { Urls = ["http://127.0.0.1:0"], StartAdminInterface = false });

@@ -90,7 +90,27 @@ internal static class MlopsCommandLine
             await ctx.Output.WriteLineAsync($"Created experiment '{parse.GetValue(createName)}' with id {id}").ConfigureAwait(false);
             return Ok;
         }));
-        return new Command("experiments", "Experiments of the tracking store.") { list, create };
+        var deleteId = new Option<string>("--experiment-id", "-x") { Description = "The experiment.", Required = true };
+        var delete = new Command("delete", "Mark an experiment and its runs deleted (mlflow experiments delete); restore undoes it.") { deleteId };
+        delete.SetAction((parse, ct) => Guard(context(parse), async ctx =>
+        {
+            await using var store = ctx.OpenStore();
+            var id = parse.GetValue(deleteId)!;
+            await store.LifecycleOf().DeleteExperimentAsync(id, ct).ConfigureAwait(false);
+            await ctx.Output.WriteLineAsync($"Experiment with ID {id} has been deleted.").ConfigureAwait(false);
+            return Ok;
+        }));
+        var restoreId = new Option<string>("--experiment-id", "-x") { Description = "The experiment.", Required = true };
+        var restore = new Command("restore", "Restore a deleted experiment and its runs (mlflow experiments restore).") { restoreId };
+        restore.SetAction((parse, ct) => Guard(context(parse), async ctx =>
+        {
+            await using var store = ctx.OpenStore();
+            var id = parse.GetValue(restoreId)!;
+            await store.LifecycleOf().RestoreExperimentAsync(id, ct).ConfigureAwait(false);
+            await ctx.Output.WriteLineAsync($"Experiment with id {id} has been restored.").ConfigureAwait(false);
+            return Ok;
+        }));
+        return new Command("experiments", "Experiments of the tracking store.") { list, create, delete, restore };
     }
 
     // ---------------------------------------------------------------- artifacts
@@ -244,7 +264,27 @@ internal static class MlopsCommandLine
                 new(pairs.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => KeyValuePair.Create(p.Key, (System.Text.Json.Nodes.JsonNode?)System.Text.Json.Nodes.JsonValue.Create(p.Value))));
         }));
 
-        return new Command("runs", "Search, compare and describe runs.") { search, compare, describe };
+        var deleteRun = new Option<string>("--run-id") { Description = "The run.", Required = true };
+        var delete = new Command("delete", "Mark a run deleted (mlflow runs delete); restore undoes it.") { deleteRun };
+        delete.SetAction((parse, ct) => Guard(context(parse), async ctx =>
+        {
+            await using var store = ctx.OpenStore();
+            var id = parse.GetValue(deleteRun)!;
+            await store.LifecycleOf().DeleteRunAsync(id, ct).ConfigureAwait(false);
+            await ctx.Output.WriteLineAsync($"Run with ID {id} has been deleted.").ConfigureAwait(false);
+            return Ok;
+        }));
+        var restoreRun = new Option<string>("--run-id") { Description = "The run.", Required = true };
+        var restore = new Command("restore", "Restore a deleted run (mlflow runs restore).") { restoreRun };
+        restore.SetAction((parse, ct) => Guard(context(parse), async ctx =>
+        {
+            await using var store = ctx.OpenStore();
+            var id = parse.GetValue(restoreRun)!;
+            await store.LifecycleOf().RestoreRunAsync(id, ct).ConfigureAwait(false);
+            await ctx.Output.WriteLineAsync($"Run with id {id} has been restored.").ConfigureAwait(false);
+            return Ok;
+        }));
+        return new Command("runs", "Search, compare, describe, delete and restore runs.") { search, compare, describe, delete, restore };
     }
 
     // ---------------------------------------------------------------- metrics

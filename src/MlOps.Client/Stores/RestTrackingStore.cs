@@ -4,7 +4,7 @@ namespace MlOps.Client.Stores;
 /// <param name="client">The client.</param>
 /// <param name="ownsClient">Whether disposing the store disposes the client.</param>
 public sealed class RestTrackingStore(MlflowClient client, bool ownsClient = false)
-    : ITrackingStore, IUploadStore, IArtifactStore, IRegistryStore, IModelHistoryStore, ILoggedModelStore
+    : ITrackingStore, IUploadStore, IArtifactStore, IRegistryStore, IModelHistoryStore, ILoggedModelStore, ILifecycleStore
 {
     /// <summary>The client.</summary>
     public MlflowClient Client { get; } = client ?? throw new ArgumentNullException(nameof(client));
@@ -114,4 +114,16 @@ public sealed class RestTrackingStore(MlflowClient client, bool ownsClient = fal
     /// <inheritdoc/>
     Task ILoggedModelStore.SetLoggedModelTagsAsync(string modelId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken) =>
         Client.SetLoggedModelTagsAsync(modelId, tags, cancellationToken);
+
+    /// <inheritdoc/>
+    Task ILifecycleStore.DeleteRunAsync(string runId, CancellationToken cancellationToken) => Client.DeleteRunAsync(runId, cancellationToken);
+
+    /// <inheritdoc/>
+    Task ILifecycleStore.RestoreRunAsync(string runId, CancellationToken cancellationToken) => Client.RestoreRunAsync(runId, cancellationToken);
+
+    /// <inheritdoc/>
+    Task ILifecycleStore.DeleteExperimentAsync(string experimentId, CancellationToken cancellationToken) => Client.DeleteExperimentAsync(experimentId, cancellationToken);
+
+    /// <inheritdoc/>
+    Task ILifecycleStore.RestoreExperimentAsync(string experimentId, CancellationToken cancellationToken) => Client.RestoreExperimentAsync(experimentId, cancellationToken);
 }

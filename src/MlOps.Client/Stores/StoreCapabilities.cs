@@ -51,6 +51,22 @@ internal interface ILoggedModelStore
     Task SetLoggedModelTagsAsync(string modelId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken);
 }
 
+/// <summary>A store whose runs and experiments can be deleted (moved to the <c>deleted</c> stage) and restored.</summary>
+internal interface ILifecycleStore
+{
+    /// <summary>Marks a run deleted.</summary>
+    Task DeleteRunAsync(string runId, CancellationToken cancellationToken);
+
+    /// <summary>Restores a deleted run.</summary>
+    Task RestoreRunAsync(string runId, CancellationToken cancellationToken);
+
+    /// <summary>Marks an active experiment, and its runs, deleted.</summary>
+    Task DeleteExperimentAsync(string experimentId, CancellationToken cancellationToken);
+
+    /// <summary>Restores a deleted experiment and its runs.</summary>
+    Task RestoreExperimentAsync(string experimentId, CancellationToken cancellationToken);
+}
+
 /// <summary>What a store can do beyond tracking is asked of it by capability, never by its concrete type.</summary>
 internal static class StoreCapabilities
 {
@@ -61,4 +77,8 @@ internal static class StoreCapabilities
     /// <summary>The store's model registry, or <see langword="null"/>.</summary>
     public static IModelRegistryStore? RegistryOf(this ITrackingStore store) =>
         store as IModelRegistryStore ?? (store as IRegistryStore)?.Registry;
+
+    /// <summary>The store's delete and restore of runs and experiments; <see cref="NotSupportedException"/> naming the store when it has none.</summary>
+    public static ILifecycleStore LifecycleOf(this ITrackingStore store) =>
+        store as ILifecycleStore ?? throw new NotSupportedException($"{store.Uri} cannot delete or restore runs and experiments.");
 }

@@ -18,13 +18,10 @@ namespace MlOps.Client.Stores;
 /// the value with the highest step, then timestamp, then value; params are immutable; tags are overwritten. Each
 /// batch is one transaction. The database runs in WAL mode with a busy timeout, so several processes can write.
 /// Artifacts go to a local folder next to the database: <c>&lt;db folder&gt;/mlruns/&lt;experiment id&gt;/&lt;run id&gt;/artifacts</c>.
-/// <para>Search supports a subset of MLflow's filter grammar: clauses joined by <c>and</c>, each
-/// <c>attributes.status|run_name|run_id = '…'</c> (or <c>!=</c>), <c>tags.&lt;key&gt; = '…'</c>, <c>params.&lt;key&gt; = '…'</c>
-/// (or <c>!=</c>), <c>metrics.&lt;key&gt; &lt;op&gt; number</c> with <c>= != &gt; &gt;= &lt; &lt;=</c>; order by
-/// <c>start_time</c>, <c>end_time</c> or <c>run_name</c> (<c>ASC</c>/<c>DESC</c>). Anything else is refused with a
-/// clear message; use a tracking server for the full grammar.</para>
+/// <para>Search follows MLflow's grammar as its SQL store evaluates it (filters on metrics, params, tags, attributes and
+/// datasets with <c>LIKE</c>/<c>ILIKE</c>/<c>IN</c>; ordering by any of them); see docs/embedded-store.md.</para>
 /// </remarks>
-public sealed partial class SqliteTrackingStore : ITrackingStore
+public sealed partial class SqliteTrackingStore : ITrackingStore, ILifecycleStore
 {
     /// <summary>The alembic revision of the schema this store creates (MLflow 2.22).</summary>
     internal const string SchemaRevision = "0584bdc529eb";
@@ -405,6 +402,58 @@ public sealed partial class SqliteTrackingStore : ITrackingStore
             var runs = ids.Take(query.FirstPageSize).Select(id => ReadRun(id, null)).ToList();
             return new MlflowPage<Run>(runs, more ? EncodeToken(offset + runs.Count) : null);
         }, cancellationToken);
+
+    /// <inheritdoc />
+    Task ILifecycleStore.DeleteRunAsync(string runId, CancellationToken cancellationToken) =>
+        WithLockAsync(() => SetRunStage(runId, "deleted", Now()), cancellationToken);
+
+    /// <inheritdoc />
+    Task ILifecycleStore.RestoreRunAsync(string runId, CancellationToken cancellationToken) =>
+        WithLockAsync(() => SetRunStage(runId, "active", null), cancellationToken);
+
+    /// <inheritdoc />
+    Task ILifecycleStore.DeleteExperimentAsync(string experimentId, CancellationToken cancellationToken) =>
+        WithLockAsync(() => SetExperimentStage(experimentId, "deleted"), cancellationToken);
+
+    /// <inheritdoc />
+    Task ILifecycleStore.RestoreExperimentAsync(string experimentId, CancellationToken cancellationToken) =>
+        WithLockAsync(() => SetExperimentStage(experimentId, "active"), cancellationToken);
+
+    /// <summary>As MLflow's SQL store: the stage and <c>deleted_time</c> (set on delete, cleared on restore), whatever the stage was.</summary>
+    private bool SetRunStage(string runId, string stage, long? deletedTime)
+    {
+        using var tx = _connection.BeginTransaction(deferred: false);
+        using var cmd = Command(tx, "UPDATE runs SET lifecycle_stage = $p0, deleted_time = $p1 WHERE run_uuid = $p2", stage, deletedTime, runId);
+        if (cmd.ExecuteNonQuery() == 0)
+        {
+            throw new MlflowException(404, MlflowErrorCodes.ResourceDoesNotExist, $"Run with id={runId} not found");
+        }
+
+        tx.Commit();
+        return true;
+    }
+
+    /// <summary>
+    /// As MLflow's SQL store: only an active experiment is deleted and only a deleted one restored (otherwise "No Experiment
+    /// with id=… exists"); every run of the experiment follows it.
+    /// </summary>
+    private bool SetExperimentStage(string experimentId, string stage)
+    {
+        var now = Now();
+        using var tx = _connection.BeginTransaction(deferred: false);
+        using (var cmd = Command(tx, "UPDATE experiments SET lifecycle_stage = $p0, last_update_time = $p1 WHERE experiment_id = $p2 AND lifecycle_stage = $p3",
+            stage, now, ParseId(experimentId), stage == "deleted" ? "active" : "deleted"))
+        {
+            if (cmd.ExecuteNonQuery() == 0)
+            {
+                throw new MlflowException(404, MlflowErrorCodes.ResourceDoesNotExist, $"No Experiment with id={experimentId} exists");
+            }
+        }
+
+        Exec(tx, "UPDATE runs SET lifecycle_stage = $p0, deleted_time = $p1 WHERE experiment_id = $p2", stage, stage == "deleted" ? now : null, ParseId(experimentId));
+        tx.Commit();
+        return true;
+    }
 
     /// <inheritdoc />
     public ValueTask DisposeAsync()
