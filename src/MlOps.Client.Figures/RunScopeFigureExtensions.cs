@@ -1,5 +1,3 @@
-using MlOps.Client.Artifacts;
-
 namespace MlOps.Client.Tracking;
 
 /// <summary>Logging ScottPlot figures as PNG artifacts (like Python's <c>mlflow.log_figure</c>).</summary>
@@ -21,25 +19,6 @@ public static class RunScopeFigureExtensions
             throw new ArgumentException($"LogFigureAsync writes PNG files; '{artifactFile}' does not end in .png.", nameof(artifactFile));
         }
 
-        var target = ArtifactPaths.Normalize(artifactFile);
-        var bytes = plot.GetImageBytes(width, height, ScottPlot.ImageFormat.Png);
-        var repository = run.GetArtifactRepository();
-        var upload = UploadAsync();
-        run.TrackPending(upload);
-        return upload;
-
-        async Task UploadAsync()
-        {
-            var temp = Path.Combine(Path.GetTempPath(), "mlops-figure-" + Guid.NewGuid().ToString("N") + ".png");
-            try
-            {
-                await File.WriteAllBytesAsync(temp, bytes, cancellationToken).ConfigureAwait(false);
-                await repository.UploadFileAsync(temp, target, null, cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                File.Delete(temp);
-            }
-        }
+        return RunScopeArtifactExtensions.LogBytesAsync(run, plot.GetImageBytes(width, height, ScottPlot.ImageFormat.Png), artifactFile, cancellationToken);
     }
 }

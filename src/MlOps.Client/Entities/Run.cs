@@ -249,6 +249,9 @@ public static class MlflowTags
     /// <summary><c>mlflow.loggedArtifacts</c>: the tables a run logged (<c>[{"path": …, "type": "table"}]</c>), which the MLflow UI shows.</summary>
     public const string LoggedArtifacts = "mlflow.loggedArtifacts";
 
+    /// <summary><c>mlflow.loggedImages</c>: <c>True</c> once the run logged an image series (<c>log_image</c> with a key), which the MLflow UI shows.</summary>
+    public const string LoggedImages = "mlflow.loggedImages";
+
     /// <summary>On an MLflow 3 logged model: the registered versions made from it, a JSON list of <c>{"name", "version"}</c>.</summary>
     public const string ModelVersions = "mlflow.modelVersions";
 

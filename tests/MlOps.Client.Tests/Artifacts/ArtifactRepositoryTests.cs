@@ -211,6 +211,50 @@ public sealed class ArtifactRepositoryTests : IDisposable
         Assert.True(bytes.Length > 1000);
     }
 
+    [Fact]
+    public async Task Images_are_logged_as_Python_s_log_image_writes_them()
+    {
+        await using var store = SqliteTrackingStore.Open("sqlite:///" + Path.Combine(_dir.FullName, "mlflow.db"));
+        await using var tracker = new Tracker(store, new TrackerOptions { HandleProcessExit = false, SetSystemTags = false });
+        using var bitmap = new SkiaSharp.SKBitmap(640, 320);
+        bitmap.Erase(new SkiaSharp.SKColor(200, 30, 30));
+        using var image = SkiaSharp.SKImage.FromBitmap(bitmap);
+        RunScope run;
+        using (run = tracker.StartRun("images"))
+        {
+            _ = run.LogImageAsync(image, "samples/red.jpg");
+            _ = run.LogImageAsync(image, "train/sample", step: 3, timestamp: DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_123));
+            Assert.Throws<ArgumentException>("artifactFile", () => { _ = run.LogImageAsync(image, "samples/red.gif"); });
+            var bad = Assert.Throws<ArgumentException>("key", () => { _ = run.LogImageAsync(image, "a:b", 0); });
+            Assert.Contains("'a:b' contains invalid characters", bad.Message, StringComparison.Ordinal);
+        }
+
+        var root = new Uri(run.ArtifactUri!).LocalPath;
+        using (var jpeg = SkiaSharp.SKBitmap.Decode(Path.Combine(root, "samples", "red.jpg")))
+        {
+            Assert.Equal((640, 320), (jpeg.Width, jpeg.Height));
+        }
+
+        // images/{key with / as #}%step%{step}%timestamp%{ms}%{uuid starting g-z}.png and its %compressed.webp preview.
+        var files = Directory.GetFiles(Path.Combine(root, "images")).Select(Path.GetFileName).OrderBy(f => f!.Length).ToArray();
+        Assert.Equal(2, files.Length);
+        var pattern = new System.Text.RegularExpressions.Regex(@"^train#sample%step%3%timestamp%1700000000123%[g-z][0-9a-f]{7}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+        Assert.Matches(pattern, files[0]);
+        Assert.EndsWith(".png", files[0], StringComparison.Ordinal);
+        Assert.Equal(files[0]![..^4] + "%compressed.webp", files[1]);
+        using (var full = SkiaSharp.SKBitmap.Decode(Path.Combine(root, "images", files[0]!)))
+        using (var preview = SkiaSharp.SKBitmap.Decode(Path.Combine(root, "images", files[1]!)))
+        {
+            Assert.Equal((640, 320), (full.Width, full.Height));
+            Assert.Equal((256, 128), (preview.Width, preview.Height)); // the longest side 256, as Python's compress_image_size
+            var pixel = preview.GetPixel(128, 64);
+            Assert.InRange(pixel.Red, 190, 210);
+            Assert.InRange(pixel.Green, 20, 40);
+        }
+
+        Assert.Equal("True", (await store.GetRunAsync(run.RunId, default)).Data.GetTag(MlflowTags.LoggedImages));
+    }
+
     private sealed class SyncProgress(Action<ArtifactTransferProgress> report) : IProgress<ArtifactTransferProgress>
     {
         public void Report(ArtifactTransferProgress value) => report(value);

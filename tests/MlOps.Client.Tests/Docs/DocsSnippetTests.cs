@@ -35,6 +35,7 @@ public sealed partial class DocsSnippetTests
             MlOps.Client.MlflowClient client = null!;
             MlOps.Client.Tracking.RunScope run = null!;
             ScottPlot.Plot plot = new();
+            SkiaSharp.SKImage image = null!;
             MlOps.Client.XGBoost.Booster booster = null!;
             MlOps.Client.Models.ModelSignature? signature = null;
             MlOps.Client.Models.LoggedModelInfo info = null!;
