@@ -40,13 +40,14 @@ public sealed class DMatrix : IDisposable, INativeOwner
     /// <param name="labels">One label per row, or <see langword="null"/>.</param>
     /// <param name="missing">The value that marks a missing feature. Default <see cref="float.NaN"/>.</param>
     public DMatrix(ReadOnlySpan<float> data, int rows, int columns, float[]? labels = null, float missing = float.NaN)
-        : this(CreateDense(data, rows, columns, labels, missing), rows, columns, missing, ComputeDigest(data, rows, columns), labels)
+        : this(CreateDense(data, rows, columns, labels, missing), rows, columns, missing, ComputeDigest(data, rows, columns), labels, DenseHead(data, rows, columns))
     {
     }
 
-    private DMatrix(SafeDMatrixHandle handle, int rows, int columns, float missing, string digest, float[]? labels)
+    private DMatrix(SafeDMatrixHandle handle, int rows, int columns, float missing, string digest, float[]? labels, float[][] head)
     {
         _handle = handle;
+        HeadRows = head;
         RowCount = rows;
         ColumnCount = columns;
         Missing = missing;
@@ -129,7 +130,18 @@ public sealed class DMatrix : IDisposable, INativeOwner
         var digest = Convert.ToHexString(md5.GetHashAndReset())[..8].ToLowerInvariant();
         try
         {
-            return new DMatrix(handle, rows, columns, float.NaN, digest, labels);
+            var head = new float[Math.Min(rows, ExampleRowCount)][];
+            for (var r = 0; r < head.Length; r++)
+            {
+                head[r] = new float[columns];
+                Array.Fill(head[r], float.NaN);
+                for (var k = rowOffsets[r]; k < rowOffsets[r + 1]; k++)
+                {
+                    head[r][columnIndices[(int)k]] = values[(int)k];
+                }
+            }
+
+            return new DMatrix(handle, rows, columns, float.NaN, digest, labels, head);
         }
         catch
         {
@@ -348,6 +360,15 @@ public sealed class DMatrix : IDisposable, INativeOwner
     /// <summary>The feature names set on this matrix (a managed copy, for prediction checks), or <see langword="null"/>.</summary>
     internal string[]? KnownFeatureNames => Volatile.Read(ref _featureNames);
 
+    /// <summary>How many rows are kept for an input example (Python's <c>INPUT_EXAMPLE_SAMPLE_ROWS</c>).</summary>
+    internal const int ExampleRowCount = 5;
+
+    /// <summary>
+    /// The first rows of the data (at most <see cref="ExampleRowCount"/>, absent sparse entries as NaN), kept as Python's
+    /// autologging keeps them on the DMatrix: XGBoost cannot give the data back, and an input example is made of them.
+    /// </summary>
+    internal float[][] HeadRows { get; }
+
     private string[]? _featureNames;
 
     /// <summary>Held by boosters while they train or evaluate on this matrix: XGBoost builds and caches training pages inside it, which is not thread-safe.</summary>
@@ -499,6 +520,17 @@ public sealed class DMatrix : IDisposable, INativeOwner
     }
 
     /// <summary>Rows of equal length as one row-major array (checked: no null row, no ragged row).</summary>
+    private static float[][] DenseHead(ReadOnlySpan<float> data, int rows, int columns)
+    {
+        var head = new float[Math.Clamp(rows, 0, ExampleRowCount)][];
+        for (var r = 0; r < head.Length && (r + 1) * columns <= data.Length; r++)
+        {
+            head[r] = data.Slice(r * columns, columns).ToArray();
+        }
+
+        return head;
+    }
+
     internal static float[] Flatten(float[][] rows, out int columns)
     {
         ArgumentNullException.ThrowIfNull(rows);

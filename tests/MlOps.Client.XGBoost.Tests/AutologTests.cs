@@ -51,6 +51,34 @@ public sealed class AutologTests : IAsyncLifetime
     }
 
     [XGBoostFact]
+    public async Task With_input_examples_the_first_five_training_rows_are_saved_under_the_signature_s_names()
+    {
+        var (x, y) = TestData.Multiclass(30, 4, 30);
+        using var dtrain = new DMatrix(x, y);
+        string runId;
+        using (var run = _tracker.StartRun("examples"))
+        {
+            runId = run.RunId;
+            using var autolog = _tracker.AutologXGBoost(new XGBoostAutologOptions { LogInputExamples = true });
+            using var booster = XGBoost.Train(IrisLikeParams(), dtrain, numBoostRound: 2);
+        }
+
+        var model = Path.Combine(ArtifactRoot(await _store.GetRunAsync(runId, default)), "model");
+        var example = JsonNode.Parse(File.ReadAllText(Path.Combine(model, "input_example.json")))!;
+        Assert.Equal(["f0", "f1", "f2", "f3"], example["columns"]!.AsArray().Select(c => c!.GetValue<string>()));
+        var rows = example["data"]!.AsArray();
+        Assert.Equal(5, rows.Count);
+        Assert.Equal((double)x[4][3], rows[4]![3]!.GetValue<double>());
+        var serving = JsonNode.Parse(File.ReadAllText(Path.Combine(model, "serving_input_example.json")))!;
+        Assert.True(JsonNode.DeepEquals(example, serving["dataframe_split"]));
+        Assert.Equal("dataframe", MlflowModel.Load(model).SavedInputExampleInfo!["type"]!.GetValue<string>());
+
+        // A sparse matrix keeps its first rows too, absent entries as NaN (null in the example's JSON).
+        using var csr = DMatrix.FromCsr([0, 1, 1], [2], [7f], 3);
+        Assert.Equal([[float.NaN, float.NaN, 7f], [float.NaN, float.NaN, float.NaN]], csr.HeadRows);
+    }
+
+    [XGBoostFact]
     public void The_signature_names_the_matrixs_columns_so_a_DataFrame_with_them_predicts_in_Python()
     {
         var (x, y) = TestData.Multiclass(30, 4, 30);
@@ -149,6 +177,9 @@ public sealed class AutologTests : IAsyncLifetime
         {
             Assert.True(File.Exists(Path.Combine(root, "model", file)), file);
         }
+
+        Assert.False(File.Exists(Path.Combine(root, "model", "input_example.json"))); // log_input_examples is off by default, as in Python
+        Assert.Null(mlmodel.SavedInputExampleInfo);
 
         Assert.Contains($"xgboost=={Booster.LibraryVersion.ToString(3)}", File.ReadAllLines(Path.Combine(root, "model", "requirements.txt")));
         Assert.Contains("- -r requirements.txt", File.ReadAllText(Path.Combine(root, "model", "python_env.yaml")), StringComparison.Ordinal);

@@ -79,6 +79,43 @@ public sealed class PythonInteropTests
         }
     }
 
+    private const string PyfuncScript = """
+        import json, sys
+        import mlflow, mlflow.pyfunc, numpy as np, pandas as pd
+        from mlflow.artifacts import download_artifacts
+        from mlflow.models import validate_serving_input
+        uri, run_id = sys.argv[1], sys.argv[2]
+        mlflow.set_tracking_uri(uri)
+        model = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
+        names = [c["name"] for c in model.metadata.get_input_schema().to_dict()]
+        frame = pd.DataFrame(json.load(sys.stdin), columns=names)
+        print(json.dumps(names))
+        print(json.dumps(np.asarray(model.predict(frame)).ravel().tolist()))
+        example = open(download_artifacts(f"runs:/{run_id}/model/serving_input_example.json")).read()
+        print(json.dumps(np.asarray(validate_serving_input(f"runs:/{run_id}/model", example)).shape))
+        """;
+
+    /// <summary>What a Python colleague tries first: <c>pyfunc.predict(DataFrame)</c> with the training columns, and the saved serving example through MLflow's own validation.</summary>
+    [PythonInteropFact]
+    public async Task Python_pyfunc_predicts_a_DataFrame_and_accepts_the_saved_serving_example()
+    {
+        var uri = Environment.GetEnvironmentVariable("MLFLOW_INTEGRATION_URI")!;
+        var (runId, xTest, expected) = await TrainSeedExampleAsync(uri, "xgboost-pyfunc");
+
+        var (output, error, exitCode) = await RunPythonAsync(PyfuncScript, JsonSerializer.Serialize(xTest), uri, runId);
+        Assert.True(exitCode == 0, error);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["f0", "f1", "f2", "f3"], JsonSerializer.Deserialize<string[]>(lines[0])!);
+        var actual = JsonSerializer.Deserialize<double[]>(lines[1])!;
+        Assert.Equal(expected.Length, actual.Length);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.True(expected[i] == (float)actual[i], string.Create(CultureInfo.InvariantCulture, $"probability {i}: C# {expected[i]}, Python {actual[i]}"));
+        }
+
+        Assert.Equal([5, 3], JsonSerializer.Deserialize<int[]>(lines[2])!); // the 5 example rows, 3 class probabilities each
+    }
+
     private const string LoggedModelScript = """
         import json, sys
         import mlflow, mlflow.xgboost, numpy as np, xgboost as xgb
@@ -163,7 +200,7 @@ public sealed class PythonInteropTests
         using var dtrain = new DMatrix(xTrain, yTrain);
         using var dtest = new DMatrix(xTest);
         using var run = tracker.StartRun(runName);
-        using var autolog = tracker.AutologXGBoost();
+        using var autolog = tracker.AutologXGBoost(new XGBoostAutologOptions { LogInputExamples = true });
         using var model = XGBoost.Train(
             new Dictionary<string, object?> { ["objective"] = "multi:softprob", ["num_class"] = 3, ["learning_rate"] = 1, ["eval_metric"] = "mlogloss", ["seed"] = 42 },
             dtrain, evals: [(dtrain, "train")]);

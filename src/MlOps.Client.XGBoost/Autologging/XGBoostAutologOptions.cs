@@ -16,6 +16,13 @@ public sealed class XGBoostAutologOptions
     /// <summary>Give the logged model a signature from the training matrix: named double columns in (feature names, else <c>f0</c>…), the prediction tensor out. Default <see langword="true"/>.</summary>
     public bool LogModelSignatures { get; set; } = true;
 
+    /// <summary>
+    /// Save the first 5 rows of the training data with the model as its input example (<c>input_example.json</c>,
+    /// <c>serving_input_example.json</c>), columns named as in the signature. Default <see langword="false"/>, as Python's
+    /// <c>log_input_examples</c>.
+    /// </summary>
+    public bool LogInputExamples { get; set; }
+
     /// <summary>Feature importance types logged as <c>feature_importance_{type}.json</c> (and <c>.png</c> with <see cref="FeatureImportancePlot"/>). Default: weight.</summary>
     public IList<ImportanceType> ImportanceTypes { get; } = [ImportanceType.Weight];
 

@@ -70,7 +70,12 @@ public sealed partial class XGBoostAutologSession : IDisposable
         Safely("metrics", recorder.LogLastIteration);
         if (Options.LogModels)
         {
-            Safely("model", () => _ = run.LogModelAsync(booster, new XGBoostFlavor(Options.ModelFormat), "model", Options.LogModelSignatures ? Signature(booster, request.DTrain) : null));
+            Safely("model", () => _ = run.LogModelAsync(booster, new LogModelOptions
+            {
+                Name = "model",
+                Signature = Options.LogModelSignatures ? Signature(booster, request.DTrain) : null,
+                InputExample = Options.LogInputExamples ? InputExample(request.DTrain) : null,
+            }, new XGBoostFlavor(Options.ModelFormat)));
         }
 
         if (request.EarlyStoppingRounds is > 0)
@@ -194,11 +199,20 @@ public sealed partial class XGBoostAutologSession : IDisposable
         IReadOnlyList<long> output = objective == "multi:softprob" && numClass > 1 ? [-1, numClass]
             : numTarget > 1 ? [-1, numTarget]
             : [-1];
-        var names = dtrain.FeatureNames is { Count: > 0 } given && given.Count == dtrain.ColumnCount
+        return ModelSignature.FromColumns(ColumnNames(dtrain).Select(n => (n, "double"))) with { Outputs = ModelSignature.FromTensors("float32", output).Inputs };
+    }
+
+    /// <summary>
+    /// Python's autolog input example: the first rows of the training data (kept on the DMatrix, as Python keeps them), as a
+    /// data frame with the signature's column names, so that it is also a valid body for the served model.
+    /// </summary>
+    internal static ModelInputExample InputExample(DMatrix dtrain) =>
+        ModelInputExample.FromRows(ColumnNames(dtrain), dtrain.HeadRows.Select(r => (IReadOnlyList<object?>)[.. r.Select(v => (object?)v)]));
+
+    private static IReadOnlyList<string> ColumnNames(DMatrix dtrain) =>
+        dtrain.FeatureNames is { Count: > 0 } given && given.Count == dtrain.ColumnCount
             ? given
             : [.. Enumerable.Range(0, dtrain.ColumnCount).Select(i => "f" + i.ToString(CultureInfo.InvariantCulture))];
-        return ModelSignature.FromColumns(names.Select(n => (n, "double"))) with { Outputs = ModelSignature.FromTensors("float32", output).Inputs };
-    }
 
     private void Safely(string what, Action action)
     {

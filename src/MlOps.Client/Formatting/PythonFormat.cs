@@ -56,44 +56,65 @@ internal static class PythonFormat
     };
 
     /// <summary>
-    /// JSON as Python's <c>json.dumps</c> writes it by default: <c>", "</c> and <c>": "</c> separators, non-ASCII and
-    /// control characters escaped as <c>\uXXXX</c> (<c>ensure_ascii</c>), numbers as they are.
+    /// JSON as Python's <c>json.dumps</c> writes it: by default <c>", "</c> and <c>": "</c> separators on one line; with
+    /// <paramref name="indent"/>, one member per line indented by that many spaces per level, <c>","</c> at line ends
+    /// (<c>json.dumps(x, indent=2)</c>); non-ASCII and control characters escaped as <c>\uXXXX</c> (<c>ensure_ascii</c>),
+    /// numbers as they are.
     /// </summary>
-    public static string JsonDumps(System.Text.Json.Nodes.JsonNode? node)
+    public static string JsonDumps(System.Text.Json.Nodes.JsonNode? node, int? indent = null)
     {
         var sb = new StringBuilder();
-        Write(node);
+        Write(node, 0);
         return sb.ToString();
 
-        void Write(System.Text.Json.Nodes.JsonNode? n)
+        void Break(int depth)
         {
+            if (indent is { } width)
+            {
+                sb.Append('\n').Append(' ', width * depth);
+            }
+        }
+
+        void Write(System.Text.Json.Nodes.JsonNode? n, int depth)
+        {
+            var separator = indent is null ? ", " : ",";
             switch (n)
             {
                 case null:
                     sb.Append("null");
+                    break;
+                case System.Text.Json.Nodes.JsonObject obj when obj.Count == 0:
+                    sb.Append("{}");
                     break;
                 case System.Text.Json.Nodes.JsonObject obj:
                     sb.Append('{');
                     var first = true;
                     foreach (var (key, value) in obj)
                     {
-                        sb.Append(first ? "" : ", ");
+                        sb.Append(first ? "" : separator);
                         first = false;
+                        Break(depth + 1);
                         JsonString(sb, key);
                         sb.Append(": ");
-                        Write(value);
+                        Write(value, depth + 1);
                     }
 
+                    Break(depth);
                     sb.Append('}');
+                    break;
+                case System.Text.Json.Nodes.JsonArray array when array.Count == 0:
+                    sb.Append("[]");
                     break;
                 case System.Text.Json.Nodes.JsonArray array:
                     sb.Append('[');
                     for (var i = 0; i < array.Count; i++)
                     {
-                        sb.Append(i == 0 ? "" : ", ");
-                        Write(array[i]);
+                        sb.Append(i == 0 ? "" : separator);
+                        Break(depth + 1);
+                        Write(array[i], depth + 1);
                     }
 
+                    Break(depth);
                     sb.Append(']');
                     break;
                 default:
@@ -110,6 +131,26 @@ internal static class PythonFormat
             }
         }
     }
+
+    /// <summary>
+    /// A cell of a pandas DataFrame as MLflow writes it to JSON (tables, input examples): floats in Python's notation
+    /// (<c>0.0</c> stays <c>0.0</c>), NaN and ±∞ as <c>null</c> (pandas), times in ISO form, other values as text.
+    /// </summary>
+    public static System.Text.Json.Nodes.JsonNode? PandasCell(object? value) => value switch
+    {
+        null => null,
+        System.Text.Json.Nodes.JsonNode node => node.DeepClone(),
+        double d when double.IsNaN(d) || double.IsInfinity(d) => null,
+        float f when float.IsNaN(f) || float.IsInfinity(f) => null,
+        double d => System.Text.Json.Nodes.JsonNode.Parse(Float(d)),
+        float f => System.Text.Json.Nodes.JsonNode.Parse(Float((double)f)),
+        bool b => System.Text.Json.Nodes.JsonValue.Create(b),
+        string s => System.Text.Json.Nodes.JsonValue.Create(s),
+        DateTimeOffset t => System.Text.Json.Nodes.JsonValue.Create(t.ToString("yyyy-MM-ddTHH:mm:ss.fffK", CultureInfo.InvariantCulture)), // date_format="iso"
+        DateTime t => System.Text.Json.Nodes.JsonValue.Create(t.ToString("yyyy-MM-ddTHH:mm:ss.fff", CultureInfo.InvariantCulture)),
+        IConvertible c when value is int or long or short or byte or sbyte or uint or ulong or ushort or decimal => System.Text.Json.Nodes.JsonValue.Create(c.ToDecimal(CultureInfo.InvariantCulture)),
+        _ => System.Text.Json.Nodes.JsonValue.Create(Convert.ToString(value, CultureInfo.InvariantCulture)),
+    };
 
     private static void JsonString(StringBuilder sb, string s)
     {

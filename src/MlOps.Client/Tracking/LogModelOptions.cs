@@ -11,6 +11,12 @@ public sealed class LogModelOptions
     /// <summary>The signature, if known.</summary>
     public ModelSignature? Signature { get; set; }
 
+    /// <summary>
+    /// An example input saved with the model (Python's <c>input_example</c>): <c>input_example.json</c>,
+    /// <c>serving_input_example.json</c> and the MLmodel's <c>saved_input_example_info</c>. None by default.
+    /// </summary>
+    public ModelInputExample? InputExample { get; set; }
+
     /// <summary>When set, the model is registered under this name (created if missing), as Python's <c>registered_model_name</c>.</summary>
     public string? RegisteredModelName { get; set; }
 

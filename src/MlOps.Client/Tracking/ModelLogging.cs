@@ -164,6 +164,7 @@ public static class ModelLogging
         }
 
         description.Signature = options.Signature;
+        description.SavedInputExampleInfo = options.InputExample?.Save(directory);
         description.ModelSizeBytes = new DirectoryInfo(directory).EnumerateFiles("*", SearchOption.AllDirectories)
             .Where(f => f.Name != MlflowModel.FileName).Sum(f => f.Length);
         description.Save(directory);

@@ -50,7 +50,7 @@ public static class RunScopeTableExtensions
                 throw new ArgumentException($"Row {index} has {row.Count} values for {columns.Count} columns.", nameof(rows));
             }
 
-            table.Rows.Add([.. row.Select(ToJson)]);
+            table.Rows.Add([.. row.Select(PythonFormat.PandasCell)]);
             index++;
         }
 
@@ -95,22 +95,6 @@ public static class RunScopeTableExtensions
             dir.Delete(recursive: true);
         }
     }
-
-    private static JsonNode? ToJson(object? value) => value switch
-    {
-        null => null,
-        JsonNode node => node.DeepClone(),
-        double d when double.IsNaN(d) || double.IsInfinity(d) => null, // pandas writes NaN as null
-        float f when float.IsNaN(f) || float.IsInfinity(f) => null,
-        double d => JsonNode.Parse(PythonFormat.Float(d)), // 0.0 stays 0.0, as pandas writes it
-        float f => JsonNode.Parse(PythonFormat.Float((double)f)),
-        bool b => JsonValue.Create(b),
-        string s => JsonValue.Create(s),
-        DateTimeOffset t => JsonValue.Create(t.ToString("yyyy-MM-ddTHH:mm:ss.fffK", CultureInfo.InvariantCulture)), // date_format="iso"
-        DateTime t => JsonValue.Create(t.ToString("yyyy-MM-ddTHH:mm:ss.fff", CultureInfo.InvariantCulture)),
-        IConvertible c when value is int or long or short or byte or sbyte or uint or ulong or ushort or decimal => JsonValue.Create(c.ToDecimal(CultureInfo.InvariantCulture)),
-        _ => JsonValue.Create(Convert.ToString(value, CultureInfo.InvariantCulture)),
-    };
 
     private sealed class LoggedTable(List<string> columns)
     {
