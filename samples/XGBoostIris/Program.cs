@@ -41,3 +41,7 @@ using (var run = tracker.StartRun())
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"log_loss={logLoss:F9}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"accuracy={accuracy:F9}"));
 Console.WriteLine($"RUN_ID={runId}");
+// The model's URI: models:/<model id> on MLflow 3 (what Python should load: runs:/ waits minutes there, see docs/xgboost.md),
+// runs:/<run id>/model on MLflow 2.x.
+var finished = await tracker.Store.GetRunAsync(runId, CancellationToken.None);
+Console.WriteLine(finished.Outputs.ModelOutputs is [var output, ..] ? $"MODEL_URI=models:/{output.ModelId}" : $"MODEL_URI=runs:/{runId}/model");

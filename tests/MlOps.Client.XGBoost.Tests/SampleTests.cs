@@ -52,6 +52,7 @@ public sealed class SampleTests
             }
 
             var runId = SampleProcess.RunId(output);
+            Assert.Equal($"runs:/{runId}/model", SampleProcess.Value(output, "MODEL_URI")); // a 2.22 mlflow.db: the run's model
             using var db = new SqliteConnection("Data Source=" + Path.Combine(dir.FullName, "mlflow.db") + ";Pooling=False");
             db.Open();
             using var cmd = db.CreateCommand();

@@ -208,6 +208,37 @@ public partial class MlflowClient : IDisposable
         }
     }
 
+    private string? _serverVersion;
+
+    /// <summary>
+    /// The server's MLflow version (<c>GET /version</c>, one attempt, remembered), or <see langword="null"/> when it does
+    /// not say (a managed service without that route, a proxy): what a logged model pins, as Python pins its own.
+    /// </summary>
+    internal async Task<string?> GetServerVersionAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _serverVersion) is { } known)
+        {
+            return known.Length == 0 ? null : known;
+        }
+
+        string version;
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(BaseUri, "version"));
+            request.Options.Set(MlflowHttpPipeline.ResilienceHandler.SingleAttemptKey, true);
+            using var response = await SendRawAsync(request, cancellationToken).ConfigureAwait(false);
+            var text = (await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false)).Trim();
+            version = text.Length is > 0 and < 40 && char.IsAsciiDigit(text[0]) ? text : "";
+        }
+        catch (MlflowException)
+        {
+            version = "";
+        }
+
+        Volatile.Write(ref _serverVersion, version);
+        return version.Length == 0 ? null : version;
+    }
+
     /// <summary>Sends through the pipeline; a non-2xx answer becomes an <see cref="MlflowException"/>.</summary>
     internal async Task<HttpResponseMessage> SendRawAsync(HttpRequestMessage request, CancellationToken cancellationToken, HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
     {

@@ -65,8 +65,49 @@ public sealed partial class MlflowModel
         RunId = runId,
         ModelUuid = Guid.NewGuid().ToString("N"),
         UtcTimeCreated = (time ?? TimeProvider.System).GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture),
-        MlflowVersion = "2.22.0",
+        MlflowVersion = DefaultMlflowVersion,
     };
+
+    /// <summary>The MLflow version a model is written for when the store does not say which (2.22.0).</summary>
+    internal const string DefaultMlflowVersion = "2.22.0";
+
+    /// <summary>
+    /// The <c>mlflow==</c> pin for a model logged to an MLflow of <paramref name="serverVersion"/>, by Python's rule: a
+    /// release (or release candidate) pins itself; a development build (<c>3.6.1.dev0</c>) pins the release before it (<c>3.6.0</c>); unknown or
+    /// unreadable: <see cref="DefaultMlflowVersion"/>.
+    /// </summary>
+    internal static string PinnedMlflowVersion(string? serverVersion)
+    {
+        var m = serverVersion is null ? null : System.Text.RegularExpressions.Regex.Match(serverVersion, @"^(\d+)\.(\d+)\.(\d+)(\.?(dev|rc|a|b)\d*)?(\+.*)?$");
+        if (m is not { Success: true })
+        {
+            return DefaultMlflowVersion;
+        }
+
+        var micro = int.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture);
+        return m.Groups[5].Value != "dev" ? serverVersion!.Split('+')[0]
+            : micro > 0 ? $"{m.Groups[1].Value}.{m.Groups[2].Value}.{micro - 1}"
+            : DefaultMlflowVersion; // x.y.0.dev0: the release before it is not known
+
+    }
+
+    /// <summary>Sets the <c>mlflow==</c> pin of the environment files a flavor wrote (<c>requirements.txt</c>, <c>conda.yaml</c>) to <paramref name="version"/>.</summary>
+    internal static void PinMlflow(string directory, string version)
+    {
+        foreach (var name in new[] { "requirements.txt", "conda.yaml" })
+        {
+            var file = Path.Combine(directory, name);
+            if (File.Exists(file))
+            {
+                var text = File.ReadAllText(file);
+                var pinned = System.Text.RegularExpressions.Regex.Replace(text, @"(?m)^(\s*-?\s*)mlflow==[^\s]+$", "${1}mlflow==" + version);
+                if (text != pinned)
+                {
+                    File.WriteAllText(file, pinned);
+                }
+            }
+        }
+    }
 
     /// <summary>Reads an <c>MLmodel</c> file.</summary>
     /// <param name="path">The file, or the model folder that contains it.</param>

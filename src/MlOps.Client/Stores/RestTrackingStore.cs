@@ -4,7 +4,7 @@ namespace MlOps.Client.Stores;
 /// <param name="client">The client.</param>
 /// <param name="ownsClient">Whether disposing the store disposes the client.</param>
 public sealed class RestTrackingStore(MlflowClient client, bool ownsClient = false)
-    : ITrackingStore, IUploadStore, IArtifactStore, IRegistryStore, IModelHistoryStore, ILoggedModelStore, ILifecycleStore
+    : ITrackingStore, IUploadStore, IArtifactStore, IRegistryStore, IModelHistoryStore, ILoggedModelStore, ILifecycleStore, IMlflowVersionStore
 {
     /// <summary>The client.</summary>
     public MlflowClient Client { get; } = client ?? throw new ArgumentNullException(nameof(client));
@@ -126,4 +126,7 @@ public sealed class RestTrackingStore(MlflowClient client, bool ownsClient = fal
 
     /// <inheritdoc/>
     Task ILifecycleStore.RestoreExperimentAsync(string experimentId, CancellationToken cancellationToken) => Client.RestoreExperimentAsync(experimentId, cancellationToken);
+
+    /// <inheritdoc/>
+    Task<string?> IMlflowVersionStore.MlflowVersionAsync(CancellationToken cancellationToken) => Client.GetServerVersionAsync(cancellationToken);
 }

@@ -67,6 +67,13 @@ internal interface ILifecycleStore
     Task RestoreExperimentAsync(string experimentId, CancellationToken cancellationToken);
 }
 
+/// <summary>A store that knows which MLflow version serves it (what a logged model's environment pins).</summary>
+internal interface IMlflowVersionStore
+{
+    /// <summary>The MLflow version (e.g. <c>3.6.1.dev0</c>), or <see langword="null"/> when unknown.</summary>
+    Task<string?> MlflowVersionAsync(CancellationToken cancellationToken);
+}
+
 /// <summary>What a store can do beyond tracking is asked of it by capability, never by its concrete type.</summary>
 internal static class StoreCapabilities
 {
@@ -77,6 +84,10 @@ internal static class StoreCapabilities
     /// <summary>The store's model registry, or <see langword="null"/>.</summary>
     public static IModelRegistryStore? RegistryOf(this ITrackingStore store) =>
         store as IModelRegistryStore ?? (store as IRegistryStore)?.Registry;
+
+    /// <summary>The MLflow version behind the store, or <see langword="null"/> when it does not say.</summary>
+    public static Task<string?> MlflowVersionAsync(this ITrackingStore store, CancellationToken cancellationToken) =>
+        store is IMlflowVersionStore versioned ? versioned.MlflowVersionAsync(cancellationToken) : Task.FromResult<string?>(null);
 
     /// <summary>The store's delete and restore of runs and experiments; <see cref="NotSupportedException"/> naming the store when it has none.</summary>
     public static ILifecycleStore LifecycleOf(this ITrackingStore store) =>

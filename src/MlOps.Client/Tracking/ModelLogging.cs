@@ -63,6 +63,9 @@ public static class ModelLogging
         try
         {
             var config = await flavor.SaveAsync(model, dir.FullName, cancellationToken).ConfigureAwait(false);
+            // As Python pins the MLflow it runs: the server's version (3.6.1.dev0 → 3.6.0), in the environment files and the MLmodel.
+            var mlflowVersion = MlflowModel.PinnedMlflowVersion(await run.Tracker.Store.MlflowVersionAsync(cancellationToken).ConfigureAwait(false));
+            MlflowModel.PinMlflow(dir.FullName, mlflowVersion);
             var store = run.Tracker.Store;
             if (store is ILoggedModelStore models && models.MayHaveLoggedModels)
             {
@@ -87,12 +90,12 @@ public static class ModelLogging
                 var logged = await models.TryCreateLoggedModelAsync(run.ExperimentId, options.Name, run.RunId, tags, parameters, options.ModelType, cancellationToken).ConfigureAwait(false);
                 if (logged is not null)
                 {
-                    return await LogLoggedModelAsync(run, models, logged, dir.FullName, flavor.Name, config, options, cancellationToken).ConfigureAwait(false);
+                    return await LogLoggedModelAsync(run, models, logged, dir.FullName, flavor.Name, config, options, mlflowVersion, cancellationToken).ConfigureAwait(false);
                 }
             }
 
             // MLflow 2.x: the files go into the run's artifacts, the run's log-model history tag records them.
-            var description = Describe(MlflowModel.Create(options.Name, run.RunId, run.Tracker.Options.TimeProvider), dir.FullName, flavor.Name, config, options);
+            var description = Describe(MlflowModel.Create(options.Name, run.RunId, run.Tracker.Options.TimeProvider), dir.FullName, flavor.Name, config, options, mlflowVersion);
             await run.GetArtifactRepository().UploadDirectoryAsync(dir.FullName, options.Name, 4, null, cancellationToken).ConfigureAwait(false);
             await RecordAsync(run, description, cancellationToken).ConfigureAwait(false);
             var uri = $"{ModelUris.RunsScheme}{run.RunId}/{options.Name}";
@@ -108,7 +111,7 @@ public static class ModelLogging
     /// <summary>The MLflow 3 part of Python's <c>Model.log</c>, inside its <c>_use_logged_model</c> (READY, or FAILED on any error).</summary>
     private static async Task<LoggedModelInfo> LogLoggedModelAsync(
         RunScope run, ILoggedModelStore models, LoggedModel logged, string directory, string flavorName, FlavorConfiguration config, LogModelOptions options,
-        CancellationToken cancellationToken)
+        string mlflowVersion, CancellationToken cancellationToken)
     {
         MlflowModel description;
         try
@@ -119,7 +122,7 @@ public static class ModelLogging
             var created = MlflowModel.Create(artifactUri, run.RunId, run.Tracker.Options.TimeProvider);
             created.ModelUuid = logged.ModelId;
             created.ModelId = logged.ModelId;
-            description = Describe(created, directory, flavorName, config, options);
+            description = Describe(created, directory, flavorName, config, options, mlflowVersion);
             await run.Tracker.Store.ArtifactsFor(artifactUri).UploadDirectoryAsync(directory, null, 4, null, cancellationToken).ConfigureAwait(false);
         }
         catch
@@ -155,8 +158,9 @@ public static class ModelLogging
     }
 
     /// <summary>Completes <paramref name="description"/> with the flavor's sections and writes it as <c>MLmodel</c> beside the flavor's files.</summary>
-    private static MlflowModel Describe(MlflowModel description, string directory, string flavorName, FlavorConfiguration config, LogModelOptions options)
+    private static MlflowModel Describe(MlflowModel description, string directory, string flavorName, FlavorConfiguration config, LogModelOptions options, string mlflowVersion)
     {
+        description.MlflowVersion = mlflowVersion;
         description.Flavors[flavorName] = config.Flavor;
         if (config.PythonFunction is { } pyfunc)
         {

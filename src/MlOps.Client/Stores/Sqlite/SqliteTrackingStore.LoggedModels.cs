@@ -11,12 +11,16 @@ namespace MlOps.Client.Stores;
 /// <c>logged_model_tags</c>, <c>logged_model_metrics</c>; outputs in <c>inputs</c>), written as MLflow 3's
 /// SQLAlchemy store writes them. A file at the 2.22 schema (what this store creates) has none: model logging stays 2.x.
 /// </summary>
-public sealed partial class SqliteTrackingStore : ILoggedModelStore, ILoggedModelRegistryStore
+public sealed partial class SqliteTrackingStore : ILoggedModelStore, ILoggedModelRegistryStore, IMlflowVersionStore
 {
     /// <summary>Whether the file has MLflow 3's logged-model tables (it is at a 3.x schema).</summary>
     public bool HasLoggedModels { get; private set; }
 
     bool ILoggedModelStore.MayHaveLoggedModels => HasLoggedModels;
+
+    /// <summary>The MLflow whose schema the file has: 3.6.0 for a 3.x file (the 3.x schema this store knows), else 2.22.0.</summary>
+    Task<string?> IMlflowVersionStore.MlflowVersionAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<string?>(HasLoggedModels ? "3.6.0" : MlflowModel.DefaultMlflowVersion);
 
     private void DetectLoggedModels() =>
         HasLoggedModels = Scalar<long>(_connection, null, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'logged_models'") > 0;
