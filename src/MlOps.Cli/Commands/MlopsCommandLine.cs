@@ -90,26 +90,10 @@ internal static class MlopsCommandLine
             await ctx.Output.WriteLineAsync($"Created experiment '{parse.GetValue(createName)}' with id {id}").ConfigureAwait(false);
             return Ok;
         }));
-        var deleteId = new Option<string>("--experiment-id", "-x") { Description = "The experiment.", Required = true };
-        var delete = new Command("delete", "Mark an experiment and its runs deleted (mlflow experiments delete); restore undoes it.") { deleteId };
-        delete.SetAction((parse, ct) => Guard(context(parse), async ctx =>
-        {
-            await using var store = ctx.OpenStore();
-            var id = parse.GetValue(deleteId)!;
-            await store.LifecycleOf().DeleteExperimentAsync(id, ct).ConfigureAwait(false);
-            await ctx.Output.WriteLineAsync($"Experiment with ID {id} has been deleted.").ConfigureAwait(false);
-            return Ok;
-        }));
-        var restoreId = new Option<string>("--experiment-id", "-x") { Description = "The experiment.", Required = true };
-        var restore = new Command("restore", "Restore a deleted experiment and its runs (mlflow experiments restore).") { restoreId };
-        restore.SetAction((parse, ct) => Guard(context(parse), async ctx =>
-        {
-            await using var store = ctx.OpenStore();
-            var id = parse.GetValue(restoreId)!;
-            await store.LifecycleOf().RestoreExperimentAsync(id, ct).ConfigureAwait(false);
-            await ctx.Output.WriteLineAsync($"Experiment with id {id} has been restored.").ConfigureAwait(false);
-            return Ok;
-        }));
+        var delete = Lifecycle(context, "delete", "Mark an experiment and its runs deleted (mlflow experiments delete); restore undoes it.", ExperimentIdOption,
+            (store, id, ct) => store.DeleteExperimentAsync(id, ct), id => $"Experiment with ID {id} has been deleted.");
+        var restore = Lifecycle(context, "restore", "Restore a deleted experiment and its runs (mlflow experiments restore).", ExperimentIdOption,
+            (store, id, ct) => store.RestoreExperimentAsync(id, ct), id => $"Experiment with id {id} has been restored.");
         return new Command("experiments", "Experiments of the tracking store.") { list, create, delete, restore };
     }
 
@@ -264,26 +248,10 @@ internal static class MlopsCommandLine
                 new(pairs.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => KeyValuePair.Create(p.Key, (System.Text.Json.Nodes.JsonNode?)System.Text.Json.Nodes.JsonValue.Create(p.Value))));
         }));
 
-        var deleteRun = new Option<string>("--run-id") { Description = "The run.", Required = true };
-        var delete = new Command("delete", "Mark a run deleted (mlflow runs delete); restore undoes it.") { deleteRun };
-        delete.SetAction((parse, ct) => Guard(context(parse), async ctx =>
-        {
-            await using var store = ctx.OpenStore();
-            var id = parse.GetValue(deleteRun)!;
-            await store.LifecycleOf().DeleteRunAsync(id, ct).ConfigureAwait(false);
-            await ctx.Output.WriteLineAsync($"Run with ID {id} has been deleted.").ConfigureAwait(false);
-            return Ok;
-        }));
-        var restoreRun = new Option<string>("--run-id") { Description = "The run.", Required = true };
-        var restore = new Command("restore", "Restore a deleted run (mlflow runs restore).") { restoreRun };
-        restore.SetAction((parse, ct) => Guard(context(parse), async ctx =>
-        {
-            await using var store = ctx.OpenStore();
-            var id = parse.GetValue(restoreRun)!;
-            await store.LifecycleOf().RestoreRunAsync(id, ct).ConfigureAwait(false);
-            await ctx.Output.WriteLineAsync($"Run with id {id} has been restored.").ConfigureAwait(false);
-            return Ok;
-        }));
+        var delete = Lifecycle(context, "delete", "Mark a run deleted (mlflow runs delete); restore undoes it.", RunIdOption,
+            (store, id, ct) => store.DeleteRunAsync(id, ct), id => $"Run with ID {id} has been deleted.");
+        var restore = Lifecycle(context, "restore", "Restore a deleted run (mlflow runs restore).", RunIdOption,
+            (store, id, ct) => store.RestoreRunAsync(id, ct), id => $"Run with id {id} has been restored.");
         return new Command("runs", "Search, compare, describe, delete and restore runs.") { search, compare, describe, delete, restore };
     }
 
@@ -561,6 +529,28 @@ internal static class MlopsCommandLine
     }
 
     /// <summary>Runs a command body: known failures become one line on standard error and exit code 1.</summary>
+    private static Option<string> ExperimentIdOption() => new("--experiment-id", "-x") { Description = "The experiment.", Required = true };
+
+    private static Option<string> RunIdOption() => new("--run-id") { Description = "The run.", Required = true };
+
+    /// <summary>A delete or restore verb: one required id, the store's lifecycle call, then Python's line.</summary>
+    private static Command Lifecycle(
+        Func<ParseResult, CliContext> context, string name, string description, Func<Option<string>> idOption,
+        Func<ILifecycleStore, string, CancellationToken, Task> apply, Func<string, string> said)
+    {
+        var id = idOption();
+        var command = new Command(name, description) { id };
+        command.SetAction((parse, ct) => Guard(context(parse), async ctx =>
+        {
+            await using var store = ctx.OpenStore();
+            var value = parse.GetValue(id)!;
+            await apply(store.LifecycleOf(), value, ct).ConfigureAwait(false);
+            await ctx.Output.WriteLineAsync(said(value)).ConfigureAwait(false);
+            return Ok;
+        }));
+        return command;
+    }
+
     private static async Task<int> Guard(CliContext ctx, Func<CliContext, Task<int>> body)
     {
         try

@@ -32,6 +32,21 @@ public sealed class RecordedExchange
         return Parse(file);
     }
 
+    /// <summary>Creates <paramref name="path"/> with the schema a real MLflow 3.6 server wrote (v3/schema.sql) and returns its <c>sqlite:///</c> URI.</summary>
+    public static string CreateV3Database(string path)
+    {
+        using (var db = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + path))
+        {
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = File.ReadAllText(System.IO.Path.Combine(ProtocolDirectory, "v3", "schema.sql"));
+            cmd.ExecuteNonQuery();
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        return "sqlite:///" + path;
+    }
+
     public static RecordedExchange LoadV3(string name)
     {
         var dir = System.IO.Path.Combine(ProtocolDirectory, "v3");

@@ -56,17 +56,7 @@ public sealed class MlflowPinTests : IDisposable
     public async Task A_model_logged_to_an_embedded_file_pins_the_MLflow_of_its_schema(bool v3, string expected)
     {
         var path = Path.Combine(_dir.FullName, v3 ? "v3.db" : "v2.db");
-        if (v3)
-        {
-            using var db = new SqliteConnection("Data Source=" + path);
-            db.Open();
-            using var cmd = db.CreateCommand();
-            cmd.CommandText = File.ReadAllText(Path.Combine(RecordedExchange.ProtocolDirectory, "v3", "schema.sql"));
-            cmd.ExecuteNonQuery();
-        }
-
-        SqliteConnection.ClearAllPools();
-        await using var store = SqliteTrackingStore.Open("sqlite:///" + path);
+        await using var store = SqliteTrackingStore.Open(v3 ? RecordedExchange.CreateV3Database(path) : "sqlite:///" + path);
         await using var tracker = new Tracker(store, new TrackerOptions { HandleProcessExit = false, SetSystemTags = false, ExperimentId = "0" });
         LoggedModelInfo info;
         using (var run = tracker.StartRun("pinned"))

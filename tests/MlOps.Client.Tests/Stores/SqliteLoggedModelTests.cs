@@ -19,20 +19,7 @@ public sealed class SqliteLoggedModelTests : IDisposable
     }
 
     /// <summary>A file created with the schema a real MLflow 3.6 server wrote (Recorded/mlflow-protocol/v3/schema.sql).</summary>
-    private string V3Database()
-    {
-        var path = Path.Combine(_dir.FullName, "mlflow3.db");
-        using (var db = new SqliteConnection("Data Source=" + path))
-        {
-            db.Open();
-            using var cmd = db.CreateCommand();
-            cmd.CommandText = File.ReadAllText(Path.Combine(RecordedExchange.ProtocolDirectory, "v3", "schema.sql"));
-            cmd.ExecuteNonQuery();
-        }
-
-        SqliteConnection.ClearAllPools();
-        return "sqlite:///" + path;
-    }
+    private string V3Database() => RecordedExchange.CreateV3Database(Path.Combine(_dir.FullName, "mlflow3.db"));
 
     private static T Query<T>(SqliteTrackingStore store, string sql, params object[] args)
     {

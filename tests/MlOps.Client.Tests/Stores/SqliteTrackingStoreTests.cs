@@ -138,16 +138,7 @@ public sealed class SqliteTrackingStoreTests : IDisposable
     public async Task A_database_in_MLflow_3_schema_is_opened_and_written_as_is()
     {
         var path = Path.Combine(_dir.FullName, "v3.db");
-        using (var db = new SqliteConnection("Data Source=" + path))
-        {
-            db.Open();
-            using var cmd = db.CreateCommand();
-            cmd.CommandText = File.ReadAllText(Path.Combine(RecordedExchange.ProtocolDirectory, "v3", "schema.sql"));
-            cmd.ExecuteNonQuery();
-        }
-
-        SqliteConnection.ClearAllPools();
-        await using var store = SqliteTrackingStore.Open("sqlite:///" + path);
+        await using var store = SqliteTrackingStore.Open(RecordedExchange.CreateV3Database(path));
         Assert.Equal("bf29a5ff90ea", store.SchemaVersion);
         var run = await store.CreateRunAsync("0", new CreateRunOptions { RunName = "v3" }, default);
         await store.LogBatchAsync(run.Info.RunId, [new Metric("m", 1, 1, 0)], [new Param("p", "1")], [], default);
