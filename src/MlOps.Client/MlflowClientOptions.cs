@@ -25,6 +25,22 @@ public sealed class MlflowClientOptions
     /// <summary>The credential (bearer token or basic authentication), or <see langword="null"/>.</summary>
     public MlflowCredential? Credential { get; set; }
 
+    /// <summary>
+    /// Puts credentials on each request (a gateway's own scheme, Azure Machine Learning, SageMaker…); wins over
+    /// <see cref="Credential"/> and over what a <c>databricks</c> URI would choose. Default none.
+    /// </summary>
+    public IMlflowAuthProvider? AuthProvider { get; set; }
+
+    /// <summary>Where a <c>databricks</c> / <c>databricks://&lt;profile&gt;</c> tracking URI leads (the <c>DATABRICKS_*</c> variables).</summary>
+    public DatabricksOptions Databricks { get; private set; } = new();
+
+    /// <summary>
+    /// Lets credentials go to a plain <c>http://</c> tracking server that is not on the loopback interface
+    /// (<c>MLOPS_ALLOW_HTTP_CREDENTIALS</c>): by default such a server with a Databricks or cloud provider is refused,
+    /// as the token would travel in clear. Default <see langword="false"/>.
+    /// </summary>
+    public bool AllowHttpCredentials { get; set; }
+
     /// <summary>Disables TLS certificate verification (<c>MLFLOW_TRACKING_INSECURE_TLS</c>). Default <see langword="false"/>.</summary>
     public bool InsecureTls { get; set; }
 
@@ -51,6 +67,7 @@ public sealed class MlflowClientOptions
     {
         var copy = (MlflowClientOptions)MemberwiseClone();
         copy.Retry = Retry.Copy();
+        copy.Databricks = Databricks.Copy();
         return copy;
     }
 
@@ -143,6 +160,13 @@ public sealed class MlflowClientOptions
                 case MlflowEnvironment.HttpRequestBackoffFactor: Retry.BackoffFactor = MlflowEnvironment.ParseDouble(setting.EnvName, value, 0); break;
                 case MlflowEnvironment.HttpRequestBackoffJitter: Retry.BackoffJitter = MlflowEnvironment.ParseDouble(setting.EnvName, value, 0); break;
                 case MlflowEnvironment.HttpRespectRetryAfterHeader: Retry.RespectRetryAfter = MlflowEnvironment.ParseBool(setting.EnvName, value); break;
+                case MlflowEnvironment.DatabricksHost: Databricks.Host = value.Trim(); break;
+                case MlflowEnvironment.DatabricksToken: Databricks.Token = value.Trim(); break;
+                case MlflowEnvironment.DatabricksClientId: Databricks.ClientId = value.Trim(); break;
+                case MlflowEnvironment.DatabricksClientSecret: Databricks.ClientSecret = value.Trim(); break;
+                case MlflowEnvironment.DatabricksConfigProfile: Databricks.Profile = value.Trim(); break;
+                case MlflowEnvironment.DatabricksConfigFile: Databricks.ConfigFile = value.Trim(); break;
+                case MlflowEnvironment.AllowHttpCredentials: AllowHttpCredentials = MlflowEnvironment.ParseBool(setting.EnvName, value); break;
             }
         }
 
@@ -165,7 +189,7 @@ public sealed class MlflowClientOptions
     /// <summary>Returns a description without any secret.</summary>
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture,
-            $"MlflowClientOptions(TrackingUri={Configuration.UriRedaction.Redact(TrackingUri)}, Credential={Credential?.ToString() ?? "none"}, InsecureTls={InsecureTls}, RequestTimeout={RequestTimeout.TotalSeconds}s, MaxRetries={Retry.MaxRetries})");
+            $"MlflowClientOptions(TrackingUri={Configuration.UriRedaction.Redact(TrackingUri)}, Credential={Credential?.ToString() ?? "none"}, AuthProvider={AuthProvider?.GetType().Name ?? "none"}, InsecureTls={InsecureTls}, RequestTimeout={RequestTimeout.TotalSeconds}s, MaxRetries={Retry.MaxRetries})");
 
     private readonly record struct Setting(string EnvName, string ConfigKey);
 
@@ -183,6 +207,13 @@ public sealed class MlflowClientOptions
         new(MlflowEnvironment.HttpRequestBackoffFactor, "HttpRequestBackoffFactor"),
         new(MlflowEnvironment.HttpRequestBackoffJitter, "HttpRequestBackoffJitter"),
         new(MlflowEnvironment.HttpRespectRetryAfterHeader, "RespectRetryAfterHeader"),
+        new(MlflowEnvironment.DatabricksHost, "Databricks:Host"),
+        new(MlflowEnvironment.DatabricksToken, "Databricks:Token"),
+        new(MlflowEnvironment.DatabricksClientId, "Databricks:ClientId"),
+        new(MlflowEnvironment.DatabricksClientSecret, "Databricks:ClientSecret"),
+        new(MlflowEnvironment.DatabricksConfigProfile, "Databricks:Profile"),
+        new(MlflowEnvironment.DatabricksConfigFile, "Databricks:ConfigFile"),
+        new(MlflowEnvironment.AllowHttpCredentials, "AllowHttpCredentials"),
     ];
 }
 

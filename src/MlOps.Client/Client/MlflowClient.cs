@@ -21,7 +21,7 @@ public partial class MlflowClient : IDisposable
 
     private readonly HttpClient _http;
     private readonly bool _ownsHttpClient;
-    private readonly MlflowCredential? _credential;
+    private readonly IMlflowAuthProvider? _auth;
 
     /// <summary>For mocking only.</summary>
     protected MlflowClient()
@@ -45,10 +45,10 @@ public partial class MlflowClient : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options = options.Copy(); // the client's own: later changes to the caller's object do not reach it
         Options = options;
-        (BaseUri, _credential) = ResolveServer(options);
+        (BaseUri, _auth) = ResolveServer(options);
         var logger = MlflowHttpPipeline.CreateLogger(options);
         var transport = options.Transport ?? MlflowHttpPipeline.CreateTransport(options);
-        var handler = MlflowHttpPipeline.Chain(transport, MlflowHttpPipeline.CreateHandlers(options, BaseUri, () => _credential, logger));
+        var handler = MlflowHttpPipeline.Chain(transport, MlflowHttpPipeline.CreateHandlers(options, BaseUri, _auth, logger));
         _http = new HttpClient(handler, disposeHandler: options.Transport is null) { Timeout = Timeout.InfiniteTimeSpan };
         _ownsHttpClient = true;
         ConfigureHttpClient(_http);
@@ -66,7 +66,7 @@ public partial class MlflowClient : IDisposable
         ArgumentNullException.ThrowIfNull(httpClient);
         ArgumentNullException.ThrowIfNull(options);
         Options = options.Value.Copy();
-        (BaseUri, _credential) = ResolveServer(Options);
+        (BaseUri, _auth) = ResolveServer(Options);
         _http = httpClient;
         _http.Timeout = Timeout.InfiniteTimeSpan;
         ConfigureHttpClient(_http);
@@ -81,7 +81,8 @@ public partial class MlflowClient : IDisposable
     /// <summary>The tracking server's base address (without user info).</summary>
     public Uri BaseUri { get; }
 
-    internal MlflowCredential? Credential => _credential;
+    /// <summary>What puts the credentials on this client's requests, or <see langword="null"/>.</summary>
+    internal IMlflowAuthProvider? AuthProvider => _auth;
 
     /// <summary>Disposes the HTTP resources this client created.</summary>
     public void Dispose()
@@ -98,24 +99,46 @@ public partial class MlflowClient : IDisposable
         {
             _http?.Dispose();
         }
+
+        if (disposing && _auth is IDisposable owned && !ReferenceEquals(_auth, Options.AuthProvider))
+        {
+            owned.Dispose(); // a provider this client made (Databricks OAuth), not the caller's
+        }
     }
 
     /// <inheritdoc />
     public override string ToString() => $"MlflowClient({BaseUri})";
 
-    internal static (Uri BaseUri, MlflowCredential? Credential) ResolveServer(MlflowClientOptions options)
+    /// <summary>
+    /// The server's base URI and what authenticates to it: <see cref="MlflowClientOptions.AuthProvider"/> when set; for a
+    /// <c>databricks</c> URI the workspace and its token or OAuth client; else <see cref="MlflowClientOptions.Credential"/>
+    /// or the URI's user info (basic authentication).
+    /// </summary>
+    internal static (Uri BaseUri, IMlflowAuthProvider? Auth) ResolveServer(MlflowClientOptions options)
     {
-        var text = options.TrackingUri;
+        var text = options.TrackingUri?.Trim();
         if (string.IsNullOrWhiteSpace(text))
         {
             throw new InvalidOperationException(
                 "No MLflow tracking server is configured: set MLFLOW_TRACKING_URI (e.g. http://127.0.0.1:5000) or MlflowClientOptions.TrackingUri.");
         }
 
+        if (MlOps.Client.Authentication.DatabricksConfiguration.IsDatabricksUri(text))
+        {
+            var (host, databricks) = MlOps.Client.Authentication.DatabricksConfiguration.Resolve(text, options,
+                () => options.Transport is { } given ? (given, false) : (MlflowHttpPipeline.CreateTransport(options), true));
+            if (options.AuthProvider is not null && databricks is IDisposable unused)
+            {
+                unused.Dispose();
+            }
+
+            return (host, options.AuthProvider ?? databricks);
+        }
+
         if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {
             throw new ArgumentException(
-                $"MlflowClient needs an http:// or https:// tracking URI; got '{MlOps.Client.Configuration.UriRedaction.Redact(text)}'. " +
+                $"MlflowClient needs an http:// or https:// tracking URI (or databricks, databricks://<profile>); got '{MlOps.Client.Configuration.UriRedaction.Redact(text)}'. " +
                 "Use the tracker for sqlite:/// URIs (embedded store).",
                 nameof(options));
         }
@@ -134,7 +157,7 @@ public partial class MlflowClient : IDisposable
             baseText += "/";
         }
 
-        return (new Uri(baseText), credential);
+        return (new Uri(baseText), options.AuthProvider ?? (credential is null ? null : new MlOps.Client.Authentication.CredentialAuthProvider(credential)));
     }
 
     private void ConfigureHttpClient(HttpClient http)
@@ -293,9 +316,9 @@ public partial class MlflowClient : IDisposable
             body = "";
         }
 
-        if (_credential is not null)
+        if (_auth is MlOps.Client.Authentication.ISecretRedactor redactor)
         {
-            body = _credential.Redact(body);
+            body = redactor.Redact(body);
         }
 
         var what = $"MLflow {request.Method} {MlflowHttpPipeline.Describe(request)}";

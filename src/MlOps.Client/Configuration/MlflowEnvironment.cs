@@ -29,6 +29,27 @@ public static class MlflowEnvironment
     /// <summary><c>MLFLOW_TRACKING_CLIENT_CERT_PATH</c>: a PEM client certificate (with its key) for mutual TLS.</summary>
     public const string TrackingClientCertPath = "MLFLOW_TRACKING_CLIENT_CERT_PATH";
 
+    /// <summary><c>DATABRICKS_HOST</c>: the Databricks workspace a <c>databricks</c> tracking URI goes to.</summary>
+    public const string DatabricksHost = "DATABRICKS_HOST";
+
+    /// <summary><c>DATABRICKS_TOKEN</c>: a Databricks personal access token.</summary>
+    public const string DatabricksToken = "DATABRICKS_TOKEN";
+
+    /// <summary><c>DATABRICKS_CLIENT_ID</c>: a Databricks service principal (OAuth machine-to-machine).</summary>
+    public const string DatabricksClientId = "DATABRICKS_CLIENT_ID";
+
+    /// <summary><c>DATABRICKS_CLIENT_SECRET</c>: the service principal's OAuth secret.</summary>
+    public const string DatabricksClientSecret = "DATABRICKS_CLIENT_SECRET";
+
+    /// <summary><c>DATABRICKS_CONFIG_PROFILE</c>: the profile of the Databricks configuration file.</summary>
+    public const string DatabricksConfigProfile = "DATABRICKS_CONFIG_PROFILE";
+
+    /// <summary><c>DATABRICKS_CONFIG_FILE</c>: the Databricks configuration file. Default <c>~/.databrickscfg</c>.</summary>
+    public const string DatabricksConfigFile = "DATABRICKS_CONFIG_FILE";
+
+    /// <summary><c>MLOPS_ALLOW_HTTP_CREDENTIALS</c>: <c>true</c> lets credentials go to a plain <c>http://</c> host other than the loopback one (they travel in clear).</summary>
+    public const string AllowHttpCredentials = "MLOPS_ALLOW_HTTP_CREDENTIALS";
+
     /// <summary><c>MLFLOW_HTTP_REQUEST_TIMEOUT</c>: seconds per attempt. Default 120.</summary>
     public const string HttpRequestTimeout = "MLFLOW_HTTP_REQUEST_TIMEOUT";
 

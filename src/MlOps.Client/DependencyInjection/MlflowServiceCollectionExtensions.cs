@@ -54,8 +54,8 @@ public static class MlflowServiceCollectionExtensions
             {
                 var options = sp.GetRequiredService<IOptions<MlflowClientOptions>>().Value;
                 var logger = MlflowHttpPipeline.CreateLogger(options);
-                var (server, credential) = MlflowClient.ResolveServer(options);
-                foreach (var handler in MlflowHttpPipeline.CreateHandlers(options, server, () => credential, logger))
+                var (server, auth) = MlflowClient.ResolveServer(options);
+                foreach (var handler in MlflowHttpPipeline.CreateHandlers(options, server, auth, logger))
                 {
                     handlers.Add(handler);
                 }

@@ -17,10 +17,10 @@ namespace MlOps.Client.Rest;
 /// </summary>
 internal static class MlflowHttpPipeline
 {
-    public static DelegatingHandler[] CreateHandlers(MlflowClientOptions options, Uri server, Func<MlflowCredential?> credential, ILogger logger) =>
+    public static DelegatingHandler[] CreateHandlers(MlflowClientOptions options, Uri server, IMlflowAuthProvider? auth, ILogger logger) =>
     [
         new ResilienceHandler(options, logger),
-        new AuthenticationHandler(server, credential),
+        new AuthenticationHandler(server, auth),
         new DiagnosticsHandler(logger),
     ];
 
@@ -251,22 +251,38 @@ internal static class MlflowHttpPipeline
         }
     }
 
-    /// <summary>Adds the <c>Authorization</c> header on every try (so a rotated token is used), and only to the tracking server's origin.</summary>
-    internal sealed class AuthenticationHandler(Uri server, Func<MlflowCredential?> credential) : DelegatingHandler
+    /// <summary>
+    /// Puts the provider's credentials on every try (so a renewed token is used), and only on requests to the tracking
+    /// server's origin; a 401 the provider can mend (a token renewed) sends that try once more.
+    /// </summary>
+    internal sealed class AuthenticationHandler(Uri server, IMlflowAuthProvider? auth) : DelegatingHandler
     {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             // Credentials go to the tracking server's origin only (never to presigned upload URLs or other hosts).
             var sameOrigin = request.RequestUri is { IsAbsoluteUri: true } uri
                 && Uri.Compare(uri, server, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
             request.Headers.Remove("Authorization");
-            if (sameOrigin && credential() is { } cred && !request.Options.TryGetValue(NoAuthKey, out _))
+            if (!sameOrigin || auth is null || request.Options.TryGetValue(NoAuthKey, out _))
             {
-                request.Headers.TryAddWithoutValidation("Authorization", cred.AuthorizationHeaderValue);
+                return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
             }
 
-            return base.SendAsync(request, cancellationToken);
+            await auth.AuthenticateAsync(request, cancellationToken).ConfigureAwait(false);
+            var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode != HttpStatusCode.Unauthorized || !Resendable(request.Content)
+                || !await auth.OnUnauthorizedAsync(request, cancellationToken).ConfigureAwait(false))
+            {
+                return response;
+            }
+
+            response.Dispose();
+            await auth.AuthenticateAsync(request, cancellationToken).ConfigureAwait(false);
+            return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
+
+        /// <summary>A body that can be sent again as it is (buffered); a streamed upload is not re-sent here.</summary>
+        private static bool Resendable(HttpContent? content) => content is null or ByteArrayContent;
 
         internal static readonly HttpRequestOptionsKey<bool> NoAuthKey = new("MlOps.Client.NoAuth");
     }
