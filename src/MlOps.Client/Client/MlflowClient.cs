@@ -135,10 +135,15 @@ public partial class MlflowClient : IDisposable
             return (host, options.AuthProvider ?? databricks);
         }
 
+        if (MlOps.Client.Authentication.TrackingUriResolvers.IsManaged(text))
+        {
+            return MlOps.Client.Authentication.TrackingUriResolvers.For(text).Resolve(text, options);
+        }
+
         if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {
             throw new ArgumentException(
-                $"MlflowClient needs an http:// or https:// tracking URI (or databricks, databricks://<profile>); got '{MlOps.Client.Configuration.UriRedaction.Redact(text)}'. " +
+                $"MlflowClient needs an http:// or https:// tracking URI (or databricks, databricks://<profile>, azureml://…, arn:aws:sagemaker:…); got '{MlOps.Client.Configuration.UriRedaction.Redact(text)}'. " +
                 "Use the tracker for sqlite:/// URIs (embedded store).",
                 nameof(options));
         }
