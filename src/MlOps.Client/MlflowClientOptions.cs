@@ -31,6 +31,13 @@ public sealed class MlflowClientOptions
     /// </summary>
     public IMlflowAuthProvider? AuthProvider { get; set; }
 
+    /// <summary>
+    /// Signs every request with AWS Signature Version 4 for <c>execute-api</c> in <c>AWS_REGION</c>
+    /// (<c>MLFLOW_TRACKING_AWS_SIGV4</c>): an open-source server behind Amazon API Gateway. Needs the package
+    /// MlOps.Client.Aws. Default <see langword="false"/>.
+    /// </summary>
+    public bool AwsSigV4 { get; set; }
+
     /// <summary>Where a <c>databricks</c> / <c>databricks://&lt;profile&gt;</c> tracking URI leads (the <c>DATABRICKS_*</c> variables).</summary>
     public DatabricksOptions Databricks { get; private set; } = new();
 
@@ -167,6 +174,7 @@ public sealed class MlflowClientOptions
                 case MlflowEnvironment.DatabricksConfigProfile: Databricks.Profile = value.Trim(); break;
                 case MlflowEnvironment.DatabricksConfigFile: Databricks.ConfigFile = value.Trim(); break;
                 case MlflowEnvironment.AllowHttpCredentials: AllowHttpCredentials = MlflowEnvironment.ParseBool(setting.EnvName, value); break;
+                case MlflowEnvironment.TrackingAwsSigV4: AwsSigV4 = MlflowEnvironment.ParseBool(setting.EnvName, value); break;
             }
         }
 
@@ -214,6 +222,7 @@ public sealed class MlflowClientOptions
         new(MlflowEnvironment.DatabricksConfigProfile, "Databricks:Profile"),
         new(MlflowEnvironment.DatabricksConfigFile, "Databricks:ConfigFile"),
         new(MlflowEnvironment.AllowHttpCredentials, "AllowHttpCredentials"),
+        new(MlflowEnvironment.TrackingAwsSigV4, "AwsSigV4"),
     ];
 }
 

@@ -27,6 +27,17 @@ internal static class TrackingUriResolvers
     public static ITrackingUriResolver For(string trackingUri)
     {
         var (package, typeName) = PackageFor(trackingUri) ?? throw new ArgumentException($"'{trackingUri}' is not a managed service's tracking URI.", nameof(trackingUri));
+        return Create(package, typeName, trackingUri);
+    }
+
+    /// <summary>The resolver of an open-source server behind API Gateway (<c>MLFLOW_TRACKING_AWS_SIGV4=true</c>), from <c>MlOps.Client.Aws</c>.</summary>
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor, "MlOps.Client.Aws.ApiGatewayTrackingUri", "MlOps.Client.Aws")]
+    public static ITrackingUriResolver ApiGateway(string trackingUri) => Create("MlOps.Client.Aws", "MlOps.Client.Aws.ApiGatewayTrackingUri", trackingUri);
+
+    [UnconditionalSuppressMessage("Trimming", "IL2057:Unrecognized value passed to the parameter of method", Justification = "The type names are constants of packages the application references.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "The resolvers have a public parameterless constructor, kept by DynamicDependency.")]
+    private static ITrackingUriResolver Create(string package, string typeName, string trackingUri)
+    {
         Type? type;
         try
         {

@@ -148,6 +148,11 @@ public partial class MlflowClient : IDisposable
                 nameof(options));
         }
 
+        if (options.AwsSigV4 && options.AuthProvider is null)
+        {
+            return MlOps.Client.Authentication.TrackingUriResolvers.ApiGateway(text).Resolve(text, options);
+        }
+
         var credential = options.Credential;
         if (!string.IsNullOrEmpty(uri.UserInfo))
         {

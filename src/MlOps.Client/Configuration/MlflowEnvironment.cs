@@ -29,6 +29,9 @@ public static class MlflowEnvironment
     /// <summary><c>MLFLOW_TRACKING_CLIENT_CERT_PATH</c>: a PEM client certificate (with its key) for mutual TLS.</summary>
     public const string TrackingClientCertPath = "MLFLOW_TRACKING_CLIENT_CERT_PATH";
 
+    /// <summary><c>MLFLOW_TRACKING_AWS_SIGV4</c>: <c>true</c> signs every request with AWS Signature Version 4 (service <c>execute-api</c>, a server behind Amazon API Gateway; package MlOps.Client.Aws).</summary>
+    public const string TrackingAwsSigV4 = "MLFLOW_TRACKING_AWS_SIGV4";
+
     /// <summary><c>DATABRICKS_HOST</c>: the Databricks workspace a <c>databricks</c> tracking URI goes to.</summary>
     public const string DatabricksHost = "DATABRICKS_HOST";
 
