@@ -182,6 +182,34 @@ public sealed partial class FaultInjectionTests : IAsyncLifetime
         Assert.Equal(tracker.Counters.Spooled, tracker.Counters.Replayed);
     }
 
+    /// <summary>A Databricks-style workspace whose OAuth tokens live 2 s, down for 3 s: the replay after it carries a new token, nothing is refused or lost.</summary>
+    [Fact]
+    public async Task An_OAuth_token_that_expires_during_an_outage_is_renewed_before_the_replay()
+    {
+        _server.OAuthTokenLifetime = TimeSpan.FromSeconds(2);
+        var options = new MlflowClientOptions { TrackingUri = "databricks", Databricks = { Host = _server.Url, ClientId = "sp-reliability", ClientSecret = FaultyMlflowServer.OAuthClientSecret } };
+        using var client = new MlflowClient(options); // the defaults a user gets
+        await using var tracker = NewTracker(client, tuned: false, spool: true);
+        var run = await tracker.StartRunAsync("oauth-outage");
+        var runId = run.RunId;
+        LogFromThreads(run, 2, 1_000);
+        await run.FlushAsync();
+        var before = _server.TokensIssued.Count;
+        _server.Faults.DownUntil = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(3); // the workspace (OIDC endpoint included) is away
+        LogFromThreads(run, 2, 1_000, firstStep: 1_000);
+        await run.EndAsync();
+
+        for (var i = 0; i < 600 && _server.Run(runId).Status != "FINISHED"; i++)
+        {
+            await Task.Delay(100);
+        }
+
+        AssertExact(runId, 2, 2_000);
+        Assert.Equal("FINISHED", _server.Run(runId).Status);
+        Assert.True(_server.TokensIssued.Count > before, "a new token was fetched after the outage");
+        Assert.Equal(0, _server.Unauthorized); // renewed before it expired, never sent stale
+    }
+
     [Theory]
     [InlineData(false)] // the defaults a user gets
     [InlineData(true)]

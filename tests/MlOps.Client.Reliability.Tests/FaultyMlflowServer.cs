@@ -36,6 +36,20 @@ public sealed class FaultyMlflowServer : IAsyncDisposable
     /// <summary>For each throttled log-batch body that came back: how long after the 429 it did.</summary>
     public ConcurrentBag<TimeSpan> RetryAfterWaits { get; } = [];
 
+    /// <summary>When set, MLflow's endpoints need a Bearer token issued by this server's OAuth endpoint and not expired (401 otherwise), as a Databricks workspace.</summary>
+    public TimeSpan? OAuthTokenLifetime { get; set; }
+
+    /// <summary>The OAuth client secret the token endpoint accepts (Basic client authentication).</summary>
+    public const string OAuthClientSecret = "cs-SUPER-SECRET-5151";
+
+    /// <summary>Tokens issued, with their expiry.</summary>
+    public ConcurrentDictionary<string, DateTimeOffset> TokensIssued { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>MLflow requests answered 401 because their token was missing, unknown or expired.</summary>
+    public long Unauthorized => Interlocked.Read(ref _unauthorized);
+
+    private long _unauthorized;
+
     /// <summary>Authorization headers seen, in order.</summary>
     public ConcurrentQueue<string> AuthorizationHeaders { get; } = new();
 
@@ -111,6 +125,8 @@ public sealed class FaultyMlflowServer : IAsyncDisposable
         app.MapGet("/api/2.0/mlflow/runs/get", server.GetRunAsync);
         app.MapGet("/api/2.0/mlflow/experiments/get-by-name", (HttpContext ctx) => Json(ctx, 404, """{"error_code":"RESOURCE_DOES_NOT_EXIST","message":"Could not find experiment"}"""));
         app.MapPost("/api/2.0/mlflow/experiments/create", (HttpContext ctx) => Json(ctx, 200, """{"experiment_id":"1"}"""));
+        app.MapGet("/oidc/.well-known/oauth-authorization-server", (HttpContext ctx) => Json(ctx, 200, $$"""{"token_endpoint":"{{server.Url}}/oidc/v1/token"}"""));
+        app.MapPost("/oidc/v1/token", server.IssueTokenAsync);
         await app.StartAsync();
         return server;
     }
@@ -119,6 +135,20 @@ public sealed class FaultyMlflowServer : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+    }
+
+    private Task IssueTokenAsync(HttpContext ctx)
+    {
+        var expected = "Basic " + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("sp-reliability:" + OAuthClientSecret));
+        if (ctx.Request.Headers.Authorization.ToString() != expected)
+        {
+            return Json(ctx, 401, """{"error":"invalid_client"}""");
+        }
+
+        var lifetime = OAuthTokenLifetime ?? TimeSpan.FromHours(1);
+        var token = "dbx-SECRET-token-" + TokensIssued.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        TokensIssued[token] = DateTimeOffset.UtcNow + lifetime;
+        return Json(ctx, 200, $$"""{"access_token":"{{token}}","token_type":"Bearer","expires_in":{{(int)lifetime.TotalSeconds}}}""");
     }
 
     private async Task FaultLayerAsync(HttpContext ctx, RequestDelegate next)
@@ -190,6 +220,14 @@ public sealed class FaultyMlflowServer : IAsyncDisposable
         if (isBatch && f.Delay > TimeSpan.Zero)
         {
             await Task.Delay(f.Delay, ctx.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
+        if (OAuthTokenLifetime is not null && ctx.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal)
+            && !(ctx.Request.Headers.Authorization.ToString() is { Length: > 7 } bearer && TokensIssued.TryGetValue(bearer[7..], out var expires) && expires > DateTimeOffset.UtcNow))
+        {
+            Interlocked.Increment(ref _unauthorized);
+            await Json(ctx, 401, """{"error_code":"UNAUTHENTICATED","message":"Invalid access token."}""");
+            return;
         }
 
         await next(ctx);

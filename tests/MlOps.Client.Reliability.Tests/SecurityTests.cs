@@ -21,7 +21,7 @@ public sealed class SecurityTests
     private const string Token = "tok-SUPER-SECRET-4242";
     private const string Password = "pw-SUPER-SECRET-7373";
 
-    public static TheoryData<string> Credentials => new() { "bearer", "basic" };
+    public static TheoryData<string> Credentials => new() { "bearer", "basic", "databricks-oauth" };
 
     [Theory]
     [MemberData(nameof(Credentials))]
@@ -33,12 +33,27 @@ public sealed class SecurityTests
         {
             using var logs = new FakeLoggerProvider();
             using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
-            var credential = kind == "bearer" ? MlflowCredential.Bearer(Token) : MlflowCredential.Basic("alice", Password);
+            var credential = kind switch { "bearer" => MlflowCredential.Bearer(Token), "basic" => MlflowCredential.Basic("alice", Password), _ => null };
+            if (credential is null)
+            {
+                server.OAuthTokenLifetime = TimeSpan.FromHours(1); // a Databricks workspace: OAuth M2M tokens from its OIDC endpoint
+            }
+
+            MlflowClientOptions Options(int? retries = null)
+            {
+                var o = credential is null
+                    ? new MlflowClientOptions { TrackingUri = "databricks", Databricks = { Host = server.Url, ClientId = "sp-reliability", ClientSecret = FaultyMlflowServer.OAuthClientSecret } }
+                    : new MlflowClientOptions { TrackingUri = server.Url, Credential = credential };
+                o.LoggerFactory = loggerFactory;
+                o.Retry.MaxRetries = retries ?? o.Retry.MaxRetries;
+                return o;
+            }
+
             // The tracker runs with the defaults a user gets; only the direct call below (the user's own request) is
             // told not to retry, so that it fails at once while the server is away.
-            var clientOptions = new MlflowClientOptions { TrackingUri = server.Url, Credential = credential, LoggerFactory = loggerFactory };
+            var clientOptions = Options();
             using var client = new MlflowClient(clientOptions);
-            using var direct = new MlflowClient(new MlflowClientOptions { TrackingUri = server.Url, Credential = credential, LoggerFactory = loggerFactory, Retry = { MaxRetries = 0 } });
+            using var direct = new MlflowClient(Options(retries: 0));
             var options = new TrackerOptions { HandleProcessExit = false, SetSystemTags = false, ExperimentName = "security" };
             options.Uploader.Spool.Directory = spoolDir.FullName;
             var texts = new List<string>();
@@ -72,7 +87,8 @@ public sealed class SecurityTests
             texts.Add(client.ToString());
             texts.Add(direct.ToString());
             texts.Add(clientOptions.ToString());
-            texts.Add(credential.ToString());
+            texts.Add(credential?.ToString() ?? clientOptions.Databricks.ToString());
+            texts.Add(client.AuthProvider?.ToString() ?? "");
             texts.AddRange(logs.Collector.GetSnapshot().Select(r => r.Level + " " + r.Message + " " + r.Exception));
             Assert.Contains(logs.Collector.GetSnapshot(), r => r.Level == LogLevel.Warning);
             Assert.NotEmpty(server.AuthorizationHeaders); // the credential was sent, to the server only
@@ -80,6 +96,8 @@ public sealed class SecurityTests
             {
                 Assert.DoesNotContain(Token, text, StringComparison.Ordinal);
                 Assert.DoesNotContain(Password, text, StringComparison.Ordinal);
+                Assert.DoesNotContain(FaultyMlflowServer.OAuthClientSecret, text, StringComparison.Ordinal);
+                Assert.DoesNotContain("dbx-SECRET-token-", text, StringComparison.Ordinal);
                 Assert.DoesNotContain(Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("alice:" + Password)), text, StringComparison.Ordinal);
             }
         }
