@@ -23,6 +23,12 @@ public static class ArtifactRepositories
                 $"Artifact URI '{artifactUri}' is served by a tracking server: an MlflowClient for that server is needed."), artifactUri, options);
         }
 
+        if (DatabricksArtifactRepository.Handles(artifactUri))
+        {
+            return new DatabricksArtifactRepository(client ?? throw new InvalidOperationException(
+                $"Artifact URI '{artifactUri}' belongs to a Databricks workspace: an MlflowClient for that workspace is needed."), artifactUri, options);
+        }
+
         if (artifactUri.StartsWith("file:", StringComparison.OrdinalIgnoreCase) || Path.IsPathRooted(artifactUri) || !artifactUri.Contains("://", StringComparison.Ordinal) && !artifactUri.Contains(':', StringComparison.Ordinal))
         {
             return new LocalArtifactRepository(artifactUri);

@@ -279,7 +279,8 @@ internal sealed class HttpArtifactRepository : IArtifactRepository
     }
 
     /// <summary>A read-only window of <c>length</c> bytes from the current position of a stream.</summary>
-    private sealed class SubStream(Stream inner, long windowLength) : Stream
+    /// <summary>A window of <c>windowLength</c> bytes of a stream from its position (a multipart part).</summary>
+    internal sealed class SubStream(Stream inner, long windowLength) : Stream
     {
         private readonly long _length = windowLength;
         private long _remaining = windowLength;

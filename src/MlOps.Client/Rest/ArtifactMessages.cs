@@ -8,4 +8,14 @@ internal sealed record CreateMultipartResponse(string? UploadId, IReadOnlyList<M
 internal sealed record MultipartPart(int PartNumber, string? Etag, string? Url);
 internal sealed record CompleteMultipartRequest(string Path, string UploadId, IReadOnlyList<MultipartPart> Parts);
 internal sealed record AbortMultipartRequest(string Path, string UploadId);
+
+// Databricks' signed-URL artifact service (databricks_artifacts.proto).
+internal sealed record DatabricksHttpHeader(string? Name, string? Value);
+internal sealed record DatabricksCredentialInfo(string? RunId, string? Path, string? SignedUri, IReadOnlyList<DatabricksHttpHeader>? Headers, string? Type);
+internal sealed record DatabricksCredentialsRequest(string RunId, IReadOnlyList<string> Path, string? PageToken);
+internal sealed record DatabricksCredentialsResponse(IReadOnlyList<DatabricksCredentialInfo>? CredentialInfos, string? NextPageToken);
+internal sealed record DatabricksCreateMultipartRequest(string RunId, string Path, long NumParts);
+internal sealed record DatabricksCreateMultipartResponse(string? UploadId, IReadOnlyList<DatabricksCredentialInfo>? UploadCredentialInfos, DatabricksCredentialInfo? AbortCredentialInfo);
+internal sealed record DatabricksPartEtag(long PartNumber, string Etag);
+internal sealed record DatabricksCompleteMultipartRequest(string RunId, string Path, string UploadId, IReadOnlyList<DatabricksPartEtag> PartEtags);
 #pragma warning restore CA1812

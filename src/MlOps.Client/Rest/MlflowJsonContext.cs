@@ -27,6 +27,11 @@ namespace MlOps.Client.Rest;
 [JsonSerializable(typeof(RegisteredModel))]
 [JsonSerializable(typeof(ModelVersion))]
 // Tracking (Rest/TrackingMessages.cs)
+[JsonSerializable(typeof(DatabricksCredentialsRequest))]
+[JsonSerializable(typeof(DatabricksCredentialsResponse))]
+[JsonSerializable(typeof(DatabricksCreateMultipartRequest))]
+[JsonSerializable(typeof(DatabricksCreateMultipartResponse))]
+[JsonSerializable(typeof(DatabricksCompleteMultipartRequest))]
 [JsonSerializable(typeof(CreateExperimentRequest))]
 [JsonSerializable(typeof(CreateExperimentResponse))]
 [JsonSerializable(typeof(ExperimentResponse))]

@@ -1,0 +1,226 @@
+using System.Text.Json.Nodes;
+using MlOps.Client.Artifacts;
+using MlOps.Client.Tests.Rest;
+using WireMock;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+using WireMock.Server;
+using WireMock.Settings;
+using WireMock.Types;
+using WireMock.Util;
+
+namespace MlOps.Client.Tests.Artifacts;
+
+/// <summary>
+/// A Databricks run's artifacts against a fake workspace (the signed-URL service of databricks_artifacts.proto) and a
+/// fake cloud store on another origin that checks the signed headers.
+/// </summary>
+public sealed class DatabricksArtifactRepositoryTests : IDisposable
+{
+    private const string Pat = "dapi-ARTIFACT-SECRET";
+    private const string RunId = "0123456789abcdef0123456789abcdef";
+    private const string Root = "dbfs:/databricks/mlflow-tracking/42/" + RunId + "/artifacts";
+    private readonly WireMockServer _workspace = WireMockServer.Start(new WireMockServerSettings { Urls = ["http://127.0.0.1:0"], StartAdminInterface = false });
+    private readonly WireMockServer _store = WireMockServer.Start(new WireMockServerSettings { Urls = ["http://127.0.0.1:0"], StartAdminInterface = false });
+    private readonly Dictionary<string, byte[]> _objects = [];
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("mlops-dbx-art-");
+
+    public DatabricksArtifactRepositoryTests()
+    {
+        // The store: keeps what is PUT when the signed header came with it, serves it back, answers ETags for parts.
+        _store.Given(Request.Create().WithPath("/bucket/*").UsingPut()).RespondWith(Response.Create().WithCallback(request =>
+        {
+            if (!request.Headers!.TryGetValue("x-amz-server-side-encryption", out var sse) || sse.Single() != "AES256" || request.Headers.ContainsKey("Authorization"))
+            {
+                return Status(403, "signature does not match");
+            }
+
+            lock (_objects)
+            {
+                var key = request.Path + (request.Query!.TryGetValue("partNumber", out var part) ? "#" + part.Single() : "");
+                _objects[key] = request.BodyAsBytes ?? [];
+                return new ResponseMessage
+                {
+                    StatusCode = 200,
+                    Headers = new Dictionary<string, WireMockList<string>> { ["ETag"] = new("\"etag-" + key.Length + "-" + (request.BodyAsBytes?.Length ?? 0) + "\"") },
+                };
+            }
+        }));
+        _store.Given(Request.Create().WithPath("/bucket/*").UsingGet()).RespondWith(Response.Create().WithCallback(request =>
+        {
+            lock (_objects)
+            {
+                return _objects.TryGetValue(request.Path, out var bytes)
+                    ? new ResponseMessage { StatusCode = 200, BodyData = new BodyData { BodyAsBytes = bytes, DetectedBodyType = BodyType.Bytes } }
+                    : Status(404, "NoSuchKey");
+            }
+        }));
+        _workspace.Given(Request.Create().WithPath("/api/2.0/mlflow/artifacts/credentials-for-write").UsingPost()).RespondWith(Response.Create().WithCallback(request => Credentials(request, "write")));
+        _workspace.Given(Request.Create().WithPath("/api/2.0/mlflow/artifacts/credentials-for-read").UsingPost()).RespondWith(Response.Create().WithCallback(request => Credentials(request, "read")));
+    }
+
+    public void Dispose()
+    {
+        _workspace.Stop();
+        _store.Stop();
+        _dir.Delete(recursive: true);
+    }
+
+    private MlflowClient Client() => new(new MlflowClientOptions { TrackingUri = "databricks", Databricks = { Host = _workspace.Url, Token = Pat } }.WithNoRetries());
+
+    private ResponseMessage Credentials(IRequestMessage request, string kind)
+    {
+        var body = JsonNode.Parse(request.Body!)!;
+        Assert.Equal(RunId, body["run_id"]!.GetValue<string>());
+        var path = body["path"]!.AsArray().Single()!.GetValue<string>();
+        return Json(200, new JsonObject
+        {
+            ["credential_infos"] = new JsonArray(new JsonObject
+            {
+                ["run_id"] = RunId,
+                ["path"] = path,
+                ["signed_uri"] = $"{_store.Url}/bucket/{path}?X-Amz-Signature={kind}-sig",
+                ["type"] = "AWS_PRESIGNED_URL",
+                ["headers"] = new JsonArray(new JsonObject { ["name"] = "x-amz-server-side-encryption", ["value"] = "AES256" }),
+            }),
+        }.ToJsonString());
+    }
+
+    [Fact]
+    public async Task Files_go_to_signed_urls_with_their_headers_and_never_carry_the_workspace_token()
+    {
+        using var client = Client();
+        var repository = ArtifactRepositories.ForUri(Root, client);
+        Assert.IsType<DatabricksArtifactRepository>(repository);
+        var file = Path.Combine(_dir.FullName, "model.txt");
+        await File.WriteAllTextAsync(file, "weights");
+        await repository.UploadFileAsync(file, "model/model.txt");
+        Assert.Equal("weights", System.Text.Encoding.UTF8.GetString(_objects["/bucket/model/model.txt"]));
+
+        using var back = new MemoryStream();
+        await repository.DownloadFileAsync("model/model.txt", back);
+        Assert.Equal("weights", System.Text.Encoding.UTF8.GetString(back.ToArray()));
+
+        // The workspace got the token; the store never did.
+        Assert.All(_workspace.LogEntries, e => Assert.Equal("Bearer " + Pat, e.RequestMessage!.Headers!["Authorization"].Single()));
+        Assert.All(_store.LogEntries, e => Assert.False(e.RequestMessage!.Headers!.ContainsKey("Authorization")));
+        Assert.Equal("write-sig", _store.LogEntries[0].RequestMessage!.Query!["X-Amz-Signature"].Single());
+
+        await Assert.ThrowsAsync<NotSupportedException>(() => repository.DeleteAsync("model/model.txt"));
+    }
+
+    [Fact]
+    public async Task Listing_pages_through_the_workspace_s_artifacts_list()
+    {
+        _workspace.Given(Request.Create().WithPath("/api/2.0/mlflow/artifacts/list").UsingGet().WithParam("page_token", "p2")).AtPriority(1)
+            .RespondWith(Response.Create().WithBody("""{"root_uri":"x","files":[{"path":"model/MLmodel","is_dir":false,"file_size":"12"}]}"""));
+        _workspace.Given(Request.Create().WithPath("/api/2.0/mlflow/artifacts/list").UsingGet().WithParam("run_id", RunId)).AtPriority(20)
+            .RespondWith(Response.Create().WithBody("""{"root_uri":"x","files":[{"path":"model/model.txt","is_dir":false,"file_size":"7"}],"next_page_token":"p2"}"""));
+        using var client = Client();
+        var listed = await ArtifactRepositories.ForUri(Root, client).ListAsync("model");
+        Assert.Equal(["model/model.txt", "model/MLmodel"], listed.Select(f => f.Path));
+    }
+
+    [Fact]
+    public async Task A_large_file_goes_in_parts_completed_with_their_etags_and_a_failed_part_aborts_the_upload()
+    {
+        var parts = new List<string>();
+        _workspace.Given(Request.Create().WithPath("/api/2.0/mlflow/artifacts/create-multipart-upload").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
+        {
+            var body = JsonNode.Parse(request.Body!)!;
+            var path = body["path"]!.GetValue<string>();
+            var n = body["num_parts"]!.GetValue<long>();
+            var infos = new JsonArray();
+            for (var i = 1; i <= n; i++)
+            {
+                infos.Add((JsonNode)new JsonObject
+                {
+                    ["signed_uri"] = $"{_store.Url}/bucket/{path}?partNumber={i}&uploadId=up-1",
+                    ["type"] = "AWS_PRESIGNED_URL",
+                    ["headers"] = new JsonArray(new JsonObject { ["name"] = "x-amz-server-side-encryption", ["value"] = path.Contains("bad", StringComparison.Ordinal) && i == 2 ? "wrong" : "AES256" }),
+                });
+            }
+
+            return Json(200, new JsonObject
+            {
+                ["upload_id"] = "up-1",
+                ["upload_credential_infos"] = infos,
+                ["abort_credential_info"] = new JsonObject { ["signed_uri"] = $"{_store.Url}/abort/{path}?uploadId=up-1", ["type"] = "AWS_PRESIGNED_URL" },
+            }.ToJsonString());
+        }));
+        _workspace.Given(Request.Create().WithPath("/api/2.0/mlflow/artifacts/complete-multipart-upload").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
+        {
+            parts.Add(request.Body!);
+            return Json(200, "{}");
+        }));
+        _store.Given(Request.Create().WithPath("/abort/*").UsingDelete()).RespondWith(Response.Create().WithStatusCode(204));
+
+        using var client = Client();
+        var options = new ArtifactOptions { MultipartThreshold = 10, MultipartPartSize = 8 };
+        var repository = ArtifactRepositories.ForUri(Root, client, options);
+        var file = Path.Combine(_dir.FullName, "big.bin");
+        await File.WriteAllBytesAsync(file, [.. Enumerable.Range(0, 20).Select(i => (byte)i)]);
+        await repository.UploadFileAsync(file, "data/big.bin");
+
+        Assert.Equal([.. Enumerable.Range(0, 8).Select(i => (byte)i)], _objects["/bucket/data/big.bin#1"]);
+        Assert.Equal([.. Enumerable.Range(16, 4).Select(i => (byte)i)], _objects["/bucket/data/big.bin#3"]);
+        var complete = JsonNode.Parse(Assert.Single(parts))!;
+        Assert.Equal(("up-1", "data/big.bin"), (complete["upload_id"]!.GetValue<string>(), complete["path"]!.GetValue<string>()));
+        Assert.Equal([1L, 2L, 3L], complete["part_etags"]!.AsArray().Select(p => p!["part_number"]!.GetValue<long>()));
+        Assert.All(complete["part_etags"]!.AsArray(), p => Assert.StartsWith("\"etag-", p!["etag"]!.GetValue<string>(), StringComparison.Ordinal));
+
+        await File.WriteAllBytesAsync(Path.Combine(_dir.FullName, "bad.bin"), new byte[20]);
+        var failed = await Assert.ThrowsAsync<MlflowException>(() => repository.UploadFileAsync(Path.Combine(_dir.FullName, "bad.bin"), "data/bad.bin"));
+        Assert.Equal(403, failed.Status);
+        Assert.Contains(_store.LogEntries, e => e.RequestMessage!.Method == "DELETE" && e.RequestMessage.Path == "/abort/data/bad.bin");
+        Assert.Single(parts); // never completed
+    }
+
+    [Fact]
+    public async Task An_Azure_SAS_url_gets_staged_blocks_then_the_block_list()
+    {
+        _workspace.Given(Request.Create().WithPath("/api/2.0/mlflow/artifacts/credentials-for-write").UsingPost()).AtPriority(-10).RespondWith(Response.Create().WithCallback(request =>
+            Json(200, new JsonObject
+            {
+                ["credential_infos"] = new JsonArray(new JsonObject
+                {
+                    ["signed_uri"] = $"{_store.Url}/container/{JsonNode.Parse(request.Body!)!["path"]!.AsArray()[0]!.GetValue<string>()}?sv=2021&sig=abc",
+                    ["type"] = "AZURE_SAS_URI",
+                }),
+            }.ToJsonString())));
+        var blocks = new List<(string Comp, string? Id, string? BlobType, string Body)>();
+        _store.Given(Request.Create().WithPath("/container/*").UsingPut()).RespondWith(Response.Create().WithCallback(request =>
+        {
+            lock (blocks)
+            {
+                blocks.Add((request.Query!["comp"].Single(), request.Query.TryGetValue("blockid", out var id) ? id.Single() : null,
+                    request.Headers!.TryGetValue("x-ms-blob-type", out var t) ? t.Single() : null, request.Body ?? ""));
+            }
+
+            return new ResponseMessage { StatusCode = 201 };
+        }));
+        using var client = Client();
+        var repository = ArtifactRepositories.ForUri(Root, client, new ArtifactOptions { MultipartPartSize = 4 });
+        var file = Path.Combine(_dir.FullName, "w.bin");
+        await File.WriteAllBytesAsync(file, new byte[10]);
+        await repository.UploadFileAsync(file, "w.bin");
+
+        Assert.Equal(["block", "block", "block", "blocklist"], blocks.Select(b => b.Comp));
+        Assert.All(blocks.Take(3), b => Assert.Equal("BlockBlob", b.BlobType));
+        Assert.All(blocks.Take(3), b => Assert.Contains($"<Uncommitted>{b.Id}</Uncommitted>", blocks[3].Body, StringComparison.Ordinal));
+        Assert.StartsWith("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<BlockList>", blocks[3].Body, StringComparison.Ordinal);
+    }
+
+    private static ResponseMessage Json(int status, string body) => new()
+    {
+        StatusCode = status,
+        BodyData = new BodyData { BodyAsString = body, DetectedBodyType = BodyType.String },
+        Headers = new Dictionary<string, WireMockList<string>> { ["Content-Type"] = new("application/json") },
+    };
+
+    private static ResponseMessage Status(int status, string text) => new()
+    {
+        StatusCode = status,
+        BodyData = new BodyData { BodyAsString = text, DetectedBodyType = BodyType.String },
+    };
+}
