@@ -315,6 +315,27 @@ public sealed class ToolProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task The_tool_takes_a_databricks_uri_as_Python_s_cli_does()
+    {
+        using var server = WireMockServer.Start(new WireMockServerSettings { Urls = ["http://127.0.0.1:0"], StartAdminInterface = false });
+        var byName = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Recorded", "044-runs-get-missing.json")))!;
+        server.Given(Request.Create().WithPath("/api/2.0/mlflow/runs/get").UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(404).WithHeader("Content-Type", "application/json").WithBody(byName["response"]!["json"]!.ToJsonString()));
+        var env = new Dictionary<string, string>
+        {
+            ["MLFLOW_TRACKING_URI"] = "databricks",
+            ["DATABRICKS_HOST"] = server.Url!,
+            ["DATABRICKS_TOKEN"] = "dapi-CLI-SECRET",
+            ["DATABRICKS_CONFIG_FILE"] = Path.Combine(_dir.FullName, "none.cfg"),
+        };
+        var result = await Mlops.RunAsync(_dir.FullName, env, "runs", "describe", "0123456789abcdef0123456789abcdef");
+        Assert.Equal(1, result.ExitCode); // the workspace answered: the run does not exist
+        Assert.Contains("RESOURCE_DOES_NOT_EXIST", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("dapi-CLI-SECRET", result.Error + result.Output, StringComparison.Ordinal);
+        Assert.Equal("Bearer dapi-CLI-SECRET", Assert.Single(server.LogEntries).RequestMessage!.Headers!["Authorization"].Single());
+    }
+
+    [Fact]
     public async Task Against_a_tracking_server_every_page_is_fetched_and_exported()
     {
         using var server = WireMockServer.Start(new WireMockServerSettings { Urls = ["http://127.0.0.1:0"], StartAdminInterface = false });

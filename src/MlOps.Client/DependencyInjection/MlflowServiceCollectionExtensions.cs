@@ -34,6 +34,7 @@ public static class MlflowServiceCollectionExtensions
                 }
 
                 options.LoggerFactory ??= sp.GetService<ILoggerFactory>();
+                options.AuthProvider ??= sp.GetService<IMlflowAuthProvider>(); // a gateway's provider registered in the container
                 if (sp.GetService<TimeProvider>() is { } time)
                 {
                     options.TimeProvider = time;

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Time.Testing;
@@ -227,6 +228,22 @@ public sealed class DatabricksAuthTests : IDisposable
         Assert.Equal(1, provider.Renewals);
         await client.GetExperimentAsync("1");
         Assert.Equal(1, provider.Renewals);
+    }
+
+    [Fact]
+    public async Task A_provider_registered_in_the_container_is_used_by_AddMlflowClient()
+    {
+        using var server = new RecordedServer();
+        var experiment = RecordedExchange.Load("014-experiments-get").ResponseJson!.ToJsonString();
+        server.Server.Given(Request.Create().WithPath("/api/2.0/mlflow/experiments/get").UsingGet()).RespondWith(Response.Create().WithCallback(request =>
+            request.Headers!.TryGetValue("X-Gateway-Key", out var key) && key.Single() == "key-1" ? Json(200, experiment) : Json(401, "{}")));
+        var services = new ServiceCollection();
+        services.AddSingleton<IMlflowAuthProvider, GatewayKeyProvider>();
+        services.AddMlflowClient(o => o.TrackingUri = server.Url);
+        await using var container = services.BuildServiceProvider();
+        var client = container.GetRequiredService<MlflowClient>();
+        await client.GetExperimentAsync("1");
+        Assert.Equal("key-1", server.SingleRequest().Headers!["X-Gateway-Key"].Single());
     }
 
     [Fact]
