@@ -1,5 +1,6 @@
 using Azure.Core;
 using Azure.Identity;
+using MlOps.Client.Authentication;
 
 namespace MlOps.Client.Azure;
 
@@ -19,9 +20,7 @@ public sealed class AzureMlAuthProvider : IMlflowAuthProvider, IDisposable
 
     private readonly TokenCredential _credential;
     private readonly TokenRequestContext _context;
-    private readonly TimeProvider _time;
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private volatile Held? _held;
+    private readonly RenewingToken _token;
 
     /// <summary>Tokens from <paramref name="credential"/> (default: a <see cref="DefaultAzureCredential"/>) for <paramref name="scope"/>.</summary>
     /// <param name="credential">The credential: a managed identity, a service principal, the developer's Azure CLI login…</param>
@@ -32,84 +31,47 @@ public sealed class AzureMlAuthProvider : IMlflowAuthProvider, IDisposable
         ArgumentException.ThrowIfNullOrEmpty(scope);
         _credential = credential ?? new DefaultAzureCredential();
         _context = new TokenRequestContext([scope]);
-        _time = timeProvider ?? TimeProvider.System;
+        _token = new RenewingToken(FetchAsync, RenewBefore, timeProvider ?? TimeProvider.System);
     }
 
     /// <summary>How many tokens were asked of the credential.</summary>
-    internal int TokensFetched { get; private set; }
+    internal int TokensFetched => _token.Fetched;
 
     /// <inheritdoc/>
     public async ValueTask AuthenticateAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var held = _held;
-        if (held is null || _time.GetUtcNow() >= held.RenewAt)
-        {
-            held = await RenewAsync(held, force: false, cancellationToken).ConfigureAwait(false);
-        }
-
+        var header = await _token.HeaderAsync(cancellationToken).ConfigureAwait(false);
         request.Headers.Remove("Authorization");
-        request.Headers.TryAddWithoutValidation("Authorization", held.Header);
+        request.Headers.TryAddWithoutValidation("Authorization", header);
     }
 
     /// <inheritdoc/>
     public async ValueTask<bool> OnUnauthorizedAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var sent = request.Headers.TryGetValues("Authorization", out var values) ? values.FirstOrDefault() : null;
-        var held = _held;
-        if (held is not null && sent != held.Header)
-        {
-            return true; // renewed by another request meanwhile
-        }
-
-        await RenewAsync(held, force: true, cancellationToken).ConfigureAwait(false);
+        await _token.RefusedAsync(request.Headers.TryGetValues("Authorization", out var values) ? values.FirstOrDefault() : null, cancellationToken).ConfigureAwait(false);
         return true;
     }
 
     /// <summary>Releases the renewal lock (the credential is the caller's).</summary>
-    public void Dispose() => _gate.Dispose();
+    public void Dispose() => _token.Dispose();
 
     /// <summary>A description without the token.</summary>
     public override string ToString() => $"AzureMlAuthProvider({_credential.GetType().Name}, {_context.Scopes[0]})";
 
-    private async Task<Held> RenewAsync(Held? seen, bool force, CancellationToken cancellationToken)
+    private async Task<(string Header, DateTimeOffset ExpiresOn)> FetchAsync(CancellationToken cancellationToken)
     {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_held is { } current && !ReferenceEquals(current, seen) && (force || _time.GetUtcNow() < current.RenewAt))
-            {
-                return current;
-            }
-
-            AccessToken token;
-            try
-            {
-                token = await _credential.GetTokenAsync(_context, cancellationToken).ConfigureAwait(false);
-            }
-            catch (AuthenticationFailedException ex)
-            {
-                throw new MlflowException(401, "UNAUTHENTICATED",
-                    $"No Microsoft Entra token for Azure Machine Learning ({_credential.GetType().Name}, scope {_context.Scopes[0]}): {ex.Message} "
-                    + "Sign in (az login), or give a managed identity / service principal (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_CLIENT_SECRET).", ex);
-            }
-
-            TokensFetched++;
-            var lifetime = token.ExpiresOn - _time.GetUtcNow();
-            var margin = lifetime > RenewBefore * 2 ? RenewBefore : lifetime / 2;
-            var held = new Held("Bearer " + token.Token, token.ExpiresOn - margin);
-            _held = held;
-            return held;
+            var token = await _credential.GetTokenAsync(_context, cancellationToken).ConfigureAwait(false);
+            return ("Bearer " + token.Token, token.ExpiresOn);
         }
-        finally
+        catch (AuthenticationFailedException ex)
         {
-            _gate.Release();
+            throw new MlflowException(401, "UNAUTHENTICATED",
+                $"No Microsoft Entra token for Azure Machine Learning ({_credential.GetType().Name}, scope {_context.Scopes[0]}): {ex.Message} "
+                + "Sign in (az login), or give a managed identity / service principal (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_CLIENT_SECRET).", ex);
         }
-    }
-
-    private sealed record Held(string Header, DateTimeOffset RenewAt)
-    {
-        public override string ToString() => "Held(***)";
     }
 }

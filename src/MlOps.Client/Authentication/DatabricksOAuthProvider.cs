@@ -19,10 +19,9 @@ internal sealed class DatabricksOAuthProvider : IMlflowAuthProvider, ISecretReda
     private readonly string _clientId;
     private readonly string _clientSecret;
     private readonly HttpClient _http;
+    private readonly RenewingToken _token;
     private readonly TimeProvider _time;
-    private readonly SemaphoreSlim _gate = new(1, 1);
     private Uri? _tokenEndpoint;
-    private volatile IssuedToken? _token;
 
     public DatabricksOAuthProvider(Uri host, string clientId, string clientSecret, HttpMessageHandler transport, bool ownsTransport, TimeProvider time)
     {
@@ -31,89 +30,57 @@ internal sealed class DatabricksOAuthProvider : IMlflowAuthProvider, ISecretReda
         _clientSecret = clientSecret;
         _http = new HttpClient(transport, disposeHandler: ownsTransport) { Timeout = TimeSpan.FromSeconds(60) };
         _time = time;
+        _token = new RenewingToken(FetchAsync, RenewBefore, time);
     }
 
     /// <summary>How many tokens were fetched (tests and diagnostics).</summary>
-    internal int TokensFetched { get; private set; }
+    internal int TokensFetched => _token.Fetched;
 
     public async ValueTask AuthenticateAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        var token = _token;
-        if (token is null || _time.GetUtcNow() >= token.RenewAt)
-        {
-            token = await RenewAsync(token, cancellationToken).ConfigureAwait(false);
-        }
-
+        var header = await _token.HeaderAsync(cancellationToken).ConfigureAwait(false);
         request.Headers.Remove("Authorization");
-        request.Headers.TryAddWithoutValidation("Authorization", token.Header);
+        request.Headers.TryAddWithoutValidation("Authorization", header);
     }
 
     public async ValueTask<bool> OnUnauthorizedAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        var sent = request.Headers.TryGetValues("Authorization", out var values) ? values.FirstOrDefault() : null;
-        var current = _token;
-        if (current is not null && sent != current.Header)
-        {
-            return true; // another request renewed it already: send again with the new one
-        }
-
-        await RenewAsync(current, cancellationToken, force: true).ConfigureAwait(false);
+        await _token.RefusedAsync(request.Headers.TryGetValues("Authorization", out var values) ? values.FirstOrDefault() : null, cancellationToken).ConfigureAwait(false);
         return true;
     }
 
-    public string Redact(string text)
-    {
-        var result = text.Replace(_clientSecret, "***", StringComparison.Ordinal);
-        return _token is { } token ? result.Replace(token.Value, "***", StringComparison.Ordinal) : result;
-    }
+    public string Redact(string text) => _token.Redact(text.Replace(_clientSecret, "***", StringComparison.Ordinal));
 
     public override string ToString() => $"Databricks OAuth M2M ({_host.GetLeftPart(UriPartial.Authority)}, client {_clientId})";
 
     public void Dispose()
     {
         _http.Dispose();
-        _gate.Dispose();
+        _token.Dispose();
     }
 
-    private async Task<IssuedToken> RenewAsync(IssuedToken? seen, CancellationToken cancellationToken, bool force = false)
+    /// <summary>One <c>client_credentials</c> grant: the header value and the token's expiry.</summary>
+    private async Task<(string Header, DateTimeOffset ExpiresOn)> FetchAsync(CancellationToken cancellationToken)
     {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        _tokenEndpoint ??= await DiscoverAsync(cancellationToken).ConfigureAwait(false);
+        using var request = new HttpRequestMessage(HttpMethod.Post, _tokenEndpoint)
         {
-            // Renewed by another caller while this one waited: use that token.
-            if (_token is { } current && !ReferenceEquals(current, seen) && (force || _time.GetUtcNow() < current.RenewAt))
-            {
-                return current;
-            }
-
-            _tokenEndpoint ??= await DiscoverAsync(cancellationToken).ConfigureAwait(false);
-            using var request = new HttpRequestMessage(HttpMethod.Post, _tokenEndpoint)
-            {
-                Content = new FormUrlEncodedContent([new("grant_type", "client_credentials"), new("scope", "all-apis")]),
-            };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Basic",
-                Convert.ToBase64String(Encoding.UTF8.GetBytes(Uri.EscapeDataString(_clientId) + ":" + Uri.EscapeDataString(_clientSecret))));
-            using var response = await SendAsync(request, "token", cancellationToken).ConfigureAwait(false);
-            using var json = await ReadJsonAsync(response, "token", cancellationToken).ConfigureAwait(false);
-            var root = json.RootElement;
-            var value = root.TryGetProperty("access_token", out var at) ? at.GetString() : null;
-            if (string.IsNullOrEmpty(value))
-            {
-                throw new MlflowException(401, "UNAUTHENTICATED", $"The Databricks token endpoint {_tokenEndpoint} answered without an access_token for client {_clientId}.");
-            }
-
-            var type = root.TryGetProperty("token_type", out var tt) && tt.GetString() is { Length: > 0 } t ? t : "Bearer";
-            var lifetime = root.TryGetProperty("expires_in", out var ei) && ei.TryGetDouble(out var seconds) ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromHours(1);
-            var margin = lifetime > RenewBefore * 2 ? RenewBefore : lifetime / 2;
-            var token = new IssuedToken(value, type + " " + value, _time.GetUtcNow() + lifetime - margin);
-            TokensFetched++;
-            _token = token;
-            return token;
-        }
-        finally
+            Content = new FormUrlEncodedContent([new("grant_type", "client_credentials"), new("scope", "all-apis")]),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Basic",
+            Convert.ToBase64String(Encoding.UTF8.GetBytes(Uri.EscapeDataString(_clientId) + ":" + Uri.EscapeDataString(_clientSecret))));
+        using var response = await SendAsync(request, "token", cancellationToken).ConfigureAwait(false);
+        using var json = await ReadJsonAsync(response, "token", cancellationToken).ConfigureAwait(false);
+        var root = json.RootElement;
+        var value = root.TryGetProperty("access_token", out var at) ? at.GetString() : null;
+        if (string.IsNullOrEmpty(value))
         {
-            _gate.Release();
+            throw new MlflowException(401, "UNAUTHENTICATED", $"The Databricks token endpoint {_tokenEndpoint} answered without an access_token for client {_clientId}.");
         }
+
+        var type = root.TryGetProperty("token_type", out var tt) && tt.GetString() is { Length: > 0 } t ? t : "Bearer";
+        var lifetime = root.TryGetProperty("expires_in", out var ei) && ei.TryGetDouble(out var seconds) ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromHours(1);
+        return (type + " " + value, _time.GetUtcNow() + lifetime);
     }
 
     private async Task<Uri> DiscoverAsync(CancellationToken cancellationToken)
@@ -164,10 +131,5 @@ internal sealed class DatabricksOAuthProvider : IMlflowAuthProvider, ISecretReda
         {
             throw new MlflowException((int)response.StatusCode, null, $"The Databricks OAuth {what} endpoint answered a body that is not JSON: {ex.Message}", ex);
         }
-    }
-
-    private sealed record IssuedToken(string Value, string Header, DateTimeOffset RenewAt)
-    {
-        public override string ToString() => "Token(***)";
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using MlOps.Client.Artifacts;
+using MlOps.Client.Tests.Fixtures;
 using MlOps.Client.Tests.Rest;
 using WireMock;
 using WireMock.RequestBuilders;
@@ -211,12 +212,7 @@ public sealed class DatabricksArtifactRepositoryTests : IDisposable
         Assert.StartsWith("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<BlockList>", blocks[3].Body, StringComparison.Ordinal);
     }
 
-    private static ResponseMessage Json(int status, string body) => new()
-    {
-        StatusCode = status,
-        BodyData = new BodyData { BodyAsString = body, DetectedBodyType = BodyType.String },
-        Headers = new Dictionary<string, WireMockList<string>> { ["Content-Type"] = new("application/json") },
-    };
+    private static ResponseMessage Json(int status, string body) => RecordedServer.JsonAnswer(status, body);
 
     private static ResponseMessage Status(int status, string text) => new()
     {

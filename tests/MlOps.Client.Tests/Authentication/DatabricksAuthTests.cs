@@ -256,12 +256,7 @@ public sealed class DatabricksAuthTests : IDisposable
         Assert.Equal(("c", ""), (sections["b"]["client_id"], sections["b"]["empty"]));
     }
 
-    private static ResponseMessage Json(int status, string body) => new()
-    {
-        StatusCode = status,
-        BodyData = new BodyData { BodyAsString = body, DetectedBodyType = BodyType.String },
-        Headers = new Dictionary<string, WireMockList<string>> { ["Content-Type"] = new("application/json") },
-    };
+    private static ResponseMessage Json(int status, string body) => RecordedServer.JsonAnswer(status, body);
 
     private sealed class GatewayKeyProvider : IMlflowAuthProvider
     {

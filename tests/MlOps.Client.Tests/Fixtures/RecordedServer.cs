@@ -88,5 +88,13 @@ public sealed class RecordedServer : IDisposable
     /// <summary>The JSON body of a received request.</summary>
     public static JsonNode? BodyOf(IRequestMessage request) => request.Body is { Length: > 0 } b ? JsonNode.Parse(b) : null;
 
+    /// <summary>An answer for a WireMock callback: <paramref name="status"/> with a JSON body.</summary>
+    public static ResponseMessage JsonAnswer(int status, string body) => new()
+    {
+        StatusCode = status,
+        BodyData = new WireMock.Util.BodyData { BodyAsString = body, DetectedBodyType = WireMock.Types.BodyType.String },
+        Headers = new Dictionary<string, WireMock.Types.WireMockList<string>> { ["Content-Type"] = new("application/json") },
+    };
+
     public void Dispose() => Server.Stop();
 }
