@@ -22,6 +22,10 @@ public partial class MlflowClient : IDisposable
     private readonly HttpClient _http;
     private readonly bool _ownsHttpClient;
     private readonly IMlflowAuthProvider? _auth;
+    private readonly bool _ownsAuth;
+
+    /// <summary>The resolution of each container's options, shared by its clients and handler chains (one OAuth token cache, not one per handler rotation).</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<MlflowClientOptions, Tuple<Uri, IMlflowAuthProvider?>> SharedResolutions = new();
 
     /// <summary>For mocking only.</summary>
     protected MlflowClient()
@@ -46,6 +50,7 @@ public partial class MlflowClient : IDisposable
         options = options.Copy(); // the client's own: later changes to the caller's object do not reach it
         Options = options;
         (BaseUri, _auth) = ResolveServer(options);
+        _ownsAuth = _auth is not null && !ReferenceEquals(_auth, options.AuthProvider);
         var logger = MlflowHttpPipeline.CreateLogger(options);
         var transport = options.Transport ?? MlflowHttpPipeline.CreateTransport(options);
         var handler = MlflowHttpPipeline.Chain(transport, MlflowHttpPipeline.CreateHandlers(options, BaseUri, _auth, logger));
@@ -66,7 +71,7 @@ public partial class MlflowClient : IDisposable
         ArgumentNullException.ThrowIfNull(httpClient);
         ArgumentNullException.ThrowIfNull(options);
         Options = options.Value.Copy();
-        (BaseUri, _auth) = ResolveServer(Options);
+        (BaseUri, _auth) = ResolveShared(options.Value);
         _http = httpClient;
         _http.Timeout = Timeout.InfiniteTimeSpan;
         ConfigureHttpClient(_http);
@@ -100,14 +105,21 @@ public partial class MlflowClient : IDisposable
             _http?.Dispose();
         }
 
-        if (disposing && _auth is IDisposable owned && !ReferenceEquals(_auth, Options.AuthProvider))
+        if (disposing && _ownsAuth && _auth is IDisposable owned)
         {
-            owned.Dispose(); // a provider this client made (Databricks OAuth), not the caller's
+            owned.Dispose(); // a provider this client made (Databricks OAuth), not the caller's nor the container's
         }
     }
 
     /// <inheritdoc />
     public override string ToString() => $"MlflowClient({BaseUri})";
+
+    /// <summary><see cref="ResolveServer"/> once per options instance of a container (its clients and handler chains share it).</summary>
+    internal static (Uri BaseUri, IMlflowAuthProvider? Auth) ResolveShared(MlflowClientOptions options)
+    {
+        var resolved = SharedResolutions.GetValue(options, static o => ResolveServer(o).ToTuple());
+        return (resolved.Item1, resolved.Item2);
+    }
 
     /// <summary>
     /// The server's base URI and what authenticates to it: <see cref="MlflowClientOptions.AuthProvider"/> when set; for a

@@ -55,7 +55,7 @@ public static class MlflowServiceCollectionExtensions
             {
                 var options = sp.GetRequiredService<IOptions<MlflowClientOptions>>().Value;
                 var logger = MlflowHttpPipeline.CreateLogger(options);
-                var (server, auth) = MlflowClient.ResolveServer(options);
+                var (server, auth) = MlflowClient.ResolveShared(options);
                 foreach (var handler in MlflowHttpPipeline.CreateHandlers(options, server, auth, logger))
                 {
                     handlers.Add(handler);

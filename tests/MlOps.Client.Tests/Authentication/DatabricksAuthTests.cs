@@ -247,6 +247,39 @@ public sealed class DatabricksAuthTests : IDisposable
     }
 
     [Fact]
+    public async Task Clients_from_the_container_share_one_OAuth_token()
+    {
+        using var server = new RecordedServer();
+        server.Serve("014-experiments-get");
+        var fetched = 0;
+        server.Server.Given(Request.Create().WithPath("/oidc/.well-known/oauth-authorization-server").UsingGet())
+            .RespondWith(Response.Create().WithBody($$"""{"token_endpoint":"{{server.Url}}/oidc/v1/token"}"""));
+        server.Server.Given(Request.Create().WithPath("/oidc/v1/token").UsingPost()).RespondWith(Response.Create().WithCallback(_ =>
+            Json(200, $$"""{"access_token":"shared-{{Interlocked.Increment(ref fetched)}}","token_type":"Bearer","expires_in":3600}""")));
+        var services = new ServiceCollection();
+        services.AddMlflowClient(o =>
+        {
+            o.TrackingUri = "databricks";
+            (o.Databricks.Host, o.Databricks.ClientId, o.Databricks.ClientSecret) = (server.Url, "sp-1", ClientSecret);
+        });
+        await using (var container = services.BuildServiceProvider())
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                await container.GetRequiredService<MlflowClient>().GetExperimentAsync("1");
+            }
+
+            // Every handler chain the factory builds (one per rotation) takes the same provider as the clients.
+            var options = container.GetRequiredService<Microsoft.Extensions.Options.IOptions<MlflowClientOptions>>().Value;
+            Assert.Same(MlflowClient.ResolveShared(options).Auth, MlflowClient.ResolveShared(options).Auth);
+            Assert.Same(MlflowClient.ResolveShared(options).Auth, container.GetRequiredService<MlflowClient>().AuthProvider);
+        }
+
+        Assert.Equal(1, fetched);
+        Assert.All(server.Requests.Where(r => r.Path.StartsWith("/api/", StringComparison.Ordinal)), r => Assert.Equal("Bearer shared-1", r.Headers!["Authorization"].Single()));
+    }
+
+    [Fact]
     public void The_configuration_file_is_read_as_configparser_reads_it()
     {
         var file = Path.Combine(_dir.FullName, "cfg");
