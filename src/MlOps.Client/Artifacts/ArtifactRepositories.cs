@@ -23,6 +23,12 @@ public static class ArtifactRepositories
                 $"Artifact URI '{artifactUri}' is served by a tracking server: an MlflowClient for that server is needed."), artifactUri, options);
         }
 
+        if (DatabricksFilesArtifactRepository.Handles(artifactUri))
+        {
+            return new DatabricksFilesArtifactRepository(client ?? throw new InvalidOperationException(
+                $"Artifact URI '{artifactUri}' belongs to a Databricks workspace: an MlflowClient for that workspace is needed."), artifactUri);
+        }
+
         if (DatabricksArtifactRepository.Handles(artifactUri))
         {
             return new DatabricksArtifactRepository(client ?? throw new InvalidOperationException(

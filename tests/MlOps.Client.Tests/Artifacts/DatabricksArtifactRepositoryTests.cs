@@ -212,6 +212,52 @@ public sealed class DatabricksArtifactRepositoryTests : IDisposable
         Assert.StartsWith("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<BlockList>", blocks[3].Body, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_logged_model_s_files_go_through_the_workspace_Files_API()
+    {
+        const string prefix = "/api/2.0/fs/files/Mlflow/Artifacts/42/LoggedModels/m-abc/";
+        var files = new Dictionary<string, byte[]>();
+        _workspace.Given(Request.Create().WithPath(prefix + "*").UsingPut()).RespondWith(Response.Create().WithCallback(request =>
+        {
+            Assert.Equal("true", request.Query!["overwrite"].Single());
+            lock (files)
+            {
+                files[request.Path[prefix.Length..]] = request.BodyAsBytes ?? [];
+            }
+
+            return new ResponseMessage { StatusCode = 204 };
+        }));
+        _workspace.Given(Request.Create().WithPath(prefix + "*").UsingGet()).RespondWith(Response.Create().WithCallback(request =>
+            new ResponseMessage { StatusCode = 200, BodyData = new BodyData { BodyAsBytes = files[request.Path[prefix.Length..]], DetectedBodyType = BodyType.Bytes } }));
+        const string dirs = "/api/2.0/fs/directories/Mlflow/Artifacts/42/LoggedModels/m-abc";
+        _workspace.Given(Request.Create().WithPath(dirs + "/model").UsingHead()).RespondWith(Response.Create().WithStatusCode(200));
+        _workspace.Given(Request.Create().WithPath(dirs + "/nothing").UsingHead()).RespondWith(Response.Create().WithStatusCode(404));
+        _workspace.Given(Request.Create().WithPath(dirs + "/model").UsingGet()).RespondWith(Response.Create().WithCallback(_ => Json(200, new JsonObject
+        {
+            ["contents"] = new JsonArray([.. files.Keys.Order(StringComparer.Ordinal).Select(k => (JsonNode)new JsonObject
+            {
+                ["path"] = "/Mlflow/Artifacts/42/LoggedModels/m-abc/" + k,
+                ["is_directory"] = false,
+                ["file_size"] = files[k].Length,
+            })]),
+        }.ToJsonString())));
+
+        using var client = Client();
+        var repository = ArtifactRepositories.ForUri("dbfs:/databricks/mlflow-tracking/42/logged_models/m-abc", client);
+        var folder = _dir.CreateSubdirectory("model");
+        await File.WriteAllTextAsync(Path.Combine(folder.FullName, "MLmodel"), "flavors: {}\n");
+        await File.WriteAllTextAsync(Path.Combine(folder.FullName, "model.xgb"), "booster");
+        await repository.UploadDirectoryAsync(folder.FullName, "model");
+
+        var listed = await repository.ListAsync("model");
+        Assert.Equal([("model/MLmodel", 12L), ("model/model.xgb", 7L)], listed.Select(f => (f.Path, f.FileSize ?? -1)));
+        Assert.Empty(await repository.ListAsync("nothing"));
+        using var back = new MemoryStream();
+        await repository.DownloadFileAsync("model/model.xgb", back);
+        Assert.Equal("booster", System.Text.Encoding.UTF8.GetString(back.ToArray()));
+        Assert.All(_workspace.LogEntries, e => Assert.Equal("Bearer " + Pat, e.RequestMessage!.Headers!["Authorization"].Single()));
+    }
+
     private static ResponseMessage Json(int status, string body) => RecordedServer.JsonAnswer(status, body);
 
     private static ResponseMessage Status(int status, string text) => new()
