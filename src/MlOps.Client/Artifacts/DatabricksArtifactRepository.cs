@@ -11,7 +11,8 @@ namespace MlOps.Client.Artifacts;
 /// Python's <c>DatabricksArtifactRepository</c> reaches them: the workspace hands out signed URLs
 /// (<c>artifacts/credentials-for-write|read</c>) and the bytes go to the cloud store directly — a PUT to an AWS presigned
 /// or GCP signed URL (AWS files past the multipart threshold through <c>create-multipart-upload</c> /
-/// <c>complete-multipart-upload</c>, aborted on failure), Azure staged blocks and a block list for an Azure SAS URL.
+/// <c>complete-multipart-upload</c>, aborted on failure), Azure staged blocks and a block list for an Azure SAS URL,
+/// create/append/flush for an ADLS Gen2 SAS URL.
 /// Listing is the workspace's <c>artifacts/list</c>. The workspace's token never goes to the cloud store (other origin).
 /// </summary>
 internal sealed partial class DatabricksArtifactRepository : IArtifactRepository
@@ -58,6 +59,9 @@ internal sealed partial class DatabricksArtifactRepository : IArtifactRepository
                 break;
             case "AZURE_SAS_URI":
                 await AzureBlocksAsync(credential, localFile, length, path, progress, cancellationToken).ConfigureAwait(false);
+                break;
+            case "AZURE_ADLS_GEN2_SAS_URI":
+                await AdlsGen2Async(credential, localFile, length, path, progress, cancellationToken).ConfigureAwait(false);
                 break;
             default:
                 throw new NotSupportedException($"Databricks handed out a '{credential.Type}' credential for '{path}', which this client does not write yet (AWS, GCP and Azure Blob SAS URLs are supported).");
@@ -113,13 +117,17 @@ internal sealed partial class DatabricksArtifactRepository : IArtifactRepository
             : throw new MlflowException(0, null, $"Databricks answered {endpoint} for '{path}' of run {_runId} without a signed URL.");
     }
 
-    private async Task PutAsync(DatabricksCredentialInfo credential, string localFile, long offset, long count, string path, IProgress<ArtifactTransferProgress>? progress, CancellationToken cancellationToken)
+    private Task PutAsync(DatabricksCredentialInfo credential, string localFile, long offset, long count, string path, IProgress<ArtifactTransferProgress>? progress, CancellationToken cancellationToken) =>
+        SendWindowAsync(HttpMethod.Put, credential, localFile, offset, count, path, progress, cancellationToken);
+
+    /// <summary>Sends <paramref name="count"/> bytes of the file from <paramref name="offset"/> to the signed URL, with its headers.</summary>
+    private async Task SendWindowAsync(HttpMethod method, DatabricksCredentialInfo credential, string localFile, long offset, long count, string path, IProgress<ArtifactTransferProgress>? progress, CancellationToken cancellationToken)
     {
         var file = new FileStream(localFile, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous);
         await using (file.ConfigureAwait(false))
         {
             file.Position = offset;
-            using var request = Signed(HttpMethod.Put, credential.SignedUri!, credential.Headers);
+            using var request = Signed(method, credential.SignedUri!, credential.Headers);
             request.Content = count == 0 ? new ByteArrayContent([]) : new StreamContent(new HttpArtifactRepository.SubStream(file, count));
             request.Content.Headers.ContentLength = count;
             request.Options.Set(MlflowHttpPipeline.ResilienceHandler.StreamingKey, true);
@@ -147,19 +155,24 @@ internal sealed partial class DatabricksArtifactRepository : IArtifactRepository
             {
                 var offset = i * partSize;
                 var count = Math.Min(partSize, length - offset);
-                var file = new FileStream(localFile, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous);
-                await using (file.ConfigureAwait(false))
+                string etag;
+                try
                 {
-                    file.Position = offset;
-                    using var request = Signed(HttpMethod.Put, credentials[(int)i].SignedUri!, credentials[(int)i].Headers);
-                    request.Content = new StreamContent(new HttpArtifactRepository.SubStream(file, count));
-                    request.Content.Headers.ContentLength = count;
-                    request.Options.Set(MlflowHttpPipeline.ResilienceHandler.StreamingKey, true);
-                    using var response = await _client.SendRawAsync(request, ct).ConfigureAwait(false);
-                    etags[i] = new DatabricksPartEtag(i + 1, response.Headers.ETag?.Tag ?? (response.Headers.TryGetValues("ETag", out var v) ? v.First() : "")
-                        ?? throw new MlflowException(0, null, $"Part {i + 1} of '{path}' was stored without an ETag."));
-                    progress?.Report(new ArtifactTransferProgress(path, offset + count, length));
+                    etag = await PutPartAsync(credentials[(int)i], localFile, offset, count, ct).ConfigureAwait(false);
                 }
+                catch (MlflowException ex) when (ex.Status is 401 or 403)
+                {
+                    // As Python: the part's URL may have expired during a long upload — ask for a new one, once.
+                    var renewed = await PostAsync("get-presigned-upload-part-url", new DatabricksPartUrlRequest(_runId, path, created.UploadId, i + 1),
+                        MlflowJsonContext.Default.DatabricksPartUrlRequest, MlflowJsonContext.Default.DatabricksPartUrlResponse, ct).ConfigureAwait(false);
+                    var again = renewed.UploadCredentialInfo is { SignedUri.Length: > 0 } info
+                        ? info
+                        : throw new MlflowException(ex.Status, ex.ErrorCode, $"Part {i + 1} of '{path}' was refused ({ex.Status}) and Databricks gave no new URL for it.", ex);
+                    etag = await PutPartAsync(again, localFile, offset, count, ct).ConfigureAwait(false);
+                }
+
+                etags[i] = new DatabricksPartEtag(i + 1, etag);
+                progress?.Report(new ArtifactTransferProgress(path, offset + count, length));
             }).ConfigureAwait(false);
             await PostAsync("complete-multipart-upload", new DatabricksCompleteMultipartRequest(_runId, path, created.UploadId, etags),
                 MlflowJsonContext.Default.DatabricksCompleteMultipartRequest, MlflowJsonContext.Default.EmptyMessage, cancellationToken).ConfigureAwait(false);
@@ -181,6 +194,23 @@ internal sealed partial class DatabricksArtifactRepository : IArtifactRepository
         }
     }
 
+    /// <summary>PUTs one part to its signed URL and returns the ETag the store gave it.</summary>
+    private async Task<string> PutPartAsync(DatabricksCredentialInfo credential, string localFile, long offset, long count, CancellationToken cancellationToken)
+    {
+        var file = new FileStream(localFile, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous);
+        await using (file.ConfigureAwait(false))
+        {
+            file.Position = offset;
+            using var request = Signed(HttpMethod.Put, credential.SignedUri!, credential.Headers);
+            request.Content = new StreamContent(new HttpArtifactRepository.SubStream(file, count));
+            request.Content.Headers.ContentLength = count;
+            request.Options.Set(MlflowHttpPipeline.ResilienceHandler.StreamingKey, true);
+            using var response = await _client.SendRawAsync(request, cancellationToken).ConfigureAwait(false);
+            return response.Headers.ETag?.Tag ?? (response.Headers.TryGetValues("ETag", out var v) ? v.First() : null)
+                ?? throw new MlflowException(0, null, $"A part of '{credential.Path}' was stored without an ETag.");
+        }
+    }
+
     private async Task AzureBlocksAsync(DatabricksCredentialInfo credential, string localFile, long length, string path, IProgress<ArtifactTransferProgress>? progress, CancellationToken cancellationToken)
     {
         var blockSize = _options.MultipartPartSize;
@@ -199,6 +229,33 @@ internal sealed partial class DatabricksArtifactRepository : IArtifactRepository
         using var request = Signed(HttpMethod.Put, Append(credential.SignedUri!, "comp=blocklist"), credential.Headers?.Where(h => h.Name is not null && (h.Name.StartsWith("x-ms-meta-", StringComparison.Ordinal) || h.Name.StartsWith("x-ms-blob-", StringComparison.Ordinal))).ToList());
         request.Content = new StringContent(xml, Encoding.UTF8, "application/xml");
         using var response = await _client.SendRawAsync(request, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// ADLS Gen2, as Python's <c>put_adls_file_creation</c> / <c>patch_adls_file_upload</c> / <c>patch_adls_flush</c>:
+    /// create the file, append each chunk at its position (flushed at once when there is one chunk), then flush at the size.
+    /// </summary>
+    private async Task AdlsGen2Async(DatabricksCredentialInfo credential, string localFile, long length, string path, IProgress<ArtifactTransferProgress>? progress, CancellationToken cancellationToken)
+    {
+        using (var create = Signed(HttpMethod.Put, Append(credential.SignedUri!, "resource=file"), credential.Headers))
+        {
+            using var created = await _client.SendRawAsync(create, cancellationToken).ConfigureAwait(false);
+        }
+
+        var chunk = _options.MultipartPartSize;
+        var chunks = Math.Max(1, (length + chunk - 1) / chunk);
+        for (var i = 0L; i < chunks; i++)
+        {
+            var offset = i * chunk;
+            var append = credential with { SignedUri = Append(credential.SignedUri!, $"action=append&position={offset}" + (chunks == 1 ? "&flush=true" : "")) };
+            await SendWindowAsync(HttpMethod.Patch, append, localFile, offset, Math.Min(chunk, length - offset), path, progress, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (chunks > 1)
+        {
+            using var flush = Signed(HttpMethod.Patch, Append(credential.SignedUri!, $"action=flush&position={length}"), credential.Headers);
+            using var flushed = await _client.SendRawAsync(flush, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private async Task<TResponse> PostAsync<TRequest, TResponse>(string endpoint, TRequest body,

@@ -17,5 +17,7 @@ internal sealed record DatabricksCredentialsResponse(IReadOnlyList<DatabricksCre
 internal sealed record DatabricksCreateMultipartRequest(string RunId, string Path, long NumParts);
 internal sealed record DatabricksCreateMultipartResponse(string? UploadId, IReadOnlyList<DatabricksCredentialInfo>? UploadCredentialInfos, DatabricksCredentialInfo? AbortCredentialInfo);
 internal sealed record DatabricksPartEtag(long PartNumber, string Etag);
+internal sealed record DatabricksPartUrlRequest(string RunId, string Path, string UploadId, long PartNumber);
+internal sealed record DatabricksPartUrlResponse(DatabricksCredentialInfo? UploadCredentialInfo);
 internal sealed record DatabricksCompleteMultipartRequest(string RunId, string Path, string UploadId, IReadOnlyList<DatabricksPartEtag> PartEtags);
 #pragma warning restore CA1812

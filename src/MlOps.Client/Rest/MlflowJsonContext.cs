@@ -32,6 +32,8 @@ namespace MlOps.Client.Rest;
 [JsonSerializable(typeof(DatabricksCreateMultipartRequest))]
 [JsonSerializable(typeof(DatabricksCreateMultipartResponse))]
 [JsonSerializable(typeof(DatabricksCompleteMultipartRequest))]
+[JsonSerializable(typeof(DatabricksPartUrlRequest))]
+[JsonSerializable(typeof(DatabricksPartUrlResponse))]
 [JsonSerializable(typeof(CreateExperimentRequest))]
 [JsonSerializable(typeof(CreateExperimentResponse))]
 [JsonSerializable(typeof(ExperimentResponse))]

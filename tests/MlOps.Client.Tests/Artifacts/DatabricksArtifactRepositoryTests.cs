@@ -138,7 +138,7 @@ public sealed class DatabricksArtifactRepositoryTests : IDisposable
                 {
                     ["signed_uri"] = $"{_store.Url}/bucket/{path}?partNumber={i}&uploadId=up-1",
                     ["type"] = "AWS_PRESIGNED_URL",
-                    ["headers"] = new JsonArray(new JsonObject { ["name"] = "x-amz-server-side-encryption", ["value"] = path.Contains("bad", StringComparison.Ordinal) && i == 2 ? "wrong" : "AES256" }),
+                    ["headers"] = new JsonArray(new JsonObject { ["name"] = "x-amz-server-side-encryption", ["value"] = (path.Contains("bad", StringComparison.Ordinal) || path.Contains("expired", StringComparison.Ordinal)) && i == 2 ? "wrong" : "AES256" }),
                 });
             }
 
@@ -155,6 +155,26 @@ public sealed class DatabricksArtifactRepositoryTests : IDisposable
             return Json(200, "{}");
         }));
         _store.Given(Request.Create().WithPath("/abort/*").UsingDelete()).RespondWith(Response.Create().WithStatusCode(204));
+        var renewals = new List<string>();
+        _workspace.Given(Request.Create().WithPath("/api/2.0/mlflow/artifacts/get-presigned-upload-part-url").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
+        {
+            var body = JsonNode.Parse(request.Body!)!;
+            var path = body["path"]!.GetValue<string>();
+            lock (renewals)
+            {
+                renewals.Add($"{path}#{body["part_number"]!.GetValue<long>()}@{body["upload_id"]!.GetValue<string>()}");
+            }
+
+            // An expired URL is renewed with a good one; a part the store keeps refusing stays refused.
+            return Json(200, new JsonObject
+            {
+                ["upload_credential_info"] = new JsonObject
+                {
+                    ["signed_uri"] = $"{_store.Url}/bucket/{path}?partNumber={body["part_number"]}&uploadId=up-1",
+                    ["headers"] = new JsonArray(new JsonObject { ["name"] = "x-amz-server-side-encryption", ["value"] = path.Contains("bad", StringComparison.Ordinal) ? "wrong" : "AES256" }),
+                },
+            }.ToJsonString());
+        }));
 
         using var client = Client();
         var options = new ArtifactOptions { MultipartThreshold = 10, MultipartPartSize = 8 };
@@ -170,11 +190,18 @@ public sealed class DatabricksArtifactRepositoryTests : IDisposable
         Assert.Equal([1L, 2L, 3L], complete["part_etags"]!.AsArray().Select(p => p!["part_number"]!.GetValue<long>()));
         Assert.All(complete["part_etags"]!.AsArray(), p => Assert.StartsWith("\"etag-", p!["etag"]!.GetValue<string>(), StringComparison.Ordinal));
 
+        // Part 2's URL has expired: renewed once through get-presigned-upload-part-url, the upload completes.
+        await File.WriteAllBytesAsync(Path.Combine(_dir.FullName, "expired.bin"), new byte[20]);
+        await repository.UploadFileAsync(Path.Combine(_dir.FullName, "expired.bin"), "data/expired.bin");
+        Assert.Equal(["data/expired.bin#2@up-1"], renewals);
+        Assert.Equal(2, parts.Count);
+
         await File.WriteAllBytesAsync(Path.Combine(_dir.FullName, "bad.bin"), new byte[20]);
         var failed = await Assert.ThrowsAsync<MlflowException>(() => repository.UploadFileAsync(Path.Combine(_dir.FullName, "bad.bin"), "data/bad.bin"));
         Assert.Equal(403, failed.Status);
         Assert.Contains(_store.LogEntries, e => e.RequestMessage!.Method == "DELETE" && e.RequestMessage.Path == "/abort/data/bad.bin");
-        Assert.Single(parts); // never completed
+        Assert.Equal(2, parts.Count); // never completed
+        Assert.Contains("data/bad.bin#2@up-1", renewals); // renewed once, still refused
     }
 
     [Fact]
@@ -210,6 +237,36 @@ public sealed class DatabricksArtifactRepositoryTests : IDisposable
         Assert.All(blocks.Take(3), b => Assert.Equal("BlockBlob", b.BlobType));
         Assert.All(blocks.Take(3), b => Assert.Contains($"<Uncommitted>{b.Id}</Uncommitted>", blocks[3].Body, StringComparison.Ordinal));
         Assert.StartsWith("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<BlockList>", blocks[3].Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_ADLS_Gen2_SAS_url_gets_create_append_and_flush()
+    {
+        _workspace.Given(Request.Create().WithPath("/api/2.0/mlflow/artifacts/credentials-for-write").UsingPost()).AtPriority(-10).RespondWith(Response.Create().WithCallback(_ =>
+            Json(200, new JsonObject
+            {
+                ["credential_infos"] = new JsonArray(new JsonObject { ["signed_uri"] = $"{_store.Url}/fs/run/w.bin?sv=2021&sig=abc", ["type"] = "AZURE_ADLS_GEN2_SAS_URI" }),
+            }.ToJsonString())));
+        var calls = new List<string>();
+        _store.Given(Request.Create().WithPath("/fs/*")).RespondWith(Response.Create().WithCallback(request =>
+        {
+            lock (calls)
+            {
+                var q = request.Query!;
+                calls.Add($"{request.Method} {(q.TryGetValue("resource", out var r) ? "resource=" + r.Single() : "")}{(q.TryGetValue("action", out var a) ? "action=" + a.Single() + "@" + q["position"].Single() : "")}{(q.ContainsKey("flush") ? "+flush" : "")} {request.BodyAsBytes?.Length ?? 0}");
+            }
+
+            return new ResponseMessage { StatusCode = 201 };
+        }));
+        using var client = Client();
+        var file = Path.Combine(_dir.FullName, "w.bin");
+        await File.WriteAllBytesAsync(file, new byte[10]);
+        await ArtifactRepositories.ForUri(Root, client, new ArtifactOptions { MultipartPartSize = 4 }).UploadFileAsync(file, "w.bin");
+        Assert.Equal(["PUT resource=file 0", "PATCH action=append@0 4", "PATCH action=append@4 4", "PATCH action=append@8 2", "PATCH action=flush@10 0"], calls);
+
+        calls.Clear();
+        await ArtifactRepositories.ForUri(Root, client, new ArtifactOptions { MultipartPartSize = 64 }).UploadFileAsync(file, "w.bin");
+        Assert.Equal(["PUT resource=file 0", "PATCH action=append@0+flush 10"], calls); // one chunk: flushed with it, as Python
     }
 
     [Fact]
