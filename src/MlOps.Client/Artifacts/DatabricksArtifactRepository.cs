@@ -211,6 +211,10 @@ internal sealed partial class DatabricksArtifactRepository : IArtifactRepository
         }
     }
 
+    /// <summary>
+    /// Azure Blob, as Python's <c>put_block</c> / <c>put_block_list</c>: staged blocks, then the block list; a block or the
+    /// list refused with 401/403 (the SAS URL expired during a long upload) is sent again once with new write credentials.
+    /// </summary>
     private async Task AzureBlocksAsync(DatabricksCredentialInfo credential, string localFile, long length, string path, IProgress<ArtifactTransferProgress>? progress, CancellationToken cancellationToken)
     {
         var blockSize = _options.MultipartPartSize;
@@ -220,15 +224,41 @@ internal sealed partial class DatabricksArtifactRepository : IArtifactRepository
         {
             ids[i] = Convert.ToBase64String(Encoding.UTF8.GetBytes(Guid.NewGuid().ToString("N")));
             var offset = i * blockSize;
-            var block = credential with { SignedUri = Append(credential.SignedUri!, "comp=block&blockid=" + Uri.EscapeDataString(ids[i])) };
-            var headers = (credential.Headers ?? []).Append(new DatabricksHttpHeader("x-ms-blob-type", "BlockBlob")).ToList();
-            await PutAsync(block with { Headers = headers }, localFile, offset, Math.Min(blockSize, length - offset), path, progress, cancellationToken).ConfigureAwait(false);
+            var id = ids[i];
+            credential = await WithRenewedSasAsync(credential, path, c =>
+            {
+                var block = c with
+                {
+                    SignedUri = Append(c.SignedUri!, "comp=block&blockid=" + Uri.EscapeDataString(id)),
+                    Headers = [.. c.Headers ?? [], new DatabricksHttpHeader("x-ms-blob-type", "BlockBlob")],
+                };
+                return PutAsync(block, localFile, offset, Math.Min(blockSize, length - offset), path, progress, cancellationToken);
+            }, cancellationToken).ConfigureAwait(false);
         }
 
         var xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<BlockList>\n" + string.Concat(ids.Select(id => $"<Uncommitted>{id}</Uncommitted>\n")) + "</BlockList>";
-        using var request = Signed(HttpMethod.Put, Append(credential.SignedUri!, "comp=blocklist"), credential.Headers?.Where(h => h.Name is not null && (h.Name.StartsWith("x-ms-meta-", StringComparison.Ordinal) || h.Name.StartsWith("x-ms-blob-", StringComparison.Ordinal))).ToList());
-        request.Content = new StringContent(xml, Encoding.UTF8, "application/xml");
-        using var response = await _client.SendRawAsync(request, cancellationToken).ConfigureAwait(false);
+        await WithRenewedSasAsync(credential, path, async c =>
+        {
+            using var request = Signed(HttpMethod.Put, Append(c.SignedUri!, "comp=blocklist"), c.Headers?.Where(h => h.Name is not null && (h.Name.StartsWith("x-ms-meta-", StringComparison.Ordinal) || h.Name.StartsWith("x-ms-blob-", StringComparison.Ordinal))).ToList());
+            request.Content = new StringContent(xml, Encoding.UTF8, "application/xml");
+            using var response = await _client.SendRawAsync(request, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs <paramref name="send"/>; on 401/403 asks for new write credentials and runs it once more. Returns the credential in use.</summary>
+    private async Task<DatabricksCredentialInfo> WithRenewedSasAsync(DatabricksCredentialInfo credential, string path, Func<DatabricksCredentialInfo, Task> send, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await send(credential).ConfigureAwait(false);
+            return credential;
+        }
+        catch (MlflowException ex) when (ex.Status is 401 or 403)
+        {
+            var renewed = await CredentialAsync("credentials-for-write", path, cancellationToken).ConfigureAwait(false);
+            await send(renewed).ConfigureAwait(false);
+            return renewed;
+        }
     }
 
     /// <summary>

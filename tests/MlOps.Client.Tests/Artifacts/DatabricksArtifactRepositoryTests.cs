@@ -205,14 +205,15 @@ public sealed class DatabricksArtifactRepositoryTests : IDisposable
     }
 
     [Fact]
-    public async Task An_Azure_SAS_url_gets_staged_blocks_then_the_block_list()
+    public async Task An_Azure_SAS_url_gets_staged_blocks_then_the_block_list_and_an_expired_one_is_renewed_once()
     {
+        var issued = 0;
         _workspace.Given(Request.Create().WithPath("/api/2.0/mlflow/artifacts/credentials-for-write").UsingPost()).AtPriority(-10).RespondWith(Response.Create().WithCallback(request =>
             Json(200, new JsonObject
             {
                 ["credential_infos"] = new JsonArray(new JsonObject
                 {
-                    ["signed_uri"] = $"{_store.Url}/container/{JsonNode.Parse(request.Body!)!["path"]!.AsArray()[0]!.GetValue<string>()}?sv=2021&sig=abc",
+                    ["signed_uri"] = $"{_store.Url}/container/{JsonNode.Parse(request.Body!)!["path"]!.AsArray()[0]!.GetValue<string>()}?sv=2021&sig=sas-{Interlocked.Increment(ref issued)}",
                     ["type"] = "AZURE_SAS_URI",
                 }),
             }.ToJsonString())));
@@ -221,6 +222,11 @@ public sealed class DatabricksArtifactRepositoryTests : IDisposable
         {
             lock (blocks)
             {
+                if (request.Query!["sig"].Single() == "sas-1" && blocks.Count >= 1)
+                {
+                    return Status(403, "AuthenticationFailed: Signed expiry time has passed");
+                }
+
                 blocks.Add((request.Query!["comp"].Single(), request.Query.TryGetValue("blockid", out var id) ? id.Single() : null,
                     request.Headers!.TryGetValue("x-ms-blob-type", out var t) ? t.Single() : null, request.Body ?? ""));
             }
@@ -234,6 +240,7 @@ public sealed class DatabricksArtifactRepositoryTests : IDisposable
         await repository.UploadFileAsync(file, "w.bin");
 
         Assert.Equal(["block", "block", "block", "blocklist"], blocks.Select(b => b.Comp));
+        Assert.Equal(2, issued); // the SAS URL expired after the first block: renewed once, the rest went with the new one
         Assert.All(blocks.Take(3), b => Assert.Equal("BlockBlob", b.BlobType));
         Assert.All(blocks.Take(3), b => Assert.Contains($"<Uncommitted>{b.Id}</Uncommitted>", blocks[3].Body, StringComparison.Ordinal));
         Assert.StartsWith("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<BlockList>", blocks[3].Body, StringComparison.Ordinal);
