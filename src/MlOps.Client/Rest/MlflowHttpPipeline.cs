@@ -92,8 +92,36 @@ internal static class MlflowHttpPipeline
         return chain.Build(cert);
     }
 
-    internal static string Describe(HttpRequestMessage request) =>
-        request.RequestUri is { } uri ? (uri.IsAbsoluteUri ? uri.PathAndQuery : uri.OriginalString) : "";
+    /// <summary>
+    /// The request's path and query for logs and messages, with the values of a signed URL's credentials replaced by
+    /// <c>***</c> (AWS presigned and SigV4 query, Azure SAS <c>sig</c>, GCS signed URLs, CloudFront): such a URL is a
+    /// credential for as long as it lives.
+    /// </summary>
+    internal static string Describe(HttpRequestMessage request)
+    {
+        if (request.RequestUri is not { } uri)
+        {
+            return "";
+        }
+
+        if (!uri.IsAbsoluteUri)
+        {
+            return uri.OriginalString;
+        }
+
+        return uri.Query.Length <= 1 ? uri.AbsolutePath : uri.AbsolutePath + "?" + string.Join('&', uri.Query[1..].Split('&').Select(pair =>
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            var name = eq < 0 ? pair : pair[..eq];
+            return eq >= 0 && SignedQueryNames.Contains(Uri.UnescapeDataString(name)) ? name + "=***" : pair;
+        }));
+    }
+
+    private static readonly HashSet<string> SignedQueryNames = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "X-Amz-Signature", "X-Amz-Credential", "X-Amz-Security-Token", "sig", "X-Goog-Signature", "X-Goog-Credential",
+        "Signature", "AWSAccessKeyId", "Policy", "Key-Pair-Id", "GoogleAccessId", "token", "access_token",
+    };
 
     /// <summary>Overall deadline, retries with MLflow's backoff and <c>Retry-After</c>, per-attempt timeout.</summary>
     internal sealed class ResilienceHandler : DelegatingHandler

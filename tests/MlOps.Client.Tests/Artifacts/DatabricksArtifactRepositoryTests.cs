@@ -108,6 +108,12 @@ public sealed class DatabricksArtifactRepositoryTests : IDisposable
         Assert.Equal("write-sig", _store.LogEntries[0].RequestMessage!.Query!["X-Amz-Signature"].Single());
 
         await Assert.ThrowsAsync<NotSupportedException>(() => repository.DeleteAsync("model/model.txt"));
+
+        // A signed URL is a credential while it lives: a failure names the path, never the signature.
+        var missing = await Assert.ThrowsAsync<MlflowException>(() => repository.DownloadFileAsync("model/absent.txt", new MemoryStream()));
+        Assert.Equal(404, missing.Status);
+        Assert.Contains("/bucket/model/absent.txt?X-Amz-Signature=***", missing.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("read-sig", missing.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
