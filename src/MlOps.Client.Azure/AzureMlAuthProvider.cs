@@ -57,6 +57,12 @@ public sealed class AzureMlAuthProvider : IMlflowAuthProvider, IDisposable
     /// <summary>Releases the renewal lock (the credential is the caller's).</summary>
     public void Dispose() => _token.Dispose();
 
+    /// <summary>Whether the failure is the identity service's, not the credential's: unavailable, a timeout, a connection error, a 5xx or 429.</summary>
+    private static bool IsTransient(AuthenticationFailedException ex) =>
+        ex is CredentialUnavailableException
+        || ex.InnerException is HttpRequestException or TimeoutException or TaskCanceledException
+        || (ex.InnerException is global::Azure.RequestFailedException { Status: 0 or 429 or >= 500 });
+
     /// <summary>A description without the token.</summary>
     public override string ToString() => $"AzureMlAuthProvider({_credential.GetType().Name}, {_context.Scopes[0]})";
 
@@ -66,6 +72,11 @@ public sealed class AzureMlAuthProvider : IMlflowAuthProvider, IDisposable
         {
             var token = await _credential.GetTokenAsync(_context, cancellationToken).ConfigureAwait(false);
             return ("Bearer " + token.Token, token.ExpiresOn);
+        }
+        catch (AuthenticationFailedException ex) when (IsTransient(ex))
+        {
+            // The identity endpoint hiccuped (managed identity timeout, Entra 5xx/429): retried, spooled — never a refusal that drops data.
+            throw new MlflowException(0, null, $"Microsoft Entra did not answer for Azure Machine Learning ({_credential.GetType().Name}) this time: {ex.Message}", ex);
         }
         catch (AuthenticationFailedException ex)
         {

@@ -91,6 +91,25 @@ public sealed class AzureMlTests
         Assert.IsType<RestTrackingStore>(store);
     }
 
+    [Fact]
+    public async Task An_identity_service_that_does_not_answer_is_transient_and_a_refused_credential_is_not()
+    {
+        using var unavailable = new AzureMlAuthProvider(new ThrowingCredential(new global::Azure.Identity.CredentialUnavailableException("IMDS timed out")));
+        var transient = await Assert.ThrowsAsync<MlflowException>(async () => await unavailable.AuthenticateAsync(new HttpRequestMessage(HttpMethod.Get, "https://x/"), default));
+        Assert.Equal(0, transient.Status); // retried and spooled by the uploader, never dropped as refused
+
+        using var refused = new AzureMlAuthProvider(new ThrowingCredential(new global::Azure.Identity.AuthenticationFailedException("AADSTS7000215: Invalid client secret")));
+        var permanent = await Assert.ThrowsAsync<MlflowException>(async () => await refused.AuthenticateAsync(new HttpRequestMessage(HttpMethod.Get, "https://x/"), default));
+        Assert.Equal(401, permanent.Status);
+    }
+
+    private sealed class ThrowingCredential(Exception error) : TokenCredential
+    {
+        public override AccessToken GetToken(TokenRequestContext requestContext, CancellationToken cancellationToken) => throw error;
+
+        public override ValueTask<AccessToken> GetTokenAsync(TokenRequestContext requestContext, CancellationToken cancellationToken) => throw error;
+    }
+
     private static ResponseMessage Json(int status, string body) => new()
     {
         StatusCode = status,

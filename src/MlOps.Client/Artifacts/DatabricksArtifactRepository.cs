@@ -121,20 +121,21 @@ internal sealed partial class DatabricksArtifactRepository : IArtifactRepository
         SendWindowAsync(HttpMethod.Put, credential, localFile, offset, count, path, progress, cancellationToken);
 
     /// <summary>Sends <paramref name="count"/> bytes of the file from <paramref name="offset"/> to the signed URL, with its headers.</summary>
-    private async Task SendWindowAsync(HttpMethod method, DatabricksCredentialInfo credential, string localFile, long offset, long count, string path, IProgress<ArtifactTransferProgress>? progress, CancellationToken cancellationToken)
-    {
-        var file = new FileStream(localFile, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous);
-        await using (file.ConfigureAwait(false))
+    private Task SendWindowAsync(HttpMethod method, DatabricksCredentialInfo credential, string localFile, long offset, long count, string path, IProgress<ArtifactTransferProgress>? progress, CancellationToken cancellationToken) =>
+        HttpArtifactRepository.WithRetriesAsync(_client, async () =>
         {
-            file.Position = offset;
-            using var request = Signed(method, credential.SignedUri!, credential.Headers);
-            request.Content = count == 0 ? new ByteArrayContent([]) : new StreamContent(new HttpArtifactRepository.SubStream(file, count));
-            request.Content.Headers.ContentLength = count;
-            request.Options.Set(MlflowHttpPipeline.ResilienceHandler.StreamingKey, true);
-            using var response = await _client.SendRawAsync(request, cancellationToken).ConfigureAwait(false);
-            progress?.Report(new ArtifactTransferProgress(path, offset + count, null));
-        }
-    }
+            var file = new FileStream(localFile, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous);
+            await using (file.ConfigureAwait(false))
+            {
+                file.Position = offset;
+                using var request = Signed(method, credential.SignedUri!, credential.Headers);
+                request.Content = count == 0 ? new ByteArrayContent([]) : new StreamContent(new HttpArtifactRepository.SubStream(file, count));
+                request.Content.Headers.ContentLength = count;
+                request.Options.Set(MlflowHttpPipeline.ResilienceHandler.StreamingKey, true);
+                using var response = await _client.SendRawAsync(request, cancellationToken).ConfigureAwait(false);
+                progress?.Report(new ArtifactTransferProgress(path, offset + count, null));
+            }
+        }, cancellationToken);
 
     private async Task MultipartAsync(string localFile, string path, long length, IProgress<ArtifactTransferProgress>? progress, CancellationToken cancellationToken)
     {
@@ -197,18 +198,22 @@ internal sealed partial class DatabricksArtifactRepository : IArtifactRepository
     /// <summary>PUTs one part to its signed URL and returns the ETag the store gave it.</summary>
     private async Task<string> PutPartAsync(DatabricksCredentialInfo credential, string localFile, long offset, long count, CancellationToken cancellationToken)
     {
-        var file = new FileStream(localFile, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous);
-        await using (file.ConfigureAwait(false))
+        string? etag = null;
+        await HttpArtifactRepository.WithRetriesAsync(_client, async () =>
         {
-            file.Position = offset;
-            using var request = Signed(HttpMethod.Put, credential.SignedUri!, credential.Headers);
-            request.Content = new StreamContent(new HttpArtifactRepository.SubStream(file, count));
-            request.Content.Headers.ContentLength = count;
-            request.Options.Set(MlflowHttpPipeline.ResilienceHandler.StreamingKey, true);
-            using var response = await _client.SendRawAsync(request, cancellationToken).ConfigureAwait(false);
-            return response.Headers.ETag?.Tag ?? (response.Headers.TryGetValues("ETag", out var v) ? v.First() : null)
-                ?? throw new MlflowException(0, null, $"A part of '{credential.Path}' was stored without an ETag.");
-        }
+            var file = new FileStream(localFile, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous);
+            await using (file.ConfigureAwait(false))
+            {
+                file.Position = offset;
+                using var request = Signed(HttpMethod.Put, credential.SignedUri!, credential.Headers);
+                request.Content = new StreamContent(new HttpArtifactRepository.SubStream(file, count));
+                request.Content.Headers.ContentLength = count;
+                request.Options.Set(MlflowHttpPipeline.ResilienceHandler.StreamingKey, true);
+                using var response = await _client.SendRawAsync(request, cancellationToken).ConfigureAwait(false);
+                etag = response.Headers.ETag?.Tag ?? (response.Headers.TryGetValues("ETag", out var v) ? v.First() : null);
+            }
+        }, cancellationToken).ConfigureAwait(false);
+        return etag ?? throw new MlflowException(0, null, $"A part of '{credential.Path}' was stored without an ETag.");
     }
 
     /// <summary>
@@ -218,7 +223,7 @@ internal sealed partial class DatabricksArtifactRepository : IArtifactRepository
     private async Task AzureBlocksAsync(DatabricksCredentialInfo credential, string localFile, long length, string path, IProgress<ArtifactTransferProgress>? progress, CancellationToken cancellationToken)
     {
         var blockSize = _options.MultipartPartSize;
-        var blocks = Math.Max(1, (length + blockSize - 1) / blockSize);
+        var blocks = (length + blockSize - 1) / blockSize; // an empty file: no block, an empty block list (as Python)
         var ids = new string[blocks];
         for (var i = 0L; i < blocks; i++)
         {
@@ -267,24 +272,31 @@ internal sealed partial class DatabricksArtifactRepository : IArtifactRepository
     /// </summary>
     private async Task AdlsGen2Async(DatabricksCredentialInfo credential, string localFile, long length, string path, IProgress<ArtifactTransferProgress>? progress, CancellationToken cancellationToken)
     {
-        using (var create = Signed(HttpMethod.Put, Append(credential.SignedUri!, "resource=file"), credential.Headers))
+        credential = await WithRenewedSasAsync(credential, path, async c =>
         {
+            using var create = Signed(HttpMethod.Put, Append(c.SignedUri!, "resource=file"), c.Headers);
             using var created = await _client.SendRawAsync(create, cancellationToken).ConfigureAwait(false);
-        }
+        }, cancellationToken).ConfigureAwait(false);
 
         var chunk = _options.MultipartPartSize;
-        var chunks = Math.Max(1, (length + chunk - 1) / chunk);
+        var chunks = (length + chunk - 1) / chunk; // an empty file: created, then flushed at 0 (as Python)
         for (var i = 0L; i < chunks; i++)
         {
             var offset = i * chunk;
-            var append = credential with { SignedUri = Append(credential.SignedUri!, $"action=append&position={offset}" + (chunks == 1 ? "&flush=true" : "")) };
-            await SendWindowAsync(HttpMethod.Patch, append, localFile, offset, Math.Min(chunk, length - offset), path, progress, cancellationToken).ConfigureAwait(false);
+            credential = await WithRenewedSasAsync(credential, path, c =>
+            {
+                var append = c with { SignedUri = Append(c.SignedUri!, $"action=append&position={offset}" + (chunks == 1 ? "&flush=true" : "")) };
+                return SendWindowAsync(HttpMethod.Patch, append, localFile, offset, Math.Min(chunk, length - offset), path, progress, cancellationToken);
+            }, cancellationToken).ConfigureAwait(false);
         }
 
-        if (chunks > 1)
+        if (chunks != 1)
         {
-            using var flush = Signed(HttpMethod.Patch, Append(credential.SignedUri!, $"action=flush&position={length}"), credential.Headers);
-            using var flushed = await _client.SendRawAsync(flush, cancellationToken).ConfigureAwait(false);
+            await WithRenewedSasAsync(credential, path, async c =>
+            {
+                using var flush = Signed(HttpMethod.Patch, Append(c.SignedUri!, $"action=flush&position={length}"), c.Headers);
+                using var flushed = await _client.SendRawAsync(flush, cancellationToken).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -41,16 +41,19 @@ internal sealed partial class DatabricksFilesArtifactRepository : IArtifactRepos
     {
         ArgumentException.ThrowIfNullOrEmpty(localFile);
         var path = ArtifactPaths.Normalize(artifactPath);
-        var file = new FileStream(localFile, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        await using (file.ConfigureAwait(false))
+        await HttpArtifactRepository.WithRetriesAsync(_client, async () =>
         {
-            using var request = new HttpRequestMessage(HttpMethod.Put, FilesUri("files", path, "?overwrite=true")) { Content = new StreamContent(file) };
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-            request.Content.Headers.ContentLength = file.Length;
-            request.Options.Set(MlflowHttpPipeline.ResilienceHandler.StreamingKey, true);
-            using var response = await _client.SendRawAsync(request, cancellationToken).ConfigureAwait(false);
-            progress?.Report(new ArtifactTransferProgress(path, file.Length, file.Length));
-        }
+            var file = new FileStream(localFile, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            await using (file.ConfigureAwait(false))
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Put, FilesUri("files", path, "?overwrite=true")) { Content = new StreamContent(file) };
+                request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+                request.Content.Headers.ContentLength = file.Length;
+                request.Options.Set(MlflowHttpPipeline.ResilienceHandler.StreamingKey, true);
+                using var response = await _client.SendRawAsync(request, cancellationToken).ConfigureAwait(false);
+                progress?.Report(new ArtifactTransferProgress(path, file.Length, file.Length));
+            }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<ArtifactFileInfo>> ListAsync(string? path = null, CancellationToken cancellationToken = default)

@@ -77,7 +77,7 @@ internal sealed class HttpArtifactRepository : IArtifactRepository
             return;
         }
 
-        await WithRetriesAsync(async () =>
+        await WithRetriesAsync(_client, async () =>
         {
             var stream = new FileStream(localFile, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous | FileOptions.SequentialScan);
             await using (stream.ConfigureAwait(false))
@@ -120,7 +120,7 @@ internal sealed class HttpArtifactRepository : IArtifactRepository
                 var offset = (long)(credential.PartNumber - 1) * _options.MultipartPartSize;
                 var size = Math.Min(_options.MultipartPartSize, length - offset);
                 string? etag = null;
-                await WithRetriesAsync(async () =>
+                await WithRetriesAsync(_client, async () =>
                 {
                     var stream = new FileStream(localFile, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous);
                     await using (stream.ConfigureAwait(false))
@@ -229,10 +229,10 @@ internal sealed class HttpArtifactRepository : IArtifactRepository
         return await _client.SendAsync(request, responseInfo, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Per-file retries for streamed transfers, with the client's retry settings.</summary>
-    private async Task WithRetriesAsync(Func<Task> attempt, CancellationToken cancellationToken)
+    /// <summary>Per-file (or per-part) retries for streamed transfers, which the pipeline does not retry, with the client's retry settings.</summary>
+    internal static async Task WithRetriesAsync(MlflowClient client, Func<Task> attempt, CancellationToken cancellationToken)
     {
-        var retry = _client.Options.Retry;
+        var retry = client.Options.Retry;
         for (var n = 0; ; n++)
         {
             try
@@ -242,8 +242,8 @@ internal sealed class HttpArtifactRepository : IArtifactRepository
             }
             catch (MlflowException ex) when (Transience.IsTransient(ex) && n < retry.MaxRetries && !cancellationToken.IsCancellationRequested)
             {
-                var delay = MlflowHttpPipeline.ResilienceHandler.ComputeDelay(retry, n + 1, null, _client.Options.TimeProvider, Random.Shared);
-                await Task.Delay(delay, _client.Options.TimeProvider, cancellationToken).ConfigureAwait(false);
+                var delay = MlflowHttpPipeline.ResilienceHandler.ComputeDelay(retry, n + 1, null, client.Options.TimeProvider, Random.Shared);
+                await Task.Delay(delay, client.Options.TimeProvider, cancellationToken).ConfigureAwait(false);
             }
         }
     }

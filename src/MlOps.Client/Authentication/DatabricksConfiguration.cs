@@ -52,6 +52,11 @@ internal static class DatabricksConfiguration
         }
 
         RefuseClearText(host, options, "Databricks credentials");
+        if (options.AuthProvider is { } given)
+        {
+            return (host, given); // the caller's provider (e.g. Entra ID for Azure Databricks): only the host is resolved here
+        }
+
         if (!string.IsNullOrEmpty(settings.Token))
         {
             return (host, new CredentialAuthProvider(MlflowCredential.Bearer(settings.Token)));

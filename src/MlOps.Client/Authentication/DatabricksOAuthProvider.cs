@@ -91,7 +91,7 @@ internal sealed class DatabricksOAuthProvider : IMlflowAuthProvider, ISecretReda
         using var json = await ReadJsonAsync(response, "discovery", cancellationToken).ConfigureAwait(false);
         return json.RootElement.TryGetProperty("token_endpoint", out var endpoint) && Uri.TryCreate(endpoint.GetString(), UriKind.Absolute, out var uri)
             ? uri
-            : throw new MlflowException(0, null, $"The Databricks OAuth discovery document at {discovery} names no token_endpoint.");
+            : throw new MlflowException(400, MlflowErrorCodes.InvalidParameterValue, $"The Databricks OAuth discovery document at {discovery} names no token_endpoint (is DATABRICKS_HOST a workspace URL?).");
     }
 
     private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, string what, CancellationToken cancellationToken)
@@ -104,6 +104,11 @@ internal sealed class DatabricksOAuthProvider : IMlflowAuthProvider, ISecretReda
         catch (HttpRequestException ex)
         {
             throw new MlflowException(0, null, $"Cannot reach the Databricks OAuth {what} endpoint {request.RequestUri}: {ex.Message}", ex);
+        }
+        catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The token client's own timeout, not the caller's cancellation: a transient failure like any other.
+            throw new MlflowException(0, null, $"The Databricks OAuth {what} endpoint {request.RequestUri} did not answer in time.", ex);
         }
 
         if (response.IsSuccessStatusCode)
@@ -129,7 +134,8 @@ internal sealed class DatabricksOAuthProvider : IMlflowAuthProvider, ISecretReda
         }
         catch (JsonException ex)
         {
-            throw new MlflowException((int)response.StatusCode, null, $"The Databricks OAuth {what} endpoint answered a body that is not JSON: {ex.Message}", ex);
+            // A 200 that is not JSON is a proxy's page, not the endpoint: transient like a gateway error.
+            throw new MlflowException(response.IsSuccessStatusCode ? 502 : (int)response.StatusCode, null, $"The Databricks OAuth {what} endpoint answered a body that is not JSON: {ex.Message}", ex);
         }
     }
 }

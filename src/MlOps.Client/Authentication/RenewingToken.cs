@@ -25,7 +25,14 @@ internal sealed class RenewingToken(Func<CancellationToken, Task<(string Header,
         var held = _held;
         if (held is null || time.GetUtcNow() >= held.RenewAt)
         {
-            held = await RenewAsync(held, force: false, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                held = await RenewAsync(held, force: false, cancellationToken).ConfigureAwait(false);
+            }
+            catch (MlflowException) when (held is not null && time.GetUtcNow() < held.ExpiresOn)
+            {
+                // The early renewal failed but the token still works: use it; the next request tries again.
+            }
         }
 
         return held.Header;
@@ -63,7 +70,7 @@ internal sealed class RenewingToken(Func<CancellationToken, Task<(string Header,
             Fetched++;
             var lifetime = expiresOn - time.GetUtcNow();
             var margin = lifetime > RenewBefore * 2 ? RenewBefore : lifetime / 2;
-            var held = new Held(header, expiresOn - margin);
+            var held = new Held(header, expiresOn - margin, expiresOn);
             _held = held;
             return held;
         }
@@ -73,7 +80,7 @@ internal sealed class RenewingToken(Func<CancellationToken, Task<(string Header,
         }
     }
 
-    private sealed record Held(string Header, DateTimeOffset RenewAt)
+    private sealed record Held(string Header, DateTimeOffset RenewAt, DateTimeOffset ExpiresOn)
     {
         public override string ToString() => "Held(***)";
     }

@@ -117,8 +117,12 @@ public partial class MlflowClient : IDisposable
     /// <summary><see cref="ResolveServer"/> once per options instance of a container (its clients and handler chains share it).</summary>
     internal static (Uri BaseUri, IMlflowAuthProvider? Auth) ResolveShared(MlflowClientOptions options)
     {
-        var resolved = SharedResolutions.GetValue(options, static o => ResolveServer(o).ToTuple());
-        return (resolved.Item1, resolved.Item2);
+        lock (SharedResolutions)
+        {
+            // Under a lock: the factory runs once per options instance (a second OAuth provider would leak its transport).
+            var resolved = SharedResolutions.GetValue(options, static o => ResolveServer(o).ToTuple());
+            return (resolved.Item1, resolved.Item2);
+        }
     }
 
     /// <summary>
@@ -137,14 +141,8 @@ public partial class MlflowClient : IDisposable
 
         if (MlOps.Client.Authentication.DatabricksConfiguration.IsDatabricksUri(text))
         {
-            var (host, databricks) = MlOps.Client.Authentication.DatabricksConfiguration.Resolve(text, options,
+            return MlOps.Client.Authentication.DatabricksConfiguration.Resolve(text, options,
                 () => options.Transport is { } given ? (given, false) : (MlflowHttpPipeline.CreateTransport(options), true));
-            if (options.AuthProvider is not null && databricks is IDisposable unused)
-            {
-                unused.Dispose();
-            }
-
-            return (host, options.AuthProvider ?? databricks);
         }
 
         if (MlOps.Client.Authentication.TrackingUriResolvers.IsManaged(text))

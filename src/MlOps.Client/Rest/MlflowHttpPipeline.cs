@@ -298,14 +298,28 @@ internal static class MlflowHttpPipeline
 
             await auth.AuthenticateAsync(request, cancellationToken).ConfigureAwait(false);
             var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            if (response.StatusCode != HttpStatusCode.Unauthorized || !Resendable(request.Content)
-                || !await auth.OnUnauthorizedAsync(request, cancellationToken).ConfigureAwait(false))
+            if (response.StatusCode != HttpStatusCode.Unauthorized)
             {
                 return response;
             }
 
+            try
+            {
+                // Renew even when the body cannot be sent again (a streamed upload): the next request gets the new token.
+                if (!await auth.OnUnauthorizedAsync(request, cancellationToken).ConfigureAwait(false) || !Resendable(request.Content))
+                {
+                    return response;
+                }
+
+                await auth.AuthenticateAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                response.Dispose();
+                throw;
+            }
+
             response.Dispose();
-            await auth.AuthenticateAsync(request, cancellationToken).ConfigureAwait(false);
             return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
 

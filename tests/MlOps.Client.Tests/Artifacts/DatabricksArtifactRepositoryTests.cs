@@ -88,6 +88,34 @@ public sealed class DatabricksArtifactRepositoryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_store_that_answers_503_once_gets_the_file_again()
+    {
+        var attempts = 0;
+        _store.Given(Request.Create().WithPath("/bucket/flaky.txt").UsingPut()).AtPriority(-10).RespondWith(Response.Create().WithCallback(request =>
+        {
+            if (Interlocked.Increment(ref attempts) == 1)
+            {
+                return Status(503, "SlowDown");
+            }
+
+            lock (_objects)
+            {
+                _objects[request.Path] = request.BodyAsBytes ?? [];
+            }
+
+            return new ResponseMessage { StatusCode = 200 };
+        }));
+        var options = new MlflowClientOptions { TrackingUri = "databricks", Databricks = { Host = _workspace.Url, Token = Pat } };
+        (options.Retry.BackoffFactor, options.Retry.BackoffJitter) = (0, 0);
+        using var client = new MlflowClient(options);
+        var file = Path.Combine(_dir.FullName, "flaky.txt");
+        await File.WriteAllTextAsync(file, "again");
+        await ArtifactRepositories.ForUri(Root, client).UploadFileAsync(file, "flaky.txt"); // streamed: the repository retries, re-reading the file
+        Assert.Equal(2, attempts);
+        Assert.Equal("again", System.Text.Encoding.UTF8.GetString(_objects["/bucket/flaky.txt"]));
+    }
+
+    [Fact]
     public async Task Files_go_to_signed_urls_with_their_headers_and_never_carry_the_workspace_token()
     {
         using var client = Client();
@@ -280,6 +308,11 @@ public sealed class DatabricksArtifactRepositoryTests : IDisposable
         calls.Clear();
         await ArtifactRepositories.ForUri(Root, client, new ArtifactOptions { MultipartPartSize = 64 }).UploadFileAsync(file, "w.bin");
         Assert.Equal(["PUT resource=file 0", "PATCH action=append@0+flush 10"], calls); // one chunk: flushed with it, as Python
+
+        calls.Clear();
+        await File.WriteAllBytesAsync(file, []);
+        await ArtifactRepositories.ForUri(Root, client).UploadFileAsync(file, "w.bin");
+        Assert.Equal(["PUT resource=file 0", "PATCH action=flush@0 0"], calls); // an empty file: no zero-byte append (Azure refuses one)
     }
 
     [Fact]

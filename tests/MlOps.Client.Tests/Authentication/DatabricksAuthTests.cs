@@ -280,6 +280,20 @@ public sealed class DatabricksAuthTests : IDisposable
     }
 
     [Fact]
+    public async Task A_team_s_provider_with_a_databricks_uri_needs_only_the_host()
+    {
+        using var server = new RecordedServer();
+        var experiment = RecordedExchange.Load("014-experiments-get").ResponseJson!.ToJsonString();
+        server.Server.Given(Request.Create().WithPath("/api/2.0/mlflow/experiments/get").UsingGet()).RespondWith(Response.Create().WithCallback(request =>
+            request.Headers!.TryGetValue("X-Gateway-Key", out var key) && key.Single() == "key-1" ? Json(200, experiment) : Json(401, "{}")));
+        var options = Databricks("databricks", d => (d.Host, d.ConfigFile) = (server.Url, Path.Combine(_dir.FullName, "none.cfg"))); // no token, no client secret
+        options.AuthProvider = new GatewayKeyProvider(); // e.g. Entra ID for Azure Databricks
+        using var client = new MlflowClient(options);
+        await client.GetExperimentAsync("1");
+        Assert.Same(options.AuthProvider, client.AuthProvider);
+    }
+
+    [Fact]
     public void The_configuration_file_is_read_as_configparser_reads_it()
     {
         var file = Path.Combine(_dir.FullName, "cfg");
