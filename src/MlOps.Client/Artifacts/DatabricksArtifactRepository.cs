@@ -128,9 +128,9 @@ internal sealed partial class DatabricksArtifactRepository : IArtifactRepository
             await using (file.ConfigureAwait(false))
             {
                 file.Position = offset;
-                using var request = Signed(method, credential.SignedUri!, credential.Headers);
-                request.Content = count == 0 ? new ByteArrayContent([]) : new StreamContent(new HttpArtifactRepository.SubStream(file, count));
-                request.Content.Headers.ContentLength = count;
+                using var request = Signed(method, credential.SignedUri!, credential.Headers,
+                    count == 0 ? new ByteArrayContent([]) : new StreamContent(new HttpArtifactRepository.SubStream(file, count)));
+                request.Content!.Headers.ContentLength = count;
                 request.Options.Set(MlflowHttpPipeline.ResilienceHandler.StreamingKey, true);
                 using var response = await _client.SendRawAsync(request, cancellationToken).ConfigureAwait(false);
                 progress?.Report(new ArtifactTransferProgress(path, offset + count, null));
@@ -205,9 +205,8 @@ internal sealed partial class DatabricksArtifactRepository : IArtifactRepository
             await using (file.ConfigureAwait(false))
             {
                 file.Position = offset;
-                using var request = Signed(HttpMethod.Put, credential.SignedUri!, credential.Headers);
-                request.Content = new StreamContent(new HttpArtifactRepository.SubStream(file, count));
-                request.Content.Headers.ContentLength = count;
+                using var request = Signed(HttpMethod.Put, credential.SignedUri!, credential.Headers, new StreamContent(new HttpArtifactRepository.SubStream(file, count)));
+                request.Content!.Headers.ContentLength = count;
                 request.Options.Set(MlflowHttpPipeline.ResilienceHandler.StreamingKey, true);
                 using var response = await _client.SendRawAsync(request, cancellationToken).ConfigureAwait(false);
                 etag = response.Headers.ETag?.Tag ?? (response.Headers.TryGetValues("ETag", out var v) ? v.First() : null);
@@ -235,7 +234,9 @@ internal sealed partial class DatabricksArtifactRepository : IArtifactRepository
                 var block = c with
                 {
                     SignedUri = Append(c.SignedUri!, "comp=block&blockid=" + Uri.EscapeDataString(id)),
-                    Headers = [.. c.Headers ?? [], new DatabricksHttpHeader("x-ms-blob-type", "BlockBlob")],
+                    Headers = (c.Headers ?? []).Any(h => string.Equals(h.Name, "x-ms-blob-type", StringComparison.OrdinalIgnoreCase))
+                        ? c.Headers
+                        : [.. c.Headers ?? [], new DatabricksHttpHeader("x-ms-blob-type", "BlockBlob")],
                 };
                 return PutAsync(block, localFile, offset, Math.Min(blockSize, length - offset), path, progress, cancellationToken);
             }, cancellationToken).ConfigureAwait(false);
@@ -244,8 +245,9 @@ internal sealed partial class DatabricksArtifactRepository : IArtifactRepository
         var xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<BlockList>\n" + string.Concat(ids.Select(id => $"<Uncommitted>{id}</Uncommitted>\n")) + "</BlockList>";
         await WithRenewedSasAsync(credential, path, async c =>
         {
-            using var request = Signed(HttpMethod.Put, Append(c.SignedUri!, "comp=blocklist"), c.Headers?.Where(h => h.Name is not null && (h.Name.StartsWith("x-ms-meta-", StringComparison.Ordinal) || h.Name.StartsWith("x-ms-blob-", StringComparison.Ordinal))).ToList());
-            request.Content = new StringContent(xml, Encoding.UTF8, "application/xml");
+            using var request = Signed(HttpMethod.Put, Append(c.SignedUri!, "comp=blocklist"),
+                c.Headers?.Where(h => h.Name is not null && (h.Name.StartsWith("x-ms-meta-", StringComparison.Ordinal) || h.Name.StartsWith("x-ms-blob-", StringComparison.Ordinal))).ToList(),
+                new StringContent(xml, Encoding.UTF8, "application/xml"));
             using var response = await _client.SendRawAsync(request, cancellationToken).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
     }
@@ -310,14 +312,24 @@ internal sealed partial class DatabricksArtifactRepository : IArtifactRepository
         return await _client.SendAsync(request, responseInfo, cancellationToken).ConfigureAwait(false);
     }
 
-    private static HttpRequestMessage Signed(HttpMethod method, string signedUri, IReadOnlyList<DatabricksHttpHeader>? headers)
+    /// <summary>
+    /// A request to a signed URL with the headers the workspace named: request headers on the request, content headers
+    /// (<c>Content-Type</c>, <c>Content-MD5</c>…, which a URL may be signed over) on <paramref name="content"/>.
+    /// </summary>
+    private static HttpRequestMessage Signed(HttpMethod method, string signedUri, IReadOnlyList<DatabricksHttpHeader>? headers, HttpContent? content = null)
     {
-        var request = new HttpRequestMessage(method, new Uri(signedUri, UriKind.Absolute));
+        var request = new HttpRequestMessage(method, new Uri(signedUri, UriKind.Absolute)) { Content = content };
         foreach (var h in headers ?? [])
         {
-            if (!string.IsNullOrEmpty(h.Name))
+            if (string.IsNullOrEmpty(h.Name) || request.Headers.TryAddWithoutValidation(h.Name, h.Value ?? ""))
             {
-                request.Headers.TryAddWithoutValidation(h.Name, h.Value ?? "");
+                continue;
+            }
+
+            if (content is not null)
+            {
+                content.Headers.Remove(h.Name);
+                content.Headers.TryAddWithoutValidation(h.Name, h.Value ?? "");
             }
         }
 

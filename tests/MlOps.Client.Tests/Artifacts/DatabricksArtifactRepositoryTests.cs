@@ -82,7 +82,9 @@ public sealed class DatabricksArtifactRepositoryTests : IDisposable
                 ["path"] = path,
                 ["signed_uri"] = $"{_store.Url}/bucket/{path}?X-Amz-Signature={kind}-sig",
                 ["type"] = "AWS_PRESIGNED_URL",
-                ["headers"] = new JsonArray(new JsonObject { ["name"] = "x-amz-server-side-encryption", ["value"] = "AES256" }),
+                ["headers"] = new JsonArray(
+                    new JsonObject { ["name"] = "x-amz-server-side-encryption", ["value"] = "AES256" },
+                    new JsonObject { ["name"] = "Content-Type", ["value"] = "application/x-signed-type" }), // a URL signed over a content header
             }),
         }.ToJsonString());
     }
@@ -134,6 +136,7 @@ public sealed class DatabricksArtifactRepositoryTests : IDisposable
         Assert.All(_workspace.LogEntries, e => Assert.Equal("Bearer " + Pat, e.RequestMessage!.Headers!["Authorization"].Single()));
         Assert.All(_store.LogEntries, e => Assert.False(e.RequestMessage!.Headers!.ContainsKey("Authorization")));
         Assert.Equal("write-sig", _store.LogEntries[0].RequestMessage!.Query!["X-Amz-Signature"].Single());
+        Assert.Equal("application/x-signed-type", _store.LogEntries[0].RequestMessage!.Headers!["Content-Type"].Single()); // a content header reaches the store
 
         await Assert.ThrowsAsync<NotSupportedException>(() => repository.DeleteAsync("model/model.txt"));
 
