@@ -309,18 +309,24 @@ public partial class MlflowClient : IDisposable
     /// <summary>A request that got no answer: the server's address, the cause in words, and what to check.</summary>
     private MlflowException Unreachable(HttpRequestMessage request, HttpRequestException ex)
     {
-        var server = BaseUri.GetLeftPart(UriPartial.Authority);
+        // The tracking server, or another origin (an artifact store's signed URL): name the one that did not answer.
+        var target = request.RequestUri is { IsAbsoluteUri: true } uri ? uri : BaseUri;
+        var isServer = Uri.Compare(target, BaseUri, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
+        var server = target.GetLeftPart(UriPartial.Authority);
         var cause = ex.HttpRequestError switch
         {
-            HttpRequestError.NameResolutionError => $"the host name '{BaseUri.Host}' could not be resolved",
+            HttpRequestError.NameResolutionError => $"the host name '{target.Host}' could not be resolved",
             HttpRequestError.ConnectionError when ex.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused }
-                => $"connection refused: nothing listens on port {BaseUri.Port}",
+                => $"connection refused: nothing listens on port {target.Port}",
             HttpRequestError.SecureConnectionError => "the TLS handshake failed (an https:// URI for an http server, or a certificate not trusted)",
             _ => ex.Message,
         };
-        return new MlflowException(0, null,
-            $"Cannot reach the MLflow tracking server at {server} ({cause}) for {request.Method} {MlflowHttpPipeline.Describe(request)}. "
-            + $"Check the tracking URI ({Configuration.MlflowEnvironment.TrackingUri} or MlflowClientOptions.TrackingUri) and that the server runs there.", ex);
+        return isServer
+            ? new MlflowException(0, null,
+                $"Cannot reach the MLflow tracking server at {server} ({cause}) for {request.Method} {MlflowHttpPipeline.Describe(request)}. "
+                + $"Check the tracking URI ({Configuration.MlflowEnvironment.TrackingUri} or MlflowClientOptions.TrackingUri) and that the server runs there.", ex)
+            : new MlflowException(0, null,
+                $"Cannot reach the artifact store at {server} ({cause}) for {request.Method} {MlflowHttpPipeline.Describe(request)}, a URL the tracking server handed out.", ex);
     }
 
     internal async Task<MlflowException> CreateExceptionAsync(HttpRequestMessage request, HttpResponseMessage response, CancellationToken cancellationToken)

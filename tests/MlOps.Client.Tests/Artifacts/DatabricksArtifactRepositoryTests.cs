@@ -90,6 +90,17 @@ public sealed class DatabricksArtifactRepositoryTests : IDisposable
     }
 
     [Fact]
+    public async Task An_unreachable_store_is_named_as_the_artifact_store_not_the_workspace()
+    {
+        _workspace.Given(Request.Create().WithPath("/api/2.0/mlflow/artifacts/credentials-for-read").UsingPost()).AtPriority(-10).RespondWith(Response.Create().WithCallback(_ =>
+            Json(200, """{"credential_infos":[{"signed_uri":"http://127.0.0.1:1/bucket/x?X-Amz-Signature=s","type":"AWS_PRESIGNED_URL"}]}""")));
+        using var client = Client();
+        var ex = await Assert.ThrowsAsync<MlflowException>(() => ArtifactRepositories.ForUri(Root, client).DownloadFileAsync("x", new MemoryStream()));
+        Assert.Contains("Cannot reach the artifact store at http://127.0.0.1:1", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(_workspace.Url!, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_store_that_answers_503_once_gets_the_file_again()
     {
         var attempts = 0;
