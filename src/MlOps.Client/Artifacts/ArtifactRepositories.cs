@@ -4,17 +4,25 @@ namespace MlOps.Client.Artifacts;
 public static class ArtifactRepositories
 {
     /// <summary>
-    /// The repository for <paramref name="artifactUri"/>: <c>mlflow-artifacts:</c> and <c>http(s)://…/mlflow-artifacts/…</c>
-    /// through the tracking server's proxy (needs <paramref name="client"/>), <c>file:</c> URIs and local paths on disk.
-    /// Other schemes (<c>s3://</c>, <c>gs://</c>, <c>wasbs://</c>, <c>dbfs:/</c>…) are refused: run the server with
-    /// <c>--serve-artifacts</c> so it proxies them.
+    /// The repository for <paramref name="artifactUri"/>, chosen by its scheme as Python's <c>get_artifact_repository</c>
+    /// does: a scheme given to <see cref="Register"/> first; <c>mlflow-artifacts:</c> and
+    /// <c>http(s)://…/mlflow-artifacts/…</c> through the tracking server's proxy (needs <paramref name="client"/>);
+    /// Databricks' <c>dbfs:/</c> roots through the workspace; <c>s3://</c> (package <c>MlOps.Client.Aws</c>),
+    /// <c>wasbs://</c> (<c>MlOps.Client.Azure</c>) and <c>gs://</c> (<c>MlOps.Client.GoogleCloud</c>) directly in the
+    /// object store, when the application references that package; <c>file:</c> URIs and local paths on disk.
     /// </summary>
     /// <param name="artifactUri">A run's artifact URI.</param>
     /// <param name="client">The client of the tracking server, for proxied URIs.</param>
     /// <param name="options">Transfer options.</param>
+    /// <exception cref="NotSupportedException">No repository handles the scheme, or its package is not referenced (the message names it).</exception>
     public static IArtifactRepository ForUri(string artifactUri, MlflowClient? client, ArtifactOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(artifactUri);
+        if (ArtifactStoreSchemes.Registered(artifactUri) is { } factory)
+        {
+            return factory(artifactUri);
+        }
+
         if (artifactUri.StartsWith("mlflow-artifacts:", StringComparison.OrdinalIgnoreCase)
             || ((artifactUri.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || artifactUri.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
                 && artifactUri.Contains("/api/2.0/mlflow-artifacts/artifacts", StringComparison.Ordinal)))
@@ -40,10 +48,38 @@ public static class ArtifactRepositories
             return new LocalArtifactRepository(artifactUri);
         }
 
+        if (ArtifactStoreSchemes.ForPackage(artifactUri) is { } provider)
+        {
+            return provider.Create(artifactUri, options ?? new ArtifactOptions());
+        }
+
         var scheme = artifactUri[..artifactUri.IndexOf(':', StringComparison.Ordinal)];
         throw new NotSupportedException(
             $"Artifact URIs with the scheme '{scheme}' ('{artifactUri}') are not supported by this client. " +
-            "Run the tracking server with --serve-artifacts (the default for `mlflow server`) so it proxies the artifact store, and create experiments whose artifact location is mlflow-artifacts:/.");
+            "Register a repository for it with ArtifactRepositories.Register, or run the tracking server with --serve-artifacts (the default for `mlflow server`) so it proxies the artifact store, and create experiments whose artifact location is mlflow-artifacts:/.");
+    }
+
+    /// <summary>
+    /// Makes <see cref="ForUri"/> answer URIs of <paramref name="scheme"/> with <paramref name="factory"/> (as Python's
+    /// <c>mlflow.artifact_repository</c> entry points): a scheme of your own, or a built-in one with your own settings,
+    /// e.g. <c>Register("s3", uri =&gt; new S3ArtifactRepository(uri, myS3Client))</c>. Replaces an earlier registration.
+    /// </summary>
+    /// <param name="scheme">The URI scheme, without <c>:</c> (case-insensitive).</param>
+    /// <param name="factory">Creates the repository of an artifact URI.</param>
+    public static void Register(string scheme, Func<string, IArtifactRepository> factory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(scheme);
+        ArgumentNullException.ThrowIfNull(factory);
+        ArtifactStoreSchemes.Register(scheme, factory);
+    }
+
+    /// <summary>Removes a registration made with <see cref="Register"/>; the built-in repository answers the scheme again.</summary>
+    /// <param name="scheme">The URI scheme.</param>
+    /// <returns>Whether a registration was removed.</returns>
+    public static bool Unregister(string scheme)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(scheme);
+        return ArtifactStoreSchemes.Unregister(scheme);
     }
 
     /// <summary>Uploads every file under <paramref name="localDirectory"/> to <paramref name="artifactPath"/>, a bounded number at a time.</summary>

@@ -83,6 +83,33 @@ public static class MlflowEnvironment
     /// <summary><c>false</c>: the SDK prints nothing when the application configured no logging.</summary>
     public const string ConfigureLogging = "MLFLOW_CONFIGURE_LOGGING";
 
+    /// <summary>The endpoint of an S3-compatible store for <c>s3://</c> artifacts (MinIO, an emulator…); AWS's own when unset.</summary>
+    public const string S3EndpointUrl = "MLFLOW_S3_ENDPOINT_URL";
+
+    /// <summary><c>true</c>: <c>s3://</c> artifact transfers accept any TLS certificate of the endpoint.</summary>
+    public const string S3IgnoreTls = "MLFLOW_S3_IGNORE_TLS";
+
+    /// <summary>A JSON object of extra arguments of every <c>s3://</c> upload, as boto3 names them (e.g. <c>{"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "…"}</c>).</summary>
+    public const string S3UploadExtraArgs = "MLFLOW_S3_UPLOAD_EXTRA_ARGS";
+
+    /// <summary>How buckets are addressed: <c>path</c>, <c>virtual</c> or <c>auto</c> (default).</summary>
+    public const string BotoClientAddressingStyle = "MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE";
+
+    /// <summary><c>unsigned</c>: read public buckets without credentials; <c>s3v4</c> (default) signs requests.</summary>
+    public const string S3SignatureVersion = "MLFLOW_EXPERIMENTAL_S3_SIGNATURE_VERSION";
+
+    /// <summary>Seconds an artifact upload or download to an object store may take (Azure Blob: 600 by default; <c>-1</c>: no limit).</summary>
+    public const string ArtifactUploadDownloadTimeout = "MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT";
+
+    /// <summary>The chunk size in bytes of <c>gs://</c> uploads (resumable uploads in chunks of this size).</summary>
+    public const string GcsUploadChunkSize = "MLFLOW_GCS_UPLOAD_CHUNK_SIZE";
+
+    /// <summary>The chunk size in bytes of <c>gs://</c> downloads.</summary>
+    public const string GcsDownloadChunkSize = "MLFLOW_GCS_DOWNLOAD_CHUNK_SIZE";
+
+    /// <summary>Deprecated name of <see cref="ArtifactUploadDownloadTimeout"/> for <c>gs://</c>, still read.</summary>
+    public const string GcsDefaultTimeout = "MLFLOW_GCS_DEFAULT_TIMEOUT";
+
     /// <summary>Default of <see cref="HttpRequestTimeout"/>: 120 seconds.</summary>
     public static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(120);
 

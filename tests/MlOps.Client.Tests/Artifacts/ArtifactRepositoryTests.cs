@@ -146,14 +146,44 @@ public sealed class ArtifactRepositoryTests : IDisposable
     }
 
     [Fact]
-    public void Other_schemes_are_refused_with_the_advice_to_serve_artifacts()
+    public void Object_store_schemes_name_the_package_that_writes_them_when_the_application_lacks_it()
     {
-        foreach (var uri in new[] { "s3://bucket/1/run/artifacts", "gs://b/x", "wasbs://c@a.blob.core.windows.net/x", "dbfs:/x" })
+        // This test project references none of the cloud packages, as an application that never added them.
+        foreach (var (uri, package) in new[] { ("s3://bucket/1/run/artifacts", "MlOps.Client.Aws"), ("gs://b/x", "MlOps.Client.GoogleCloud"), ("wasbs://c@a.blob.core.windows.net/x", "MlOps.Client.Azure") })
+        {
+            var ex = Assert.Throws<NotSupportedException>(() => ArtifactRepositories.ForUri(uri, null));
+            Assert.Contains("dotnet add package " + package, ex.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Other_schemes_are_refused_with_the_advice_to_register_or_serve_artifacts()
+    {
+        foreach (var uri in new[] { "ftp://host/x", "hdfs://namenode/x", "dbfs:/x" })
         {
             var ex = Assert.Throws<NotSupportedException>(() => ArtifactRepositories.ForUri(uri, null));
             Assert.Contains("--serve-artifacts", ex.Message, StringComparison.Ordinal);
+            Assert.Contains("ArtifactRepositories.Register", ex.Message, StringComparison.Ordinal);
             Assert.Contains(uri[..uri.IndexOf(':', StringComparison.Ordinal)], ex.Message, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public void A_registered_scheme_is_answered_by_its_factory_until_unregistered()
+    {
+        var mine = new LocalArtifactRepository(_dir.FullName);
+        ArtifactRepositories.Register("hdfs", _ => mine);
+        try
+        {
+            Assert.Same(mine, ArtifactRepositories.ForUri("HDFS://namenode/x", null));
+        }
+        finally
+        {
+            Assert.True(ArtifactRepositories.Unregister("hdfs"));
+        }
+
+        Assert.False(ArtifactRepositories.Unregister("hdfs"));
+        Assert.Throws<NotSupportedException>(() => ArtifactRepositories.ForUri("hdfs://namenode/x", null));
     }
 
     [Fact]
