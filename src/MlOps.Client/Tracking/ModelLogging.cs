@@ -325,7 +325,14 @@ public static class ModelLogging
                 : (source, "");
         }
 
-        throw new ArgumentException($"'{modelUri}' is not a model URI (runs:/…, models:/… or an existing local folder).", nameof(modelUri));
+        if (Artifacts.ArtifactStoreSchemes.SchemeOf(modelUri) is not null)
+        {
+            // An artifact URI of the model folder itself (s3://…/model, mlflow-artifacts:/…, file:///…), as Python's
+            // load_model takes: its store is chosen by the scheme.
+            return (modelUri.TrimEnd('/'), "");
+        }
+
+        throw new ArgumentException($"'{modelUri}' is not a model URI (runs:/…, models:/…, an artifact URI such as s3://… or an existing local folder).", nameof(modelUri));
     }
 
     private static async Task<LoggedModel?> FindRunLoggedModelAsync(ITrackingStore store, ILoggedModelStore models, Run run, string runRoot, string path, CancellationToken cancellationToken)

@@ -146,17 +146,6 @@ public sealed class ArtifactRepositoryTests : IDisposable
     }
 
     [Fact]
-    public void Object_store_schemes_name_the_package_that_writes_them_when_the_application_lacks_it()
-    {
-        // This test project references none of the cloud packages, as an application that never added them.
-        foreach (var (uri, package) in new[] { ("s3://bucket/1/run/artifacts", "MlOps.Client.Aws"), ("gs://b/x", "MlOps.Client.GoogleCloud"), ("wasbs://c@a.blob.core.windows.net/x", "MlOps.Client.Azure") })
-        {
-            var ex = Assert.Throws<NotSupportedException>(() => ArtifactRepositories.ForUri(uri, null));
-            Assert.Contains("dotnet add package " + package, ex.Message, StringComparison.Ordinal);
-        }
-    }
-
-    [Fact]
     public void Other_schemes_are_refused_with_the_advice_to_register_or_serve_artifacts()
     {
         foreach (var uri in new[] { "ftp://host/x", "hdfs://namenode/x", "dbfs:/x" })

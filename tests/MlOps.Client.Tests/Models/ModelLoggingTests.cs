@@ -131,7 +131,8 @@ public sealed class ModelLoggingTests : IDisposable
         Assert.Equal(("mlflow-artifacts:/1/e0615394aa0f4901b930c39ef92bfa3b/artifacts", "model"), byAlias);
         Assert.Equal(byAlias, byVersion);
         Assert.Contains(server.Requests, r => r.Path.EndsWith("registered-models/alias", StringComparison.Ordinal) && r.Query!["alias"].Single() == "champion");
-        await Assert.ThrowsAsync<ArgumentException>(() => ModelLogging.ResolveAsync(store, "s3://x"));
+        Assert.Equal(("s3://bucket/1/run/artifacts/model", ""), await ModelLogging.ResolveAsync(store, "s3://bucket/1/run/artifacts/model/"));
+        await Assert.ThrowsAsync<ArgumentException>(() => ModelLogging.ResolveAsync(store, "no-such-folder"));
     }
 
     [Fact]
