@@ -75,6 +75,42 @@ public sealed class PythonInteropTests
         AssertSameProbabilities(expected, actual);
     }
 
+    private const string PythonLogsScript = """
+        import json, sys
+        import mlflow, mlflow.xgboost, numpy as np, xgboost as xgb
+        uri = sys.argv[1]
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_experiment("mlops-it-xgboost")
+        data = json.load(sys.stdin)
+        dtrain = xgb.DMatrix(np.array(data["x_train"], dtype=np.float32), label=np.array(data["y_train"], dtype=np.float32))
+        params = {"objective": "multi:softprob", "num_class": 3, "learning_rate": 1, "seed": 42}
+        booster = xgb.train(params, dtrain, num_boost_round=10)
+        with mlflow.start_run(run_name="python-logs-csharp-loads") as run:
+            mlflow.xgboost.log_model(booster, "model")
+        print("RUN_ID=" + run.info.run_id)
+        print("ARTIFACT_URI=" + run.info.artifact_uri)
+        print("PROBABILITIES=" + json.dumps(booster.predict(xgb.DMatrix(np.array(data["x_test"], dtype=np.float32))).ravel().tolist()))
+        """;
+
+    /// <summary>The reverse direction: Python trains and logs with <c>mlflow.xgboost.log_model</c>; C# loads the model from the run's artifact store (the proxy, or s3:// itself) and predicts Python's probabilities.</summary>
+    [PythonInteropFact]
+    public async Task A_model_python_logged_loads_in_csharp_and_predicts_the_same_probabilities()
+    {
+        var uri = Environment.GetEnvironmentVariable("MLFLOW_INTEGRATION_URI")!;
+        var (xTrain, yTrain, xTest, _) = Iris.LoadSplit();
+        var (output, error, exitCode) = await RunPythonAsync(PythonLogsScript, JsonSerializer.Serialize(new { x_train = xTrain, y_train = yTrain, x_test = xTest }), uri);
+        Assert.True(exitCode == 0, error);
+        string Value(string name) => output.Split('\n').Single(l => l.StartsWith(name + "=", StringComparison.Ordinal))[(name.Length + 1)..].Trim();
+        var runId = Value("RUN_ID");
+        var python = JsonSerializer.Deserialize<double[]>(Value("PROBABILITIES"))!;
+
+        using var client = new MlflowClient(new MlflowClientOptions { TrackingUri = uri });
+        await using var store = new MlOps.Client.Stores.RestTrackingStore(client);
+        using var booster = await store.LoadModelAsync<Booster>($"runs:/{runId}/model");
+        using var dtest = new DMatrix(xTest);
+        AssertSameProbabilities(booster.Predict(dtest), python);
+    }
+
     private const string PyfuncScript = """
         import json, sys
         import mlflow, mlflow.pyfunc, numpy as np, pandas as pd
