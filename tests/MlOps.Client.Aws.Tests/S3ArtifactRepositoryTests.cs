@@ -137,8 +137,21 @@ public sealed class S3ArtifactRepositoryTests(S3rverFixture s3) : IClassFixture<
         Assert.All(reports, r => Assert.Equal(new FileInfo(file).Length, r.TotalBytes));
 
         using var copy = new MemoryStream();
-        await repository.DownloadFileAsync("data/big.bin", copy);
+        await repository.DownloadFileAsync("data/big.bin", copy); // a stream that cannot be written at offsets: one GET
         Assert.Equal(SHA256.HashData(File.ReadAllBytes(file)), SHA256.HashData(copy.ToArray()));
+        Assert.Empty(recorder.Ranges);
+
+        // Into a file (what DownloadAsync opens): 8 MiB ranges in parallel, as boto3's download_file.
+        var target = Path.Combine(_work, "copy.bin");
+        var downloads = new List<ArtifactTransferProgress>();
+        await using (var stream = new FileStream(target, FileMode.Create, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous))
+        {
+            await repository.DownloadFileAsync("data/big.bin", stream, new SynchronousProgress(downloads));
+        }
+
+        Assert.Equal(SHA256.HashData(File.ReadAllBytes(file)), SHA256.HashData(File.ReadAllBytes(target)));
+        Assert.Equal(["bytes=0-8388607", "bytes=16777216-20971536", "bytes=8388608-16777215"], recorder.Ranges.Order(StringComparer.Ordinal));
+        Assert.Equal(new FileInfo(file).Length, downloads.Max(d => d.BytesTransferred));
     }
 
     [EmulatorFact]
@@ -210,6 +223,8 @@ public sealed class S3ArtifactRepositoryTests(S3rverFixture s3) : IClassFixture<
     {
         public System.Collections.Concurrent.ConcurrentBag<(int Number, long Size)> Parts { get; } = [];
 
+        public System.Collections.Concurrent.ConcurrentBag<string> Ranges { get; } = [];
+
         public override HttpClient CreateHttpClient(IClientConfig clientConfig) => new(new Recorder(this) { InnerHandler = new SocketsHttpHandler() });
 
         private sealed class Recorder(RecordingFactory owner) : DelegatingHandler
@@ -220,6 +235,11 @@ public sealed class S3ArtifactRepositoryTests(S3rverFixture s3) : IClassFixture<
                 if (request.Method == HttpMethod.Put && query["partNumber"] is { } number)
                 {
                     owner.Parts.Add((int.Parse(number, System.Globalization.CultureInfo.InvariantCulture), request.Content?.Headers.ContentLength ?? -1));
+                }
+
+                if (request.Method == HttpMethod.Get && request.Headers.Range is { } range)
+                {
+                    owner.Ranges.Add(range.ToString());
                 }
 
                 return base.SendAsync(request, cancellationToken);

@@ -8,6 +8,7 @@ using MlOps.Client.Benchmarks;
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- xgboost [pairs] [rows]   (autolog overhead, 200 rounds x 50 features)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- xgboost-memory [iterations]   (finalizer-only loop vs Dispose; predict paths)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- system-metrics [samples]   (the sampler's CPU per sample)
+// dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- artifacts S3_ENDPOINT [MiB] [rounds] [python]   (S3ArtifactRepository vs boto3, same run)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- --filter '*HotPath*'
 if (args.Length > 0 && args[0] == "ceiling")
 {
@@ -42,6 +43,11 @@ if (args.Length > 0 && args[0] == "sqlite")
 if (args.Length > 0 && args[0] == "system-metrics")
 {
     return SystemMetricsHarness.Run(args);
+}
+
+if (args.Length > 0 && args[0] == "artifacts")
+{
+    return await ArtifactStoreHarness.RunAsync(args);
 }
 
 if (args.Length > 0 && args[0] == "throughput")

@@ -201,19 +201,69 @@ internal sealed class S3ObjectStore(IAmazonS3 client, string bucket, S3Settings 
 
     public async Task DownloadAsync(string key, Stream destination, IProgress<(long Done, long? Total)>? progress, CancellationToken cancellationToken)
     {
+        if (destination is FileStream { CanSeek: true, CanWrite: true, Position: 0 } file)
+        {
+            // boto3's download_file: ranged GETs of 8 MiB, 10 at a time, each written at its offset.
+            var head = await Call(() => client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key }, cancellationToken), key).ConfigureAwait(false);
+            if (head.ContentLength >= S3Settings.MultipartThreshold)
+            {
+                await DownloadRangesAsync(key, head.ETag, head.ContentLength, file, progress, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+        }
+
         using var response = await Call(() => client.GetObjectAsync(new GetObjectRequest { BucketName = bucket, Key = key }, cancellationToken), key).ConfigureAwait(false);
         var total = response.ContentLength;
-        var source = response.ResponseStream;
+        long done = 0;
+        await CopyAsync(response.ResponseStream, (buffer, ct) => destination.WriteAsync(buffer, ct), read =>
+        {
+            done += read;
+            progress?.Report((done, total));
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task DownloadRangesAsync(string key, string etag, long size, FileStream file, IProgress<(long Done, long? Total)>? progress, CancellationToken cancellationToken)
+    {
+        file.SetLength(size);
+        var handle = file.SafeFileHandle;
+        var count = (int)((size + S3Settings.PartSize - 1) / S3Settings.PartSize);
+        long done = 0;
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = S3Settings.MaxConcurrency, CancellationToken = cancellationToken },
+            async (index, ct) =>
+            {
+                var start = index * S3Settings.PartSize;
+                var end = Math.Min(size, start + S3Settings.PartSize) - 1;
+                using var response = await Call(() => client.GetObjectAsync(new GetObjectRequest
+                {
+                    BucketName = bucket,
+                    Key = key,
+                    ByteRange = new ByteRange(start, end),
+                    EtagToMatch = etag, // every range of the same version of the object
+                }, ct), key).ConfigureAwait(false);
+                var offset = start;
+                await CopyAsync(response.ResponseStream, async (buffer, c) =>
+                {
+                    await RandomAccess.WriteAsync(handle, buffer, offset, c).ConfigureAwait(false);
+                    offset += buffer.Length;
+                }, read => progress?.Report((Interlocked.Add(ref done, read), size)), ct).ConfigureAwait(false);
+                if (offset != end + 1)
+                {
+                    throw new IOException($"s3://{bucket}/{key}: the range {start}-{end} ended after {offset - start} bytes.");
+                }
+            }).ConfigureAwait(false);
+        file.Seek(size, SeekOrigin.Begin);
+    }
+
+    private static async Task CopyAsync(Stream source, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write, Action<int> copied, CancellationToken cancellationToken)
+    {
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(81920);
         try
         {
-            long done = 0;
             int read;
             while ((read = await source.ReadAsync(buffer.AsMemory(), cancellationToken).ConfigureAwait(false)) > 0)
             {
-                await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
-                done += read;
-                progress?.Report((done, total));
+                await write(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                copied(read);
             }
         }
         finally
