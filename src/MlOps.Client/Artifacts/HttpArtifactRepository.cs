@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
+using MlOps.Client.Configuration;
 using MlOps.Client.Rest;
 
 namespace MlOps.Client.Artifacts;
@@ -111,41 +112,50 @@ internal sealed class HttpArtifactRepository : IArtifactRepository
             return false;
         }
 
-        var done = new List<MultipartPart>();
+        var done = new MultipartPart[credentials.Count];
         try
         {
-            long sent = 0;
-            foreach (var credential in credentials.OrderBy(c => c.PartNumber))
-            {
-                var offset = (long)(credential.PartNumber - 1) * _options.MultipartPartSize;
-                var size = Math.Min(_options.MultipartPartSize, length - offset);
-                string? etag = null;
-                await WithRetriesAsync(_client, async () =>
+            long sent = 0; // across parts, for one progress figure
+            var ordered = credentials.OrderBy(c => c.PartNumber).ToList();
+            await Parallel.ForEachAsync(Enumerable.Range(0, ordered.Count),
+                new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxParallelTransfers), CancellationToken = cancellationToken },
+                async (index, ct) =>
                 {
-                    var stream = new FileStream(localFile, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous);
-                    await using (stream.ConfigureAwait(false))
+                    var credential = ordered[index];
+                    var offset = (long)(credential.PartNumber - 1) * _options.MultipartPartSize;
+                    var size = Math.Min(_options.MultipartPartSize, length - offset);
+                    string? etag = null;
+                    long partSent = 0;
+                    var partProgress = progress is null ? null : new PartProgress(bytes =>
                     {
-                        stream.Position = offset;
-                        using var request = new HttpRequestMessage(HttpMethod.Put, new Uri(_server, credential.Url));
-                        request.Content = new ProgressStreamContent(new SubStream(stream, size), path, length, progress, sent);
-                        foreach (var (k, v) in credential.Headers ?? new Dictionary<string, string>())
+                        var delta = bytes - Interlocked.Exchange(ref partSent, bytes); // a retried part starts again at 0
+                        progress.Report(new ArtifactTransferProgress(path, Interlocked.Add(ref sent, delta), length));
+                    });
+                    await WithRetriesAsync(_client, async () =>
+                    {
+                        var stream = new FileStream(localFile, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous);
+                        await using (stream.ConfigureAwait(false))
                         {
-                            if (!request.Headers.TryAddWithoutValidation(k, v))
+                            stream.Position = offset;
+                            using var request = new HttpRequestMessage(HttpMethod.Put, new Uri(_server, credential.Url));
+                            request.Content = new ProgressStreamContent(new SubStream(stream, size), path, size, partProgress);
+                            foreach (var (k, v) in credential.Headers ?? new Dictionary<string, string>())
                             {
-                                request.Content.Headers.TryAddWithoutValidation(k, v);
+                                if (!request.Headers.TryAddWithoutValidation(k, v))
+                                {
+                                    request.Content.Headers.TryAddWithoutValidation(k, v);
+                                }
                             }
+
+                            request.Options.Set(MlflowHttpPipeline.ResilienceHandler.StreamingKey, true);
+                            using var response = await _client.SendRawAsync(request, ct, HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
+                            etag = response.Headers.ETag?.Tag ?? (response.Headers.TryGetValues("ETag", out var values) ? values.FirstOrDefault() : null);
                         }
+                    }, ct).ConfigureAwait(false);
+                    done[index] = new MultipartPart(credential.PartNumber, etag, credential.Url);
+                }).ConfigureAwait(false);
 
-                        request.Options.Set(MlflowHttpPipeline.ResilienceHandler.StreamingKey, true);
-                        using var response = await _client.SendRawAsync(request, cancellationToken, HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
-                        etag = response.Headers.ETag?.Tag ?? (response.Headers.TryGetValues("ETag", out var values) ? values.FirstOrDefault() : null);
-                    }
-                }, cancellationToken).ConfigureAwait(false);
-                sent += size;
-                done.Add(new MultipartPart(credential.PartNumber, etag, credential.Url));
-            }
-
-            await SendAsync(HttpMethod.Post, ArtifactUri(path, "mpu/complete"), new CompleteMultipartRequest(fullPath, created.UploadId, done),
+            await SendAsync(HttpMethod.Post, ArtifactUri(path, "mpu/complete"), new CompleteMultipartRequest(fullPath, created.UploadId, [.. done]),
                 MlflowJsonContext.Default.CompleteMultipartRequest, MlflowJsonContext.Default.EmptyMessage, cancellationToken).ConfigureAwait(false);
             return true;
         }
@@ -248,6 +258,12 @@ internal sealed class HttpArtifactRepository : IArtifactRepository
         }
     }
 
+    /// <summary>One part's bytes sent so far, for the whole file's progress.</summary>
+    private sealed class PartProgress(Action<long> report) : IProgress<ArtifactTransferProgress>
+    {
+        public void Report(ArtifactTransferProgress value) => report(value.BytesTransferred);
+    }
+
     /// <summary>Streams a file as request content, reporting progress; never buffers it.</summary>
     private sealed class ProgressStreamContent(Stream source, string path, long total, IProgress<ArtifactTransferProgress>? progress, long already = 0) : HttpContent
     {
@@ -326,12 +342,21 @@ internal sealed class HttpArtifactRepository : IArtifactRepository
 /// <summary>Artifact transfer options.</summary>
 public sealed class ArtifactOptions
 {
-    /// <summary>Files at least this large try the multipart upload endpoints. Default 500 MiB (MLflow's own default).</summary>
-    public long MultipartThreshold { get; set; } = 500L * 1024 * 1024;
+    /// <summary>
+    /// Files at least this large try the multipart upload endpoints. Default <c>MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE</c>,
+    /// else 500 MiB (MLflow's own default).
+    /// </summary>
+    public long MultipartThreshold { get; set; } = FromEnvironment(MlflowEnvironment.MultipartUploadMinimumFileSize, 500L * 1024 * 1024);
 
-    /// <summary>The size of each multipart part. Default 100 MiB.</summary>
-    public long MultipartPartSize { get; set; } = 100L * 1024 * 1024;
+    /// <summary>
+    /// The size of each multipart part. Default <c>MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE</c>, else 10 MiB (MLflow's own
+    /// default; S3 takes at most 10,000 parts, so files above ~97 GiB need a larger part).
+    /// </summary>
+    public long MultipartPartSize { get; set; } = FromEnvironment(MlflowEnvironment.MultipartUploadChunkSize, 10L * 1024 * 1024);
 
-    /// <summary>Files transferred at once when uploading or downloading a folder. Default 4.</summary>
+    private static long FromEnvironment(string name, long fallback) =>
+        Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? MlflowEnvironment.ParseLong(name, value, 1) : fallback;
+
+    /// <summary>Files (or parts of one multipart upload) transferred at once. Default 4.</summary>
     public int MaxParallelTransfers { get; set; } = 4;
 }

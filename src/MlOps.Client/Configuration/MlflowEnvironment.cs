@@ -110,6 +110,12 @@ public static class MlflowEnvironment
     /// <summary>Deprecated name of <see cref="ArtifactUploadDownloadTimeout"/> for <c>gs://</c>, still read.</summary>
     public const string GcsDefaultTimeout = "MLFLOW_GCS_DEFAULT_TIMEOUT";
 
+    /// <summary>Files at least this large (bytes) go through the tracking server's multipart upload (500 MiB by default).</summary>
+    public const string MultipartUploadMinimumFileSize = "MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE";
+
+    /// <summary>The part size (bytes) of multipart uploads through the tracking server (10 MiB by default).</summary>
+    public const string MultipartUploadChunkSize = "MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE";
+
     /// <summary>Default of <see cref="HttpRequestTimeout"/>: 120 seconds.</summary>
     public static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(120);
 
@@ -144,6 +150,16 @@ public static class MlflowEnvironment
     internal static int ParseInt(string name, string value, int min)
     {
         if (!int.TryParse(value.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var result) || result < min)
+        {
+            throw new FormatException($"{name} must be an integer >= {min}; got '{Excerpt(value)}'.");
+        }
+
+        return result;
+    }
+
+    internal static long ParseLong(string name, string value, long min)
+    {
+        if (!long.TryParse(value.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var result) || result < min)
         {
             throw new FormatException($"{name} must be an integer >= {min}; got '{Excerpt(value)}'.");
         }

@@ -92,6 +92,16 @@ public sealed class ArtifactRepositoryTests : IDisposable
     }
 
     [Fact]
+    public void Multipart_defaults_are_mlflows_500_MiB_threshold_and_10_MiB_parts()
+    {
+        Assert.Null(Environment.GetEnvironmentVariable("MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE"));
+        Assert.Null(Environment.GetEnvironmentVariable("MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE"));
+        var options = new ArtifactOptions();
+        Assert.Equal(500L << 20, options.MultipartThreshold);
+        Assert.Equal(10L << 20, options.MultipartPartSize);
+    }
+
+    [Fact]
     public async Task Multipart_uploads_parts_to_the_presigned_urls_without_credentials_then_completes()
     {
         using var server = new RecordedServer();
