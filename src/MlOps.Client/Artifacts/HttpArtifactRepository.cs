@@ -94,12 +94,17 @@ internal sealed class HttpArtifactRepository : IArtifactRepository
 
     private async Task<bool> TryMultipartAsync(string localFile, string path, long length, IProgress<ArtifactTransferProgress>? progress, CancellationToken cancellationToken)
     {
-        var fullPath = ArtifactPaths.Join(_root, path);
+        // As Python's client: the URL names the destination folder, the body the file, whose name the server appends
+        // (its repository joins folder and basename(path)); a URL that named the file would store folder/file/file.
+        var slash = path.LastIndexOf('/');
+        var folder = slash < 0 ? "" : path[..slash];
+        var fileName = path[(slash + 1)..];
+        var mpu = (string kind) => new Uri(_server, ProxyPrefix + kind + "/" + EscapePath(ArtifactPaths.Join(_root, folder).TrimEnd('/')));
         var parts = (int)Math.Max(1, (length + _options.MultipartPartSize - 1) / _options.MultipartPartSize);
         CreateMultipartResponse created;
         try
         {
-            created = await SendAsync(HttpMethod.Post, ArtifactUri(path, "mpu/create"), new CreateMultipartRequest(fullPath, parts),
+            created = await SendAsync(HttpMethod.Post, mpu("mpu/create"), new CreateMultipartRequest(fileName, parts),
                 MlflowJsonContext.Default.CreateMultipartRequest, MlflowJsonContext.Default.CreateMultipartResponse, cancellationToken).ConfigureAwait(false);
         }
         catch (MlflowException ex) when (ex.Status is 501 or 404 or 405 || ex.ErrorCode == MlflowErrorCodes.NotImplemented)
@@ -155,7 +160,7 @@ internal sealed class HttpArtifactRepository : IArtifactRepository
                     done[index] = new MultipartPart(credential.PartNumber, etag, credential.Url);
                 }).ConfigureAwait(false);
 
-            await SendAsync(HttpMethod.Post, ArtifactUri(path, "mpu/complete"), new CompleteMultipartRequest(fullPath, created.UploadId, [.. done]),
+            await SendAsync(HttpMethod.Post, mpu("mpu/complete"), new CompleteMultipartRequest(fileName, created.UploadId, [.. done]),
                 MlflowJsonContext.Default.CompleteMultipartRequest, MlflowJsonContext.Default.EmptyMessage, cancellationToken).ConfigureAwait(false);
             return true;
         }
@@ -163,7 +168,7 @@ internal sealed class HttpArtifactRepository : IArtifactRepository
         {
             try
             {
-                await SendAsync(HttpMethod.Post, ArtifactUri(path, "mpu/abort"), new AbortMultipartRequest(fullPath, created.UploadId),
+                await SendAsync(HttpMethod.Post, mpu("mpu/abort"), new AbortMultipartRequest(fileName, created.UploadId),
                     MlflowJsonContext.Default.AbortMultipartRequest, MlflowJsonContext.Default.EmptyMessage, CancellationToken.None).ConfigureAwait(false);
             }
             catch (MlflowException)

@@ -78,7 +78,11 @@ public sealed class ArtifactRepositoryTests : IDisposable
     public async Task A_large_file_falls_back_to_one_PUT_when_the_server_has_no_multipart()
     {
         using var server = new RecordedServer();
-        var mpu = server.Serve("216-artifacts-mpu-create");
+        // The recorded 501 of a local destination, served where Python's client asks: the URL names the folder, the
+        // body the file (the recording's own request named the file in both; the server ignores both for a 501).
+        var recorded = RecordedExchange.Load("216-artifacts-mpu-create");
+        const string folder = "/api/2.0/mlflow-artifacts/mpu/create/1/e0615394aa0f4901b930c39ef92bfa3b/artifacts";
+        server.ServeStatus("POST", folder, recorded.Status, recorded.Body, recorded.ContentType!);
         server.ServeStatus("PUT", "/api/2.0/mlflow-artifacts/artifacts/1/e0615394aa0f4901b930c39ef92bfa3b/artifacts/big.bin", 200, "{}");
         using var client = server.CreateClient();
         var repo = new HttpArtifactRepository(client, Root, new ArtifactOptions { MultipartThreshold = 10, MultipartPartSize = 64 });
@@ -86,8 +90,8 @@ public sealed class ArtifactRepositoryTests : IDisposable
         await repo.UploadFileAsync(TempFile("big.bin", new string('x', 100)), "big.bin");
 
         Assert.Equal(["POST", "PUT"], server.Requests.Select(r => r.Method));
-        Assert.Equal(mpu.Path, server.Requests[0].Path);
-        Assert.Equal(JsonNode.Parse("""{"path":"1/e0615394aa0f4901b930c39ef92bfa3b/artifacts/big.bin","num_parts":2}"""), RecordedServer.BodyOf(server.Requests[0]), JsonNode.DeepEquals);
+        Assert.Equal(folder, server.Requests[0].Path);
+        Assert.Equal(JsonNode.Parse("""{"path":"big.bin","num_parts":2}"""), RecordedServer.BodyOf(server.Requests[0]), JsonNode.DeepEquals);
         Assert.Equal(100, server.Requests[1].Body!.Length);
     }
 
@@ -113,21 +117,23 @@ public sealed class ArtifactRepositoryTests : IDisposable
                 new JsonObject { ["url"] = storage.Url + "/part1", ["part_number"] = 1, ["headers"] = new JsonObject { ["x-amz-meta"] = "m" } },
                 new JsonObject { ["url"] = storage.Url + "/part2", ["part_number"] = 2 }),
         }.ToJsonString();
-        server.ServeStatus("POST", "/api/2.0/mlflow-artifacts/mpu/create/1/e0615394aa0f4901b930c39ef92bfa3b/artifacts/big.bin", 200, create);
-        server.ServeStatus("POST", "/api/2.0/mlflow-artifacts/mpu/complete/1/e0615394aa0f4901b930c39ef92bfa3b/artifacts/big.bin", 200, "{}");
+        server.ServeStatus("POST", "/api/2.0/mlflow-artifacts/mpu/create/1/e0615394aa0f4901b930c39ef92bfa3b/artifacts/data", 200, create);
+        server.ServeStatus("POST", "/api/2.0/mlflow-artifacts/mpu/complete/1/e0615394aa0f4901b930c39ef92bfa3b/artifacts/data", 200, "{}");
         storage.Server.Given(Request.Create().WithPath("/part1").UsingPut()).RespondWith(Response.Create().WithStatusCode(200).WithHeader("ETag", "\"e1\""));
         storage.Server.Given(Request.Create().WithPath("/part2").UsingPut()).RespondWith(Response.Create().WithStatusCode(200).WithHeader("ETag", "\"e2\""));
         using var client = server.CreateClient(o => o.Credential = MlflowCredential.Bearer("secret-token"));
         var repo = new HttpArtifactRepository(client, Root, new ArtifactOptions { MultipartThreshold = 10, MultipartPartSize = 64 });
         var progress = new List<long>();
 
-        await repo.UploadFileAsync(TempFile("big.bin", new string('y', 100)), "big.bin", new SyncProgress(p => progress.Add(p.BytesTransferred)));
+        await repo.UploadFileAsync(TempFile("big.bin", new string('y', 100)), "data/big.bin", new SyncProgress(p => progress.Add(p.BytesTransferred)));
 
         Assert.Equal([64, 36], storage.Requests.OrderBy(r => r.Path).Select(r => r.Body!.Length));
         Assert.All(storage.Requests, r => Assert.False(r.Headers!.ContainsKey("Authorization")));
         Assert.Equal("m", storage.Requests.Single(r => r.Path == "/part1").Headers!["x-amz-meta"].Single());
+        Assert.Equal(JsonNode.Parse("""{"path":"big.bin","num_parts":2}"""), RecordedServer.BodyOf(server.Requests[0]), JsonNode.DeepEquals); // the folder in the URL, the file in the body, as Python's client
         var complete = RecordedServer.BodyOf(server.Requests[^1])!;
         Assert.Equal("u1", complete["upload_id"]!.GetValue<string>());
+        Assert.Equal("big.bin", complete["path"]!.GetValue<string>());
         Assert.Equal(["\"e1\"", "\"e2\""], complete["parts"]!.AsArray().Select(p => p!["etag"]!.GetValue<string>()));
         Assert.Equal(100, progress.Max());
     }

@@ -25,6 +25,55 @@ public sealed class RealServerTests
 {
     private static MlflowClient Client() => new(new MlflowClientOptions { TrackingUri = Environment.GetEnvironmentVariable("MLFLOW_INTEGRATION_URI") });
 
+    /// <summary>
+    /// A file above the multipart threshold through the server's proxy: with an object-store destination
+    /// (<c>--artifacts-destination s3://…</c>) it goes up as presigned parts and completes; with a local destination
+    /// the server answers 501 and it goes up as one PUT. Either way it comes back byte for byte.
+    /// </summary>
+    [IntegrationFact]
+    public async Task A_large_artifact_goes_up_through_the_proxy_in_parts_when_the_destination_takes_them_and_comes_back_whole()
+    {
+        var transport = new CountingHandler { InnerHandler = new SocketsHttpHandler() };
+        using var client = new MlflowClient(new MlflowClientOptions { TrackingUri = Environment.GetEnvironmentVariable("MLFLOW_INTEGRATION_URI"), Transport = transport });
+        var experiment = await client.CreateExperimentAsync("mlops-it-mpu-" + Guid.NewGuid().ToString("N")[..8]);
+        var run = await client.CreateRunAsync(experiment);
+        var file = Path.Combine(Path.GetTempPath(), "mlops-mpu-" + Guid.NewGuid().ToString("N") + ".bin");
+        try
+        {
+            var bytes = new byte[(24 << 20) + 123];
+            new Random(3).NextBytes(bytes);
+            await File.WriteAllBytesAsync(file, bytes);
+            var repository = ArtifactRepositories.ForUri(run.Info.ArtifactUri!, client, new ArtifactOptions { MultipartThreshold = 16 << 20 });
+
+            await repository.UploadFileAsync(file, "big/big.bin");
+
+            var copy = new MemoryStream();
+            await repository.DownloadFileAsync("big/big.bin", copy);
+            Assert.Equal(System.Security.Cryptography.SHA256.HashData(bytes), System.Security.Cryptography.SHA256.HashData(copy.ToArray()));
+            Assert.Equal(1, transport.Count("/mpu/create/"));
+            var parts = transport.Count("partNumber=");
+            Assert.True(parts is 0 or 3, $"{parts} parts"); // 3 parts of 10 MiB to an object store; none (501) to a local folder
+            Assert.Equal(parts == 3 ? 1 : 0, transport.Count("/mpu/complete/"));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    private sealed class CountingHandler : DelegatingHandler
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _uris = new();
+
+        public int Count(string fragment) => _uris.Count(u => u.Contains(fragment, StringComparison.Ordinal));
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            _uris.Enqueue(request.RequestUri!.ToString());
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+
     [IntegrationFact]
     public async Task A_tracked_run_with_params_metrics_inputs_artifacts_and_a_model_lands_as_logged()
     {
