@@ -419,7 +419,7 @@ internal static class MlopsCommandLine
             return Ok;
         }));
 
-        var uri = new Argument<string>("model-uri") { Description = "models:/name@alias, models:/name/3, models:/<model id> or runs:/<run id>/model." };
+        var uri = new Argument<string>("model-uri") { Description = "models:/name@alias, models:/name/3, models:/<model id>, runs:/<run id>/model or the model folder's artifact URI (s3://…, gs://…, wasbs://…)." };
         var dir = new Option<string>("--out-dir", "-o") { Description = "The folder to download into.", DefaultValueFactory = _ => "." };
         var download = new Command("download", "Download a model's files.") { uri, dir };
         download.SetAction((parse, ct) => Guard(context(parse), async ctx =>
@@ -434,7 +434,7 @@ internal static class MlopsCommandLine
             return Ok;
         }));
 
-        var serveUri = new Option<string>("--model-uri", "-m") { Description = "The model: models:/name@alias, models:/name/3, models:/<model id>, runs:/<run>/model or a folder.", Required = true };
+        var serveUri = new Option<string>("--model-uri", "-m") { Description = "The model: models:/name@alias, models:/name/3, models:/<model id>, runs:/<run>/model, an artifact URI (s3://…) or a folder.", Required = true };
         var port = new Option<int>("--port", "-p") { Description = "The port (0: one the system chooses, printed).", DefaultValueFactory = _ => 5000 };
         var host = new Option<string>("--host") { Description = "The address to listen on.", DefaultValueFactory = _ => "127.0.0.1" };
         var maxBody = new Option<long>("--max-body-bytes") { Description = "The largest request body accepted (413 beyond).", DefaultValueFactory = _ => new MlOps.Client.Serving.ScoringOptions().MaxRequestBodyBytes };
