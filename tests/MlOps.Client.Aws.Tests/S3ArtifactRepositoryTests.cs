@@ -47,71 +47,19 @@ public sealed class S3rverFixture : IAsyncLifetime
     }
 }
 
-/// <summary>s3:// artifacts against a real S3 implementation (s3rver): MLflow's listing/download/delete semantics, boto3's multipart and upload arguments.</summary>
-public sealed class S3ArtifactRepositoryTests(S3rverFixture s3) : IClassFixture<S3rverFixture>, IDisposable
+/// <summary>s3:// artifacts against a real S3 implementation (s3rver): MLflow's listing/download/delete semantics (the shared conformance tests), boto3's multipart and upload arguments.</summary>
+public sealed class S3ArtifactRepositoryTests(S3rverFixture s3) : ObjectStoreConformanceTests, IClassFixture<S3rverFixture>
 {
-    private readonly string _work = Directory.CreateTempSubdirectory("mlops-s3-").FullName;
-
-    public void Dispose() => Directory.Delete(_work, recursive: true);
+    private AmazonS3Client? _client;
 
     private string Root() => $"s3://{S3rverFixture.Bucket}/{Guid.NewGuid():N}/artifacts";
 
-    private string WriteFile(string relative, int length, int seed = 1)
+    protected override IArtifactRepository NewRepository() => new S3ArtifactRepository(Root(), _client ??= s3.Client());
+
+    protected override void Dispose(bool disposing)
     {
-        var path = Path.Combine(_work, "src", relative);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var bytes = new byte[length];
-        new Random(seed).NextBytes(bytes);
-        File.WriteAllBytes(path, bytes);
-        return path;
-    }
-
-    [EmulatorFact]
-    public async Task A_folder_goes_up_lists_as_mlflow_lists_and_comes_back_byte_for_byte()
-    {
-        using var client = s3.Client();
-        var repository = new S3ArtifactRepository(Root(), client);
-        WriteFile("model/MLmodel", 120);
-        WriteFile("model/model.ubj", 5000, 2);
-        WriteFile("model/sub/conda.yaml", 10, 3);
-        WriteFile("metrics.json", 33, 4);
-
-        await repository.UploadDirectoryAsync(Path.Combine(_work, "src"));
-
-        var root = await repository.ListAsync();
-        Assert.Equal(["metrics.json", "model"], root.Select(e => e.Path));
-        Assert.Equal([false, true], root.Select(e => e.IsDir));
-        Assert.Equal(33, root[0].FileSize);
-        Assert.Null(root[1].FileSize);
-        var model = await repository.ListAsync("model");
-        Assert.Equal(["model/MLmodel", "model/model.ubj", "model/sub"], model.Select(e => e.Path));
-        Assert.Equal([120L, 5000L, null], model.Select(e => e.FileSize));
-        Assert.Empty(await repository.ListAsync("model/MLmodel")); // a file lists as nothing, as MLflow's listing
-        Assert.Empty(await repository.ListAsync("nothing-here"));
-
-        var local = await repository.DownloadAsync("model", Path.Combine(_work, "dst"));
-        foreach (var file in new[] { "MLmodel", "model.ubj", "sub/conda.yaml" })
-        {
-            Assert.Equal(File.ReadAllBytes(Path.Combine(_work, "src", "model", file)), File.ReadAllBytes(Path.Combine(local, file)));
-        }
-    }
-
-    [EmulatorFact]
-    public async Task Deleting_a_folder_takes_it_and_nothing_that_merely_shares_its_prefix()
-    {
-        using var client = s3.Client();
-        var repository = new S3ArtifactRepository(Root(), client);
-        await repository.UploadFileAsync(WriteFile("a", 1), "model/MLmodel");
-        await repository.UploadFileAsync(WriteFile("b", 1), "model/data/x.bin");
-        await repository.UploadFileAsync(WriteFile("c", 1), "model2/MLmodel");
-        await repository.UploadFileAsync(WriteFile("d", 1), "modelling.txt");
-
-        await repository.DeleteAsync("model");
-        await repository.DeleteAsync("never-there"); // not an error, as the local store
-
-        Assert.Equal(["model2", "modelling.txt"], (await repository.ListAsync()).Select(e => e.Path));
-        await repository.DeleteAsync("modelling.txt");
-        Assert.Equal(["model2"], (await repository.ListAsync()).Select(e => e.Path));
+        _client?.Dispose();
+        base.Dispose(disposing);
     }
 
     [EmulatorFact]
@@ -124,8 +72,8 @@ public sealed class S3ArtifactRepositoryTests(S3rverFixture s3) : IClassFixture<
         var uri = Root();
         var repository = new S3ArtifactRepository(uri, client);
         var file = WriteFile("big.bin", 20 * 1024 * 1024 + 17);
-        var reports = new List<ArtifactTransferProgress>();
-        var progress = new SynchronousProgress(reports);
+        var reports = new CollectingProgress();
+        var progress = reports;
 
         await repository.UploadFileAsync(file, "data/big.bin", progress);
 
@@ -133,8 +81,8 @@ public sealed class S3ArtifactRepositoryTests(S3rverFixture s3) : IClassFixture<
         var head = await client.GetObjectMetadataAsync(bucket, prefix + "/data/big.bin");
         Assert.Equal(new FileInfo(file).Length, head.ContentLength);
         Assert.Equal([(1, 8L << 20), (2, 8L << 20), (3, (4L << 20) + 17)], recorder.Parts.OrderBy(p => p.Number));
-        Assert.Equal(new FileInfo(file).Length, reports[^1].BytesTransferred);
-        Assert.All(reports, r => Assert.Equal(new FileInfo(file).Length, r.TotalBytes));
+        Assert.Equal(new FileInfo(file).Length, reports.Reports[^1].BytesTransferred);
+        Assert.All(reports.Reports, r => Assert.Equal(new FileInfo(file).Length, r.TotalBytes));
 
         using var copy = new MemoryStream();
         await repository.DownloadFileAsync("data/big.bin", copy); // a stream that cannot be written at offsets: one GET
@@ -142,16 +90,16 @@ public sealed class S3ArtifactRepositoryTests(S3rverFixture s3) : IClassFixture<
         Assert.Empty(recorder.Ranges);
 
         // Into a file (what DownloadAsync opens): 8 MiB ranges in parallel, as boto3's download_file.
-        var target = Path.Combine(_work, "copy.bin");
-        var downloads = new List<ArtifactTransferProgress>();
+        var target = Path.Combine(Work, "copy.bin");
+        var downloads = new CollectingProgress();
         await using (var stream = new FileStream(target, FileMode.Create, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous))
         {
-            await repository.DownloadFileAsync("data/big.bin", stream, new SynchronousProgress(downloads));
+            await repository.DownloadFileAsync("data/big.bin", stream, downloads);
         }
 
         Assert.Equal(SHA256.HashData(File.ReadAllBytes(file)), SHA256.HashData(File.ReadAllBytes(target)));
         Assert.Equal(["bytes=0-8388607", "bytes=16777216-20971536", "bytes=8388608-16777215"], recorder.Ranges.Order(StringComparer.Ordinal));
-        Assert.Equal(new FileInfo(file).Length, downloads.Max(d => d.BytesTransferred));
+        Assert.Equal(new FileInfo(file).Length, downloads.Reports.Max(d => d.BytesTransferred));
     }
 
     [EmulatorFact]
@@ -172,17 +120,6 @@ public sealed class S3ArtifactRepositoryTests(S3rverFixture s3) : IClassFixture<
         Assert.Equal("inline", json.Headers.ContentDisposition);
         var mlmodel = await client.GetObjectMetadataAsync(bucket, prefix + "/MLmodel");
         Assert.NotEqual("application/json", mlmodel.Headers.ContentType); // Python guesses nothing for MLmodel
-    }
-
-    [EmulatorFact]
-    public async Task A_missing_artifact_is_resource_does_not_exist_naming_the_path()
-    {
-        using var client = s3.Client();
-        var repository = new S3ArtifactRepository(Root(), client);
-        var ex = await Assert.ThrowsAsync<MlflowException>(() => repository.DownloadFileAsync("model/missing.bin", Stream.Null));
-        Assert.Equal(404, ex.Status);
-        Assert.Equal(MlflowErrorCodes.ResourceDoesNotExist, ex.ErrorCode);
-        Assert.Contains("model/missing.bin", ex.Message, StringComparison.Ordinal);
     }
 
     [EmulatorFact]
@@ -243,17 +180,6 @@ public sealed class S3ArtifactRepositoryTests(S3rverFixture s3) : IClassFixture<
                 }
 
                 return base.SendAsync(request, cancellationToken);
-            }
-        }
-    }
-
-    private sealed class SynchronousProgress(List<ArtifactTransferProgress> reports) : IProgress<ArtifactTransferProgress>
-    {
-        public void Report(ArtifactTransferProgress value)
-        {
-            lock (reports)
-            {
-                reports.Add(value);
             }
         }
     }

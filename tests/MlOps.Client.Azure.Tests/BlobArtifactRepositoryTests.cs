@@ -49,52 +49,14 @@ public sealed class AzuriteFixture : IAsyncLifetime
     }
 }
 
-/// <summary>wasbs:// artifacts against Azurite: MLflow's listing/download/delete semantics, block uploads, Python's credential order.</summary>
-public sealed class BlobArtifactRepositoryTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>, IDisposable
+/// <summary>wasbs:// artifacts against Azurite: MLflow's listing/download/delete semantics (the shared conformance tests), block uploads, Python's credential order.</summary>
+public sealed class BlobArtifactRepositoryTests(AzuriteFixture azurite) : ObjectStoreConformanceTests, IClassFixture<AzuriteFixture>
 {
-    private readonly string _work = Directory.CreateTempSubdirectory("mlops-blob-").FullName;
-
-    public void Dispose() => Directory.Delete(_work, recursive: true);
-
     private static string Root() => $"wasbs://{AzuriteFixture.Container}@devstoreaccount1.blob.core.windows.net/{Guid.NewGuid():N}/artifacts";
 
     private BlobArtifactRepository Repository(string root) => new(root, azurite.Environment(), service: null);
 
-    private string WriteFile(string relative, int length, int seed = 1)
-    {
-        var path = Path.Combine(_work, "src", relative);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var bytes = new byte[length];
-        new Random(seed).NextBytes(bytes);
-        File.WriteAllBytes(path, bytes);
-        return path;
-    }
-
-    [EmulatorFact]
-    public async Task A_folder_goes_up_with_the_connection_string_lists_as_mlflow_lists_and_comes_back_byte_for_byte()
-    {
-        var repository = Repository(Root());
-        WriteFile("model/MLmodel", 120);
-        WriteFile("model/model.ubj", 5000, 2);
-        WriteFile("model/sub/conda.yaml", 10, 3);
-        WriteFile("metrics.json", 33, 4);
-
-        await repository.UploadDirectoryAsync(Path.Combine(_work, "src"));
-
-        var root = await repository.ListAsync();
-        Assert.Equal(["metrics.json", "model"], root.Select(e => e.Path));
-        Assert.Equal([33L, null], root.Select(e => e.FileSize));
-        var model = await repository.ListAsync("model");
-        Assert.Equal(["model/MLmodel", "model/model.ubj", "model/sub"], model.Select(e => e.Path));
-        Assert.Equal([false, false, true], model.Select(e => e.IsDir));
-        Assert.Empty(await repository.ListAsync("model/MLmodel")); // a file lists as nothing, as Python's repository answers
-
-        var local = await repository.DownloadAsync("model", Path.Combine(_work, "dst"));
-        foreach (var file in new[] { "MLmodel", "model.ubj", "sub/conda.yaml" })
-        {
-            Assert.Equal(File.ReadAllBytes(Path.Combine(_work, "src", "model", file)), File.ReadAllBytes(Path.Combine(local, file)));
-        }
-    }
+    protected override IArtifactRepository NewRepository() => Repository(Root());
 
     [EmulatorFact]
     public async Task A_file_above_64_MiB_goes_up_as_4_MiB_blocks_and_comes_back_whole()
@@ -102,50 +64,27 @@ public sealed class BlobArtifactRepositoryTests(AzuriteFixture azurite) : IClass
         var uri = Root();
         var repository = Repository(uri);
         var file = WriteFile("big.bin", (65 << 20) + 3);
-        var reports = new List<ArtifactTransferProgress>();
+        var reports = new CollectingProgress();
 
-        await repository.UploadFileAsync(file, "data/big.bin", new Collect(reports));
+        await repository.UploadFileAsync(file, "data/big.bin", reports);
 
         var (container, _, path, _) = BlobArtifactRepository.Parse(uri);
         var blob = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient(container).GetBlockBlobClient(path + "/data/big.bin");
         var blocks = (await blob.GetBlockListAsync(BlockListTypes.Committed)).Value.CommittedBlocks.ToList();
         Assert.Equal(17, blocks.Count); // 65 MiB + 3 bytes in 4 MiB blocks: a block upload, not one put
         Assert.All(blocks.SkipLast(1), b => Assert.Equal(4L << 20, b.SizeLong));
-        Assert.Equal(new FileInfo(file).Length, reports.Max(r => r.BytesTransferred));
+        Assert.Equal(new FileInfo(file).Length, reports.Reports.Max(r => r.BytesTransferred));
 
-        var copy = Path.Combine(_work, "copy.bin");
-        var downloads = new List<ArtifactTransferProgress>();
+        var copy = Path.Combine(Work, "copy.bin");
+        var downloads = new CollectingProgress();
         await using (var stream = File.Create(copy))
         {
-            await repository.DownloadFileAsync("data/big.bin", stream, new Collect(downloads));
+            await repository.DownloadFileAsync("data/big.bin", stream, downloads);
         }
 
         Assert.Equal(SHA256.HashData(File.ReadAllBytes(file)), SHA256.HashData(File.ReadAllBytes(copy)));
-        Assert.Equal(new FileInfo(file).Length, downloads[^1].TotalBytes);
-    }
-
-    [EmulatorFact]
-    public async Task Deleting_a_folder_takes_it_and_nothing_that_merely_shares_its_prefix()
-    {
-        var repository = Repository(Root());
-        await repository.UploadFileAsync(WriteFile("a", 1), "model/MLmodel");
-        await repository.UploadFileAsync(WriteFile("b", 1), "model/data/x.bin");
-        await repository.UploadFileAsync(WriteFile("c", 1), "model2/MLmodel");
-
-        await repository.DeleteAsync("model");
-        await repository.DeleteAsync("never-there");
-
-        Assert.Equal(["model2"], (await repository.ListAsync()).Select(e => e.Path));
-    }
-
-    [EmulatorFact]
-    public async Task A_missing_blob_is_resource_does_not_exist_naming_the_path()
-    {
-        var repository = Repository(Root());
-        var ex = await Assert.ThrowsAsync<MlflowException>(() => repository.DownloadFileAsync("model/missing.bin", Stream.Null));
-        Assert.Equal(404, ex.Status);
-        Assert.Equal(MlflowErrorCodes.ResourceDoesNotExist, ex.ErrorCode);
-        Assert.Contains("model/missing.bin", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(new FileInfo(file).Length, downloads.Reports[^1].TotalBytes);
+        Assert.Equal(new FileInfo(file).Length, downloads.Reports.Max(d => d.BytesTransferred));
     }
 
     [EmulatorFact]
@@ -159,17 +98,6 @@ public sealed class BlobArtifactRepositoryTests(AzuriteFixture azurite) : IClass
         Assert.Equal(MlflowErrorCodes.PermissionDenied, ex.ErrorCode);
         Assert.DoesNotContain("d3Jvbmct", ex.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain("d3Jvbmct", environment.ToString(), StringComparison.Ordinal);
-    }
-
-    private sealed class Collect(List<ArtifactTransferProgress> reports) : IProgress<ArtifactTransferProgress>
-    {
-        public void Report(ArtifactTransferProgress value)
-        {
-            lock (reports)
-            {
-                reports.Add(value);
-            }
-        }
     }
 }
 
@@ -220,10 +148,8 @@ public sealed class BlobEnvironmentTests
     [Fact]
     public void ForUri_finds_the_blob_repository_by_scheme_once_the_package_is_referenced()
     {
-        var previous = System.Environment.GetEnvironmentVariable("AZURE_STORAGE_ACCESS_KEY");
         var repository = ArtifactRepositories.ForUri("wasbs://c@acct.blob.core.windows.net/1/abc/artifacts", client: null);
         Assert.IsType<BlobArtifactRepository>(repository);
         Assert.Equal("wasbs://c@acct.blob.core.windows.net/1/abc/artifacts", repository.RootUri);
-        Assert.Equal(previous, System.Environment.GetEnvironmentVariable("AZURE_STORAGE_ACCESS_KEY"));
     }
 }

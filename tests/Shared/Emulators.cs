@@ -16,7 +16,7 @@ internal static class Emulators
     private static readonly Lazy<string?> Reason = new(Install);
 
     /// <summary>Why emulator tests are skipped, or <see langword="null"/> when the emulators are installed.</summary>
-    public static string? SkipReason => Environment.GetEnvironmentVariable("MLOPS_REQUIRE_EMULATORS") == "1" ? null : Reason.Value;
+    public static string? SkipReason => Reason.Value is { } reason && Environment.GetEnvironmentVariable("MLOPS_REQUIRE_EMULATORS") != "1" ? reason : null;
 
     /// <summary>The folder that holds <c>package.json</c> and <c>node_modules</c>.</summary>
     public static string Folder => Path.Combine(SampleProcess.RepositoryRoot(), "tests", "Emulators");

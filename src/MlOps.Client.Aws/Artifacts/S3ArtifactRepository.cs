@@ -15,11 +15,9 @@ namespace MlOps.Client.Aws;
 /// of 8 MiB parts, 10 at a time (boto3's defaults); a failed multipart upload is aborted. Referencing this package is
 /// enough: <see cref="ArtifactRepositories.ForUri"/> finds it for <c>s3://</c> URIs.
 /// </summary>
-public sealed class S3ArtifactRepository : IArtifactRepository
+public sealed class S3ArtifactRepository : DelegatingArtifactRepository
 {
     private static readonly ConcurrentDictionary<string, IAmazonS3> s_clients = new(StringComparer.Ordinal);
-    private readonly ObjectStoreArtifactRepository _inner;
-
     /// <summary>Creates the repository of <paramref name="artifactUri"/> with the settings of the process environment (one client per settings, shared, as Python caches its boto3 clients).</summary>
     /// <param name="artifactUri"><c>s3://bucket/path</c>.</param>
     /// <exception cref="FormatException">A variable has a value Python would refuse (the message names it).</exception>
@@ -37,10 +35,15 @@ public sealed class S3ArtifactRepository : IArtifactRepository
     }
 
     internal S3ArtifactRepository(string artifactUri, S3Settings settings, IAmazonS3? client)
+        : base(Create(artifactUri, settings, client))
+    {
+    }
+
+    private static ObjectStoreArtifactRepository Create(string artifactUri, S3Settings settings, IAmazonS3? client)
     {
         var (bucket, prefix) = Parse(artifactUri);
         client ??= s_clients.GetOrAdd(settings.ClientKey(), _ => CreateClient(settings));
-        _inner = new ObjectStoreArtifactRepository(artifactUri, new S3ObjectStore(client, bucket, settings), prefix);
+        return new ObjectStoreArtifactRepository(artifactUri, new S3ObjectStore(client, bucket, settings), prefix);
     }
 
     /// <summary>The bucket and key prefix of an <c>s3://</c> URI.</summary>
@@ -66,28 +69,6 @@ public sealed class S3ArtifactRepository : IArtifactRepository
 
     private static AmazonS3Client CreateClient(S3Settings settings) =>
         settings.Unsigned ? new AmazonS3Client(new AnonymousAWSCredentials(), settings.ClientConfig()) : new AmazonS3Client(settings.ClientConfig());
-
-    /// <inheritdoc />
-    public string RootUri => _inner.RootUri;
-
-    /// <inheritdoc />
-    public Task UploadFileAsync(string localFile, string artifactPath, IProgress<ArtifactTransferProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        _inner.UploadFileAsync(localFile, artifactPath, progress, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<IReadOnlyList<ArtifactFileInfo>> ListAsync(string? path = null, CancellationToken cancellationToken = default) =>
-        _inner.ListAsync(path, cancellationToken);
-
-    /// <inheritdoc />
-    public Task DownloadFileAsync(string artifactPath, Stream destination, IProgress<ArtifactTransferProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        _inner.DownloadFileAsync(artifactPath, destination, progress, cancellationToken);
-
-    /// <inheritdoc />
-    public Task DeleteAsync(string artifactPath, CancellationToken cancellationToken = default) =>
-        _inner.DeleteAsync(artifactPath, cancellationToken);
-
-    /// <inheritdoc />
-    public override string ToString() => $"S3ArtifactRepository({RootUri})";
 }
 
 /// <summary>Creates <see cref="S3ArtifactRepository"/> for <c>s3://</c> URIs; found by the core through its name.</summary>
@@ -158,17 +139,31 @@ internal sealed class S3ObjectStore(IAmazonS3 client, string bucket, S3Settings 
                         ExpectedBucketOwner = put.ExpectedBucketOwner,
                         RequestPayer = put.RequestPayer,
                     };
+                    if (put.ChecksumAlgorithm is not null)
+                    {
+                        part.ChecksumAlgorithm = put.ChecksumAlgorithm; // an upload begun with a checksum algorithm needs it on every part
+                    }
+
                     if (progress is not null)
                     {
                         part.StreamTransferProgress += (_, e) =>
                         {
-                            Volatile.Write(ref sent[number - 1], e.TransferredBytes);
-                            progress.Report(sent.Sum());
+                            lock (sent)
+                            {
+                                sent[number - 1] = e.TransferredBytes;
+                                progress.Report(sent.Sum()); // under the lock: reports never go backwards
+                            }
                         };
                     }
 
                     var uploaded = await Call(() => client.UploadPartAsync(part, ct), key).ConfigureAwait(false);
-                    etags[number - 1] = new PartETag(number, uploaded.ETag);
+                    etags[number - 1] = new PartETag(number, uploaded.ETag)
+                    {
+                        ChecksumCRC32 = uploaded.ChecksumCRC32,
+                        ChecksumCRC32C = uploaded.ChecksumCRC32C,
+                        ChecksumSHA1 = uploaded.ChecksumSHA1,
+                        ChecksumSHA256 = uploaded.ChecksumSHA256,
+                    };
                 }).ConfigureAwait(false);
 
             await Call(() => client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
@@ -187,7 +182,7 @@ internal sealed class S3ObjectStore(IAmazonS3 client, string bucket, S3Settings 
             {
                 await client.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = bucket, Key = key, UploadId = initiated.UploadId }, CancellationToken.None).ConfigureAwait(false);
             }
-            catch (AmazonServiceException)
+            catch (Exception ex) when (ex is AmazonServiceException or AmazonClientException or IOException or HttpRequestException or TimeoutException or OperationCanceledException)
             {
                 // the upload's own failure is the one to report; S3's lifecycle rules clear what an abort could not
             }
@@ -245,7 +240,17 @@ internal sealed class S3ObjectStore(IAmazonS3 client, string bucket, S3Settings 
                 {
                     await RandomAccess.WriteAsync(handle, buffer, offset, c).ConfigureAwait(false);
                     offset += buffer.Length;
-                }, read => progress?.Report((Interlocked.Add(ref done, read), size)), ct).ConfigureAwait(false);
+                }, read =>
+                {
+                    if (progress is not null)
+                    {
+                        lock (file)
+                        {
+                            done += read;
+                            progress.Report((done, size)); // under the lock: reports never go backwards
+                        }
+                    }
+                }, ct).ConfigureAwait(false);
                 if (offset != end + 1)
                 {
                     throw new IOException($"s3://{bucket}/{key}: the range {start}-{end} ended after {offset - start} bytes.");
@@ -312,8 +317,9 @@ internal sealed class S3ObjectStore(IAmazonS3 client, string bucket, S3Settings 
         {
             throw new MlflowException(0, MlflowErrorCodes.TemporarilyUnavailable, $"The S3 endpoint for s3://{bucket}/{key} is unreachable: {ex.InnerException.Message}", ex);
         }
-        catch (HttpRequestException ex)
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutException || (ex is IOException && ex is not FileNotFoundException))
         {
+            // AWSSDK v4 rethrows the transport's own exception once its retries are spent
             throw new MlflowException(0, MlflowErrorCodes.TemporarilyUnavailable, $"The S3 endpoint for s3://{bucket}/{key} is unreachable: {ex.Message}", ex);
         }
     }

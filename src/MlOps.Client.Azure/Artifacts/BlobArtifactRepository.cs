@@ -16,14 +16,12 @@ namespace MlOps.Client.Azure;
 /// <c>--no-serve-artifacts --default-artifact-root wasbs://…</c> hands out. Credentials in Python's order:
 /// <c>AZURE_STORAGE_CONNECTION_STRING</c>, then <c>AZURE_STORAGE_ACCESS_KEY</c>, then <c>DefaultAzureCredential</c> (or a
 /// <see cref="TokenCredential"/> of your own). Files above 64 MiB go up as blocks of 4 MiB (the Python SDK's
-/// <c>max_single_put_size</c> and <c>max_block_size</c>), 8 at a time; each transfer is capped by
+/// <c>max_single_put_size</c> and <c>max_block_size</c>), 8 at a time; each request is capped by
 /// <c>MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT</c> (600 s by default). Referencing this package is enough:
 /// <see cref="ArtifactRepositories.ForUri"/> finds it for <c>wasbs://</c> URIs.
 /// </summary>
-public sealed partial class BlobArtifactRepository : IArtifactRepository
+public sealed partial class BlobArtifactRepository : DelegatingArtifactRepository
 {
-    private readonly ObjectStoreArtifactRepository _inner;
-
     /// <summary>Creates the repository of <paramref name="artifactUri"/> with the credentials of the process environment.</summary>
     /// <param name="artifactUri"><c>wasbs://container@account.blob.core.windows.net/path</c>.</param>
     public BlobArtifactRepository(string artifactUri)
@@ -35,7 +33,7 @@ public sealed partial class BlobArtifactRepository : IArtifactRepository
     /// <param name="artifactUri"><c>wasbs://container@account.blob.core.windows.net/path</c>.</param>
     /// <param name="credential">The credential.</param>
     public BlobArtifactRepository(string artifactUri, TokenCredential credential)
-        : this(artifactUri, BlobEnvironment.Read(Environment.GetEnvironmentVariable), new BlobServiceClient(AccountUri(artifactUri), credential ?? throw new ArgumentNullException(nameof(credential)), BlobEnvironment.ClientOptions()))
+        : this(artifactUri, BlobEnvironment.Read(Environment.GetEnvironmentVariable), CreateService(artifactUri, credential ?? throw new ArgumentNullException(nameof(credential))))
     {
     }
 
@@ -48,10 +46,15 @@ public sealed partial class BlobArtifactRepository : IArtifactRepository
     }
 
     internal BlobArtifactRepository(string artifactUri, BlobEnvironment environment, BlobServiceClient? service)
+        : base(Create(artifactUri, environment, service))
+    {
+    }
+
+    private static ObjectStoreArtifactRepository Create(string artifactUri, BlobEnvironment environment, BlobServiceClient? service)
     {
         var (container, account, path, suffix) = Parse(artifactUri);
         service ??= environment.ServiceClient(account, suffix);
-        _inner = new ObjectStoreArtifactRepository(artifactUri, new BlobObjectStore(service.GetBlobContainerClient(container), environment.Timeout), path);
+        return new ObjectStoreArtifactRepository(artifactUri, new BlobObjectStore(service.GetBlobContainerClient(container)), path);
     }
 
     /// <summary>The container, account, path and endpoint suffix of a <c>wasbs://</c> URI, as Python's <c>parse_wasbs_uri</c>.</summary>
@@ -78,36 +81,14 @@ public sealed partial class BlobArtifactRepository : IArtifactRepository
         return (match.Groups[1].Value, match.Groups[2].Value, path, match.Groups[3].Value);
     }
 
-    private static Uri AccountUri(string artifactUri)
+    private static BlobServiceClient CreateService(string artifactUri, TokenCredential credential)
     {
         var (_, account, _, suffix) = Parse(artifactUri);
-        return new Uri($"https://{account}.{suffix}");
+        return new BlobServiceClient(new Uri($"https://{account}.{suffix}"), credential, BlobEnvironment.Read(Environment.GetEnvironmentVariable).ClientOptions());
     }
 
     [GeneratedRegex(@"^([^@]+)@([^.]+)\.(blob\.core\.(windows\.net|chinacloudapi\.cn))$", RegexOptions.CultureInvariant)]
     private static partial Regex WasbsAuthority();
-
-    /// <inheritdoc />
-    public string RootUri => _inner.RootUri;
-
-    /// <inheritdoc />
-    public Task UploadFileAsync(string localFile, string artifactPath, IProgress<ArtifactTransferProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        _inner.UploadFileAsync(localFile, artifactPath, progress, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<IReadOnlyList<ArtifactFileInfo>> ListAsync(string? path = null, CancellationToken cancellationToken = default) =>
-        _inner.ListAsync(path, cancellationToken);
-
-    /// <inheritdoc />
-    public Task DownloadFileAsync(string artifactPath, Stream destination, IProgress<ArtifactTransferProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        _inner.DownloadFileAsync(artifactPath, destination, progress, cancellationToken);
-
-    /// <inheritdoc />
-    public Task DeleteAsync(string artifactPath, CancellationToken cancellationToken = default) =>
-        _inner.DeleteAsync(artifactPath, cancellationToken);
-
-    /// <inheritdoc />
-    public override string ToString() => $"BlobArtifactRepository({RootUri})";
 }
 
 /// <summary>Creates <see cref="BlobArtifactRepository"/> for <c>wasbs://</c> URIs; found by the core through its name.</summary>
@@ -119,7 +100,7 @@ internal sealed class BlobArtifactRepositoryProvider : IArtifactRepositoryProvid
 /// <summary>What the environment says about Azure Blob artifacts: the credential (Python's order) and the transfer timeout.</summary>
 /// <param name="ConnectionString"><c>AZURE_STORAGE_CONNECTION_STRING</c>.</param>
 /// <param name="AccessKey"><c>AZURE_STORAGE_ACCESS_KEY</c>.</param>
-/// <param name="Timeout">Per transfer; <see cref="Timeout.InfiniteTimeSpan"/> for none.</param>
+/// <param name="Timeout">Per request; <see cref="Timeout.InfiniteTimeSpan"/> for none.</param>
 internal sealed record BlobEnvironment(string? ConnectionString, string? AccessKey, TimeSpan Timeout)
 {
     /// <summary>Python's default transfer timeout: 10 minutes.</summary>
@@ -161,15 +142,20 @@ internal sealed record BlobEnvironment(string? ConnectionString, string? AccessK
             : new BlobServiceClient(uri, new DefaultAzureCredential(), options);
     }
 
-    /// <summary>The client options: the SDK's retries, its API version.</summary>
-    public static BlobClientOptions ClientOptions() => new();
+    /// <summary>The client options: the SDK's retries, each request capped by <see cref="Timeout"/> (Python passes it to every call).</summary>
+    public BlobClientOptions ClientOptions()
+    {
+        var options = new BlobClientOptions();
+        options.Retry.NetworkTimeout = Timeout;
+        return options;
+    }
 
     /// <summary>Never prints the connection string or the key.</summary>
     public override string ToString() => $"BlobEnvironment {{ Credential = {CredentialKind}, Timeout = {Timeout} }}";
 }
 
 /// <summary>A container through Azure.Storage.Blobs: hierarchical listings, block uploads, ranged downloads, deletes.</summary>
-internal sealed class BlobObjectStore(BlobContainerClient container, TimeSpan timeout) : IObjectStore
+internal sealed class BlobObjectStore(BlobContainerClient container) : IObjectStore
 {
     /// <summary>The Python SDK's <c>max_single_put_size</c> (64 MiB) and <c>max_block_size</c> (4 MiB); 8 blocks in flight.</summary>
     internal static readonly StorageTransferOptions Transfer = new()
@@ -203,35 +189,33 @@ internal sealed class BlobObjectStore(BlobContainerClient container, TimeSpan ti
             }
 
             return new ObjectPage([], [], null);
-        }, prefix, cancellationToken).ConfigureAwait(false);
+        }, prefix).ConfigureAwait(false);
     }
 
     public Task UploadAsync(string key, string localFile, long length, IProgress<long>? progress, CancellationToken cancellationToken) =>
         Call(async () =>
         {
-            using var capped = Cap(cancellationToken);
-            await container.GetBlobClient(key).UploadAsync(localFile, new BlobUploadOptions { TransferOptions = Transfer, ProgressHandler = progress }, capped.Token).ConfigureAwait(false);
+            await container.GetBlobClient(key).UploadAsync(localFile, new BlobUploadOptions { TransferOptions = Transfer, ProgressHandler = progress }, cancellationToken).ConfigureAwait(false);
             return 0;
-        }, key, cancellationToken);
+        }, key);
 
     public Task DownloadAsync(string key, Stream destination, IProgress<(long Done, long? Total)>? progress, CancellationToken cancellationToken) =>
         Call(async () =>
         {
-            using var capped = Cap(cancellationToken);
             var blob = container.GetBlobClient(key);
             long? total = null;
             if (progress is not null)
             {
-                total = (await blob.GetPropertiesAsync(cancellationToken: capped.Token).ConfigureAwait(false)).Value.ContentLength;
+                total = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value.ContentLength;
             }
 
             await blob.DownloadToAsync(destination, new BlobDownloadToOptions
             {
                 TransferOptions = Transfer,
                 ProgressHandler = progress is null ? null : new Progress(total, progress),
-            }, capped.Token).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
             return 0;
-        }, key, cancellationToken);
+        }, key);
 
     public Task DeleteAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken) =>
         Call(async () =>
@@ -239,21 +223,10 @@ internal sealed class BlobObjectStore(BlobContainerClient container, TimeSpan ti
             await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
                 async (key, ct) => await container.DeleteBlobIfExistsAsync(key, DeleteSnapshotsOption.IncludeSnapshots, cancellationToken: ct).ConfigureAwait(false)).ConfigureAwait(false);
             return 0;
-        }, keys[0], cancellationToken);
-
-    private CancellationTokenSource Cap(CancellationToken cancellationToken)
-    {
-        var source = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (timeout != System.Threading.Timeout.InfiniteTimeSpan)
-        {
-            source.CancelAfter(timeout);
-        }
-
-        return source;
-    }
+        }, keys[0]);
 
     /// <summary>Azure's answers as the rest of the SDK states them: a missing blob is <see cref="FileNotFoundException"/>; others an <see cref="MlflowException"/> with the status.</summary>
-    private async Task<T> Call<T>(Func<Task<T>> call, string key, CancellationToken cancellationToken)
+    private async Task<T> Call<T>(Func<Task<T>> call, string key)
     {
         var where = $"{container.Uri.GetLeftPart(UriPartial.Path).TrimEnd('/')}/{key}";
         try
@@ -275,11 +248,6 @@ internal sealed class BlobObjectStore(BlobContainerClient container, TimeSpan ti
         catch (AuthenticationFailedException ex)
         {
             throw new MlflowException(401, MlflowErrorCodes.Unauthenticated, $"No Azure credential for {where} (set AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCESS_KEY, or sign in for DefaultAzureCredential): {FirstLine(ex.Message)}", ex);
-        }
-        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new MlflowException(0, MlflowErrorCodes.TemporarilyUnavailable,
-                $"The transfer of {where} took longer than {timeout.TotalSeconds:0} s ({MlflowEnvironment.ArtifactUploadDownloadTimeout}).", ex);
         }
     }
 

@@ -17,11 +17,9 @@ namespace MlOps.Client.GoogleCloud;
 /// <c>MLFLOW_GCS_DEFAULT_TIMEOUT</c> (60 s, Python's default). Referencing this package is enough:
 /// <see cref="ArtifactRepositories.ForUri"/> finds it for <c>gs://</c> URIs.
 /// </summary>
-public sealed class GcsArtifactRepository : IArtifactRepository
+public sealed class GcsArtifactRepository : DelegatingArtifactRepository
 {
-    private static readonly Lazy<StorageClient> s_default = new(DefaultClient, LazyThreadSafetyMode.ExecutionAndPublication);
-    private readonly ObjectStoreArtifactRepository _inner;
-
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<TimeSpan, Lazy<StorageClient>> s_defaults = new();
     /// <summary>Creates the repository of <paramref name="artifactUri"/> with the application default credentials (one client per process, made at first use).</summary>
     /// <param name="artifactUri"><c>gs://bucket/path</c>.</param>
     public GcsArtifactRepository(string artifactUri)
@@ -38,9 +36,14 @@ public sealed class GcsArtifactRepository : IArtifactRepository
     }
 
     internal GcsArtifactRepository(string artifactUri, GcsSettings settings, StorageClient? client)
+        : base(Create(artifactUri, settings, client))
+    {
+    }
+
+    private static ObjectStoreArtifactRepository Create(string artifactUri, GcsSettings settings, StorageClient? client)
     {
         var (bucket, path) = Parse(artifactUri);
-        _inner = new ObjectStoreArtifactRepository(artifactUri, new GcsObjectStore(client is null ? () => s_default.Value : () => client, bucket, settings), path);
+        return new ObjectStoreArtifactRepository(artifactUri, new GcsObjectStore(client is null ? () => s_defaults.GetOrAdd(settings.Timeout, t => new Lazy<StorageClient>(() => DefaultClient(t))).Value : () => client, bucket, settings), path);
     }
 
     /// <summary>The bucket and path of a <c>gs://</c> URI, as Python's <c>parse_gcs_uri</c>.</summary>
@@ -64,39 +67,21 @@ public sealed class GcsArtifactRepository : IArtifactRepository
     }
 
     /// <summary>The application default credentials' client; an anonymous one when there are none (Python's <c>create_anonymous_client</c> fallback).</summary>
-    private static StorageClient DefaultClient()
+    private static StorageClient DefaultClient(TimeSpan timeout)
     {
+        StorageClient client;
         try
         {
-            return StorageClient.Create();
+            client = StorageClient.Create();
         }
         catch (InvalidOperationException)
         {
-            return StorageClient.CreateUnauthenticated();
+            client = StorageClient.CreateUnauthenticated();
         }
+
+        client.Service.HttpClient.Timeout = timeout; // per request, before the first one (a client of the caller's is left as it is)
+        return client;
     }
-
-    /// <inheritdoc />
-    public string RootUri => _inner.RootUri;
-
-    /// <inheritdoc />
-    public Task UploadFileAsync(string localFile, string artifactPath, IProgress<ArtifactTransferProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        _inner.UploadFileAsync(localFile, artifactPath, progress, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<IReadOnlyList<ArtifactFileInfo>> ListAsync(string? path = null, CancellationToken cancellationToken = default) =>
-        _inner.ListAsync(path, cancellationToken);
-
-    /// <inheritdoc />
-    public Task DownloadFileAsync(string artifactPath, Stream destination, IProgress<ArtifactTransferProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        _inner.DownloadFileAsync(artifactPath, destination, progress, cancellationToken);
-
-    /// <inheritdoc />
-    public Task DeleteAsync(string artifactPath, CancellationToken cancellationToken = default) =>
-        _inner.DeleteAsync(artifactPath, cancellationToken);
-
-    /// <inheritdoc />
-    public override string ToString() => $"GcsArtifactRepository({RootUri})";
 }
 
 /// <summary>Creates <see cref="GcsArtifactRepository"/> for <c>gs://</c> URIs; found by the core through its name.</summary>
@@ -153,19 +138,7 @@ internal sealed record GcsSettings(int? UploadChunkSize, int? DownloadChunkSize,
 /// <summary>A bucket through Google.Cloud.Storage.V1: objects.list with a delimiter, resumable uploads, media downloads, deletes.</summary>
 internal sealed class GcsObjectStore(Func<StorageClient> client, string bucket, GcsSettings settings) : IObjectStore
 {
-    private StorageClient Client
-    {
-        get
-        {
-            var c = client();
-            if (c.Service.HttpClient.Timeout != settings.Timeout)
-            {
-                c.Service.HttpClient.Timeout = settings.Timeout;
-            }
-
-            return c;
-        }
-    }
+    private StorageClient Client => client();
 
     public Task<ObjectPage> ListAsync(string prefix, bool delimited, string? continuation, CancellationToken cancellationToken) =>
         Call(async () =>
@@ -245,7 +218,7 @@ internal sealed class GcsObjectStore(Func<StorageClient> client, string bucket, 
         {
             return await call().ConfigureAwait(false);
         }
-        catch (GoogleApiException ex) when (ex.HttpStatusCode == HttpStatusCode.NotFound && ex.Error?.Message?.Contains("bucket", StringComparison.OrdinalIgnoreCase) != true)
+        catch (GoogleApiException ex) when (ex.HttpStatusCode == HttpStatusCode.NotFound && ex.Error?.Message?.Contains("The specified bucket does not exist", StringComparison.Ordinal) != true)
         {
             throw new FileNotFoundException($"gs://{bucket}/{key} does not exist.", key, ex);
         }

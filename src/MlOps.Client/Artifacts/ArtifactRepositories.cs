@@ -55,7 +55,7 @@ public static class ArtifactRepositories
 
         var scheme = artifactUri[..artifactUri.IndexOf(':', StringComparison.Ordinal)];
         throw new NotSupportedException(
-            $"Artifact URIs with the scheme '{scheme}' ('{artifactUri}') are not supported by this client. " +
+            $"Artifact URIs with the scheme '{scheme}' ('{Configuration.UriRedaction.Redact(artifactUri)}') are not supported by this client. " +
             "Register a repository for it with ArtifactRepositories.Register, or run the tracking server with --serve-artifacts (the default for `mlflow server`) so it proxies the artifact store, and create experiments whose artifact location is mlflow-artifacts:/.");
     }
 

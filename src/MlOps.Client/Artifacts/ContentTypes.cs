@@ -42,6 +42,11 @@ internal static class ContentTypes
     {
         var name = Path.GetFileName(fileName);
         string? encoding = null;
+        if (Path.GetExtension(name).Equals(".tgz", StringComparison.OrdinalIgnoreCase))
+        {
+            return ("application/x-tar", "gzip"); // mimetypes' suffix_map: .tgz is .tar.gz
+        }
+
         if (s_encodings.TryGetValue(Path.GetExtension(name), out var e))
         {
             encoding = e;

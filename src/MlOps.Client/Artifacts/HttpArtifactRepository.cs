@@ -133,8 +133,12 @@ internal sealed class HttpArtifactRepository : IArtifactRepository
                     long partSent = 0;
                     var partProgress = progress is null ? null : new PartProgress(bytes =>
                     {
-                        var delta = bytes - Interlocked.Exchange(ref partSent, bytes); // a retried part starts again at 0
-                        progress.Report(new ArtifactTransferProgress(path, Interlocked.Add(ref sent, delta), length));
+                        lock (done)
+                        {
+                            sent += bytes - partSent; // a retried part starts again at 0
+                            partSent = bytes;
+                            progress.Report(new ArtifactTransferProgress(path, sent, length)); // under the lock: in order
+                        }
                     });
                     await WithRetriesAsync(_client, async () =>
                     {
@@ -171,7 +175,7 @@ internal sealed class HttpArtifactRepository : IArtifactRepository
                 await SendAsync(HttpMethod.Post, mpu("mpu/abort"), new AbortMultipartRequest(fileName, created.UploadId),
                     MlflowJsonContext.Default.AbortMultipartRequest, MlflowJsonContext.Default.EmptyMessage, CancellationToken.None).ConfigureAwait(false);
             }
-            catch (MlflowException)
+            catch (Exception ex) when (ex is MlflowException or HttpRequestException or IOException or OperationCanceledException)
             {
                 // the original failure matters more
             }
@@ -351,13 +355,21 @@ public sealed class ArtifactOptions
     /// Files at least this large try the multipart upload endpoints. Default <c>MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE</c>,
     /// else 500 MiB (MLflow's own default).
     /// </summary>
-    public long MultipartThreshold { get; set; } = FromEnvironment(MlflowEnvironment.MultipartUploadMinimumFileSize, 500L * 1024 * 1024);
+    public long MultipartThreshold
+    {
+        get => field > 0 ? field : field = FromEnvironment(MlflowEnvironment.MultipartUploadMinimumFileSize, 500L * 1024 * 1024); // read when used (an s3:// URI never needs it)
+        set;
+    }
 
     /// <summary>
     /// The size of each multipart part. Default <c>MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE</c>, else 10 MiB (MLflow's own
     /// default; S3 takes at most 10,000 parts, so files above ~97 GiB need a larger part).
     /// </summary>
-    public long MultipartPartSize { get; set; } = FromEnvironment(MlflowEnvironment.MultipartUploadChunkSize, 10L * 1024 * 1024);
+    public long MultipartPartSize
+    {
+        get => field > 0 ? field : field = FromEnvironment(MlflowEnvironment.MultipartUploadChunkSize, 10L * 1024 * 1024);
+        set;
+    }
 
     private static long FromEnvironment(string name, long fallback) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? MlflowEnvironment.ParseLong(name, value, 1) : fallback;

@@ -51,7 +51,10 @@ internal sealed class ObjectStoreArtifactRepository : IArtifactRepository
     public string RootUri { get; }
 
     /// <summary>The object key of an artifact path.</summary>
-    internal string KeyOf(string artifactPath) => ArtifactPaths.Join(_root, ArtifactPaths.Normalize(artifactPath));
+    internal string KeyOf(string artifactPath) => Under(ArtifactPaths.Normalize(artifactPath));
+
+    /// <summary>The root joined as Python's <c>posixpath.join</c> does: the root kept verbatim (a <c>//</c> in it too).</summary>
+    private string Under(string relative) => _root.Length == 0 ? relative : relative.Length == 0 ? _root : _root + "/" + relative;
 
     /// <inheritdoc />
     public async Task UploadFileAsync(string localFile, string artifactPath, IProgress<ArtifactTransferProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -67,7 +70,7 @@ internal sealed class ObjectStoreArtifactRepository : IArtifactRepository
     public async Task<IReadOnlyList<ArtifactFileInfo>> ListAsync(string? path = null, CancellationToken cancellationToken = default)
     {
         var relative = ArtifactPaths.Normalize(path, allowEmpty: true);
-        var folder = ArtifactPaths.Join(_root, relative);
+        var folder = Under(relative);
         var prefix = folder.Length == 0 ? "" : folder + "/";
         var entries = new List<ArtifactFileInfo>();
         string? next = null;
