@@ -34,9 +34,8 @@ public sealed class S3rverFixture : IAsyncLifetime
             return; // the tests skip with the reason
         }
 
-        var port = Emulators.FreePort();
-        _process = await Emulators.StartAsync(Emulators.Script("s3rver/bin/s3rver.js"), port,
-            "-d", _data, "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--silent", "--configure-bucket", Bucket);
+        _process = await Emulators.StartOnFreePortAsync(Emulators.Script("s3rver/bin/s3rver.js"), port =>
+            ["-d", _data, "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--silent", "--configure-bucket", Bucket]);
     }
 
     public Task DisposeAsync()
@@ -153,6 +152,76 @@ public sealed class S3ArtifactRepositoryTests(S3rverFixture s3) : ObjectStoreCon
         var ex = await Assert.ThrowsAsync<MlflowException>(() => repository.ListAsync("model"));
         Assert.True(Transience.IsTransient(ex), ex.ToString()); // retried by the callers that retry (status 0: no answer)
         Assert.Contains("s3://bucket/root/model/", ex.Message, StringComparison.Ordinal);
+    }
+
+    [StoreFact]
+    public async Task A_range_cut_off_mid_download_resumes_where_it_stopped()
+    {
+        var file = WriteFile("big.bin", (20 << 20) + 1);
+        using (var plain = s3.Client())
+        {
+            await new S3ArtifactRepository("s3://mlflow/resume/root", plain).UploadFileAsync(file, "big.bin");
+        }
+
+        var cutter = new CuttingFactory("bytes=8388608-16777215", 1 << 20);
+        var config = s3.Settings().ClientConfig();
+        config.HttpClientFactory = cutter;
+        using var client = new AmazonS3Client(new BasicAWSCredentials("S3RVER", "S3RVER"), config);
+        var target = Path.Combine(Work, "resumed.bin");
+        await using (var stream = new FileStream(target, FileMode.Create, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous))
+        {
+            await new S3ArtifactRepository("s3://mlflow/resume/root", client).DownloadFileAsync("big.bin", stream);
+        }
+
+        Assert.Equal(SHA256.HashData(File.ReadAllBytes(file)), SHA256.HashData(File.ReadAllBytes(target)));
+        Assert.Contains("bytes=9437184-16777215", cutter.Ranges); // the second 8 MiB range, resumed after its first MiB
+    }
+
+    /// <summary>Cuts the connection of the first response to <c>Range: range</c> after <c>after</c> bytes of its body.</summary>
+    private sealed class CuttingFactory(string range, int after) : HttpClientFactory
+    {
+        private int _cut;
+
+        private string Range { get; } = range;
+
+        private int After { get; } = after;
+
+        public System.Collections.Concurrent.ConcurrentBag<string> Ranges { get; } = [];
+
+        public override HttpClient CreateHttpClient(IClientConfig clientConfig) => new(new Cutter(this) { InnerHandler = new SocketsHttpHandler() });
+
+        private sealed class Cutter(CuttingFactory owner) : DelegatingHandler
+        {
+            protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+            {
+                var response = await base.SendAsync(request, cancellationToken);
+                if (request.Headers.Range is { } r)
+                {
+                    owner.Ranges.Add(r.ToString());
+                    if (r.ToString() == owner.Range && Interlocked.Exchange(ref owner._cut, 1) == 0)
+                    {
+                        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+                        var headers = response.Content.Headers.ToList();
+                        response.Content = new StreamContent(new CutStream(body, owner.After));
+                        foreach (var (name, values) in headers)
+                        {
+                            response.Content.Headers.TryAddWithoutValidation(name, values);
+                        }
+                    }
+                }
+
+                return response;
+            }
+        }
+
+        private sealed class CutStream(byte[] body, int after) : MemoryStream(body)
+        {
+            public override int Read(byte[] buffer, int offset, int count) =>
+                Position >= after ? throw new IOException("connection reset (test)") : base.Read(buffer, offset, (int)Math.Min(count, after - Position));
+
+            public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+                Position >= after ? throw new IOException("connection reset (test)") : base.ReadAsync(buffer[..(int)Math.Min(buffer.Length, after - Position)], cancellationToken);
+        }
     }
 
     /// <summary>Records the parts the client PUTs (partNumber and Content-Length), as the server sees them.</summary>

@@ -34,10 +34,9 @@ public sealed class AzuriteFixture : IAsyncLifetime
             return; // the tests skip with the reason
         }
 
-        var port = Emulators.FreePort();
-        _process = await Emulators.StartAsync(Emulators.Script("azurite/dist/src/blob/main.js"), port,
-            "--blobHost", "127.0.0.1", "--blobPort", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--location", _data, "--silent", "--skipApiVersionCheck", "--loose");
+        _process = await Emulators.StartOnFreePortAsync(Emulators.Script("azurite/dist/src/blob/main.js"), port =>
+            ["--blobHost", "127.0.0.1", "--blobPort", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+             "--location", _data, "--silent", "--skipApiVersionCheck", "--loose"]);
         await new BlobServiceClient(ConnectionString).GetBlobContainerClient(Container).CreateIfNotExistsAsync();
     }
 

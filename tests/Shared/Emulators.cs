@@ -104,6 +104,23 @@ internal static class Emulators
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>Starts an emulator on a free port (another one when the port was taken meanwhile), at most 3 tries.</summary>
+    public static async Task<EmulatorProcess> StartOnFreePortAsync(string script, Func<int, string[]> args)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = FreePort();
+            try
+            {
+                return await StartAsync(script, port, args(port));
+            }
+            catch (InvalidOperationException) when (attempt < 3)
+            {
+                // exited at start (EADDRINUSE: the port went to another process between FreePort and the bind)
+            }
+        }
+    }
+
     /// <summary>Starts <c>node script args…</c> and waits (at most 60 s) until it accepts connections on <paramref name="port"/>.</summary>
     public static async Task<EmulatorProcess> StartAsync(string script, int port, params string[] args)
     {

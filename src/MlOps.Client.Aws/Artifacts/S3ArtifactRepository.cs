@@ -191,6 +191,9 @@ internal sealed class S3ObjectStore(IAmazonS3 client, string bucket, S3Settings 
         }
     }
 
+    /// <summary>Attempts of one download range, each resuming where the last stopped.</summary>
+    private const int RangeAttempts = 4;
+
     /// <summary>S3's limit of parts per upload: larger files get larger parts (as boto3 adjusts its chunk size).</summary>
     private const long MaxParts = 10_000;
 
@@ -228,32 +231,46 @@ internal sealed class S3ObjectStore(IAmazonS3 client, string bucket, S3Settings 
             {
                 var start = index * S3Settings.PartSize;
                 var end = Math.Min(size, start + S3Settings.PartSize) - 1;
-                using var response = await Call(() => client.GetObjectAsync(new GetObjectRequest
-                {
-                    BucketName = bucket,
-                    Key = key,
-                    ByteRange = new ByteRange(start, end),
-                    EtagToMatch = etag, // every range of the same version of the object
-                }, ct), key).ConfigureAwait(false);
                 var offset = start;
-                await CopyAsync(response.ResponseStream, async (buffer, c) =>
+                for (var attempt = 1; ; attempt++)
                 {
-                    await RandomAccess.WriteAsync(handle, buffer, offset, c).ConfigureAwait(false);
-                    offset += buffer.Length;
-                }, read =>
-                {
-                    if (progress is not null)
+                    try
                     {
-                        lock (file)
+                        using var response = await Call(() => client.GetObjectAsync(new GetObjectRequest
                         {
-                            done += read;
-                            progress.Report((done, size)); // under the lock: reports never go backwards
+                            BucketName = bucket,
+                            Key = key,
+                            ByteRange = new ByteRange(offset, end),
+                            EtagToMatch = etag, // every range of the same version of the object
+                        }, ct), key).ConfigureAwait(false);
+                        await CopyAsync(response.ResponseStream, async (buffer, c) =>
+                        {
+                            await RandomAccess.WriteAsync(handle, buffer, offset, c).ConfigureAwait(false);
+                            offset += buffer.Length;
+                        }, read =>
+                        {
+                            if (progress is not null)
+                            {
+                                lock (file)
+                                {
+                                    done += read;
+                                    progress.Report((done, size)); // under the lock: reports never go backwards
+                                }
+                            }
+                        }, ct).ConfigureAwait(false);
+                        if (offset != end + 1)
+                        {
+                            throw new IOException($"s3://{bucket}/{key}: the range {start}-{end} ended after {offset - start} bytes.");
                         }
+
+                        break;
                     }
-                }, ct).ConfigureAwait(false);
-                if (offset != end + 1)
-                {
-                    throw new IOException($"s3://{bucket}/{key}: the range {start}-{end} ended after {offset - start} bytes.");
+                    catch (Exception ex) when (attempt < RangeAttempts && !ct.IsCancellationRequested
+                        && ((ex is IOException && ex is not FileNotFoundException) || (ex is MlflowException m && Transience.IsTransient(m))))
+                    {
+                        // A connection lost mid-range (or a transient answer): resume the range where it stopped, as boto3 retries a stream.
+                        await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), ct).ConfigureAwait(false);
+                    }
                 }
             }).ConfigureAwait(false);
         file.Seek(size, SeekOrigin.Begin);
