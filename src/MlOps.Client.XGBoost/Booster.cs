@@ -371,8 +371,8 @@ public sealed class Booster : IDisposable, INativeOwner
     /// <summary>Evaluates the configured metrics on <paramref name="evals"/>: one result per data set and metric, in XGBoost's order.</summary>
     /// <param name="iteration">The iteration number.</param>
     /// <param name="evals">The matrices and their names.</param>
-    public IReadOnlyList<EvaluationResult> Evaluate(int iteration, IReadOnlyList<(DMatrix Data, string Name)> evals) =>
-        EvaluationResult.Parse(EvaluateRaw(iteration, evals), [.. evals.Select(e => e.Name)]);
+    public IReadOnlyList<EvalSetMetric> Evaluate(int iteration, IReadOnlyList<(DMatrix Data, string Name)> evals) =>
+        EvalSetMetric.Parse(EvaluateRaw(iteration, evals), [.. evals.Select(e => e.Name)]);
 
     /// <summary>Predicts on <paramref name="data"/>; values in row-major order (see <see cref="PredictWithShape"/> for the shape).</summary>
     /// <param name="data">The rows to predict.</param>

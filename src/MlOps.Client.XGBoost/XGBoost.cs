@@ -133,7 +133,7 @@ public static class XGBoost
 
                 if (request.Evals.Count > 0)
                 {
-                    history.Add(EvaluationResult.Parse(EvaluateWithCustomMetric(booster, i, request), names));
+                    history.Add(EvalSetMetric.Parse(EvaluateWithCustomMetric(booster, i, request), names));
                 }
 
                 if (Any(callbacks, cb => cb.AfterIteration(booster, i, history)))

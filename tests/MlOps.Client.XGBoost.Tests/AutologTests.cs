@@ -313,8 +313,8 @@ public sealed class AutologTests : IAsyncLifetime
     [XGBoostFact]
     public void Metric_keys_are_made_acceptable_to_mlflow()
     {
-        Assert.Equal("valid-ndcg_5", XGBoostAutologSession.MetricKey(new EvaluationResult("valid", "ndcg@5", 1)));
-        Assert.Equal("train-map_3-", XGBoostAutologSession.MetricKey(new EvaluationResult("train", "map@3-", 1)));
+        Assert.Equal("valid-ndcg_5", XGBoostAutologSession.MetricKey(new EvalSetMetric("valid", "ndcg@5", 1)));
+        Assert.Equal("train-map_3-", XGBoostAutologSession.MetricKey(new EvalSetMetric("train", "map@3-", 1)));
     }
 
     [XGBoostFact]

@@ -314,9 +314,9 @@ public sealed class BindingTests : IDisposable
     [XGBoostFact]
     public void Evaluation_text_is_parsed_with_names_that_contain_dashes()
     {
-        var results = EvaluationResult.Parse("[3]\tmy-train-logloss:0.5\tvalid-auc:0.75\tvalid-ndcg@5-:0.1", ["my-train", "valid"]);
-        Assert.Equal(new EvaluationResult("my-train", "logloss", 0.5), results[0]);
-        Assert.Equal(new EvaluationResult("valid", "auc", 0.75), results[1]);
+        var results = EvalSetMetric.Parse("[3]\tmy-train-logloss:0.5\tvalid-auc:0.75\tvalid-ndcg@5-:0.1", ["my-train", "valid"]);
+        Assert.Equal(new EvalSetMetric("my-train", "logloss", 0.5), results[0]);
+        Assert.Equal(new EvalSetMetric("valid", "auc", 0.75), results[1]);
         Assert.Equal("ndcg@5-", results[2].MetricName);
         Assert.Equal("valid-auc", results[1].Key);
     }

@@ -19,7 +19,7 @@ public sealed class PredictionChecksTests
     [Fact]
     public void Metric_values_printed_as_inf_or_nan_parse()
     {
-        var results = EvaluationResult.Parse("[3]\ttrain-mape:inf\teval-mape:-inf\teval-rmse:nan\teval-logloss:0.25", ["train", "eval"]);
+        var results = EvalSetMetric.Parse("[3]\ttrain-mape:inf\teval-mape:-inf\teval-rmse:nan\teval-logloss:0.25", ["train", "eval"]);
         Assert.Equal(double.PositiveInfinity, results[0].Value);
         Assert.Equal(double.NegativeInfinity, results[1].Value);
         Assert.True(double.IsNaN(results[2].Value));

@@ -129,7 +129,7 @@ public sealed partial class XGBoostAutologSession : IDisposable
     }
 
     /// <summary>MLflow accepts letters, digits, '_', '-', '.', ' ', ':' and '/' in metric keys; others (e.g. the '@' of ndcg@5) become '_'.</summary>
-    internal static string MetricKey(EvaluationResult result) =>
+    internal static string MetricKey(EvalSetMetric result) =>
         string.Create(result.Key.Length, result.Key, (span, key) =>
         {
             for (var i = 0; i < key.Length; i++)
@@ -239,7 +239,7 @@ public sealed partial class XGBoostAutologSession : IDisposable
         private int _lastLogged = -1;
         private int _lastSeen = -1;
 
-        public List<IReadOnlyList<EvaluationResult>> Results { get; } = [];
+        public List<IReadOnlyList<EvalSetMetric>> Results { get; } = [];
 
         public override bool AfterIteration(Booster model, int iteration, EvaluationLog log)
         {
@@ -261,7 +261,7 @@ public sealed partial class XGBoostAutologSession : IDisposable
             }
         }
 
-        private void Log(int iteration, IReadOnlyList<EvaluationResult> results)
+        private void Log(int iteration, IReadOnlyList<EvalSetMetric> results)
         {
             foreach (var r in results)
             {

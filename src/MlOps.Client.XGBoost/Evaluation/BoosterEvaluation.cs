@@ -13,7 +13,7 @@ public static class BoosterEvaluation
     /// <param name="data">The evaluation rows with their labels.</param>
     /// <param name="classNames">Display names of the classes.</param>
     /// <exception cref="ArgumentException">The matrix has no labels, or a label is not a class index.</exception>
-    public static MlOps.Client.Evaluation.EvaluationResult EvaluateClassifier(this Booster booster, DMatrix data, IReadOnlyList<string>? classNames = null)
+    public static EvaluationResult EvaluateClassifier(this Booster booster, DMatrix data, IReadOnlyList<string>? classNames = null)
     {
         ArgumentNullException.ThrowIfNull(booster);
         ArgumentNullException.ThrowIfNull(data);
@@ -37,7 +37,7 @@ public static class BoosterEvaluation
     /// <summary>Evaluates a regressor on <paramref name="data"/>, whose labels are the targets.</summary>
     /// <param name="booster">The trained booster.</param>
     /// <param name="data">The evaluation rows with their targets.</param>
-    public static MlOps.Client.Evaluation.EvaluationResult EvaluateRegressor(this Booster booster, DMatrix data)
+    public static EvaluationResult EvaluateRegressor(this Booster booster, DMatrix data)
     {
         ArgumentNullException.ThrowIfNull(booster);
         ArgumentNullException.ThrowIfNull(data);

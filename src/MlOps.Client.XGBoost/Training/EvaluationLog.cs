@@ -13,7 +13,7 @@ public sealed class EvaluationLog
     public IReadOnlyList<string> DataNames => _dataNames;
 
     /// <summary>The results of the latest iteration, in XGBoost's order.</summary>
-    public IReadOnlyList<EvaluationResult> Latest { get; private set; } = [];
+    public IReadOnlyList<EvalSetMetric> Latest { get; private set; } = [];
 
     /// <summary>The metrics recorded for <paramref name="dataName"/>.</summary>
     /// <param name="dataName">The evaluation set.</param>
@@ -28,7 +28,7 @@ public sealed class EvaluationLog
     /// <summary>Whether anything has been recorded.</summary>
     public bool IsEmpty => _log.Count == 0;
 
-    internal void Add(IReadOnlyList<EvaluationResult> results)
+    internal void Add(IReadOnlyList<EvalSetMetric> results)
     {
         foreach (var r in results)
         {

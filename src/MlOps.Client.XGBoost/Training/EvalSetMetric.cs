@@ -6,7 +6,7 @@ namespace MlOps.Client.XGBoost;
 /// <param name="DataName">The evaluation data set's name (e.g. <c>train</c>).</param>
 /// <param name="MetricName">The metric (e.g. <c>mlogloss</c>).</param>
 /// <param name="Value">The value.</param>
-public sealed record EvaluationResult(string DataName, string MetricName, double Value)
+public sealed record EvalSetMetric(string DataName, string MetricName, double Value)
 {
     /// <summary>The name XGBoost prints and MLflow's autologging logs: <c>{data}-{metric}</c>.</summary>
     public string Key => $"{DataName}-{MetricName}";
@@ -14,11 +14,11 @@ public sealed record EvaluationResult(string DataName, string MetricName, double
     /// <summary>Parses <c>XGBoosterEvalOneIter</c>'s text, e.g. <c>[0]\ttrain-rmse:0.5\teval-rmse:0.6</c>.</summary>
     /// <param name="text">The evaluation text.</param>
     /// <param name="dataNames">The evaluation set names, to split names containing '-'.</param>
-    public static IReadOnlyList<EvaluationResult> Parse(string text, IReadOnlyList<string> dataNames)
+    public static IReadOnlyList<EvalSetMetric> Parse(string text, IReadOnlyList<string> dataNames)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(dataNames);
-        var results = new List<EvaluationResult>();
+        var results = new List<EvalSetMetric>();
         foreach (var item in text.Split('\t', StringSplitOptions.RemoveEmptyEntries).Skip(1))
         {
             var colon = item.LastIndexOf(':');
@@ -31,7 +31,7 @@ public sealed record EvaluationResult(string DataName, string MetricName, double
             var value = ParseValue(item[(colon + 1)..]);
             var data = dataNames.Where(d => name.StartsWith(d + "-", StringComparison.Ordinal)).MaxBy(d => d.Length)
                 ?? name[..Math.Max(0, name.IndexOf('-', StringComparison.Ordinal))];
-            results.Add(new EvaluationResult(data, name[(data.Length + 1)..], value));
+            results.Add(new EvalSetMetric(data, name[(data.Length + 1)..], value));
         }
 
         return results;
