@@ -56,8 +56,12 @@ public class MlflowException : Exception
     /// <summary>How long the server asked the client to wait (<c>Retry-After</c>, seconds or a date), when it said.</summary>
     public TimeSpan? RetryAfter { get; init; }
 
-    /// <summary>Whether retrying the same request may succeed: 408, 429 and 5xx except 501.</summary>
-    public bool IsTransient => Transience.IsTransientStatus(Status);
+    /// <summary>
+    /// Whether retrying the same request may succeed: 408, 429 and 5xx except 501; and no answer at all (status 0: the
+    /// server or store unreachable, a timeout) unless the error says otherwise — the rule the client's retries, the
+    /// uploader and the artifact transfers use.
+    /// </summary>
+    public bool IsTransient => Transience.IsTransient(this);
 }
 
 /// <summary>MLflow's error codes (<c>databricks_pb2.ErrorCode</c>) as constants.</summary>

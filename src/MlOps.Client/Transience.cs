@@ -25,6 +25,24 @@ internal static class Transience
         _ => false,
     };
 
-    /// <summary>A failed call that a retry may cure: a transient status, or no answer at all (status 0); never a validation error.</summary>
-    public static bool IsTransient(MlflowException ex) => ex is not MlflowValidationException && (ex.Status == 0 || IsTransientStatus(ex.Status));
+    /// <summary>
+    /// A failed call that a retry may cure: a transient status, or no answer at all (status 0) — unless the exception
+    /// names a lasting cause (an error code other than TEMPORARILY_UNAVAILABLE: a local state, a missing resource);
+    /// never a validation error.
+    /// </summary>
+    public static bool IsTransient(MlflowException ex) =>
+        ex is not MlflowValidationException
+        && (ex.Status == 0 ? ex.ErrorCode is null or MlflowErrorCodes.TemporarilyUnavailable : IsTransientStatus(ex.Status));
+
+    /// <summary>How long the server asked to wait (<c>Retry-After</c>: seconds or an HTTP date, never negative), when it said.</summary>
+    public static TimeSpan? RetryAfter(HttpResponseMessage? response, TimeProvider time)
+    {
+        if (response?.Headers.RetryAfter is not { } header)
+        {
+            return null;
+        }
+
+        TimeSpan? told = header.Delta ?? (header.Date is { } date ? date - time.GetUtcNow() : null);
+        return told < TimeSpan.Zero ? TimeSpan.Zero : told;
+    }
 }

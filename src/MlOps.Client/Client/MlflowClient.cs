@@ -348,13 +348,7 @@ public partial class MlflowClient : IDisposable
         }
 
         var what = $"MLflow {request.Method} {MlflowHttpPipeline.Describe(request)}";
-        var retryAfter = response.Headers.RetryAfter is { } ra
-            ? ra.Delta ?? (ra.Date is { } date ? date - Options.TimeProvider.GetUtcNow() : null)
-            : null;
-        if (retryAfter < TimeSpan.Zero)
-        {
-            retryAfter = TimeSpan.Zero;
-        }
+        var retryAfter = Transience.RetryAfter(response, Options.TimeProvider);
 
         MlflowErrorBody? error = null;
         if (body.Length > 0 && body.TrimStart().StartsWith('{'))

@@ -266,13 +266,9 @@ internal static class MlflowHttpPipeline
                 backoff += TimeSpan.FromSeconds(random.NextDouble() * retry.BackoffJitter);
             }
 
-            if (retry.RespectRetryAfter && response?.Headers.RetryAfter is { } retryAfter)
+            if (retry.RespectRetryAfter && Transience.RetryAfter(response, time) is { } wait && wait > backoff)
             {
-                TimeSpan? told = retryAfter.Delta ?? (retryAfter.Date is { } date ? date - time.GetUtcNow() : null);
-                if (told is { } wait && wait > backoff)
-                {
-                    backoff = wait;
-                }
+                backoff = wait;
             }
 
             return backoff < TimeSpan.Zero ? TimeSpan.Zero : backoff;

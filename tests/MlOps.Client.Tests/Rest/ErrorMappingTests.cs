@@ -1,3 +1,4 @@
+using System.Net;
 using MlOps.Client.Tests.Fixtures;
 
 namespace MlOps.Client.Tests.Rest;
@@ -64,6 +65,36 @@ public class ErrorMappingTests
         Assert.Contains("text/html", ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', ex.Message);
         Assert.True(ex.Message.Length < 400);
+    }
+
+    [Theory]
+    [InlineData(0, null, true)]                                    // no answer: the server or store unreachable, a timeout
+    [InlineData(0, MlflowErrorCodes.TemporarilyUnavailable, true)]
+    [InlineData(0, MlflowErrorCodes.InvalidState, false)]          // a local state that a retry does not change
+    [InlineData(0, MlflowErrorCodes.ResourceDoesNotExist, false)]
+    [InlineData(503, null, true)]
+    [InlineData(501, null, false)]
+    [InlineData(404, MlflowErrorCodes.ResourceDoesNotExist, false)]
+    public void The_public_IsTransient_is_the_rule_the_retries_and_the_uploader_use(int status, string? code, bool transient)
+    {
+        var ex = new MlflowException(status, code, "m");
+        Assert.Equal(transient, ex.IsTransient);
+        Assert.Equal(transient, Transience.IsTransient(ex));
+        Assert.False(new MlflowValidationException("metric key", "too long").IsTransient);
+    }
+
+    [Fact]
+    public void Retry_After_is_read_once_for_the_client_and_the_pipeline_as_seconds_or_a_date_never_negative()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero));
+        using var seconds = new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) { Headers = { RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(TimeSpan.FromSeconds(7)) } };
+        using var date = new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) { Headers = { RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(time.GetUtcNow().AddSeconds(30)) } };
+        using var past = new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) { Headers = { RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(time.GetUtcNow().AddSeconds(-30)) } };
+        using var none = new HttpResponseMessage(HttpStatusCode.ServiceUnavailable);
+        Assert.Equal(TimeSpan.FromSeconds(7), Transience.RetryAfter(seconds, time));
+        Assert.Equal(TimeSpan.FromSeconds(30), Transience.RetryAfter(date, time));
+        Assert.Equal(TimeSpan.Zero, Transience.RetryAfter(past, time));
+        Assert.Null(Transience.RetryAfter(none, time));
     }
 
     [Fact]
