@@ -259,8 +259,7 @@ internal static class MlflowHttpPipeline
 
         internal static TimeSpan ComputeDelay(MlflowRetryOptions retry, int retryNumber, HttpResponseMessage? response, TimeProvider time, Random random)
         {
-            var exponential = retry.BackoffFactor * Math.Pow(2, Math.Max(0, retryNumber - 1));
-            var backoff = TimeSpan.FromSeconds(Math.Min(exponential, retry.MaxBackoff.TotalSeconds));
+            var backoff = Backoff.Exponential(TimeSpan.FromSeconds(retry.BackoffFactor), retryNumber, retry.MaxBackoff);
             if (retry.BackoffJitter > 0)
             {
                 backoff += TimeSpan.FromSeconds(random.NextDouble() * retry.BackoffJitter);

@@ -68,8 +68,7 @@ internal sealed class OutagePolicy(UploaderOptions options, TimeProvider time)
         lock (_gate)
         {
             _attempt = Math.Min(_attempt + 1, 30);
-            var exponential = Math.Min(options.MaxRetryBackoff.TotalMilliseconds, 500 * Math.Pow(2, Math.Min(_attempt - 1, 16)));
-            var backoff = TimeSpan.FromMilliseconds(exponential * (0.5 + (Random.Shared.NextDouble() * 0.5)));
+            var backoff = Backoff.Exponential(TimeSpan.FromMilliseconds(500), Math.Min(_attempt, 17), options.MaxRetryBackoff) * (0.5 + (Random.Shared.NextDouble() * 0.5));
             if (retryAfter is { } told && told > backoff)
             {
                 backoff = told;

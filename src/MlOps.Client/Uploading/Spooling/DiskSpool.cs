@@ -528,7 +528,7 @@ internal sealed class DiskSpool : IDisposable
     private void BeginFailure(Exception ex)
     {
         _failures = Math.Min(_failures + 1, 16);
-        var wait = TimeSpan.FromMilliseconds(Math.Min(MaxWriteRetry.TotalMilliseconds, 1000 * Math.Pow(2, _failures - 1)));
+        var wait = Backoff.Exponential(TimeSpan.FromSeconds(1), _failures, MaxWriteRetry);
         _retryAt = _time.GetTimestamp() + (long)(wait.TotalSeconds * _time.TimestampFrequency);
         if (_failure is null)
         {
