@@ -56,8 +56,8 @@ internal sealed class ApiGatewayTrackingUri : ITrackingUriResolver
 {
     public (Uri BaseUri, IMlflowAuthProvider Auth) Resolve(string trackingUri, MlflowClientOptions options)
     {
-        var region = Environment.GetEnvironmentVariable("AWS_REGION") is { Length: > 0 } r ? r
-            : Environment.GetEnvironmentVariable("AWS_DEFAULT_REGION") is { Length: > 0 } d ? d
+        var region = Environment.GetEnvironmentVariable(MlOps.Client.Configuration.MlflowEnvironment.AwsRegion) is { Length: > 0 } r ? r
+            : Environment.GetEnvironmentVariable(MlOps.Client.Configuration.MlflowEnvironment.AwsDefaultRegion) is { Length: > 0 } d ? d
             : throw new InvalidOperationException("MLFLOW_TRACKING_AWS_SIGV4 signs requests for a region: set AWS_REGION (or AWS_DEFAULT_REGION).");
         var uri = new Uri(trackingUri.TrimEnd('/') + "/");
         DatabricksConfiguration.RefuseClearText(uri, options, "AWS-signed requests");

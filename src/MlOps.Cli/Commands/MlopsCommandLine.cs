@@ -604,11 +604,11 @@ internal static class MlopsCommandLine
 
         if (result.Count == 0)
         {
-            if (Environment.GetEnvironmentVariable("MLFLOW_EXPERIMENT_ID") is { Length: > 0 } envId)
+            if (Environment.GetEnvironmentVariable(MlOps.Client.Configuration.MlflowEnvironment.ExperimentId) is { Length: > 0 } envId)
             {
-                result.Add((await Tracker.GetExperimentByIdAsync(store, envId, "MLFLOW_EXPERIMENT_ID", ct).ConfigureAwait(false)).ExperimentId);
+                result.Add((await Tracker.GetExperimentByIdAsync(store, envId, MlOps.Client.Configuration.MlflowEnvironment.ExperimentId, ct).ConfigureAwait(false)).ExperimentId);
             }
-            else if (Environment.GetEnvironmentVariable("MLFLOW_EXPERIMENT_NAME") is { Length: > 0 } envName)
+            else if (Environment.GetEnvironmentVariable(MlOps.Client.Configuration.MlflowEnvironment.ExperimentName) is { Length: > 0 } envName)
             {
                 result.Add((await store.FindExperimentByNameAsync(envName, ct).ConfigureAwait(false)
                     ?? throw new MlflowException(404, MlflowErrorCodes.ResourceDoesNotExist, $"No experiment named '{envName}' (MLFLOW_EXPERIMENT_NAME).")).ExperimentId);

@@ -53,11 +53,11 @@ internal sealed record S3Settings(
             Get(MlflowEnvironment.S3IgnoreTls) is { } tls && MlflowEnvironment.ParseBool(MlflowEnvironment.S3IgnoreTls, tls),
             style,
             signature.Equals("unsigned", StringComparison.OrdinalIgnoreCase),
-            Get("AWS_REGION") ?? Get("AWS_DEFAULT_REGION"),
+            Get(MlflowEnvironment.AwsRegion) ?? Get(MlflowEnvironment.AwsDefaultRegion),
             ParseExtraArgs(Get(MlflowEnvironment.S3UploadExtraArgs)))
         {
-            ChecksumsFromEnvironment = Get("AWS_REQUEST_CHECKSUM_CALCULATION") is not null,
-            Profile = Get("AWS_PROFILE"),
+            ChecksumsFromEnvironment = Get(MlflowEnvironment.AwsRequestChecksumCalculation) is not null,
+            Profile = Get(MlflowEnvironment.AwsProfile),
         };
     }
 

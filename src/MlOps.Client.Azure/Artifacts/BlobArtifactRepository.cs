@@ -121,11 +121,11 @@ internal sealed record BlobEnvironment(string? ConnectionString, string? AccessK
             };
         }
 
-        return new BlobEnvironment(Get("AZURE_STORAGE_CONNECTION_STRING"), Get("AZURE_STORAGE_ACCESS_KEY"), timeout);
+        return new BlobEnvironment(Get(MlflowEnvironment.AzureStorageConnectionString), Get(MlflowEnvironment.AzureStorageAccessKey), timeout);
     }
 
     /// <summary>Which credential <see cref="ServiceClient"/> uses (for messages and tests; never a secret).</summary>
-    public string CredentialKind => ConnectionString is not null ? "AZURE_STORAGE_CONNECTION_STRING" : AccessKey is not null ? "AZURE_STORAGE_ACCESS_KEY" : "DefaultAzureCredential";
+    public string CredentialKind => ConnectionString is not null ? MlflowEnvironment.AzureStorageConnectionString : AccessKey is not null ? MlflowEnvironment.AzureStorageAccessKey : "DefaultAzureCredential";
 
     /// <summary>The service client in Python's order: the connection string (its own endpoint), the account key, a default Azure credential.</summary>
     public BlobServiceClient ServiceClient(string account, string suffix)

@@ -10,7 +10,7 @@ namespace MlOps.Client.XGBoost.Native;
 internal static class XGBoostLibrary
 {
     /// <summary>The environment variable naming the library file or its folder.</summary>
-    internal const string PathVariable = "XGBOOST_LIBRARY_PATH";
+    internal const string PathVariable = MlOps.Client.Configuration.MlflowEnvironment.XGBoostLibraryPath;
 
     /// <summary>The file names tried, in order, on the search path and inside <see cref="PathVariable"/> when it names a folder.</summary>
     internal static readonly string[] FileNames =

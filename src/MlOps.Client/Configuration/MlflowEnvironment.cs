@@ -116,6 +116,45 @@ public static class MlflowEnvironment
     /// <summary>The part size (bytes) of multipart uploads through the tracking server (10 MiB by default).</summary>
     public const string MultipartUploadChunkSize = "MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE";
 
+    /// <summary><c>false</c> turns off the uploader's on-disk spool; <c>true</c> uses it for any store.</summary>
+    public const string Spool = "MLOPS_SPOOL";
+
+    /// <summary>The spool's root folder (one folder per tracking URI inside).</summary>
+    public const string SpoolDirectory = "MLOPS_SPOOL_DIR";
+
+    /// <summary><c>true</c>: every run logs system metrics (CPU, memory, disk, network, GPU).</summary>
+    public const string EnableSystemMetricsLogging = "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING";
+
+    /// <summary>Seconds between system-metric samples.</summary>
+    public const string SystemMetricsSamplingInterval = "MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL";
+
+    /// <summary>Samples averaged into one logged system-metric value.</summary>
+    public const string SystemMetricsSamplesBeforeLogging = "MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING";
+
+    /// <summary>A node id that prefixes system-metric names (multi-node training).</summary>
+    public const string SystemMetricsNodeId = "MLFLOW_SYSTEM_METRICS_NODE_ID";
+
+    /// <summary>The <c>libxgboost</c> file or folder for MlOps.Client.XGBoost.</summary>
+    public const string XGBoostLibraryPath = "XGBOOST_LIBRARY_PATH";
+
+    /// <summary>The AWS region (SageMaker, API Gateway, S3).</summary>
+    public const string AwsRegion = "AWS_REGION";
+
+    /// <summary>The AWS region when <see cref="AwsRegion"/> is unset (boto3's variable).</summary>
+    public const string AwsDefaultRegion = "AWS_DEFAULT_REGION";
+
+    /// <summary>The AWS profile whose region applies when no variable names one.</summary>
+    public const string AwsProfile = "AWS_PROFILE";
+
+    /// <summary>The AWS SDK's own checksum setting; when set, <c>s3://</c> transfers leave it to the SDK.</summary>
+    public const string AwsRequestChecksumCalculation = "AWS_REQUEST_CHECKSUM_CALCULATION";
+
+    /// <summary>The connection string of <c>wasbs://</c> artifact stores (first in Python's order).</summary>
+    public const string AzureStorageConnectionString = "AZURE_STORAGE_CONNECTION_STRING";
+
+    /// <summary>The account key of <c>wasbs://</c> artifact stores (second in Python's order).</summary>
+    public const string AzureStorageAccessKey = "AZURE_STORAGE_ACCESS_KEY";
+
     /// <summary>Default of <see cref="HttpRequestTimeout"/>: 120 seconds.</summary>
     public static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(120);
 

@@ -30,25 +30,25 @@ public sealed class SystemMetricsOptions
     {
         getVariable ??= Environment.GetEnvironmentVariable;
         var options = new SystemMetricsOptions();
-        if (getVariable("MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING") is { Length: > 0 } enabled)
+        if (getVariable(Configuration.MlflowEnvironment.EnableSystemMetricsLogging) is { Length: > 0 } enabled)
         {
             options.Enabled = enabled.Trim().ToLowerInvariant() is "true" or "1";
         }
 
-        if (getVariable("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL") is { Length: > 0 } interval)
+        if (getVariable(Configuration.MlflowEnvironment.SystemMetricsSamplingInterval) is { Length: > 0 } interval)
         {
             var seconds = double.TryParse(interval, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0 && s <= 86_400
-                ? s : throw new MlflowValidationException("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", $"MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL = '{interval}': not a number of seconds in (0, 86400].");
+                ? s : throw new MlflowValidationException(Configuration.MlflowEnvironment.SystemMetricsSamplingInterval, $"MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL = '{interval}': not a number of seconds in (0, 86400].");
             options.SamplingInterval = TimeSpan.FromSeconds(seconds);
         }
 
-        if (getVariable("MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING") is { Length: > 0 } samples)
+        if (getVariable(Configuration.MlflowEnvironment.SystemMetricsSamplesBeforeLogging) is { Length: > 0 } samples)
         {
             options.SamplesBeforeLogging = int.TryParse(samples, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 1
-                ? n : throw new MlflowValidationException("MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING", $"MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING = '{samples}': not a whole number ≥ 1.");
+                ? n : throw new MlflowValidationException(Configuration.MlflowEnvironment.SystemMetricsSamplesBeforeLogging, $"MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING = '{samples}': not a whole number ≥ 1.");
         }
 
-        if (getVariable("MLFLOW_SYSTEM_METRICS_NODE_ID") is { Length: > 0 } node)
+        if (getVariable(Configuration.MlflowEnvironment.SystemMetricsNodeId) is { Length: > 0 } node)
         {
             options.NodeId = node;
         }

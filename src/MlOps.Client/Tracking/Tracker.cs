@@ -87,9 +87,9 @@ public sealed partial class Tracker : IDisposable, IAsyncDisposable
         clientOptions.LoggerFactory ??= loggerFactory;
         options = options?.Copy() ?? new TrackerOptions(); // the caller's object is not changed
         var store = TrackingStores.Open(clientOptions);
-        if (Environment.GetEnvironmentVariable("MLOPS_SPOOL") is { Length: > 0 } spool)
+        if (Environment.GetEnvironmentVariable(Configuration.MlflowEnvironment.Spool) is { Length: > 0 } spool)
         {
-            options.Uploader.Spool.Enabled = Configuration.MlflowEnvironment.ParseBool("MLOPS_SPOOL", spool);
+            options.Uploader.Spool.Enabled = Configuration.MlflowEnvironment.ParseBool(Configuration.MlflowEnvironment.Spool, spool);
         }
 
         return new Tracker(store, options, loggerFactory, ownsStore: true);

@@ -44,7 +44,7 @@ public sealed class SpoolOptions
     internal Spooling.SpoolFileSystem? FileSystem { get; set; }
 
     internal string ResolveRoot() =>
-        Directory ?? Environment.GetEnvironmentVariable("MLOPS_SPOOL_DIR")
+        Directory ?? Environment.GetEnvironmentVariable(Configuration.MlflowEnvironment.SpoolDirectory)
         ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify), "MlOps.Client", "spool");
 
     /// <summary>A copy.</summary>
