@@ -135,6 +135,30 @@ public sealed class AutologTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Options_are_written_as_python_writes_params_floats_with_a_point_lists_as_python_lists()
+    {
+        var flat = PipelineDescription.FlattenOptions(new OptionsLike()).ToDictionary(p => p.Key, p => p.Value);
+        Assert.Equal("1.0", flat["Rate"]);       // str(1.0); "1" before, unlike Python
+        Assert.Equal("1.0", flat["Single"]);
+        Assert.Equal("1e-05", flat["Tiny"]);
+        Assert.Equal("3", flat["Count"]);
+        Assert.Equal("True", flat["Shuffle"]);
+        Assert.Equal("['a', 'b']", flat["Columns"]);  // str(['a', 'b'])
+        Assert.Equal("None", flat["Missing"]);
+    }
+
+    private sealed class OptionsLike
+    {
+        public double Rate = 1.0;
+        public float Single = 1f;
+        public double Tiny = 0.00001;
+        public int Count = 3;
+        public bool Shuffle = true;
+        public string[] Columns = ["a", "b"];
+        public double? Missing { get; set; }
+    }
+
+    [Fact]
     public void Nested_trainers_are_prefixed_and_options_flattened_with_stable_names()
     {
         var ova = _f.Context.Transforms.Conversion.MapValueToKey("Label", nameof(Flower.Species))

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Trainers;
+using MlOps.Client.Formatting;
 
 namespace MlOps.Client.MLNet.Autologging;
 
@@ -185,18 +186,16 @@ public sealed class PipelineDescription
         }
     }
 
+    /// <summary>A parameter as Python MLflow's <c>str(value)</c> stores it (<see cref="PythonFormat"/>: <c>1.0</c>, <c>True</c>, <c>['a', 1]</c>); an object that is not a value by its type name.</summary>
     private static string? Format(object? value) => value switch
     {
-        null => "None",
-        string s => s,
-        bool b => b ? "True" : "False",
-        Enum e => e.ToString(),
-        float f => f.ToString("R", CultureInfo.InvariantCulture),
-        double d => d.ToString("R", CultureInfo.InvariantCulture),
-        IFormattable f when value.GetType().IsPrimitive || value is decimal => f.ToString(null, CultureInfo.InvariantCulture),
-        IEnumerable list => "[" + string.Join(", ", list.Cast<object?>().Select(Format)) + "]",
+        null or string or bool or Enum or float or double or decimal => PythonFormat.Value(value),
+        IFormattable when value.GetType().IsPrimitive => PythonFormat.Value(value),
+        IEnumerable list => "[" + string.Join(", ", list.Cast<object?>().Select(Item)) + "]",
         _ => value.GetType().Name,
     };
+
+    private static string? Item(object? value) => value is string ? PythonFormat.Repr(value) : Format(value);
 }
 
 /// <summary>One estimator of a pipeline.</summary>

@@ -40,6 +40,9 @@ internal static class PythonFormat
         _ => Nested(value),
     };
 
+    /// <summary>A value as Python's <c>repr</c> writes it inside a list or dict: strings quoted (<c>'a'</c>), the rest as <see cref="Value"/>.</summary>
+    public static string Repr(object? value) => Nested(value);
+
     private static string Nested(object? value) => value switch
     {
         null => "None",
