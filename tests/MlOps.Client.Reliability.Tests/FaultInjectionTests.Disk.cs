@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Testing;
 using MlOps.Client.Tracking;
 using MlOps.Client.Uploading;
 using MlOps.Client.Uploading.Spooling;
+using MlOps.Client.Testing;
 
 namespace MlOps.Client.Reliability.Tests;
 
@@ -71,8 +72,8 @@ public sealed partial class FaultInjectionTests
         Assert.True(tmpfs.FreeBytes < 64 << 10, $"{tmpfs.FreeBytes} bytes free");
 
         _server.Faults.DownUntil = null; // the server answers again (the disk is still full)
-        await Until(() => _server.Run(runId).Status == "FINISHED", TimeSpan.FromSeconds(120), "the run's end reached the server");
-        await Until(() => tracker.Counters.SpoolBytes == 0, TimeSpan.FromSeconds(30), "the spool drained");
+        await Eventually.OnRealTimeAsync(() => _server.Run(runId).Status == "FINISHED", "the run's end reached the server", TimeSpan.FromSeconds(120));
+        await Eventually.OnRealTimeAsync(() => tracker.Counters.SpoolBytes == 0, "the spool drained", TimeSpan.FromSeconds(30));
         var counters = tracker.Counters;
         var delivered = _server.MetricCount(runId);
         var paramDelivered = _server.Run(runId).Params.ContainsKey("phase") ? 1 : 0;
@@ -112,7 +113,7 @@ public sealed partial class FaultInjectionTests
         Assert.True(disk.Failures > 0, "fsync failed at least once");
 
         _server.Faults.DownUntil = null;
-        await Until(() => _server.Run(run.RunId).Status == "FINISHED", TimeSpan.FromSeconds(120), "the run's end reached the server");
+        await Eventually.OnRealTimeAsync(() => _server.Run(run.RunId).Status == "FINISHED", "the run's end reached the server", TimeSpan.FromSeconds(120));
         Assert.Equal(30_000, _server.MetricCount(run.RunId));
         Assert.Equal(30_000, _server.MetricsReceived); // records cut off after the EIO were not also left on disk
         Assert.Equal(0, tracker.Counters.SpoolDropped);

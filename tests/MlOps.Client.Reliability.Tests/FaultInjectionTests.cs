@@ -4,6 +4,7 @@ using System.Globalization;
 using MlOps.Client.Tracking;
 using MlOps.Client.Uploading;
 using MlOps.Client.Validation;
+using MlOps.Client.Testing;
 
 namespace MlOps.Client.Reliability.Tests;
 
@@ -63,7 +64,7 @@ public sealed partial class FaultInjectionTests : IAsyncLifetime
     /// spool (on by default) the scope returns once entities are delivered <i>or spooled</i>; the replay finishes later.
     /// </summary>
     private Task EndedOnServer(string runId) =>
-        Until(() => _server.Run(runId).Status == "FINISHED", TimeSpan.FromSeconds(120), "the run's end (after all its entities) reached the server");
+        Eventually.OnRealTimeAsync(() => _server.Run(runId).Status == "FINISHED", "the run's end (after all its entities) reached the server", TimeSpan.FromSeconds(120));
 
     private static long LogFromThreads(RunScope run, int threads, int perThread, int firstStep = 0)
     {
@@ -351,17 +352,6 @@ public sealed partial class FaultInjectionTests : IAsyncLifetime
         return new Tracker(new Stores.RestTrackingStore(client), options, loggerFactory);
     }
 
-    private static async Task Until(Func<bool> condition, TimeSpan cap, string what)
-    {
-        var sw = Stopwatch.StartNew();
-        while (!condition() && sw.Elapsed < cap)
-        {
-            await Task.Delay(50);
-        }
-
-        Assert.True(condition(), $"{what} (waited {sw.Elapsed.TotalSeconds:0.#} s)");
-    }
-
     [Fact]
     public async Task Defaults_an_upload_request_gets_one_quick_resend_then_the_spool_not_the_clients_retry_budget()
     {
@@ -379,7 +369,7 @@ public sealed partial class FaultInjectionTests : IAsyncLifetime
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"spooled {sw.Elapsed.TotalSeconds:0.0} s after the first failure");
         _server.Faults.Clear();
         await run.EndAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        await Until(() => _server.Run(run.RunId).Status == "FINISHED", TimeSpan.FromSeconds(60), "replayed and ended");
+        await Eventually.OnRealTimeAsync(() => _server.Run(run.RunId).Status == "FINISHED", "replayed and ended", TimeSpan.FromSeconds(60));
         Assert.Equal(1, _server.MetricCount(run.RunId));
     }
 
@@ -408,12 +398,12 @@ public sealed partial class FaultInjectionTests : IAsyncLifetime
         Assert.True(tracker.Counters.Spooled > 0);
 
         _server.Faults.DownUntil = null; // the server is back: the replay runs by itself
-        await Until(() => _server.Run(runId).Status == "FINISHED", TimeSpan.FromSeconds(90), "the spooled end reached the server");
+        await Eventually.OnRealTimeAsync(() => _server.Run(runId).Status == "FINISHED", "the spooled end reached the server", TimeSpan.FromSeconds(90));
         Assert.True(_server.MetricCount(runId) == 16_000, $"{_server.MetricCount(runId)} metrics when the end arrived; {tracker.Counters}; log:\n" + string.Join("\n", logs.Collector.GetSnapshot().Select(r => r.Message)));
         AssertExact(runId, 4, 4_000);
         Assert.Equal("during-outage", _server.Run(runId).Params["phase"]);
         Assert.InRange(_server.Run(runId).EndTime!.Value, endedAfter, endedBefore); // the original end time, not the replay's
-        await Until(() => tracker.Counters.Replayed == tracker.Counters.Spooled, TimeSpan.FromSeconds(30), "every spooled entity replayed");
+        await Eventually.OnRealTimeAsync(() => tracker.Counters.Replayed == tracker.Counters.Spooled, "every spooled entity replayed", TimeSpan.FromSeconds(30));
     }
 
     [Fact]
@@ -543,7 +533,7 @@ public sealed partial class FaultInjectionTests : IAsyncLifetime
 
         Volatile.Write(ref dnsDown, false);
         await run.EndAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        await Until(() => _server.Run(run.RunId).Status == "FINISHED", TimeSpan.FromSeconds(90), "replayed once the name resolves again");
+        await Eventually.OnRealTimeAsync(() => _server.Run(run.RunId).Status == "FINISHED", "replayed once the name resolves again", TimeSpan.FromSeconds(90));
         Assert.Equal(501, _server.MetricCount(run.RunId));
     }
 

@@ -3,6 +3,7 @@ using MlOps.Client.Stores;
 using MlOps.Client.SystemMetrics;
 using MlOps.Client.Tests.Fixtures;
 using MlOps.Client.Tracking;
+using MlOps.Client.Testing;
 
 namespace MlOps.Client.Tests.SystemMetrics;
 
@@ -23,17 +24,6 @@ public sealed class SystemMetricsTests
         }
     }
 
-    private static async Task Until(FakeTimeProvider time, Func<bool> condition, string what)
-    {
-        for (var i = 0; i < 2000 && !condition(); i++)
-        {
-            time.Advance(TimeSpan.FromSeconds(1));
-            await Task.Delay(2);
-        }
-
-        Assert.True(condition(), what);
-    }
-
     [Fact]
     public async Task Samples_are_averaged_per_window_and_logged_as_system_metrics_at_steps_0_1_2_until_the_run_ends()
     {
@@ -45,7 +35,7 @@ public sealed class SystemMetricsTests
         var source = new ScriptedSource(10, 21, 30, 40, 50, 60, 70);
         await using var tracker = new Tracker(store, options) { SystemMetricsSources = () => [source] };
         var run = await tracker.StartRunAsync("train", new StartRunOptions { LogSystemMetrics = true });
-        await Until(time, () => source.Calls >= 5, "five samples");
+        await Eventually.OnFakeClockAsync(time, () => source.Calls >= 5, "five samples", step: TimeSpan.FromSeconds(1), steps: 2000);
         await run.FlushAsync();
         await run.EndAsync();
         var calls = source.Calls;

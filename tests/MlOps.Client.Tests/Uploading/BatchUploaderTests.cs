@@ -15,17 +15,6 @@ public class BatchUploaderTests
         return new Tracker(store, options);
     }
 
-    /// <summary>Yields until <paramref name="condition"/> holds; fails after 30 s instead of spinning forever.</summary>
-    private static async Task YieldUntil(Func<bool> condition, string what)
-    {
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), what);
-            await Task.Yield();
-        }
-    }
-
     [Fact]
     public void A_split_batch_of_another_processs_entities_stays_counted_as_replayed_from_another_process()
     {
@@ -158,7 +147,7 @@ public class BatchUploaderTests
         });
 
         // The producer blocks once the buffer (50) and the batch held at the gate are full.
-        await YieldUntil(() => tracker.Counters.BackpressureWaits > 0, "the producer never waited on the full buffer");
+        await Eventually.OnRealTimeAsync(() => tracker.Counters.BackpressureWaits > 0, "the producer never waited on the full buffer");
 
         Assert.False(producer.IsCompleted);
         gate.SetResult();
@@ -183,7 +172,7 @@ public class BatchUploaderTests
         store.BatchGate = () => gate.Task;
         run.LogMetric("first", 0);
         await run.Tracker.Uploader.FlushAsync(TimeSpan.Zero, CancellationToken.None); // wake the loop: it takes 'first' and waits at the gate
-        await YieldUntil(() => tracker.Counters.Buffered == 0, "the uploader never took 'first' from the buffer");
+        await Eventually.OnRealTimeAsync(() => tracker.Counters.Buffered == 0, "the uploader never took 'first' from the buffer");
 
         for (var i = 0; i < 30; i++)
         {

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 using MlOps.Client.Tests.Fixtures;
 using MlOps.Client.Tracking;
 using MlOps.Client.Uploading;
+using MlOps.Client.Testing;
 
 namespace MlOps.Client.Tests.Uploading;
 
@@ -26,30 +27,6 @@ public sealed class OutageTests : IDisposable
         var options = new TrackerOptions { HandleProcessExit = false, SetSystemTags = false };
         configure?.Invoke(options);
         return new Tracker(store, options, _loggerFactory);
-    }
-
-    /// <summary>Advances the fake clock until <paramref name="condition"/> holds; fails after 3,000 steps.</summary>
-    private static async Task Until(FakeTimeProvider time, Func<bool> condition, string what)
-    {
-        for (var i = 0; i < 3000 && !condition(); i++)
-        {
-            time.Advance(TimeSpan.FromMilliseconds(100));
-            await Task.Delay(1);
-        }
-
-        Assert.True(condition(), what);
-    }
-
-    /// <summary>Waits on real time for <paramref name="condition"/>, at most 30 s.</summary>
-    private static async Task Until(Func<bool> condition, string what)
-    {
-        using var cap = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (!condition() && !cap.IsCancellationRequested)
-        {
-            await Task.Delay(5);
-        }
-
-        Assert.True(condition(), what);
     }
 
     [Fact]
@@ -75,13 +52,13 @@ public sealed class OutageTests : IDisposable
 
         var endTime = time.GetUtcNow();
         var end = run.EndAsync();
-        await Until(time, () => end.IsCompleted, "EndAsync gives up after the flush timeout");
+        await Eventually.OnFakeClockAsync(time, () => end.IsCompleted, "EndAsync gives up after the flush timeout");
         var error = await Assert.ThrowsAnyAsync<MlflowException>(() => end);
         Assert.Contains("spool is off", error.Message, StringComparison.Ordinal);
         Assert.Equal(RunStatus.Running, store.Info(run.RunId).Status);
 
         Volatile.Write(ref down, false);
-        await Until(time, () => store.Info(run.RunId).Status == RunStatus.Finished, "the end kept in memory is sent after the run's metrics");
+        await Eventually.OnFakeClockAsync(time, () => store.Info(run.RunId).Status == RunStatus.Finished, "the end kept in memory is sent after the run's metrics");
         Assert.Equal(10, store.MetricCount(run.RunId));
         Assert.Equal(endTime.ToUnixTimeMilliseconds(), store.Info(run.RunId).EndTime);
         var calls = store.Calls.ToArray();
@@ -122,8 +99,8 @@ public sealed class OutageTests : IDisposable
             }
         });
 
-        await Until(() => tracker.Counters.BackpressureWaits > 0, "the wait is counted while it lasts");
-        await Until(
+        await Eventually.OnRealTimeAsync(() => tracker.Counters.BackpressureWaits > 0, "the wait is counted while it lasts");
+        await Eventually.OnRealTimeAsync(
             () => _logs.Collector.GetSnapshot().Any(r => r.Id.Id == 2001 && r.Level == LogLevel.Warning && r.Message.Contains("backpressure", StringComparison.Ordinal)),
             "a warning is logged while the thread waits");
         Assert.False(producer.IsCompleted); // still waiting: counted and warned before it ends

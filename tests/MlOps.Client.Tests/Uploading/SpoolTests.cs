@@ -5,6 +5,7 @@ using MlOps.Client.Uploading;
 using MlOps.Client.Uploading.Spooling;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using MlOps.Client.Testing;
 
 namespace MlOps.Client.Tests.Uploading;
 
@@ -26,20 +27,6 @@ public sealed class SpoolTests : IDisposable
 
     private readonly Microsoft.Extensions.Logging.Testing.FakeLoggerProvider _logs = new();
 
-    private static async Task Until(FakeTimeProvider time, Func<bool> condition, string what, Func<string>? state = null)
-    {
-        for (var i = 0; i < 3000 && !condition(); i++)
-        {
-            time.Advance(TimeSpan.FromMilliseconds(100));
-            await Task.Delay(2);
-        }
-
-        if (!condition())
-        {
-            Assert.Fail(what + " " + state?.Invoke()); // the state is read only on failure: it may race with the replay's deletions
-        }
-    }
-
     private static SpoolOptions Options(string dir, long maxBytes = 1L << 30) => new() { Enabled = true, Directory = dir, MaxBytes = maxBytes, FlushPolicy = SpoolFlushPolicy.EveryRecord };
 
     [Fact]
@@ -59,7 +46,7 @@ public sealed class SpoolTests : IDisposable
         run.LogParam("lr", 0.1);
         run.SetTag("phase", "one");
         run.SetTag("phase", "two");
-        await Until(time, () => tracker.Counters.Spooled >= 3002, "everything (the two values of one tag packed into one) reaches the spool while the server is down");
+        await Eventually.OnFakeClockAsync(time, () => tracker.Counters.Spooled >= 3002, "everything (the two values of one tag packed into one) reaches the spool while the server is down");
 
         await run.EndAsync(); // durable: returns without the server
         Assert.Equal(RunStatus.Finished, run.FinalStatus);
@@ -67,8 +54,8 @@ public sealed class SpoolTests : IDisposable
         Assert.True(tracker.Counters.SpoolBytes > 0);
 
         down = false;
-        await Until(time, () => store.Info(run.RunId).Status == RunStatus.Finished, "the spooled end reaches the server after the entities");
-        await Until(time, () => tracker.Counters.SpoolBytes == 0 && !Directory.EnumerateFiles(_dir.FullName, "*.seg", SearchOption.AllDirectories).Any(), "the spool is emptied");
+        await Eventually.OnFakeClockAsync(time, () => store.Info(run.RunId).Status == RunStatus.Finished, "the spooled end reaches the server after the entities");
+        await Eventually.OnFakeClockAsync(time, () => tracker.Counters.SpoolBytes == 0 && !Directory.EnumerateFiles(_dir.FullName, "*.seg", SearchOption.AllDirectories).Any(), "the spool is emptied");
         Assert.Equal(3000, store.MetricCount(run.RunId));
         Assert.Equal(Enumerable.Range(0, 3000).Select(i => (long)i), store.Metrics(run.RunId).Select(m => m.Step).Order());
         Assert.Equal("0.1", store.Params(run.RunId)["lr"]);
@@ -96,7 +83,7 @@ public sealed class SpoolTests : IDisposable
             }
 
             var end = run.EndAsync(); // the quick re-send waits on the fake clock
-            await Until(time1, () => end.IsCompleted, "the run end returns while the server is down");
+            await Eventually.OnFakeClockAsync(time1, () => end.IsCompleted, "the run end returns while the server is down");
             await end;
         } // graceful exit while the server is down: nothing is lost, it is on disk
 
@@ -227,9 +214,9 @@ public sealed class SpoolTests : IDisposable
 
         Assert.True(tracker.Counters.Spooled > 0);
         gate.SetResult();
-        await Until(time, () => store.MetricCount(run.RunId) == 20_000, "every metric arrives", () => $"{store.MetricCount(run.RunId)} {tracker.Counters} errors={string.Join(" | ", _logs.Collector.GetSnapshot().Where(r => r.Level >= Microsoft.Extensions.Logging.LogLevel.Error).Select(r => r.Message + " " + r.Exception?.ToString().Split('\n')[0] + " " + r.Exception?.StackTrace?.Split('\n').FirstOrDefault()))} files={string.Join(",", Directory.EnumerateFiles(_dir.FullName, "*", SearchOption.AllDirectories).Select(f => Path.GetFileName(f) + ":" + new FileInfo(f).Length + (f.EndsWith(".ack") ? "@" + BitConverter.ToInt64(File.ReadAllBytes(f)) : "")))}");
+        await Eventually.OnFakeClockAsync(time, () => store.MetricCount(run.RunId) == 20_000, "every metric arrives", state: () => $"{store.MetricCount(run.RunId)} {tracker.Counters} errors={string.Join(" | ", _logs.Collector.GetSnapshot().Where(r => r.Level >= Microsoft.Extensions.Logging.LogLevel.Error).Select(r => r.Message + " " + r.Exception?.ToString().Split('\n')[0] + " " + r.Exception?.StackTrace?.Split('\n').FirstOrDefault()))} files={string.Join(",", Directory.EnumerateFiles(_dir.FullName, "*", SearchOption.AllDirectories).Select(f => Path.GetFileName(f) + ":" + new FileInfo(f).Length + (f.EndsWith(".ack") ? "@" + BitConverter.ToInt64(File.ReadAllBytes(f)) : "")))}");
         await run.EndAsync();
-        await Until(time, () => store.Info(run.RunId).Status == RunStatus.Finished, "the run ends");
+        await Eventually.OnFakeClockAsync(time, () => store.Info(run.RunId).Status == RunStatus.Finished, "the run ends");
         Assert.Equal(0, tracker.Counters.Dropped);
     }
 
@@ -248,14 +235,14 @@ public sealed class SpoolTests : IDisposable
         }
 
         // Four requests in flight; the next batch waits for a slot longer than MaxBatchDelay: the rest goes to the disk.
-        await Until(time, () => tracker.Counters.Spooled >= 16_000, "what waits goes to the spool", () => tracker.Counters.ToString());
+        await Eventually.OnFakeClockAsync(time, () => tracker.Counters.Spooled >= 16_000, "what waits goes to the spool", state: () => tracker.Counters.ToString());
         Assert.True(tracker.Counters.Buffered < 1_000, tracker.Counters.ToString()); // nothing piles up in memory
         Assert.Single(_logs.Collector.GetSnapshot(), r => r.Id.Id == 2008);
         Assert.Contains("falling behind", _logs.Collector.GetSnapshot().Single(r => r.Id.Id == 2008).Message, StringComparison.Ordinal);
 
         gate.SetResult(); // the server catches up: the spool is replayed in order, every metric once
         await run.EndAsync();
-        await Until(time, () => store.Info(run.RunId).Status == RunStatus.Finished, "the run ends after its metrics", () => tracker.Counters.ToString());
+        await Eventually.OnFakeClockAsync(time, () => store.Info(run.RunId).Status == RunStatus.Finished, "the run ends after its metrics", state: () => tracker.Counters.ToString());
         Assert.Equal(20_000, store.MetricCount(run.RunId));
         Assert.Equal(Enumerable.Range(0, 20_000).Select(i => (long)i), store.Metrics(run.RunId).Select(m => m.Step).Order());
         Assert.Equal(20_000, tracker.Counters.Sent);
