@@ -37,6 +37,9 @@ internal sealed class SystemMetricsMonitor : IAsyncDisposable
 
     public void Start() => _loop = Task.Run(RunAsync);
 
+    /// <summary>Whether the sampling task runs (false before <see cref="Start"/> and once it has stopped).</summary>
+    internal bool IsSampling => _loop is { IsCompleted: false };
+
     private async Task RunAsync()
     {
         try

@@ -94,6 +94,9 @@ public sealed class RunScope : IDisposable, IAsyncDisposable
 
     private SystemMetrics.SystemMetricsMonitor? _systemMetrics;
 
+    /// <summary>The run's system-metrics monitor while it has one (tests observe it instead of waiting).</summary>
+    internal SystemMetrics.SystemMetricsMonitor? SystemMetricsMonitor => Volatile.Read(ref _systemMetrics);
+
     internal void SetCreationFailed(Exception ex)
     {
         Volatile.Write(ref _ended, 1);

@@ -36,11 +36,14 @@ public sealed class SystemMetricsTests
         await using var tracker = new Tracker(store, options) { SystemMetricsSources = () => [source] };
         var run = await tracker.StartRunAsync("train", new StartRunOptions { LogSystemMetrics = true });
         await Eventually.OnFakeClockAsync(time, () => source.Calls >= 5, "five samples", step: TimeSpan.FromSeconds(1), steps: 2000);
+        var monitor = run.SystemMetricsMonitor!;
+        Assert.True(monitor.IsSampling);
         await run.FlushAsync();
         await run.EndAsync();
+        Assert.False(monitor.IsSampling); // the run's end awaited the sampling task: it has returned, nothing can sample after this
+        Assert.Null(run.SystemMetricsMonitor);
         var calls = source.Calls;
         time.Advance(TimeSpan.FromMinutes(5));
-        await Task.Delay(20);
         Assert.Equal(calls, source.Calls); // stopped with the run
 
         var metrics = store.Metrics(run.RunId);
@@ -60,8 +63,8 @@ public sealed class SystemMetricsTests
         await using (var tracker = new Tracker(store, new TrackerOptions { HandleProcessExit = false, TimeProvider = time, ExperimentId = "0" }) { SystemMetricsSources = () => [source] })
         {
             using var run = await tracker.StartRunAsync("plain");
+            Assert.Null(run.SystemMetricsMonitor); // no sampler was made: nothing to wait for
             time.Advance(TimeSpan.FromMinutes(1));
-            await Task.Delay(20);
         }
 
         Assert.Equal(0, source.Calls);
