@@ -140,9 +140,9 @@ public static class EstimatorTrackingExtensions
 
 internal static partial class AutologLog
 {
-    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 1, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "ML.NET autologging could not save the model of run {RunId}; the fit is logged without it.")]
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 4201, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "ML.NET autologging could not save the model of run {RunId}; the fit is logged without it.")]
     public static partial void ModelNotSaved(Microsoft.Extensions.Logging.ILogger logger, string runId, Exception exception);
 
-    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 2, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "ML.NET autologging: an artifact of run {RunId} could not be uploaded; the run ended anyway.")]
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 4202, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "ML.NET autologging: an artifact of run {RunId} could not be uploaded; the run ended anyway.")]
     public static partial void UploadFailed(Microsoft.Extensions.Logging.ILogger logger, string runId, Exception exception);
 }

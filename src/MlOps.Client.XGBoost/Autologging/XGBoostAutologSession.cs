@@ -230,7 +230,7 @@ public sealed partial class XGBoostAutologSession : IDisposable
         }
     }
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "XGBoost autologging could not log the {What}; training goes on.")]
+    [LoggerMessage(EventId = 4103, Level = LogLevel.Warning, Message = "XGBoost autologging could not log the {What}; training goes on.")]
     private static partial void LogFailure(ILogger logger, string what, Exception exception);
 
     /// <summary>Logs <c>{eval}-{metric}</c> at step = iteration through the run's batched uploader (no I/O on the training thread).</summary>
