@@ -32,13 +32,24 @@ internal sealed class Batch(string runId)
 
     public static Batch ForRunEnd(string runId, RunStatus status, long endTimeMs) => new(runId) { End = new RunEnd(status, endTimeMs) };
 
+    /// <summary>Whether one more entity of <paramref name="kind"/> fits MLflow's log-batch limits.</summary>
     public bool CanAdd(EntityKind kind) =>
-        Count < Validation.MlflowLimits.MaxEntitiesPerBatch && kind switch
+        kind switch
         {
-            EntityKind.Metric => Metrics.Count < Validation.MlflowLimits.MaxMetricsPerBatch,
-            EntityKind.Param => Params.Count < Validation.MlflowLimits.MaxParamsPerBatch,
-            _ => Tags.Count < Validation.MlflowLimits.MaxTagsPerBatch,
+            EntityKind.Metric => CanTake(1, 0, 0),
+            EntityKind.Param => CanTake(0, 1, 0),
+            _ => CanTake(0, 0, 1),
         };
+
+    /// <summary>
+    /// The one batch-fit rule (live packing and spool replay): whether this many more metrics, params and tags stay within
+    /// MLflow's log-batch limits (1000 entities, 1000 metrics, 100 params, 1000 tags).
+    /// </summary>
+    public bool CanTake(int metrics, int @params, int tags) =>
+        Count + metrics + @params + tags <= Validation.MlflowLimits.MaxEntitiesPerBatch
+        && Metrics.Count + metrics <= Validation.MlflowLimits.MaxMetricsPerBatch
+        && Params.Count + @params <= Validation.MlflowLimits.MaxParamsPerBatch
+        && Tags.Count + tags <= Validation.MlflowLimits.MaxTagsPerBatch;
 
     public void Add(in PendingEntity e)
     {

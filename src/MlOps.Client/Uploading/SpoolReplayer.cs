@@ -286,10 +286,7 @@ internal sealed class SpoolReplayer(DiskSpool spool, BatchSender sender, OutageP
     }
 
     private static bool Fits(Batch batch, SpoolRecord record) =>
-        batch.Count + record.EntityCount <= MlflowLimits.MaxEntitiesPerBatch
-        && batch.Metrics.Count + record.Metrics.Count <= MlflowLimits.MaxMetricsPerBatch
-        && batch.Params.Count + record.Params.Count <= MlflowLimits.MaxParamsPerBatch
-        && batch.Tags.Count + record.Tags.Count <= MlflowLimits.MaxTagsPerBatch
+        batch.CanTake(record.Metrics.Count, record.Params.Count, record.Tags.Count)
         && !record.Params.Any(p => batch.Params.Exists(q => q.Key == p.Key)); // one value per param key in a request
 
     private static void Append(Batch batch, SpoolRecord record)

@@ -16,6 +16,25 @@ public class BatchUploaderTests
     }
 
     [Fact]
+    public void One_batch_fit_rule_holds_MLflows_log_batch_limits_for_packing_and_replay()
+    {
+        var batch = new Batch("r");
+        for (var i = 0; i < 99; i++)
+        {
+            batch.Params.Add(new Param("p" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), "v"));
+        }
+
+        Assert.True(batch.CanAdd(EntityKind.Param));
+        Assert.True(batch.CanTake(0, 1, 0));
+        Assert.False(batch.CanTake(0, 2, 0)); // 101 params
+        Assert.True(batch.CanTake(901, 0, 0)); // 1000 entities
+        Assert.False(batch.CanTake(901, 0, 1)); // 1001 entities
+        batch.Params.Add(new Param("last", "v"));
+        Assert.False(batch.CanAdd(EntityKind.Param));
+        Assert.True(batch.CanAdd(EntityKind.Metric));
+    }
+
+    [Fact]
     public void A_split_batch_of_another_processs_entities_stays_counted_as_replayed_from_another_process()
     {
         var batch = new Batch("r") { Foreign = true };
