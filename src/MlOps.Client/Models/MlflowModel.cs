@@ -309,44 +309,10 @@ public sealed partial class MlflowModel
     private static JsonNode? Scalar(YamlScalarNode scalar)
     {
         var text = scalar.Value ?? "";
-        if (scalar.Style is ScalarStyle.SingleQuoted or ScalarStyle.DoubleQuoted or ScalarStyle.Literal or ScalarStyle.Folded)
-        {
-            return text;
-        }
-
-        if (text is "" or "~" or "null" or "Null" or "NULL")
-        {
-            return null;
-        }
-
-        if (text is "true" or "True" or "TRUE")
-        {
-            return true;
-        }
-
-        if (text is "false" or "False" or "FALSE")
-        {
-            return false;
-        }
-
-        if (IntPattern().IsMatch(text) && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l))
-        {
-            return l;
-        }
-
-        if (FloatPattern().IsMatch(text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d))
-        {
-            return d;
-        }
-
-        return text;
+        return scalar.Style is ScalarStyle.SingleQuoted or ScalarStyle.DoubleQuoted or ScalarStyle.Literal or ScalarStyle.Folded
+            ? text
+            : YamlText.Resolve(text);
     }
-
-    [GeneratedRegex(@"^[-+]?[0-9]+$")]
-    private static partial Regex IntPattern();
-
-    [GeneratedRegex(@"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")]
-    private static partial Regex FloatPattern();
 }
 
 /// <summary>

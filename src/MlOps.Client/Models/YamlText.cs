@@ -79,6 +79,41 @@ internal static partial class YamlText
         _ => node.ToJsonString(),
     };
 
+    /// <summary>
+    /// The one reading of a plain (unquoted) YAML scalar, PyYAML's implicit resolver: null (<c>~</c>, <c>null</c>, empty),
+    /// bool (<c>true</c>/<c>false</c>, <c>yes</c>/<c>no</c>, <c>on</c>/<c>off</c> in their three casings), int, float;
+    /// anything else the string itself. <c>MLmodel</c> reading uses it, and writing quotes a string that it would not give back.
+    /// </summary>
+    internal static JsonNode? Resolve(string text)
+    {
+        if (text is "" or "~" or "null" or "Null" or "NULL")
+        {
+            return null;
+        }
+
+        if (text is "true" or "True" or "TRUE" or "yes" or "Yes" or "YES" or "on" or "On" or "ON")
+        {
+            return true;
+        }
+
+        if (text is "false" or "False" or "FALSE" or "no" or "No" or "NO" or "off" or "Off" or "OFF")
+        {
+            return false;
+        }
+
+        if (IntText().IsMatch(text) && long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var l))
+        {
+            return l;
+        }
+
+        if (FloatText().IsMatch(text) && double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d))
+        {
+            return d;
+        }
+
+        return text;
+    }
+
     // PyYAML quotes a string when it would read back as another type (null, bool, number, date) or is not plain.
     private static string Scalar(string s)
     {
@@ -86,7 +121,8 @@ internal static partial class YamlText
             || char.IsWhiteSpace(s[0]) || char.IsWhiteSpace(s[^1])
             || s.IndexOfAny([':', '#', '\'', '"', '\n', '\r', '\t', '{', '}', '[', ']', ',', '&', '*', '!', '|', '>', '%', '@', '`']) >= 0 && !PlainWithColon(s)
             || s[0] is '-' or '?'
-            || s is "null" or "Null" or "NULL" or "~" or "true" or "True" or "TRUE" or "false" or "False" or "FALSE" or "yes" or "Yes" or "no" or "No" or "on" or "On" or "off" or "Off" or "y" or "n"
+            || s is "y" or "n" or "Y" or "N" // YAML 1.1 booleans some readers take
+            || Resolve(s) is not JsonValue resolved || !resolved.TryGetValue<string>(out _)
             || IntText().IsMatch(s) || FloatText().IsMatch(s) || DatePattern().IsMatch(s);
         return needsQuotes ? "'" + s.Replace("'", "''", StringComparison.Ordinal) + "'" : s;
     }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using MlOps.Client.Models;
 using MlOps.Client.Tests.Fixtures;
@@ -61,6 +62,25 @@ public class MlflowModelTests
         Assert.Equal("model", json["artifact_path"]!.GetValue<string>());
         Assert.Equal("mlflow.xgboost", json["flavors"]!["python_function"]!["loader_module"]!.GetValue<string>());
         Assert.Equal("802053e354c1477e95236c71f79f7604", json["run_id"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void Plain_scalars_are_typed_as_PyYAML_types_them_and_strings_that_would_not_read_back_are_quoted()
+    {
+        var model = MlflowModel.Parse("flavors:\n  f:\n    a: yes\n    b: 'yes'\n    c: 3\n    d: 1.5e3\n    e: ~\n    g: off\n    h: mlflow.xgboost\n");
+        var f = model.Flavors["f"];
+        Assert.Equal(JsonValueKind.True, f["a"]!.GetValueKind());       // yaml.safe_load("a: yes") == {'a': True}
+        Assert.Equal("yes", f["b"]!.GetValue<string>());                // quoted: the string
+        Assert.Equal(3L, f["c"]!.GetValue<long>());
+        Assert.Equal(1500.0, f["d"]!.GetValue<double>());
+        Assert.Null(f["e"]);
+        Assert.Equal(JsonValueKind.False, f["g"]!.GetValueKind());
+        Assert.Equal("mlflow.xgboost", f["h"]!.GetValue<string>());
+
+        var written = MlflowModel.Parse(model.ToYaml()).Flavors["f"];   // what is written reads back as it was
+        Assert.Equal(JsonValueKind.True, written["a"]!.GetValueKind());
+        Assert.Equal("yes", written["b"]!.GetValue<string>());
+        Assert.Contains("b: 'yes'", model.ToYaml(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -103,7 +103,9 @@ public sealed class SqliteLoggedModelTests : IDisposable
             for (var i = 0; i < 3; i++)
             {
                 var info = await run.LogModelAsync($"w{i}", new LogModelOptions { Name = $"model-{i}", Params = { ["depth"] = i.ToString(System.Globalization.CultureInfo.InvariantCulture) } }, new TextFlavor());
-                run.LogMetric("acc", 0.5 + (i / 10.0), 0, info.LoggedModelId);
+                // Its own step: a model logged later also carries the run's earlier values of acc, and two values of one key at
+                // one step and one millisecond are one row of logged_model_metrics (MLflow's primary key), the later ignored.
+                run.LogMetric("acc", 0.5 + (i / 10.0), i, info.LoggedModelId);
             }
         }
 
