@@ -45,8 +45,6 @@ internal static class ArtifactStoreSchemes
         };
 
     /// <summary>The provider from the scheme's package; <see cref="NotSupportedException"/> naming the package when the application does not reference it.</summary>
-    [UnconditionalSuppressMessage("Trimming", "IL2057:Unrecognized value passed to the parameter of method", Justification = "The type names are constants of packages the application references.")]
-    [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "The providers have a public parameterless constructor, kept by DynamicDependency.")]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor, "MlOps.Client.Aws.S3ArtifactRepositoryProvider", "MlOps.Client.Aws")]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor, "MlOps.Client.Azure.BlobArtifactRepositoryProvider", "MlOps.Client.Azure")]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor, "MlOps.Client.GoogleCloud.GcsArtifactRepositoryProvider", "MlOps.Client.GoogleCloud")]
@@ -57,19 +55,7 @@ internal static class ArtifactStoreSchemes
             return null;
         }
 
-        Type? type;
-        try
-        {
-            type = Type.GetType(typeName + ", " + package, throwOnError: false);
-        }
-        catch (IOException)
-        {
-            type = null;
-        }
-
-        return type is not null && Activator.CreateInstance(type) is IArtifactRepositoryProvider provider
-            ? provider
-            : throw new NotSupportedException(
-                $"Artifact URIs with the scheme '{SchemeOf(artifactUri)}' ('{Configuration.UriRedaction.Redact(artifactUri)}') are written by the package {package}: dotnet add package {package}.");
+        return OptionalPackages.Create<IArtifactRepositoryProvider>(package, typeName,
+            () => $"Artifact URIs with the scheme '{SchemeOf(artifactUri)}' ('{Configuration.UriRedaction.Redact(artifactUri)}') are written by the package {package}: dotnet add package {package}.");
     }
 }

@@ -20,8 +20,6 @@ internal static class TrackingUriResolvers
     public static bool IsManaged(string trackingUri) => PackageFor(trackingUri) is not null;
 
     /// <summary>The resolver from the service's package; <see cref="NotSupportedException"/> naming the package when the application does not reference it.</summary>
-    [UnconditionalSuppressMessage("Trimming", "IL2057:Unrecognized value passed to the parameter of method", Justification = "The type names are constants of packages the application references.")]
-    [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "The resolvers have a public parameterless constructor, kept by DynamicDependency.")]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor, "MlOps.Client.Azure.AzureMlTrackingUri", "MlOps.Client.Azure")]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor, "MlOps.Client.Aws.SageMakerTrackingUri", "MlOps.Client.Aws")]
     public static ITrackingUriResolver For(string trackingUri)
@@ -34,25 +32,9 @@ internal static class TrackingUriResolvers
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor, "MlOps.Client.Aws.ApiGatewayTrackingUri", "MlOps.Client.Aws")]
     public static ITrackingUriResolver ApiGateway(string trackingUri) => Create("MlOps.Client.Aws", "MlOps.Client.Aws.ApiGatewayTrackingUri", trackingUri);
 
-    [UnconditionalSuppressMessage("Trimming", "IL2057:Unrecognized value passed to the parameter of method", Justification = "The type names are constants of packages the application references.")]
-    [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "The resolvers have a public parameterless constructor, kept by DynamicDependency.")]
-    private static ITrackingUriResolver Create(string package, string typeName, string trackingUri)
-    {
-        Type? type;
-        try
-        {
-            type = Type.GetType(typeName + ", " + package, throwOnError: false);
-        }
-        catch (IOException)
-        {
-            type = null;
-        }
-
-        return type is not null && Activator.CreateInstance(type) is ITrackingUriResolver resolver
-            ? resolver
-            : throw new NotSupportedException(
-                $"The tracking URI '{Configuration.UriRedaction.Redact(trackingUri)}' needs the package {package}: dotnet add package {package}.");
-    }
+    private static ITrackingUriResolver Create(string package, string typeName, string trackingUri) =>
+        OptionalPackages.Create<ITrackingUriResolver>(package, typeName,
+            () => $"The tracking URI '{Configuration.UriRedaction.Redact(trackingUri)}' needs the package {package}: dotnet add package {package}.");
 
     private static (string Package, string TypeName)? PackageFor(string trackingUri) =>
         trackingUri.StartsWith("azureml://", StringComparison.OrdinalIgnoreCase) ? ("MlOps.Client.Azure", "MlOps.Client.Azure.AzureMlTrackingUri")
