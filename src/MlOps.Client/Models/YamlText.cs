@@ -121,7 +121,7 @@ internal static partial class YamlText
             || char.IsWhiteSpace(s[0]) || char.IsWhiteSpace(s[^1])
             || s.IndexOfAny([':', '#', '\'', '"', '\n', '\r', '\t', '{', '}', '[', ']', ',', '&', '*', '!', '|', '>', '%', '@', '`']) >= 0 && !PlainWithColon(s)
             || s[0] is '-' or '?'
-            || s is "y" or "n" or "Y" or "N" // YAML 1.1 booleans some readers take
+            || s is "y" or "n" // YAML 1.1 booleans some readers take (as before)
             || Resolve(s) is not JsonValue resolved || !resolved.TryGetValue<string>(out _)
             || IntText().IsMatch(s) || FloatText().IsMatch(s) || DatePattern().IsMatch(s);
         return needsQuotes ? "'" + s.Replace("'", "''", StringComparison.Ordinal) + "'" : s;
