@@ -90,6 +90,18 @@ public abstract class ObjectStoreConformanceTests : IDisposable
         Assert.Equal(MlflowErrorCodes.ResourceDoesNotExist, intoFile.ErrorCode);
     }
 
+    [StoreFact]
+    public async Task A_cancelled_transfer_stops_with_OperationCanceledException_not_a_store_error()
+    {
+        var repository = NewRepository();
+        var file = WriteFile("c.bin", 1000);
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => repository.UploadFileAsync(file, "c.bin", null, cancelled.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => repository.ListAsync(null, cancelled.Token));
+        Assert.Empty(await repository.ListAsync()); // nothing was written
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {

@@ -109,17 +109,9 @@ internal sealed record BlobEnvironment(string? ConnectionString, string? AccessK
     public static BlobEnvironment Read(Func<string, string?> environment)
     {
         string? Get(string name) => environment(name) is { Length: > 0 } v ? v : null;
-        var timeout = DefaultTimeout;
-        if (Get(MlflowEnvironment.ArtifactUploadDownloadTimeout) is { } seconds)
-        {
-            var value = MlflowEnvironment.ParseInt(MlflowEnvironment.ArtifactUploadDownloadTimeout, seconds, -1);
-            timeout = value switch
-            {
-                -1 => System.Threading.Timeout.InfiniteTimeSpan,
-                0 => throw new FormatException($"{MlflowEnvironment.ArtifactUploadDownloadTimeout} must be a number of seconds > 0, or -1 for no limit; got 0."),
-                _ => TimeSpan.FromSeconds(value),
-            };
-        }
+        var timeout = Get(MlflowEnvironment.ArtifactUploadDownloadTimeout) is { } seconds
+            ? MlflowEnvironment.ParseTimeoutSeconds(MlflowEnvironment.ArtifactUploadDownloadTimeout, seconds)
+            : DefaultTimeout;
 
         return new BlobEnvironment(Get(MlflowEnvironment.AzureStorageConnectionString), Get(MlflowEnvironment.AzureStorageAccessKey), timeout);
     }

@@ -115,21 +115,11 @@ internal sealed record GcsSettings(int? UploadChunkSize, int? DownloadChunkSize,
                 : throw new FormatException($"{name} must be a multiple of {UploadObjectOptions.MinimumChunkSize} bytes (256 KiB), as Cloud Storage requires; got {value}.");
         }
 
-        var timeout = DefaultTimeout;
-        foreach (var name in new[] { MlflowEnvironment.ArtifactUploadDownloadTimeout, MlflowEnvironment.GcsDefaultTimeout })
-        {
-            if (Get(name) is { } seconds)
-            {
-                var value = MlflowEnvironment.ParseInt(name, seconds, -1);
-                timeout = value switch
-                {
-                    -1 => System.Threading.Timeout.InfiniteTimeSpan,
-                    0 => throw new FormatException($"{name} must be a number of seconds > 0, or -1 for no limit; got 0."),
-                    _ => TimeSpan.FromSeconds(value),
-                };
-                break;
-            }
-        }
+        var timeout = Get(MlflowEnvironment.ArtifactUploadDownloadTimeout) is { } seconds
+            ? MlflowEnvironment.ParseTimeoutSeconds(MlflowEnvironment.ArtifactUploadDownloadTimeout, seconds)
+            : Get(MlflowEnvironment.GcsDefaultTimeout) is { } deprecated
+                ? MlflowEnvironment.ParseTimeoutSeconds(MlflowEnvironment.GcsDefaultTimeout, deprecated)
+                : DefaultTimeout;
 
         return new GcsSettings(Chunk(MlflowEnvironment.GcsUploadChunkSize), Chunk(MlflowEnvironment.GcsDownloadChunkSize), timeout);
     }

@@ -196,6 +196,15 @@ public static class MlflowEnvironment
         return result;
     }
 
+    /// <summary>A timeout in whole seconds as MLflow's artifact variables give it: <c>-1</c> for none, 0 refused.</summary>
+    internal static TimeSpan ParseTimeoutSeconds(string name, string value) =>
+        ParseInt(name, value, -1) switch
+        {
+            -1 => System.Threading.Timeout.InfiniteTimeSpan,
+            0 => throw new FormatException($"{name} must be a number of seconds > 0, or -1 for no limit; got 0."),
+            var seconds => TimeSpan.FromSeconds(seconds),
+        };
+
     internal static long ParseLong(string name, string value, long min)
     {
         if (!long.TryParse(value.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var result) || result < min)

@@ -12,11 +12,9 @@ public sealed partial class EnvironmentNameTests
     [Fact]
     public void Environment_variable_names_are_spelled_only_in_MlflowEnvironment()
     {
-        var root = MlOps.Client.Testing.SampleProcess.RepositoryRoot();
-        var offenders = Directory.EnumerateFiles(Path.Combine(root, "src"), "*.cs", SearchOption.AllDirectories)
-            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
-                && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
-                && !f.EndsWith(Path.Combine("Configuration", "MlflowEnvironment.cs"), StringComparison.Ordinal))
+        var root = SourceTree.Root;
+        var offenders = SourceTree.Files()
+            .Where(f => !f.EndsWith(Path.Combine("Configuration", "MlflowEnvironment.cs"), StringComparison.Ordinal))
             .SelectMany(f => File.ReadLines(f).Select((line, i) => (File: Path.GetRelativePath(root, f), Line: i + 1, Text: line)))
             .Where(l => !l.Text.TrimStart().StartsWith("///", StringComparison.Ordinal) && VariableLiteral().IsMatch(l.Text))
             .Select(l => $"{l.File}:{l.Line}: {l.Text.Trim()}")

@@ -11,9 +11,8 @@ public sealed partial class LogEventIdTests
     [Fact]
     public void No_two_log_events_share_an_id()
     {
-        var root = MlOps.Client.Testing.SampleProcess.RepositoryRoot();
-        var events = Directory.EnumerateFiles(Path.Combine(root, "src"), "*.cs", SearchOption.AllDirectories)
-            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+        var root = SourceTree.Root;
+        var events = SourceTree.Files()
             .SelectMany(f => EventId().Matches(File.ReadAllText(f)).Select(m => (Id: int.Parse(m.Groups["id"].Value, System.Globalization.CultureInfo.InvariantCulture), File: Path.GetRelativePath(root, f))))
             .ToList();
         Assert.True(events.Count >= 30, $"only {events.Count} log events found: the scan misses them");
