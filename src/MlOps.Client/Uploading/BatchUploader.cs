@@ -7,36 +7,30 @@ using MlOps.Client.Validation;
 namespace MlOps.Client.Uploading;
 
 /// <summary>
-/// The background uploader. Logging threads add entities to an <see cref="EntityBuffer"/>; one loop (started without
-/// the caller's execution context, so no ambient run leaks into it) drains it in rounds, packs them into requests
-/// (<see cref="BatchPacker"/>), and routes each round: to the server through the <see cref="BatchSender"/> (up to
-/// <see cref="UploaderOptions.MaxConcurrentRequests"/> at once, run ends after their run's batches), or — while the
-/// server is away — to the spool (<see cref="SpoolReplayer"/>), which replays in order once the
-/// <see cref="OutagePolicy"/>'s backoff has passed. Without a spool, failed batches wait in memory for a re-send.
+/// The background uploader: it decides when and how many requests go; the <see cref="Delivery"/> decides what becomes
+/// of each. Logging threads add entities to an <see cref="EntityBuffer"/>; one loop (started without the caller's
+/// execution context, so no ambient run leaks into it) drains it in rounds, packs them into requests
+/// (<see cref="BatchPacker"/>), and hands each round to the delivery: up to <see cref="UploaderOptions.MaxConcurrentRequests"/>
+/// requests at once, a run end after its run's requests; while the spool holds records, behind them. Replay passes of
+/// the spool (<see cref="SpoolQueue"/>) run beside the loop once the delivery's backoff has passed.
 /// </summary>
 /// <remarks>
 /// Duplicates: a metric carries the timestamp taken when it was logged, so a batch sent again after an ambiguous
 /// failure is stored once (the server keys metrics by run, key, timestamp, step and value); params are re-sent with
 /// the same value, which the server accepts; tags are idempotent.
 /// </remarks>
-internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnostics.IUploaderGauges
+internal sealed class BatchUploader : IAsyncDisposable, Diagnostics.IUploaderGauges
 {
     private static readonly TimeSpan WarningInterval = TimeSpan.FromSeconds(10);
-
-    /// <summary>The pause before the next replay pass when the last one could open none of what is left (another process holds it).</summary>
-    private static readonly TimeSpan BlockedReplayPause = TimeSpan.FromSeconds(1);
 
     private readonly UploaderOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly EntityBuffer _buffer;
-    private readonly OutagePolicy _policy;
-    private readonly BatchSender _sender;
-    private readonly SpoolReplayer? _replayer;
-    private readonly RunRefusals _refusals = new();
+    private readonly Delivery _delivery;
+    private readonly SpoolQueue? _spool;
     private readonly Task _loop;
     private readonly CancellationTokenSource _abort = new();
-    private readonly List<Batch> _retry = [];
     private readonly List<(long Watermark, TaskCompletionSource<bool> Done)> _waiters = [];
     private readonly object _waitersGate = new();
     private readonly object _replayGate = new();
@@ -49,19 +43,13 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
     private readonly SemaphoreSlim _slots;
     private int _inFlight;
     private long _lastWarning = long.MinValue;
-    private int _outageWarned;
     private int _lagWarned;
     private Task _replayTask = Task.CompletedTask;
 
-    private long _sent;
-    private long _sentForeign;
     private long _spilled;
     private long _runEnds;
-    private long _retried;
-    private long _rejected;
     private long _dropped;
     private long _waits;
-    private long _abandoned;
 
     public BatchUploader(ITrackingStore store, UploaderOptions options, TimeProvider time, ILogger logger)
     {
@@ -69,18 +57,17 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
         _time = time;
         _logger = logger;
         _buffer = new EntityBuffer(options.MaxBufferedEntities, MlflowLimits.MaxMetricsPerBatch, Wake, OnWaitStarted);
-        _policy = new OutagePolicy(options, time);
-        _sender = new BatchSender(store, options, _policy, time);
         _slots = new SemaphoreSlim(Math.Max(1, options.MaxConcurrentRequests));
         if (options.Spool.Enabled ?? store is IUploadStore)
         {
-            var spool = new DiskSpool(options.Spool, store.Uri, time, logger);
-            _replayer = new SpoolReplayer(spool, _sender, _policy, _refusals, logger, replayPending: options.Spool.ReplayOnStart);
+            _spool = new SpoolQueue(new DiskSpool(options.Spool, store.Uri, time, logger), replayPending: options.Spool.ReplayOnStart);
         }
         else if (options.BufferFullPolicy == BufferFullPolicy.Spill)
         {
             throw new ArgumentException("BufferFullPolicy.Spill needs the spool: set UploaderOptions.Spool.Enabled.", nameof(options));
         }
+
+        _delivery = new Delivery(store, options, time, logger, _spool);
 
         UploaderMetrics.Track(this);
         using (ExecutionContext.SuppressFlow())
@@ -92,31 +79,39 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
     public UploaderCounters Counters => new()
     {
         Queued = LoggedCount,
-        Sent = Interlocked.Read(ref _sent),
-        Retried = Interlocked.Read(ref _retried),
-        Rejected = Interlocked.Read(ref _rejected),
+        Sent = _delivery.Sent,
+        Retried = _delivery.Retried,
+        Rejected = _delivery.RejectedCount,
         Dropped = Interlocked.Read(ref _dropped),
         BackpressureWaits = Interlocked.Read(ref _waits),
         Buffered = _buffer.Count,
-        Requests = _sender.Requests,
-        Spooled = _replayer?.Spooled ?? 0,
-        Replayed = _replayer?.Replayed ?? 0,
-        ReplayedFromOtherProcesses = _replayer?.ReplayedForeign ?? 0,
-        SpoolDropped = _replayer?.Spool.Dropped ?? 0,
-        SpoolBytes = _replayer?.Spool.Bytes ?? 0,
-        SpoolMemoryBytes = _replayer?.Spool.MemoryBytes ?? 0,
-        SpoolDamaged = _replayer?.Spool.DamagedRecords ?? 0,
-        Abandoned = Interlocked.Read(ref _abandoned),
+        Requests = _delivery.Requests,
+        Spooled = _spool?.Spooled ?? 0,
+        Replayed = _spool?.Replayed ?? 0,
+        ReplayedFromOtherProcesses = _spool?.ReplayedForeign ?? 0,
+        SpoolDropped = _spool?.Disk.Dropped ?? 0,
+        SpoolBytes = _spool?.Disk.Bytes ?? 0,
+        SpoolMemoryBytes = _spool?.Disk.MemoryBytes ?? 0,
+        SpoolDamaged = _spool?.Disk.DamagedRecords ?? 0,
+        Abandoned = _delivery.Abandoned,
     };
 
     /// <summary>The spool folder, when the spool is enabled.</summary>
-    public string? SpoolFolder => _replayer?.Spool.Folder;
+    public string? SpoolFolder => _spool?.Disk.Folder;
 
     /// <summary>Called for each entity the server refused.</summary>
-    public event Action<RejectedEntity>? Rejected;
+    public event Action<RejectedEntity>? Rejected
+    {
+        add => _delivery.Rejected += value;
+        remove => _delivery.Rejected -= value;
+    }
 
     /// <summary>Called once per run that can no longer be logged to (deleted, not active, unknown on the server).</summary>
-    public event Action<string, MlflowException>? RunLost;
+    public event Action<string, MlflowException>? RunLost
+    {
+        add => _delivery.RunLost += value;
+        remove => _delivery.RunLost -= value;
+    }
 
     /// <summary>Queues an entity (the hot path: no allocation unless the buffer is full).</summary>
     public void Enqueue(ref PendingEntity entity)
@@ -126,7 +121,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
             throw new ObjectDisposedException(nameof(BatchUploader), "The tracker was disposed: nothing more can be logged.");
         }
 
-        var policy = _options.BufferFullPolicy == BufferFullPolicy.Wait && _replayer is { Active: true } ? BufferFullPolicy.Spill : _options.BufferFullPolicy;
+        var policy = _options.BufferFullPolicy == BufferFullPolicy.Wait && _delivery.Spooling ? BufferFullPolicy.Spill : _options.BufferFullPolicy;
         switch (_buffer.Add(ref entity, policy))
         {
             case AddResult.Dropped:
@@ -139,7 +134,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
                 Warn("entities are spilled to the spool");
                 var batch = new Batch(entity.RunId);
                 batch.Add(in entity);
-                _replayer!.Append([batch]);
+                _delivery.ToSpool([batch]);
                 Wake();
                 return;
         }
@@ -158,10 +153,10 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
     }
 
     /// <summary>Whether <paramref name="runId"/> was found lost on the server, and why.</summary>
-    public bool IsRunLost(string runId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MlflowException? error) => _refusals.IsLost(runId, out error);
+    public bool IsRunLost(string runId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MlflowException? error) => _delivery.IsRunLost(runId, out error);
 
     /// <summary>Takes (and forgets) the entities of <paramref name="runId"/> refused so far: the first ones kept, and how many in all.</summary>
-    public (IReadOnlyList<RejectedEntity> Kept, long Total) TakeRejected(string runId) => _refusals.Take(runId);
+    public (IReadOnlyList<RejectedEntity> Kept, long Total) TakeRejected(string runId) => _delivery.TakeRejected(runId);
 
     /// <summary>
     /// Waits until every entity queued before the call has been delivered, spooled or refused. Returns
@@ -192,7 +187,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
         }
         catch (TimeoutException)
         {
-            UploaderLog.FlushTimedOut(_logger, timeout.TotalSeconds, _buffer.Count + PendingRetryCount());
+            UploaderLog.FlushTimedOut(_logger, timeout.TotalSeconds, _buffer.Count + _delivery.PendingRetries);
             return false;
         }
         finally
@@ -207,7 +202,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
     /// </summary>
     public async Task<bool> ReplaySpoolAsync(CancellationToken cancellationToken)
     {
-        if (_replayer is null)
+        if (_spool is null)
         {
             return true;
         }
@@ -218,8 +213,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
             waiter = _replayWaiter ??= new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
-        _policy.DueNow();
-        _replayer.Activate();
+        _delivery.ReplayNow();
         _flushRequested = true;
         Wake();
         return await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -240,7 +234,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
         }
 
         var delivered = await FlushAsync(Left(stopReserve), CancellationToken.None).ConfigureAwait(false);
-        if (_replayer is { Active: true } && Left(stopReserve) > TimeSpan.Zero)
+        if (_delivery.Spooling && Left(stopReserve) > TimeSpan.Zero)
         {
             // One last replay if the server is back; what stays spooled is replayed by the next process.
             using var cts = new CancellationTokenSource(Left(stopReserve), _time);
@@ -293,25 +287,18 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
         }
 
         UploaderMetrics.Untrack(this);
-        if (_replayer is not null)
+        if (_spool is not null)
         {
             // Whatever could not be delivered in time goes to the spool: a graceful exit loses nothing.
             var rest = new PendingEntity[MlflowLimits.MaxEntitiesPerBatch];
             int n;
             while ((n = _buffer.Drain(rest)) > 0)
             {
-                _replayer.Append(BatchPacker.Pack(rest.AsSpan(0, n)));
+                _spool.Append(BatchPacker.Pack(rest.AsSpan(0, n)));
             }
 
-            List<Batch> retry;
-            lock (_retry)
-            {
-                retry = [.. _retry];
-                _retry.Clear();
-            }
-
-            _replayer.Append(retry);
-            _replayer.Spool.Dispose();
+            _spool.Append(_delivery.TakeRetries(now: true));
+            _spool.Disk.Dispose();
         }
 
         _abort.Dispose();
@@ -342,7 +329,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
             }
 
             CompleteWaiters();
-            if (_stopping && (_buffer.Count == 0 && PendingRetryCount() == 0 && Volatile.Read(ref _inFlight) == 0 || _abort.IsCancellationRequested))
+            if (_stopping && (_buffer.Count == 0 && _delivery.PendingRetries == 0 && Volatile.Read(ref _inFlight) == 0 || _abort.IsCancellationRequested))
             {
                 await WaitForInFlightAsync().ConfigureAwait(false); // aborted requests hand their batches back first
                 await _replayTask.ConfigureAwait(false); // a replay pass ends at its next request once aborted
@@ -351,7 +338,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
         }
     }
 
-    private bool Waiting => PendingRetryCount() > 0 || _replayer is { Active: true };
+    private bool Waiting => _delivery.PendingRetries > 0 || _delivery.Spooling;
 
     private async Task WaitForWorkAsync()
     {
@@ -359,16 +346,16 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
         var onlyInFlight = _buffer.Count == 0 && !waiting && Volatile.Read(ref _inFlight) > 0; // nothing to do until they settle
         if (!onlyInFlight && (_stopping || _flushRequested || _buffer.Count >= MlflowLimits.MaxMetricsPerBatch))
         {
-            if (!waiting || (_policy.IsDue && _replayTask.IsCompleted) || _abort.IsCancellationRequested || _buffer.Count > 0)
+            if (!waiting || (_delivery.IsDue && _replayTask.IsCompleted) || _abort.IsCancellationRequested || _buffer.Count > 0)
             {
                 return;
             }
         }
 
         var delay = _options.MaxBatchDelay;
-        if (waiting && _replayTask.IsCompleted && _policy.UntilDue < delay)
+        if (waiting && _replayTask.IsCompleted && _delivery.UntilDue < delay)
         {
-            delay = _policy.UntilDue;
+            delay = _delivery.UntilDue;
         }
 
         if (delay <= TimeSpan.Zero)
@@ -386,15 +373,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
     {
         while (true)
         {
-            List<Batch> batches;
-            lock (_retry)
-            {
-                batches = _policy.IsDue || _abort.IsCancellationRequested ? [.. _retry] : [];
-                if (batches.Count > 0)
-                {
-                    _retry.Clear();
-                }
-            }
+            var batches = _delivery.TakeRetries(now: _abort.IsCancellationRequested);
 
             _inRound = true;
             var n = _buffer.Drain(round);
@@ -402,7 +381,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
             {
                 if (n == 0 && batches.Count == 0)
                 {
-                    if (_replayer is { Active: true } && (_policy.IsDue || _stopping))
+                    if (_delivery.Spooling && (_delivery.IsDue || _stopping))
                     {
                         StartReplay();
                     }
@@ -412,14 +391,14 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
 
                 batches.AddRange(BatchPacker.Pack(round.AsSpan(0, n)));
                 Interlocked.Add(ref _drained, n);
-                DropLostRuns(batches);
+                _delivery.DropLostRuns(batches);
                 if (_abort.IsCancellationRequested)
                 {
-                    KeepForRetry(batches);
+                    _delivery.KeepForRetry(batches);
                     return;
                 }
 
-                if (_replayer is { Active: true })
+                if (_delivery.Spooling)
                 {
                     // The server is away (or the spool has older records): keep the order by spooling behind them. A run
                     // end also waits for the requests still in flight, which go to the spool when they fail.
@@ -428,8 +407,8 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
                         await WaitForInFlightAsync().ConfigureAwait(false);
                     }
 
-                    _replayer.Append(batches);
-                    if (_policy.IsDue)
+                    _delivery.ToSpool(batches);
+                    if (_delivery.IsDue)
                     {
                         StartReplay(); // beside the loop, which keeps moving what is logged to the disk meanwhile
                     }
@@ -445,7 +424,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
             }
 
             CompleteWaiters();
-            if (n < round.Length && (PendingRetryCount() > 0 || _buffer.Count < MlflowLimits.MaxMetricsPerBatch) && !_stopping && !_flushRequested)
+            if (n < round.Length && (_delivery.PendingRetries > 0 || _buffer.Count < MlflowLimits.MaxMetricsPerBatch) && !_stopping && !_flushRequested)
             {
                 return;
             }
@@ -470,7 +449,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
             if (batch.IsRunEnd)
             {
                 await WaitForInFlightAsync().ConfigureAwait(false);
-                await RouteRunEndAsync(batch).ConfigureAwait(false);
+                await _delivery.DeliverRunEndAsync(batch, _abort.Token).ConfigureAwait(false);
                 continue;
             }
 
@@ -489,7 +468,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
                     await WaitForInFlightAsync().ConfigureAwait(false);
                 }
 
-                _replayer!.Append(rest);
+                _delivery.ToSpool(rest);
                 return;
             }
 
@@ -509,7 +488,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
             return true;
         }
 
-        if (_replayer is null)
+        if (_spool is null)
         {
             await _slots.WaitAsync().ConfigureAwait(false);
             return true;
@@ -533,14 +512,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
         await Task.Yield(); // the loop goes on while this request travels
         try
         {
-            await _sender.DeliverAsync(batch, this, _abort.Token).ConfigureAwait(false);
-        }
-#pragma warning disable CA1031 // a request must never take the uploader down; its batch is kept
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            UploaderLog.LoopError(_logger, ex);
-            ((IDeliveryReport)this).Unreachable(batch, new SendOutcome(SendStatus.Unavailable, ex)); // kept: spooled or re-sent
+            await _delivery.DeliverAsync(batch, _abort.Token).ConfigureAwait(false); // never throws: the delivery keeps what it could not settle
         }
         finally
         {
@@ -567,23 +539,6 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
         _slots.Release(slots);
     }
 
-    /// <summary>A run end, once its run's requests are settled: behind its spooled or re-sent batches, else to the server.</summary>
-    private async Task RouteRunEndAsync(Batch end)
-    {
-        if (_replayer is not null && (_replayer.Active || _replayer.HasPendingEntities(end.RunId)))
-        {
-            _replayer.Append([end]); // behind the run's spooled entities
-        }
-        else if (HasRetry(end.RunId))
-        {
-            KeepForRetry([end], count: false); // behind the run's batches waiting for a re-send
-        }
-        else
-        {
-            await _sender.DeliverAsync(end, this, _abort.Token).ConfigureAwait(false);
-        }
-    }
-
     /// <summary>Starts a replay pass beside the loop (one at a time): a long pass to a slow server never keeps the loop from draining the ring to the disk.</summary>
     private void StartReplay()
     {
@@ -604,8 +559,7 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            UploaderLog.LoopError(_logger, ex);
-            _policy.Failed(null); // the next pass after the backoff, not at once
+            _delivery.ReplayFailed(ex); // the next pass after the backoff, not at once
             CompleteReplayWaiter(false);
         }
         finally
@@ -616,165 +570,22 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
 
     private async Task ReplayAsync()
     {
-        var result = await _replayer!.ReplayAsync(this, _abort.Token, Math.Max(1, _options.MaxConcurrentRequests)).ConfigureAwait(false);
-        switch (result)
+        var pass = await _delivery.ReplayAsync(Math.Max(1, _options.MaxConcurrentRequests), _abort.Token).ConfigureAwait(false);
+        if (pass == ReplayPass.Drained)
         {
-            case SpoolReplayer.ReplayPass.Drained:
-                _policy.Succeeded();
-                Interlocked.Exchange(ref _outageWarned, 0); // the spool drained: the next outage (or lag) is said again
-                Interlocked.Exchange(ref _lagWarned, 0);
-                CompleteReplayWaiter(true);
-                break;
-            case SpoolReplayer.ReplayPass.GoAgain:
-                _policy.DueNow(); // appended to while replaying: go again at once
-                break;
-            case SpoolReplayer.ReplayPass.Blocked:
-                _policy.Defer(BlockedReplayPause); // not an outage: no backoff growth, no back-to-back passes either
-                CompleteReplayWaiter(false);
-                break;
-            default:
-                CompleteReplayWaiter(false);
-                break;
+            Interlocked.Exchange(ref _lagWarned, 0); // the spool drained: the next lag is said again
+            CompleteReplayWaiter(true);
+        }
+        else if (pass != ReplayPass.GoAgain)
+        {
+            CompleteReplayWaiter(false);
         }
     }
-
-    // ---- what happened to each batch (IDeliveryReport) ----
-
-    void IDeliveryReport.Delivered(Batch batch)
-    {
-        Interlocked.Add(ref batch.Foreign ? ref _sentForeign : ref _sent, batch.Count);
-        UploaderMetrics.Sent.Add(batch.Count);
-    }
-
-    void IDeliveryReport.Unreachable(Batch batch, in SendOutcome outcome)
-    {
-        var reason = outcome.Error?.Message ?? "no answer";
-        _policy.Failed(outcome.RetryAfter);
-        if (_replayer is null)
-        {
-            UploaderLog.BatchFailed(_logger, batch.Count, batch.RunId, reason);
-            KeepForRetry([batch]);
-            return;
-        }
-
-        _replayer.Append([batch]);
-        if (Interlocked.Exchange(ref _outageWarned, 1) == 0)
-        {
-            SpoolLog.Spooled(_logger, batch.Count, batch.RunId, reason); // once per outage, not once per batch
-        }
-    }
-
-    void IDeliveryReport.Refused(Batch batch, MlflowException error)
-    {
-        Interlocked.Add(ref _rejected, Math.Max(1, batch.Count));
-        UploaderMetrics.Rejected.Add(Math.Max(1, batch.Count));
-        foreach (var r in batch.Describe(error))
-        {
-            var total = _refusals.Add(r);
-            if (total <= RunRefusals.LoggedPerRun)
-            {
-                UploaderLog.EntityRejected(_logger, r.Kind, r.Key, r.RunId, error.Message);
-            }
-            else if (total == RunRefusals.LoggedPerRun + 1)
-            {
-                UploaderLog.MoreRejected(_logger, r.RunId);
-            }
-
-            try
-            {
-                Rejected?.Invoke(r);
-            }
-#pragma warning disable CA1031 // a user callback must not stop the uploader
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                UploaderLog.LoopError(_logger, ex);
-            }
-        }
-    }
-
-    void IDeliveryReport.RunLost(Batch batch, MlflowException error)
-    {
-        Interlocked.Add(ref _abandoned, batch.Count);
-        if (!_refusals.MarkLost(batch.RunId, error))
-        {
-            return;
-        }
-
-        UploaderLog.RunLost(_logger, batch.RunId, error.Message);
-        try
-        {
-            RunLost?.Invoke(batch.RunId, error);
-        }
-#pragma warning disable CA1031 // a callback must not stop the uploader
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            UploaderLog.LoopError(_logger, ex);
-        }
-    }
-
-    void IDeliveryReport.Aborted(Batch batch) => KeepForRetry([batch]);
 
     // ---- helpers ----
 
-    private void DropLostRuns(List<Batch> batches)
-    {
-        if (!_refusals.AnyLost)
-        {
-            return;
-        }
-
-        batches.RemoveAll(b =>
-        {
-            if (!_refusals.IsLost(b.RunId, out _))
-            {
-                return false;
-            }
-
-            Interlocked.Add(ref _abandoned, b.Count);
-            return true;
-        });
-    }
-
-    private void KeepForRetry(List<Batch> batches, bool count = true)
-    {
-        if (count)
-        {
-            var n = 0;
-            foreach (var b in batches)
-            {
-                n += b.Count;
-            }
-
-            Interlocked.Add(ref _retried, n);
-            UploaderMetrics.Retried.Add(n);
-        }
-
-        lock (_retry)
-        {
-            _retry.AddRange(batches);
-        }
-    }
-
-    private bool HasRetry(string runId)
-    {
-        lock (_retry)
-        {
-            return _retry.Exists(b => b.RunId == runId);
-        }
-    }
-
-    private int PendingRetryCount()
-    {
-        lock (_retry)
-        {
-            return _retry.Count;
-        }
-    }
-
     private bool IsDelivered(long watermark) =>
-        Interlocked.Read(ref _drained) >= watermark && PendingRetryCount() == 0 && !_inRound && Volatile.Read(ref _inFlight) == 0;
+        Interlocked.Read(ref _drained) >= watermark && _delivery.PendingRetries == 0 && !_inRound && Volatile.Read(ref _inFlight) == 0;
 
     private void CompleteWaiters()
     {
@@ -835,5 +646,5 @@ internal sealed class BatchUploader : IAsyncDisposable, IDeliveryReport, Diagnos
     long Diagnostics.IUploaderGauges.Buffered => _buffer.Count;
 
     /// <inheritdoc/>
-    long Diagnostics.IUploaderGauges.SpoolBytes => _replayer?.Spool.Bytes ?? 0;
+    long Diagnostics.IUploaderGauges.SpoolBytes => _spool?.Disk.Bytes ?? 0;
 }

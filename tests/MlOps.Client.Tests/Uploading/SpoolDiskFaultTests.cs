@@ -400,18 +400,19 @@ public sealed class SpoolDiskFaultTests : IDisposable
         other.Append(Metric(0));
         using var spool = Open(Options());
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var uploaderOptions = new UploaderOptions();
-        var policy = new OutagePolicy(uploaderOptions, time);
         var store = Substitute.For<ITrackingStore>();
-        var replayer = new SpoolReplayer(spool, new BatchSender(store, uploaderOptions, policy, time), policy, new RunRefusals(), _log, replayPending: true);
+        var delivery = new Delivery(store, new UploaderOptions(), time, _log, new SpoolQueue(spool, replayPending: true));
 
-        var pass = await replayer.ReplayAsync(Substitute.For<IDeliveryReport>(), CancellationToken.None);
+        var pass = await delivery.ReplayAsync(1, CancellationToken.None);
 
-        Assert.Equal(SpoolReplayer.ReplayPass.Blocked, pass); // the uploader pauses (OutagePolicy.Defer) instead of spinning
+        Assert.Equal(ReplayPass.Blocked, pass);
+        Assert.False(delivery.IsDue); // the next pass waits a pause (OutagePolicy.Defer) instead of spinning
         Assert.Empty(store.ReceivedCalls());
         Assert.True(spool.HasPending);
         other.Dispose(); // the other process let go: the next pass sends its records
-        Assert.Equal(SpoolReplayer.ReplayPass.Drained, await replayer.ReplayAsync(Substitute.For<IDeliveryReport>(), CancellationToken.None));
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(delivery.IsDue);
+        Assert.Equal(ReplayPass.Drained, await delivery.ReplayAsync(1, CancellationToken.None));
         Assert.NotEmpty(store.ReceivedCalls());
     }
 
