@@ -122,7 +122,7 @@ internal sealed partial class DatabricksArtifactRepository : IArtifactRepository
 
     /// <summary>Sends <paramref name="count"/> bytes of the file from <paramref name="offset"/> to the signed URL, with its headers.</summary>
     private Task SendWindowAsync(HttpMethod method, DatabricksCredentialInfo credential, string localFile, long offset, long count, string path, IProgress<ArtifactTransferProgress>? progress, CancellationToken cancellationToken) =>
-        HttpArtifactRepository.WithRetriesAsync(_client, async () =>
+        _client.WithRetriesAsync(method, path, async _ =>
         {
             var file = new FileStream(localFile, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous);
             await using (file.ConfigureAwait(false))
@@ -199,7 +199,7 @@ internal sealed partial class DatabricksArtifactRepository : IArtifactRepository
     private async Task<string> PutPartAsync(DatabricksCredentialInfo credential, string localFile, long offset, long count, CancellationToken cancellationToken)
     {
         string? etag = null;
-        await HttpArtifactRepository.WithRetriesAsync(_client, async () =>
+        await _client.WithRetriesAsync(HttpMethod.Put, new Uri(credential.SignedUri!).GetLeftPart(UriPartial.Path), async _ =>
         {
             var file = new FileStream(localFile, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous);
             await using (file.ConfigureAwait(false))

@@ -41,7 +41,7 @@ internal sealed partial class DatabricksFilesArtifactRepository : IArtifactRepos
     {
         ArgumentException.ThrowIfNullOrEmpty(localFile);
         var path = ArtifactPaths.Normalize(artifactPath);
-        await HttpArtifactRepository.WithRetriesAsync(_client, async () =>
+        await _client.WithRetriesAsync(HttpMethod.Put, path, async _ =>
         {
             var file = new FileStream(localFile, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous | FileOptions.SequentialScan);
             await using (file.ConfigureAwait(false))

@@ -78,7 +78,7 @@ internal sealed class HttpArtifactRepository : IArtifactRepository
             return;
         }
 
-        await WithRetriesAsync(_client, async () =>
+        await _client.WithRetriesAsync(HttpMethod.Put, path, async _ =>
         {
             var stream = new FileStream(localFile, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous | FileOptions.SequentialScan);
             await using (stream.ConfigureAwait(false))
@@ -140,7 +140,7 @@ internal sealed class HttpArtifactRepository : IArtifactRepository
                             progress.Report(new ArtifactTransferProgress(path, sent, length)); // under the lock: in order
                         }
                     });
-                    await WithRetriesAsync(_client, async () =>
+                    await _client.WithRetriesAsync(HttpMethod.Put, path, async _ =>
                     {
                         var stream = new FileStream(localFile, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous);
                         await using (stream.ConfigureAwait(false))
@@ -246,25 +246,6 @@ internal sealed class HttpArtifactRepository : IArtifactRepository
             Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body, requestInfo)) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
         };
         return await _client.SendAsync(request, responseInfo, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>Per-file (or per-part) retries for streamed transfers, which the pipeline does not retry, with the client's retry settings.</summary>
-    internal static async Task WithRetriesAsync(MlflowClient client, Func<Task> attempt, CancellationToken cancellationToken)
-    {
-        var retry = client.Options.Retry;
-        for (var n = 0; ; n++)
-        {
-            try
-            {
-                await attempt().ConfigureAwait(false);
-                return;
-            }
-            catch (MlflowException ex) when (Transience.IsTransient(ex) && n < retry.MaxRetries && !cancellationToken.IsCancellationRequested)
-            {
-                var delay = MlflowHttpPipeline.ResilienceHandler.ComputeDelay(retry, n + 1, null, client.Options.TimeProvider, Random.Shared);
-                await Task.Delay(delay, client.Options.TimeProvider, cancellationToken).ConfigureAwait(false);
-            }
-        }
     }
 
     /// <summary>One part's bytes sent so far, for the whole file's progress.</summary>

@@ -89,6 +89,27 @@ public partial class MlflowClient : IDisposable
     /// <summary>What puts the credentials on this client's requests, or <see langword="null"/>.</summary>
     internal IMlflowAuthProvider? AuthProvider => _auth;
 
+    /// <summary>
+    /// Runs an operation that re-opens its source on each try (a streamed artifact transfer, which the pipeline sends once)
+    /// under the client's retry policy: the same settings, transience, backoff and <c>Retry-After</c> as every request.
+    /// </summary>
+    internal async Task WithRetriesAsync(HttpMethod method, string path, Func<CancellationToken, Task> attempt, CancellationToken cancellationToken)
+    {
+        var retries = _operationRetries ??= MlflowHttpPipeline.CreateOperationRetries(Options, MlflowHttpPipeline.CreateLogger(Options));
+        var context = Polly.ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(MlflowHttpPipeline.OperationKey, (method.Method, path));
+        try
+        {
+            await retries.ExecuteAsync(static async (ctx, run) => await run(ctx.CancellationToken).ConfigureAwait(false), context, attempt).ConfigureAwait(false);
+        }
+        finally
+        {
+            Polly.ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    private Polly.ResiliencePipeline? _operationRetries;
+
     /// <summary>Disposes the HTTP resources this client created.</summary>
     public void Dispose()
     {

@@ -123,6 +123,38 @@ internal static class MlflowHttpPipeline
         "Signature", "AWSAccessKeyId", "Policy", "Key-Pair-Id", "GoogleAccessId", "token", "access_token",
     };
 
+    /// <summary>
+    /// The retries of an operation that re-opens its source on each try (a streamed artifact transfer, which the handler
+    /// sends once): the same settings, transience and delays as every other request, and the same log line and counter.
+    /// </summary>
+    public static ResiliencePipeline CreateOperationRetries(MlflowClientOptions options, ILogger logger)
+    {
+        var retry = options.Retry;
+        var builder = new ResiliencePipelineBuilder { TimeProvider = options.TimeProvider };
+        if (retry.MaxRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = retry.MaxRetries,
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is MlflowException ex && Transience.IsTransient(ex)),
+                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(
+                    ResilienceHandler.ComputeDelay(retry, args.AttemptNumber + 1, (args.Outcome.Exception as MlflowException)?.RetryAfter, Random.Shared)),
+                OnRetry = args =>
+                {
+                    var (method, path) = args.Context.Properties.GetValue(OperationKey, ("", ""));
+                    MlflowClientMetrics.Retries.Add(1, new KeyValuePair<string, object?>("http.request.method", method));
+                    ClientLog.Retrying(logger, method, path, args.RetryDelay.TotalMilliseconds, args.AttemptNumber + 1, retry.MaxRetries, args.Outcome.Exception?.Message ?? "");
+                    return default;
+                },
+            });
+        }
+
+        return builder.Build();
+    }
+
+    /// <summary>The method and path of an operation run by <see cref="CreateOperationRetries"/>, for its log line.</summary>
+    internal static readonly ResiliencePropertyKey<(string Method, string Path)> OperationKey = new("MlOps.Client.Operation");
+
     /// <summary>Overall deadline, retries with MLflow's backoff and <c>Retry-After</c>, per-attempt timeout.</summary>
     internal sealed class ResilienceHandler : DelegatingHandler
     {
@@ -147,7 +179,7 @@ internal static class MlflowHttpPipeline
                     ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome) && !(NeverAnswered && IsUnreachable(args.Outcome.Exception))),
                     DelayGenerator = args =>
                     {
-                        var delay = ComputeDelay(retry, args.AttemptNumber + 1, args.Outcome.Result, options.TimeProvider, Random.Shared); // thread-safe: retries run concurrently
+                        var delay = ComputeDelay(retry, args.AttemptNumber + 1, Transience.RetryAfter(args.Outcome.Result, options.TimeProvider), Random.Shared); // thread-safe: retries run concurrently
                         return ValueTask.FromResult<TimeSpan?>(delay);
                     },
                     OnRetry = args =>
@@ -257,7 +289,8 @@ internal static class MlflowHttpPipeline
         private static bool IsTransient(Outcome<HttpResponseMessage> outcome) =>
             Transience.IsTransient(outcome.Exception, outcome.Result is { } response ? (int)response.StatusCode : null);
 
-        internal static TimeSpan ComputeDelay(MlflowRetryOptions retry, int retryNumber, HttpResponseMessage? response, TimeProvider time, Random random)
+        /// <summary>The wait before retry <paramref name="retryNumber"/>: MLflow's backoff with jitter, or the server's <c>Retry-After</c> when longer (and respected).</summary>
+        internal static TimeSpan ComputeDelay(MlflowRetryOptions retry, int retryNumber, TimeSpan? retryAfter, Random random)
         {
             var backoff = Backoff.Exponential(TimeSpan.FromSeconds(retry.BackoffFactor), retryNumber, retry.MaxBackoff);
             if (retry.BackoffJitter > 0)
@@ -265,7 +298,7 @@ internal static class MlflowHttpPipeline
                 backoff += TimeSpan.FromSeconds(random.NextDouble() * retry.BackoffJitter);
             }
 
-            if (retry.RespectRetryAfter && Transience.RetryAfter(response, time) is { } wait && wait > backoff)
+            if (retry.RespectRetryAfter && retryAfter is { } wait && wait > backoff)
             {
                 backoff = wait;
             }

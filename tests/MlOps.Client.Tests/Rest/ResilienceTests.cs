@@ -48,6 +48,45 @@ public class ResilienceTests
     }
 
     [Fact]
+    public async Task A_streamed_artifact_upload_is_retried_under_the_same_policy_Retry_After_log_line_and_counter()
+    {
+        using var server = new RecordedServer();
+        const string path = "/api/2.0/mlflow-artifacts/artifacts/1/e0615394aa0f4901b930c39ef92bfa3b/artifacts/flaky.txt";
+        server.Server.Given(Request.Create().WithPath(path).UsingPut()).InScenario("put").WillSetStateTo("failed")
+            .RespondWith(Response.Create().WithStatusCode(429).WithHeader("Retry-After", "7").WithHeader("Content-Type", "application/json")
+                .WithBody("""{"error_code":"REQUEST_LIMIT_EXCEEDED","message":"slow down"}"""));
+        server.Server.Given(Request.Create().WithPath(path).UsingPut()).InScenario("put").WhenStateIs("failed")
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody("{}"));
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var logs = new FakeLoggerProvider();
+        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
+        using var client = server.CreateClient(o => { o.Retry.MaxRetries = 2; o.Retry.BackoffFactor = 0.1; o.Retry.BackoffJitter = 0; o.TimeProvider = time; o.LoggerFactory = loggerFactory; });
+        var file = Path.Combine(Path.GetTempPath(), $"mlops-flaky-{Guid.NewGuid():N}.txt");
+        await File.WriteAllTextAsync(file, "again");
+        using var retries = new MetricCollector<long>(null, "MlOps.Client", "mlops.client.request.retries");
+        try
+        {
+            var repository = MlOps.Client.Artifacts.ArtifactRepositories.ForUri("mlflow-artifacts:/1/e0615394aa0f4901b930c39ef92bfa3b/artifacts", client);
+            var waited = await RunWithFakeTime(time, async () =>
+            {
+                await repository.UploadFileAsync(file, "flaky.txt");
+                return true;
+            }, TimeSpan.FromMilliseconds(500));
+
+            Assert.Equal(2, server.Requests.Count);
+            Assert.All(server.Requests, r => Assert.Equal("again", r.Body)); // the file is read again for the second try
+            Assert.True(waited >= TimeSpan.FromSeconds(7), $"waited {waited}: Retry-After says 7 s, the backoff 0.1 s");
+            var line = Assert.Single(logs.Collector.GetSnapshot(), r => r.Id.Id == 1003);
+            Assert.Contains("PUT flaky.txt in 7000 ms", line.Message, StringComparison.Ordinal);
+            Assert.Contains(retries.GetMeasurementSnapshot(), m => Equals(m.Tags["http.request.method"], "PUT")); // other tests' retries may be counted too
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task A_503_is_retried_then_succeeds_after_the_backoff()
     {
         using var server = new RecordedServer();
@@ -87,22 +126,22 @@ public class ResilienceTests
         var retry = new MlflowRetryOptions { BackoffFactor = 2, BackoffJitter = 0 };
         using var seconds = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
         seconds.Headers.RetryAfter = new RetryConditionHeaderValue(TimeSpan.FromSeconds(30));
-        Assert.Equal(TimeSpan.FromSeconds(30), MlflowHttpPipeline.ResilienceHandler.ComputeDelay(retry, 1, seconds, time, new Random(1)));
+        Assert.Equal(TimeSpan.FromSeconds(30), MlflowHttpPipeline.ResilienceHandler.ComputeDelay(retry, 1, Transience.RetryAfter(seconds, time), new Random(1)));
 
         using var date = new HttpResponseMessage(HttpStatusCode.ServiceUnavailable);
         date.Headers.RetryAfter = new RetryConditionHeaderValue(time.GetUtcNow().AddSeconds(45));
-        Assert.Equal(TimeSpan.FromSeconds(45), MlflowHttpPipeline.ResilienceHandler.ComputeDelay(retry, 1, date, time, new Random(1)));
+        Assert.Equal(TimeSpan.FromSeconds(45), MlflowHttpPipeline.ResilienceHandler.ComputeDelay(retry, 1, Transience.RetryAfter(date, time), new Random(1)));
 
         using var shorter = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
         shorter.Headers.RetryAfter = new RetryConditionHeaderValue(TimeSpan.FromSeconds(1));
-        Assert.Equal(TimeSpan.FromSeconds(8), MlflowHttpPipeline.ResilienceHandler.ComputeDelay(retry, 3, shorter, time, new Random(1)));
+        Assert.Equal(TimeSpan.FromSeconds(8), MlflowHttpPipeline.ResilienceHandler.ComputeDelay(retry, 3, Transience.RetryAfter(shorter, time), new Random(1)));
 
         retry.RespectRetryAfter = false;
-        Assert.Equal(TimeSpan.FromSeconds(2), MlflowHttpPipeline.ResilienceHandler.ComputeDelay(retry, 1, seconds, time, new Random(1)));
+        Assert.Equal(TimeSpan.FromSeconds(2), MlflowHttpPipeline.ResilienceHandler.ComputeDelay(retry, 1, Transience.RetryAfter(seconds, time), new Random(1)));
         retry.MaxBackoff = TimeSpan.FromSeconds(5);
-        Assert.Equal(TimeSpan.FromSeconds(5), MlflowHttpPipeline.ResilienceHandler.ComputeDelay(retry, 10, null, time, new Random(1)));
+        Assert.Equal(TimeSpan.FromSeconds(5), MlflowHttpPipeline.ResilienceHandler.ComputeDelay(retry, 10, null, new Random(1)));
         retry.BackoffJitter = 1;
-        Assert.InRange(MlflowHttpPipeline.ResilienceHandler.ComputeDelay(retry, 1, null, time, new Random(1)), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(3));
+        Assert.InRange(MlflowHttpPipeline.ResilienceHandler.ComputeDelay(retry, 1, null, new Random(1)), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(3));
     }
 
     [Fact]
