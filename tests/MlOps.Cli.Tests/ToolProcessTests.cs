@@ -100,7 +100,7 @@ public sealed class ToolProcessTests : IDisposable
 
             await using var store = SqliteTrackingStore.Open("sqlite:///" + Path.Combine(folder.FullName, "mlflow.db"));
             var experiment = await store.FindExperimentByNameAsync("quickstart", default);
-            var runs = (await store.SearchRunsAsync(new SearchRunsOptions { ExperimentIds = { experiment!.ExperimentId } }, null, default)).Values;
+            var runs = (await store.SearchRunsPageAsync(new SearchRunsOptions { ExperimentIds = { experiment!.ExperimentId } }, null, default)).Values;
             Assert.Equal(runs.Select(r => r.Info.RunId).Order(), rows.Select(r => r["run_id"]).Order());
             Assert.Equal(["run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time"], ParseHeader(result.Output).Take(6));
             foreach (var run in runs)

@@ -27,10 +27,10 @@ internal sealed class NullStore : ITrackingStore
     public Task<string> CreateExperimentAsync(string name, string? artifactLocation, IReadOnlyDictionary<string, string>? tags, CancellationToken cancellationToken) => Task.FromResult("1");
     public Task<Experiment> GetExperimentAsync(string experimentId, CancellationToken cancellationToken) => Task.FromResult(new Experiment { ExperimentId = experimentId });
     public Task<Experiment?> FindExperimentByNameAsync(string name, CancellationToken cancellationToken) => Task.FromResult<Experiment?>(null);
-    public Task<MlflowPage<Experiment>> SearchExperimentsAsync(SearchExperimentsOptions query, string? pageToken, CancellationToken cancellationToken) => Task.FromResult(new MlflowPage<Experiment>([], null));
+    public Task<MlflowPage<Experiment>> SearchExperimentsPageAsync(SearchExperimentsOptions query, string? pageToken, CancellationToken cancellationToken) => Task.FromResult(new MlflowPage<Experiment>([], null));
     public Task<Run> GetRunAsync(string runId, CancellationToken cancellationToken) => Task.FromResult(new Run { Info = new RunInfo { RunId = runId } });
     public Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> datasets, CancellationToken cancellationToken) => Task.CompletedTask;
     public Task<IReadOnlyList<Metric>> GetMetricHistoryAsync(string runId, string metricKey, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<Metric>>([]);
-    public Task<MlflowPage<Run>> SearchRunsAsync(SearchRunsOptions query, string? pageToken, CancellationToken cancellationToken) => Task.FromResult(new MlflowPage<Run>([], null));
+    public Task<MlflowPage<Run>> SearchRunsPageAsync(SearchRunsOptions query, string? pageToken, CancellationToken cancellationToken) => Task.FromResult(new MlflowPage<Run>([], null));
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

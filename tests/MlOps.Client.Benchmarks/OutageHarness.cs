@@ -73,7 +73,7 @@ internal static class OutageHarness
         public Task<Experiment> GetExperimentAsync(string experimentId, CancellationToken cancellationToken) =>
             Task.FromResult(new Experiment { ExperimentId = experimentId, Name = "Default", ArtifactLocation = "mlflow-artifacts:/0" });
         public Task<Experiment?> FindExperimentByNameAsync(string name, CancellationToken cancellationToken) => inner.FindExperimentByNameAsync(name, cancellationToken);
-        public Task<MlflowPage<Experiment>> SearchExperimentsAsync(SearchExperimentsOptions query, string? pageToken, CancellationToken cancellationToken) => inner.SearchExperimentsAsync(query, pageToken, cancellationToken);
+        public Task<MlflowPage<Experiment>> SearchExperimentsPageAsync(SearchExperimentsOptions query, string? pageToken, CancellationToken cancellationToken) => inner.SearchExperimentsPageAsync(query, pageToken, cancellationToken);
         public Task<Run> CreateRunAsync(string experimentId, CreateRunOptions options, CancellationToken cancellationToken) =>
             Task.FromResult(new Run { Info = new RunInfo { RunId = Guid.NewGuid().ToString("N"), ExperimentId = experimentId, Status = RunStatus.Running } });
         public Task<Run> GetRunAsync(string runId, CancellationToken cancellationToken) => inner.GetRunAsync(runId, cancellationToken);
@@ -81,7 +81,7 @@ internal static class OutageHarness
         public Task LogBatchAsync(string runId, IReadOnlyList<Metric> metrics, IReadOnlyList<Param> parameters, IReadOnlyList<RunTag> tags, CancellationToken cancellationToken) => inner.LogBatchAsync(runId, metrics, parameters, tags, cancellationToken);
         public Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> datasets, CancellationToken cancellationToken) => inner.LogInputsAsync(runId, datasets, cancellationToken);
         public Task<IReadOnlyList<Metric>> GetMetricHistoryAsync(string runId, string metricKey, CancellationToken cancellationToken) => inner.GetMetricHistoryAsync(runId, metricKey, cancellationToken);
-        public Task<MlflowPage<Run>> SearchRunsAsync(SearchRunsOptions query, string? pageToken, CancellationToken cancellationToken) => inner.SearchRunsAsync(query, pageToken, cancellationToken);
+        public Task<MlflowPage<Run>> SearchRunsPageAsync(SearchRunsOptions query, string? pageToken, CancellationToken cancellationToken) => inner.SearchRunsPageAsync(query, pageToken, cancellationToken);
         public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 }

@@ -65,7 +65,7 @@ public sealed class MLNetFixture : IAsyncDisposable
     {
         var options = new SearchRunsOptions();
         options.ExperimentIds.Add(await Tracker.GetExperimentIdAsync());
-        return (await Store.SearchRunsAsync(options, null, default)).Values;
+        return (await Store.SearchRunsPageAsync(options, null, default)).Values;
     }
 
     public async ValueTask DisposeAsync()

@@ -207,7 +207,7 @@ public sealed class AutologTests : IAsyncLifetime
         Assert.True(XGBoostAutolog.IsEnabled);
         using var booster = XGBoost.Train(TestData.BinaryParams(), dtrain, 3);
         Assert.Null(Tracker.ActiveRun);
-        var runs = await _store.SearchRunsAsync(new SearchRunsOptions { ExperimentIds = { await _tracker.GetExperimentIdAsync() } }, null, default);
+        var runs = await _store.SearchRunsPageAsync(new SearchRunsOptions { ExperimentIds = { await _tracker.GetExperimentIdAsync() } }, null, default);
         var run = Assert.Single(runs.Values);
         Assert.Equal(RunStatus.Finished, run.Info.Status);
         Assert.Equal("3", run.Data.GetParam("num_boost_round"));
@@ -221,7 +221,7 @@ public sealed class AutologTests : IAsyncLifetime
         using var dtrain = new DMatrix(x, y);
         using var autolog = XGBoostAutolog.Enable(_tracker);
         Assert.Throws<XGBoostException>(() => XGBoost.Train(new Dictionary<string, object?> { ["objective"] = "no:such" }, dtrain, 3));
-        var runs = await _store.SearchRunsAsync(new SearchRunsOptions { ExperimentIds = { await _tracker.GetExperimentIdAsync() } }, null, default);
+        var runs = await _store.SearchRunsPageAsync(new SearchRunsOptions { ExperimentIds = { await _tracker.GetExperimentIdAsync() } }, null, default);
         Assert.Equal(RunStatus.Failed, Assert.Single(runs.Values).Info.Status);
     }
 
@@ -299,12 +299,12 @@ public sealed class AutologTests : IAsyncLifetime
         }
 
         var experiment = await _tracker.GetExperimentIdAsync();
-        Assert.Empty((await _store.SearchRunsAsync(new SearchRunsOptions { ExperimentIds = { experiment } }, null, default)).Values);
+        Assert.Empty((await _store.SearchRunsPageAsync(new SearchRunsOptions { ExperimentIds = { experiment } }, null, default)).Values);
 
         using var autolog = _tracker.AutologXGBoost();
         using var classifier = new XGBClassifier(nEstimators: 4);
         classifier.Fit(x, y, [(x, y)]);
-        var run = Assert.Single((await _store.SearchRunsAsync(new SearchRunsOptions { ExperimentIds = { experiment } }, null, default)).Values);
+        var run = Assert.Single((await _store.SearchRunsPageAsync(new SearchRunsOptions { ExperimentIds = { experiment } }, null, default)).Values);
         Assert.Equal("4", run.Data.GetParam("num_boost_round"));
         Assert.Equal("binary:logistic", run.Data.GetParam("objective"));
         Assert.Contains(run.Data.Metrics, m => m.Key == "validation_0-logloss");

@@ -71,7 +71,7 @@ internal static class MlopsCommandLine
             string? token = null;
             do
             {
-                var page = await store.SearchExperimentsAsync(query, token, ct).ConfigureAwait(false);
+                var page = await store.SearchExperimentsPageAsync(query, token, ct).ConfigureAwait(false);
                 rows.AddRange(page.Values.Select(e => (IReadOnlyList<string?>)[e.ExperimentId, e.Name, e.ArtifactLocation, e.LifecycleStage]));
                 token = page.NextPageToken;
             }
@@ -631,7 +631,7 @@ internal static class MlopsCommandLine
             string? token = null;
             do
             {
-                var page = await store.SearchRunsAsync(query, token, ct).ConfigureAwait(false);
+                var page = await store.SearchRunsPageAsync(query, token, ct).ConfigureAwait(false);
                 runs.AddRange(page.Values);
                 report?.Invoke(runs.Count);
                 token = page.NextPageToken;

@@ -182,7 +182,7 @@ public sealed class RunReport
         string? runId;
         if (uri.ModelId is { } modelId)
         {
-            var models = store as ILoggedModelStore ?? throw new NotSupportedException($"'{baseline}': this store has no MLflow 3 logged models.");
+            var models = store.LoggedModelsOf($"'{baseline}'");
             runId = (await models.GetLoggedModelAsync(modelId, cancellationToken).ConfigureAwait(false)).SourceRunId;
         }
         else

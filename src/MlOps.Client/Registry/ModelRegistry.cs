@@ -55,7 +55,7 @@ public sealed class ModelRegistry
         string? runId = null;
         string? modelId = null;
         var source = modelUri;
-        var logged = _client as ILoggedModelRegistryStore;
+        var logged = _client.LoggedModelsOf();
         if (Models.ModelUris.TryParseRuns(modelUri, out var parsedRunId, out var path))
         {
             runId = parsedRunId;

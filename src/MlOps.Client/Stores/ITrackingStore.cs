@@ -31,7 +31,15 @@ public interface ITrackingStore : IAsyncDisposable
     /// <param name="query">The query.</param>
     /// <param name="pageToken">The page token, or <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    Task<MlflowPage<Experiment>> SearchExperimentsAsync(SearchExperimentsOptions query, string? pageToken, CancellationToken cancellationToken);
+    Task<MlflowPage<Experiment>> SearchExperimentsPageAsync(SearchExperimentsOptions query, string? pageToken, CancellationToken cancellationToken);
+
+    /// <summary>One page of experiments (renamed: <see cref="SearchExperimentsPageAsync"/>, as the client's <c>SearchExperimentsAsync</c> returns them all).</summary>
+    /// <param name="query">The query.</param>
+    /// <param name="pageToken">The page token, or <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    [Obsolete("Renamed SearchExperimentsPageAsync: it returns one page (MlflowClient.SearchExperimentsAsync returns a pageable). Removed in the next release.")]
+    Task<MlflowPage<Experiment>> SearchExperimentsAsync(SearchExperimentsOptions query, string? pageToken, CancellationToken cancellationToken) =>
+        SearchExperimentsPageAsync(query, pageToken, cancellationToken);
 
     /// <summary>Creates a run.</summary>
     /// <param name="experimentId">The experiment.</param>
@@ -80,5 +88,13 @@ public interface ITrackingStore : IAsyncDisposable
     /// <param name="query">The query.</param>
     /// <param name="pageToken">The page token, or <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    Task<MlflowPage<Run>> SearchRunsAsync(SearchRunsOptions query, string? pageToken, CancellationToken cancellationToken);
+    Task<MlflowPage<Run>> SearchRunsPageAsync(SearchRunsOptions query, string? pageToken, CancellationToken cancellationToken);
+
+    /// <summary>One page of runs (renamed: <see cref="SearchRunsPageAsync"/>, as the client's <c>SearchRunsAsync</c> returns them all).</summary>
+    /// <param name="query">The query.</param>
+    /// <param name="pageToken">The page token, or <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    [Obsolete("Renamed SearchRunsPageAsync: it returns one page (MlflowClient.SearchRunsAsync returns a pageable). Removed in the next release.")]
+    Task<MlflowPage<Run>> SearchRunsAsync(SearchRunsOptions query, string? pageToken, CancellationToken cancellationToken) =>
+        SearchRunsPageAsync(query, pageToken, cancellationToken);
 }

@@ -24,8 +24,13 @@ public sealed class RestTrackingStore(MlflowClient client, bool ownsClient = fal
     public Task<Experiment?> FindExperimentByNameAsync(string name, CancellationToken cancellationToken) =>
         Client.FindExperimentByNameAsync(name, cancellationToken);
 
-    /// <inheritdoc />
+    /// <inheritdoc cref="SearchExperimentsPageAsync"/>
+    [Obsolete("Renamed SearchExperimentsPageAsync: it returns one page (MlflowClient.SearchExperimentsAsync returns a pageable). Removed in the next release.")]
     public Task<MlflowPage<Experiment>> SearchExperimentsAsync(SearchExperimentsOptions query, string? pageToken, CancellationToken cancellationToken) =>
+        SearchExperimentsPageAsync(query, pageToken, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<MlflowPage<Experiment>> SearchExperimentsPageAsync(SearchExperimentsOptions query, string? pageToken, CancellationToken cancellationToken) =>
         Client.SearchExperimentsPageAsync(query, pageToken, null, cancellationToken);
 
     /// <inheritdoc />
@@ -59,8 +64,13 @@ public sealed class RestTrackingStore(MlflowClient client, bool ownsClient = fal
     public Task<IReadOnlyList<Metric>> GetMetricHistoryAsync(string runId, string metricKey, CancellationToken cancellationToken) =>
         Client.GetMetricHistoryAsync(runId, metricKey, cancellationToken);
 
-    /// <inheritdoc />
+    /// <inheritdoc cref="SearchRunsPageAsync"/>
+    [Obsolete("Renamed SearchRunsPageAsync: it returns one page (MlflowClient.SearchRunsAsync returns a pageable). Removed in the next release.")]
     public Task<MlflowPage<Run>> SearchRunsAsync(SearchRunsOptions query, string? pageToken, CancellationToken cancellationToken) =>
+        SearchRunsPageAsync(query, pageToken, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<MlflowPage<Run>> SearchRunsPageAsync(SearchRunsOptions query, string? pageToken, CancellationToken cancellationToken) =>
         Client.SearchRunsPageAsync(query, pageToken, null, cancellationToken);
 
     /// <inheritdoc />

@@ -92,4 +92,18 @@ internal static class StoreCapabilities
     /// <summary>The store's delete and restore of runs and experiments; <see cref="NotSupportedException"/> naming the store when it has none.</summary>
     public static ILifecycleStore LifecycleOf(this ITrackingStore store) =>
         store as ILifecycleStore ?? throw new NotSupportedException($"{store.Uri} cannot delete or restore runs and experiments.");
+
+    /// <summary>The store's MLflow 3 logged models; <see cref="NotSupportedException"/> naming <paramref name="what"/> and the store when it has none.</summary>
+    public static ILoggedModelStore LoggedModelsOf(this ITrackingStore store, string? what = null) =>
+        store as ILoggedModelStore ?? throw new NotSupportedException($"{what ?? store.Uri}: {(what is null ? "this store" : store.Uri)} has no MLflow 3 logged models.");
+
+    /// <summary>The store's MLflow 3 logged models when it may have them (not once it is known to be MLflow 2.x), else <see langword="null"/>.</summary>
+    public static ILoggedModelStore? LoggedModelsIfAny(this ITrackingStore store) =>
+        store is ILoggedModelStore { MayHaveLoggedModels: true } models ? models : null;
+
+    /// <summary>The store's own recording of logged models in a run's history tag (the server's <c>runs/log-model</c>), or <see langword="null"/>.</summary>
+    public static IModelHistoryStore? ModelHistoryOf(this ITrackingStore store) => store as IModelHistoryStore;
+
+    /// <summary>The store's one-attempt requests for the batched uploader, or <see langword="null"/> (the store is then called through <see cref="ITrackingStore"/>).</summary>
+    public static IUploadStore? UploadsOf(this ITrackingStore store) => store as IUploadStore;
 }

@@ -67,7 +67,7 @@ public static class ModelLogging
             var mlflowVersion = MlflowModel.PinnedMlflowVersion(await run.Tracker.Store.MlflowVersionAsync(cancellationToken).ConfigureAwait(false));
             MlflowModel.PinMlflow(dir.FullName, mlflowVersion);
             var store = run.Tracker.Store;
-            if (store is ILoggedModelStore models && models.MayHaveLoggedModels)
+            if (store.LoggedModelsIfAny() is { } models)
             {
                 // Python reads the run's params from the server: what the uploader holds must be there first.
                 await run.Tracker.Uploader.FlushAsync(run.Tracker.Options.Uploader.FlushTimeout, cancellationToken).ConfigureAwait(false);
@@ -191,9 +191,9 @@ public static class ModelLogging
     private static async Task RecordAsync(RunScope run, MlflowModel description, CancellationToken cancellationToken)
     {
         var json = description.ToJson();
-        if (run.Tracker.Store is IModelHistoryStore history2)
+        if (run.Tracker.Store.ModelHistoryOf() is { } serverSide)
         {
-            await history2.AppendModelHistoryAsync(run.RunId, json, cancellationToken).ConfigureAwait(false);
+            await serverSide.AppendModelHistoryAsync(run.RunId, json, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -295,7 +295,7 @@ public static class ModelLogging
         {
             var run = await store.GetRunAsync(runId, cancellationToken).ConfigureAwait(false);
             var runRoot = run.Info.ArtifactUri ?? throw new MlflowException($"Run {runId} has no artifact URI.");
-            if (store is ILoggedModelStore models && models.MayHaveLoggedModels
+            if (store.LoggedModelsIfAny() is { } models
                 && await FindRunLoggedModelAsync(store, models, run, runRoot, path, cancellationToken).ConfigureAwait(false) is { ArtifactUri: { } modelRoot })
             {
                 var slash = path.IndexOf('/', StringComparison.Ordinal);
@@ -309,8 +309,7 @@ public static class ModelLogging
         {
             if (parsed.ModelId is { } modelId)
             {
-                var models = store as ILoggedModelStore
-                    ?? throw new NotSupportedException($"'{modelUri}': models:/<model id> URIs need a store with MLflow 3 logged models.");
+                var models = store.LoggedModelsOf($"'{modelUri}' (a models:/<model id> URI)");
                 var logged = await models.GetLoggedModelAsync(modelId, cancellationToken).ConfigureAwait(false);
                 return (logged.ArtifactUri ?? throw new MlflowException($"Logged model {modelId} has no artifact URI."), "");
             }

@@ -48,6 +48,5 @@ public sealed partial class Tracker
         }, query.MaxResults, query.PageSize, cancellationToken);
     }
 
-    private ILoggedModelStore LoggedModels() =>
-        Store as ILoggedModelStore ?? throw new NotSupportedException($"The tracking store {Store} has no MLflow 3 logged models.");
+    private ILoggedModelStore LoggedModels() => Store.LoggedModelsOf();
 }

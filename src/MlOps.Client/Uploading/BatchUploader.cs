@@ -58,7 +58,7 @@ internal sealed class BatchUploader : IAsyncDisposable, Diagnostics.IUploaderGau
         _logger = logger;
         _buffer = new EntityBuffer(options.MaxBufferedEntities, MlflowLimits.MaxMetricsPerBatch, Wake, OnWaitStarted);
         _slots = new SemaphoreSlim(Math.Max(1, options.MaxConcurrentRequests));
-        if (options.Spool.Enabled ?? store is IUploadStore)
+        if (options.Spool.Enabled ?? store.UploadsOf() is not null) // a server: the spool is on by default; the embedded store writes locally
         {
             _spool = new SpoolQueue(new DiskSpool(options.Spool, store.Uri, time, logger), replayPending: options.Spool.ReplayOnStart);
         }

@@ -45,7 +45,7 @@ internal sealed class Delivery
     public Delivery(ITrackingStore store, UploaderOptions options, TimeProvider time, ILogger logger, SpoolQueue? spool)
     {
         _store = store;
-        _once = store as IUploadStore;
+        _once = store.UploadsOf();
         _options = options;
         _time = time;
         _logger = logger;

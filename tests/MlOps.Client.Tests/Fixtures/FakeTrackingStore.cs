@@ -135,7 +135,7 @@ public sealed class FakeTrackingStore : ITrackingStore
         }
     }
 
-    public Task<MlflowPage<Experiment>> SearchExperimentsAsync(SearchExperimentsOptions query, string? pageToken, CancellationToken cancellationToken)
+    public Task<MlflowPage<Experiment>> SearchExperimentsPageAsync(SearchExperimentsOptions query, string? pageToken, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
@@ -308,7 +308,7 @@ public sealed class FakeTrackingStore : ITrackingStore
     public Task<IReadOnlyList<Metric>> GetMetricHistoryAsync(string runId, string metricKey, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<Metric>>(Metrics(runId).Where(m => m.Key == metricKey).OrderBy(m => m.Step).ThenBy(m => m.Timestamp).ToList());
 
-    public Task<MlflowPage<Run>> SearchRunsAsync(SearchRunsOptions query, string? pageToken, CancellationToken cancellationToken)
+    public Task<MlflowPage<Run>> SearchRunsPageAsync(SearchRunsOptions query, string? pageToken, CancellationToken cancellationToken)
     {
         lock (_gate)
         {

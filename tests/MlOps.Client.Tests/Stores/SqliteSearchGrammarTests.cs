@@ -182,13 +182,13 @@ public sealed class SqliteSearchGrammarTests(SearchDatabase db) : IClassFixture<
 
         if (expected.StartsWith("error: ", StringComparison.Ordinal))
         {
-            var ex = await Assert.ThrowsAsync<MlflowException>(() => db.Store.SearchRunsAsync(query, null, default));
+            var ex = await Assert.ThrowsAsync<MlflowException>(() => db.Store.SearchRunsPageAsync(query, null, default));
             Assert.Equal(MlflowErrorCodes.InvalidParameterValue, ex.ErrorCode);
             Assert.Contains(expected["error: ".Length..], ex.Message, StringComparison.Ordinal);
             return;
         }
 
-        var page = await db.Store.SearchRunsAsync(query, null, default);
+        var page = await db.Store.SearchRunsPageAsync(query, null, default);
         Assert.Equal(expected, string.Join(' ', page.Values.Select(r => r.Info.RunName)));
     }
 
@@ -201,7 +201,7 @@ public sealed class SqliteSearchGrammarTests(SearchDatabase db) : IClassFixture<
         string? token = null;
         do
         {
-            var page = await db.Store.SearchRunsAsync(query, token, default);
+            var page = await db.Store.SearchRunsPageAsync(query, token, default);
             Assert.True(page.Values.Count <= 2);
             names.AddRange(page.Values.Select(r => r.Info.RunName!));
             token = page.NextPageToken;
@@ -237,12 +237,12 @@ public sealed class SqliteSearchGrammarTests(SearchDatabase db) : IClassFixture<
 
         if (expected.StartsWith("error: ", StringComparison.Ordinal))
         {
-            var ex = await Assert.ThrowsAsync<MlflowException>(() => db.Store.SearchExperimentsAsync(query, null, default));
+            var ex = await Assert.ThrowsAsync<MlflowException>(() => db.Store.SearchExperimentsPageAsync(query, null, default));
             Assert.Contains(expected["error: ".Length..], ex.Message, StringComparison.Ordinal);
             return;
         }
 
-        var page = await db.Store.SearchExperimentsAsync(query, null, default);
+        var page = await db.Store.SearchExperimentsPageAsync(query, null, default);
         Assert.Equal(expected, string.Join(' ', page.Values.Select(e => e.Name)));
     }
 

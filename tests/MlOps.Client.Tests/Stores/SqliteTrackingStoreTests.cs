@@ -115,22 +115,22 @@ public sealed class SqliteTrackingStoreTests : IDisposable
 
         await store.UpdateRunAsync(ids[4], RunStatus.Finished, null, null, default);
         var query = new SearchRunsOptions { PageSize = 2, ExperimentIds = { "0" } };
-        var page1 = await store.SearchRunsAsync(query, null, default);
+        var page1 = await store.SearchRunsPageAsync(query, null, default);
         Assert.Equal(["r4", "r3"], page1.Values.Select(r => r.Info.RunName));
         Assert.NotNull(page1.NextPageToken);
-        var page2 = await store.SearchRunsAsync(query, page1.NextPageToken, default);
+        var page2 = await store.SearchRunsPageAsync(query, page1.NextPageToken, default);
         Assert.Equal(["r2", "r1"], page2.Values.Select(r => r.Info.RunName));
-        var page3 = await store.SearchRunsAsync(query, page2.NextPageToken, default);
+        var page3 = await store.SearchRunsPageAsync(query, page2.NextPageToken, default);
         Assert.Equal(["r0"], page3.Values.Select(r => r.Info.RunName));
         Assert.Null(page3.NextPageToken);
 
         var filtered = new SearchRunsOptions { Filter = "metrics.acc > 0.15 and params.opt = 'adam' and tags.grp = 'a'", ExperimentIds = { "0" } };
         filtered.OrderBy.Add("start_time ASC");
-        Assert.Equal(["r2", "r4"], (await store.SearchRunsAsync(filtered, null, default)).Values.Select(r => r.Info.RunName));
+        Assert.Equal(["r2", "r4"], (await store.SearchRunsPageAsync(filtered, null, default)).Values.Select(r => r.Info.RunName));
         var byStatus = new SearchRunsOptions { Filter = "attributes.status = 'FINISHED'", ExperimentIds = { "0" } };
-        Assert.Equal(["r4"], (await store.SearchRunsAsync(byStatus, null, default)).Values.Select(r => r.Info.RunName));
+        Assert.Equal(["r4"], (await store.SearchRunsPageAsync(byStatus, null, default)).Values.Select(r => r.Info.RunName));
         var unsupported = new SearchRunsOptions { Filter = "metrics.acc > 0.1 or params.opt = 'sgd'", ExperimentIds = { "0" } };
-        var ex = await Assert.ThrowsAsync<MlflowException>(() => store.SearchRunsAsync(unsupported, null, default));
+        var ex = await Assert.ThrowsAsync<MlflowException>(() => store.SearchRunsPageAsync(unsupported, null, default));
         Assert.Contains("Invalid clause(s) in filter string", ex.Message, StringComparison.Ordinal);
     }
 

@@ -22,7 +22,7 @@ public sealed class SweepTests : IDisposable
     private static Tracker NewTracker(ITrackingStore store) => new(store, new TrackerOptions { HandleProcessExit = false, SetSystemTags = false, ExperimentId = "0" });
 
     private static async Task<IReadOnlyList<Run>> AllRuns(ITrackingStore store) =>
-        (await store.SearchRunsAsync(new SearchRunsOptions { ExperimentIds = { "0" } }, null, default)).Values;
+        (await store.SearchRunsPageAsync(new SearchRunsOptions { ExperimentIds = { "0" } }, null, default)).Values;
 
     private static readonly SearchSpace Space = new()
     {

@@ -320,13 +320,13 @@ public class BatchUploaderTests
         public Task<string> CreateExperimentAsync(string name, string? artifactLocation, IReadOnlyDictionary<string, string>? tags, CancellationToken cancellationToken) => inner.CreateExperimentAsync(name, artifactLocation, tags, cancellationToken);
         public Task<Experiment> GetExperimentAsync(string experimentId, CancellationToken cancellationToken) => inner.GetExperimentAsync(experimentId, cancellationToken);
         public Task<Experiment?> FindExperimentByNameAsync(string name, CancellationToken cancellationToken) => inner.FindExperimentByNameAsync(name, cancellationToken);
-        public Task<MlflowPage<Experiment>> SearchExperimentsAsync(SearchExperimentsOptions query, string? pageToken, CancellationToken cancellationToken) => inner.SearchExperimentsAsync(query, pageToken, cancellationToken);
+        public Task<MlflowPage<Experiment>> SearchExperimentsPageAsync(SearchExperimentsOptions query, string? pageToken, CancellationToken cancellationToken) => inner.SearchExperimentsPageAsync(query, pageToken, cancellationToken);
         public Task<Run> CreateRunAsync(string experimentId, CreateRunOptions options, CancellationToken cancellationToken) => inner.CreateRunAsync(experimentId, options, cancellationToken);
         public Task<Run> GetRunAsync(string runId, CancellationToken cancellationToken) => inner.GetRunAsync(runId, cancellationToken);
         public Task<RunInfo> UpdateRunAsync(string runId, RunStatus? status, DateTimeOffset? endTime, string? runName, CancellationToken cancellationToken) => inner.UpdateRunAsync(runId, status, endTime, runName, cancellationToken);
         public Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> datasets, CancellationToken cancellationToken) => inner.LogInputsAsync(runId, datasets, cancellationToken);
         public Task<IReadOnlyList<Metric>> GetMetricHistoryAsync(string runId, string metricKey, CancellationToken cancellationToken) => inner.GetMetricHistoryAsync(runId, metricKey, cancellationToken);
-        public Task<MlflowPage<Run>> SearchRunsAsync(SearchRunsOptions query, string? pageToken, CancellationToken cancellationToken) => inner.SearchRunsAsync(query, pageToken, cancellationToken);
+        public Task<MlflowPage<Run>> SearchRunsPageAsync(SearchRunsOptions query, string? pageToken, CancellationToken cancellationToken) => inner.SearchRunsPageAsync(query, pageToken, cancellationToken);
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

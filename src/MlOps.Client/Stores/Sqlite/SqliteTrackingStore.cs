@@ -200,8 +200,13 @@ public sealed partial class SqliteTrackingStore : ITrackingStore, ILifecycleStor
     public Task<Experiment?> FindExperimentByNameAsync(string name, CancellationToken cancellationToken) =>
         WithLockAsync(() => ReadExperiments("WHERE name = $p0", [name]).FirstOrDefault(), cancellationToken);
 
-    /// <inheritdoc />
+    /// <inheritdoc cref="SearchExperimentsPageAsync"/>
+    [Obsolete("Renamed SearchExperimentsPageAsync: it returns one page (MlflowClient.SearchExperimentsAsync returns a pageable). Removed in the next release.")]
     public Task<MlflowPage<Experiment>> SearchExperimentsAsync(SearchExperimentsOptions query, string? pageToken, CancellationToken cancellationToken) =>
+        SearchExperimentsPageAsync(query, pageToken, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<MlflowPage<Experiment>> SearchExperimentsPageAsync(SearchExperimentsOptions query, string? pageToken, CancellationToken cancellationToken) =>
         WithLockAsync(() =>
         {
             ArgumentNullException.ThrowIfNull(query);
@@ -361,8 +366,13 @@ public sealed partial class SqliteTrackingStore : ITrackingStore, ILifecycleStor
             return list;
         }, cancellationToken);
 
-    /// <inheritdoc />
+    /// <inheritdoc cref="SearchRunsPageAsync"/>
+    [Obsolete("Renamed SearchRunsPageAsync: it returns one page (MlflowClient.SearchRunsAsync returns a pageable). Removed in the next release.")]
     public Task<MlflowPage<Run>> SearchRunsAsync(SearchRunsOptions query, string? pageToken, CancellationToken cancellationToken) =>
+        SearchRunsPageAsync(query, pageToken, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<MlflowPage<Run>> SearchRunsPageAsync(SearchRunsOptions query, string? pageToken, CancellationToken cancellationToken) =>
         WithLockAsync(() =>
         {
             ArgumentNullException.ThrowIfNull(query);

@@ -1,0 +1,29 @@
+using System.Text.RegularExpressions;
+
+namespace MlOps.Client.Tests.Architecture;
+
+/// <summary>
+/// What a store can do beyond <c>ITrackingStore</c> (a registry beyond <c>IModelRegistryStore</c>) is asked in one place, <c>Stores/StoreCapabilities.cs</c> (<c>Registry/RegistryCapabilities.cs</c>)
+/// (<c>LoggedModelsOf</c>, <c>RegistryOf</c>, <c>LifecycleOf</c>, …): callers never test a store's type, so adding a
+/// capability (or a store) changes that file, not every caller. The check scans <c>src/</c> for <c>is</c>/<c>as</c>
+/// tests against the store interfaces and the concrete stores.
+/// </summary>
+public sealed partial class StoreCapabilityTests
+{
+    [Fact]
+    public void Store_capabilities_are_asked_only_through_StoreCapabilities()
+    {
+        var root = SourceTree.Root;
+        var offenders = SourceTree.Files()
+            .Where(f => !f.EndsWith(Path.Combine("Stores", "StoreCapabilities.cs"), StringComparison.Ordinal)
+                && !f.EndsWith(Path.Combine("Registry", "RegistryCapabilities.cs"), StringComparison.Ordinal))
+            .SelectMany(f => File.ReadLines(f).Select((line, i) => (File: Path.GetRelativePath(root, f), Line: i + 1, Text: line)))
+            .Where(l => !l.Text.TrimStart().StartsWith("//", StringComparison.Ordinal) && TypeTest().IsMatch(l.Text))
+            .Select(l => $"{l.File}:{l.Line}: {l.Text.Trim()}")
+            .ToList();
+        Assert.True(offenders.Count == 0, "store type tests outside StoreCapabilities:\n" + string.Join("\n", offenders));
+    }
+
+    [GeneratedRegex(@"\b(is|as)\s+(not\s+)?(I\w*Store|RestTrackingStore|SqliteTrackingStore)\b")]
+    private static partial Regex TypeTest();
+}
