@@ -16,7 +16,7 @@ namespace MlOps.Client.Serving;
 public sealed class ServedModel : IDisposable
 {
     /// <summary>The flavors this server serves, in the order they are tried.</summary>
-    public static readonly IReadOnlyList<string> ServableFlavors = ["xgboost", "mlnet"];
+    public static readonly IReadOnlyList<string> ServableFlavors = ServingFlavors.Names;
 
     private readonly IServingFlavor _flavor;
 
@@ -62,13 +62,8 @@ public sealed class ServedModel : IDisposable
         {
             var description = MlflowModel.Load(directory);
             var signature = InputSchema.FromSignature(description.Signature?.Inputs);
-            IServingFlavor flavor = ServableFlavors.FirstOrDefault(description.Flavors.ContainsKey) switch
-            {
-                "xgboost" => await XGBoostServing.LoadAsync(directory, description, cancellationToken).ConfigureAwait(false),
-                "mlnet" => await MLNetServing.LoadAsync(directory, description, null, cancellationToken).ConfigureAwait(false),
-                _ => throw new NotSupportedException(
-                    $"'{modelUri}' has the flavors {string.Join(", ", description.Flavors.Keys)}; this server serves {string.Join(" and ", ServableFlavors)}."),
-            };
+            var flavor = await (ServingFlavors.TryLoad(directory, description, cancellationToken) ?? throw new NotSupportedException(
+                $"'{modelUri}' has the flavors {string.Join(", ", description.Flavors.Keys)}; this server serves {string.Join(" and ", ServableFlavors)}.")).ConfigureAwait(false);
             try
             {
                 var input = signature ?? flavor.NativeSchema;

@@ -196,7 +196,7 @@ public sealed class Booster : IDisposable, INativeOwner
 
         Exclusive(() =>
         {
-            using var native = new Utf8.Array(values ?? []);
+            using var native = new Utf8.StringArray(values ?? []);
             XGBoostLibrary.Check(NativeMethods.XGBoosterSetStrFeatureInfo(Handle, field, native.Pointer, (ulong)(values?.Count ?? 0)), "XGBoosterSetStrFeatureInfo");
             return 0;
         });
@@ -329,7 +329,7 @@ public sealed class Booster : IDisposable, INativeOwner
                 pointers[i] = handles[i].DangerousGetHandle();
             }
 
-            using var names = new Utf8.Array([.. evals.Select(e => e.Name)]);
+            using var names = new Utf8.StringArray([.. evals.Select(e => e.Name)]);
             var gates = evals.Select(e => e.Data).Distinct().OrderBy(d => d.Id).ToArray(); // one order for every booster: no deadlock
             return Exclusive(() =>
             {

@@ -505,7 +505,7 @@ public sealed class DMatrix : IDisposable, INativeOwner
             }
         }
 
-        using var native = new Utf8.Array(values ?? []);
+        using var native = new Utf8.StringArray(values ?? []);
         using var lease = Lease();
         lock (TrainingGate)
         {

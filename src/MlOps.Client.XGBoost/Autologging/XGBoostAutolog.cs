@@ -9,20 +9,11 @@ namespace MlOps.Client.XGBoost.Autologging;
 /// </summary>
 public static class XGBoostAutolog
 {
-    private static readonly AsyncLocal<bool> SuppressedSlot = new();
-    private static XGBoostAutologSession? s_active;
-
     /// <summary>Whether autologging is on.</summary>
     public static bool IsEnabled => Active is not null;
 
-    internal static XGBoostAutologSession? Active => Volatile.Read(ref s_active);
-
-    /// <summary>True while autologging itself trains, so that nested calls are not logged twice.</summary>
-    internal static bool Suppressed
-    {
-        get => SuppressedSlot.Value;
-        set => SuppressedSlot.Value = value;
-    }
+    /// <summary>The session that takes over training (see <see cref="TrainInterception"/>), or <see langword="null"/>.</summary>
+    internal static XGBoostAutologSession? Active => TrainInterception.Current as XGBoostAutologSession;
 
     /// <summary>Enables autologging to <paramref name="tracker"/>, replacing an earlier setting; dispose the result (or call <see cref="Disable"/>) to stop.</summary>
     /// <param name="tracker">The tracker runs are logged with.</param>
@@ -33,7 +24,7 @@ public static class XGBoostAutolog
         options ??= new XGBoostAutologOptions();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.LogEveryNIterations, nameof(options.LogEveryNIterations));
         var session = new XGBoostAutologSession(tracker, options);
-        Volatile.Write(ref s_active, session);
+        TrainInterception.Set(session);
         return session;
     }
 
@@ -41,9 +32,9 @@ public static class XGBoostAutolog
     public static XGBoostAutologSession? Current => Active;
 
     /// <summary>Turns autologging off.</summary>
-    public static void Disable() => Volatile.Write(ref s_active, null);
+    public static void Disable() => TrainInterception.Set(null);
 
-    internal static void Clear(XGBoostAutologSession session) => Interlocked.CompareExchange(ref s_active, null, session);
+    internal static void Clear(XGBoostAutologSession session) => TrainInterception.Clear(session);
 }
 
 /// <summary><c>tracker.AutologXGBoost()</c>.</summary>

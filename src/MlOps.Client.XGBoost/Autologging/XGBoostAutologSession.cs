@@ -11,7 +11,7 @@ namespace MlOps.Client.XGBoost.Autologging;
 /// An enabled XGBoost autologging session (as ML.NET's <c>MLNetAutologSession</c>): logs every <see cref="XGBoost.Train"/>
 /// and <c>Fit</c> the way <c>mlflow.xgboost.autolog()</c> does. Dispose it (or call <see cref="XGBoostAutolog.Disable"/>) to stop.
 /// </summary>
-public sealed partial class XGBoostAutologSession : IDisposable
+public sealed partial class XGBoostAutologSession : IDisposable, ITrainInterceptor
 {
     internal XGBoostAutologSession(Tracker tracker, XGBoostAutologOptions options)
     {
@@ -29,6 +29,9 @@ public sealed partial class XGBoostAutologSession : IDisposable
 
     /// <summary>Stops this session (a later session stays on).</summary>
     public void Dispose() => XGBoostAutolog.Clear(this);
+
+    /// <inheritdoc/>
+    Booster ITrainInterceptor.Train(TrainRequest request, CancellationToken cancellationToken) => Train(request, cancellationToken);
 
     internal Booster Train(TrainRequest request, CancellationToken cancellationToken)
     {
@@ -56,15 +59,15 @@ public sealed partial class XGBoostAutologSession : IDisposable
         var recorder = new MetricRecorder(run, Options.LogEveryNIterations, request.NumBoostRound);
         var logged = request with { Callbacks = [.. request.Callbacks, recorder] };
         Booster booster;
-        var suppressed = XGBoostAutolog.Suppressed;
-        XGBoostAutolog.Suppressed = true;
+        var suppressed = TrainInterception.Suppressed;
+        TrainInterception.Suppressed = true;
         try
         {
             booster = XGBoost.TrainCore(logged, cancellationToken);
         }
         finally
         {
-            XGBoostAutolog.Suppressed = suppressed;
+            TrainInterception.Suppressed = suppressed;
         }
 
         Safely("metrics", recorder.LogLastIteration);

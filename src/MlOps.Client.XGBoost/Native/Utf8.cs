@@ -17,12 +17,12 @@ internal static unsafe class Utf8
     }
 
     /// <summary>A native <c>const char*[]</c> holding copies of the strings; freed on dispose.</summary>
-    internal sealed class Array : IDisposable
+    internal sealed class StringArray : IDisposable
     {
         private readonly nint[] _strings;
         private GCHandle _pin;
 
-        public Array(IReadOnlyList<string> values)
+        public StringArray(IReadOnlyList<string> values)
         {
             _strings = new nint[Math.Max(1, values.Count)];
             for (var i = 0; i < values.Count; i++)

@@ -3,18 +3,48 @@ using System.Text.RegularExpressions;
 namespace MlOps.Client.Tests.Architecture;
 
 /// <summary>
-/// Folders of the core package depend on each other one way (tracking → uploading/stores → REST, registry → client…):
-/// a type declared in folder A and used in folder B, while a type of B is used in A, is a cycle and fails here.
+/// The folders of every package depend on each other one way, at every depth (tracking → uploading/stores → REST,
+/// registry → client, <c>Stores/Sqlite</c> → <c>Stores</c>…): a folder's types used by a second folder whose types it
+/// uses — directly or around a longer loop — is a cycle and fails here. A folder is a directory at its full depth; a
+/// package's root folder is one folder too. A type "is used" when its (distinct) name appears in the code, not as a member
+/// access or an enum member's declaration.
 /// </summary>
 public sealed partial class FolderDependencyTests
 {
-    [Fact]
-    public void No_two_folders_of_the_core_package_depend_on_each_other()
+    public static TheoryData<string> Packages() => [.. Directory.GetDirectories(Path.Combine(SourceTree.Root, "src")).Select(d => Path.GetFileName(d)!).Order(StringComparer.Ordinal)];
+
+    [Theory]
+    [MemberData(nameof(Packages))]
+    public void No_folder_cycles_at_any_depth(string package)
     {
-        var root = Path.Combine(FindRoot(), "src", "MlOps.Client");
-        var files = Directory.GetFiles(root, "*.cs", SearchOption.AllDirectories)
-            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
-                && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+        var uses = Dependencies(Path.Combine(SourceTree.Root, "src", package));
+        var cycles = Cycles(uses).Select(c => string.Join(" → ", c.Select((f, i) => i == 0 ? f : $"{f} ({uses[c[i - 1]][f]})"))).ToList();
+        Assert.True(cycles.Count == 0, $"Folder cycles in {package}:\n" + string.Join("\n", cycles));
+    }
+
+    [Fact]
+    public void The_check_sees_the_core_packages_folders_and_finds_a_planted_cycle()
+    {
+        var uses = Dependencies(Path.Combine(SourceTree.Root, "src", "MlOps.Client"));
+        Assert.True(uses.Count >= 12, $"only {uses.Count} folders with dependencies found");
+        Assert.True(uses["Stores/Sqlite"].ContainsKey("Stores/Abstractions"), "Stores/Sqlite uses Stores/Abstractions (ITrackingStore)");
+
+        var planted = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal)
+        {
+            ["A"] = new(StringComparer.Ordinal) { ["B"] = "TB" },
+            ["B"] = new(StringComparer.Ordinal) { ["C"] = "TC" },
+            ["C"] = new(StringComparer.Ordinal) { ["A"] = "TA" },
+            ["D"] = new(StringComparer.Ordinal) { ["A"] = "TA" },
+        };
+        var cycle = Assert.Single(Cycles(planted));
+        Assert.Equal(["A", "B", "C", "A"], cycle);
+    }
+
+    /// <summary>Folder → folder it uses → a type that shows it.</summary>
+    private static Dictionary<string, Dictionary<string, string>> Dependencies(string root)
+    {
+        var files = SourceTree.Files()
+            .Where(f => f.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             .Select(f => (Folder: FolderOf(root, f), Text: File.ReadAllText(f)))
             .ToList();
         var declaredIn = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
@@ -27,10 +57,10 @@ public sealed partial class FolderDependencyTests
         }
 
         var owners = declaredIn.Where(kv => kv.Value.Count == 1).ToDictionary(kv => kv.Key, kv => kv.Value.Single(), StringComparer.Ordinal);
-        var uses = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal); // folder → other folder → a type that shows it
+        var uses = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
         foreach (var (folder, text) in files)
         {
-            var code = StringLiteral().Replace(LineComment().Replace(text, ""), "\"\"");
+            var code = EnumMember().Replace(StringLiteral().Replace(LineComment().Replace(text, ""), "\"\""), "");
             foreach (Match word in Identifier().Matches(code))
             {
                 if (owners.TryGetValue(word.Value, out var other) && other != folder)
@@ -40,30 +70,111 @@ public sealed partial class FolderDependencyTests
             }
         }
 
-        var cycles = (from a in uses
-                      from b in a.Value
-                      where string.CompareOrdinal(a.Key, b.Key) < 0 && uses.TryGetValue(b.Key, out var back) && back.ContainsKey(a.Key)
-                      select $"{a.Key} → {b.Key} ({b.Value}) and {b.Key} → {a.Key} ({uses[b.Key][a.Key]})").ToList();
-        Assert.True(cycles.Count == 0, "Folder cycles:\n" + string.Join("\n", cycles));
-        Assert.True(uses.Count >= 8, $"only {uses.Count} folders with dependencies found under {root}");
+        return uses;
+    }
+
+    /// <summary>One shortest loop per strongly connected group of folders (Tarjan), each starting and ending at its first folder.</summary>
+    private static List<List<string>> Cycles(Dictionary<string, Dictionary<string, string>> uses)
+    {
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        var low = new Dictionary<string, int>(StringComparer.Ordinal);
+        var stack = new Stack<string>();
+        var onStack = new HashSet<string>(StringComparer.Ordinal);
+        var groups = new List<List<string>>();
+        IEnumerable<string> Next(string f) => uses.TryGetValue(f, out var m) ? m.Keys.Order(StringComparer.Ordinal) : [];
+
+        void Visit(string f)
+        {
+            index[f] = low[f] = index.Count;
+            stack.Push(f);
+            onStack.Add(f);
+            foreach (var g in Next(f))
+            {
+                if (!index.TryGetValue(g, out var seen))
+                {
+                    Visit(g);
+                    low[f] = Math.Min(low[f], low[g]);
+                }
+                else if (onStack.Contains(g))
+                {
+                    low[f] = Math.Min(low[f], seen);
+                }
+            }
+
+            if (low[f] == index[f])
+            {
+                var group = new List<string>();
+                string g;
+                do
+                {
+                    g = stack.Pop();
+                    onStack.Remove(g);
+                    group.Add(g);
+                }
+                while (g != f);
+                if (group.Count > 1)
+                {
+                    groups.Add(group);
+                }
+            }
+        }
+
+        foreach (var f in uses.Keys.Order(StringComparer.Ordinal))
+        {
+            if (!index.ContainsKey(f))
+            {
+                Visit(f);
+            }
+        }
+
+        var cycles = new List<List<string>>();
+        foreach (var group in groups)
+        {
+            // The shortest loop through the group's first folder (breadth-first inside the group).
+            var members = group.ToHashSet(StringComparer.Ordinal);
+            var start = group.Min(StringComparer.Ordinal)!;
+            var parent = new Dictionary<string, string>(StringComparer.Ordinal);
+            var queue = new Queue<string>([start]);
+            string? last = null;
+            while (queue.Count > 0 && last is null)
+            {
+                var f = queue.Dequeue();
+                foreach (var g in Next(f).Where(members.Contains))
+                {
+                    if (g == start)
+                    {
+                        last = f;
+                        break;
+                    }
+
+                    if (parent.TryAdd(g, f))
+                    {
+                        queue.Enqueue(g);
+                    }
+                }
+            }
+
+            var path = new List<string> { start };
+            for (var f = last!; f != start; f = parent[f])
+            {
+                path.Insert(1, f);
+            }
+
+            path.Add(start);
+            cycles.Add(path);
+            if (group.Count > path.Count - 1)
+            {
+                cycles.Add([$"(and {string.Join(", ", group.Except(path).Order(StringComparer.Ordinal))} in the same loop group)"]);
+            }
+        }
+
+        return cycles;
     }
 
     private static string FolderOf(string root, string file)
     {
-        var relative = Path.GetRelativePath(root, file);
-        var slash = relative.IndexOf(Path.DirectorySeparatorChar, StringComparison.Ordinal);
-        return slash < 0 ? "(root)" : relative[..slash];
-    }
-
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MlOps.Client.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("MlOps.Client.sln not found above " + AppContext.BaseDirectory);
+        var relative = Path.GetRelativePath(root, Path.GetDirectoryName(file)!).Replace(Path.DirectorySeparatorChar, '/');
+        return relative == "." ? "(root)" : relative;
     }
 
     [GeneratedRegex(@"\b(?:class|interface|record|struct|enum)\s+([A-Z]\w+)")]
@@ -75,6 +186,11 @@ public sealed partial class FolderDependencyTests
     [GeneratedRegex("\"[^\"\\n]*\"")]
     private static partial Regex StringLiteral();
 
-    [GeneratedRegex(@"\b[A-Z]\w+\b")]
+    /// <summary>A name that is not a member access (<c>SpoolRecordKind.RunEnd</c> names a member, not the type <c>RunEnd</c>).</summary>
+    [GeneratedRegex(@"(?<!\.)\b[A-Z]\w+\b")]
     private static partial Regex Identifier();
+
+    /// <summary>An enum member's declaration (<c>Batch = 1,</c>), which names no type.</summary>
+    [GeneratedRegex(@"^\s*[A-Z]\w*\s*=\s*-?\d+,?\s*$", RegexOptions.Multiline)]
+    private static partial Regex EnumMember();
 }

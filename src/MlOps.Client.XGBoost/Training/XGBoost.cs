@@ -69,8 +69,8 @@ public static class XGBoost
             CustomMetric = customMetric,
         };
         request.Validate();
-        return XGBoostAutolog.Active is { } autolog && !XGBoostAutolog.Suppressed
-            ? autolog.Train(request, cancellationToken)
+        return TrainInterception.Current is { } interceptor && !TrainInterception.Suppressed
+            ? interceptor.Train(request, cancellationToken)
             : TrainCore(request, cancellationToken);
     }
 
