@@ -1,11 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
-using MlOps.Cli.Comparison;
-using MlOps.Cli.Plotting;
-using MlOps.Cli.Reports;
-using MlOps.Cli.Tables;
 using MlOps.Client;
 using MlOps.Client.Artifacts;
+using MlOps.Client.Reporting;
 using MlOps.Client.Stores;
 using MlOps.Client.Tracking;
 using Spectre.Console;
@@ -723,35 +720,13 @@ internal static class MlopsCommandLine
         switch (format)
         {
             case "csv":
-                using (var csv = CsvHelper.CsvWriter.Create(ctx.Output, new CsvHelper.CsvWriterOptions { NewLine = "\n" }, true))
-                {
-                    csv.WriteRecord([.. header]);
-                    foreach (var row in rows)
-                    {
-                        csv.WriteRecord([.. row.Select(cell => cell ?? "")]);
-                    }
-
-                    csv.Flush();
-                }
-
+                new TextTable(header, rows).WriteCsv(ctx.Output);
                 break;
             case "json":
-                var array = new System.Text.Json.Nodes.JsonArray();
-                foreach (var row in rows)
-                {
-                    var obj = new System.Text.Json.Nodes.JsonObject();
-                    for (var i = 0; i < header.Count; i++)
-                    {
-                        obj[header[i]] = row[i];
-                    }
-
-                    array.Add(obj);
-                }
-
-                ctx.Output.WriteLine(array.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+                new TextTable(header, rows).WriteJson(ctx.Output);
                 break;
             case "markdown":
-                Markdown.WriteTable(ctx.Output, header, rows);
+                new TextTable(header, rows).WriteMarkdown(ctx.Output);
                 break;
             default:
                 var t = new Table().Border(TableBorder.Rounded);

@@ -1,7 +1,7 @@
 using MlOps.Client;
 using ScottPlot;
 
-namespace MlOps.Cli.Plotting;
+namespace MlOps.Client.Reporting;
 
 /// <summary>One line of a metric plot: a label (run and key) and the metric's history.</summary>
 /// <param name="Label">The legend label.</param>

@@ -1,13 +1,11 @@
 using System.Globalization;
 using System.Text;
-using MlOps.Cli.Plotting;
-using MlOps.Cli.Tables;
 using MlOps.Client;
 using MlOps.Client.Formatting;
 using MlOps.Client.Models;
 using MlOps.Client.Stores;
 
-namespace MlOps.Cli.Reports;
+namespace MlOps.Client.Reporting;
 
 /// <summary>Whether a larger value of a metric is better.</summary>
 public enum MetricDirection

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace MlOps.Cli.Reports;
+namespace MlOps.Client.Reporting;
 
 /// <summary>
 /// A condition that fails a pipeline, such as <c>accuracy &lt; baseline - 0.01</c> or <c>log_loss &gt; 0.2</c>:

@@ -1,8 +1,7 @@
-using MlOps.Cli.Tables;
 using MlOps.Client;
 using MlOps.Client.Formatting;
 
-namespace MlOps.Cli.Comparison;
+namespace MlOps.Client.Reporting;
 
 /// <summary>One compared value: a param or metric key and its value in each run.</summary>
 /// <param name="Section"><c>params</c> or <c>metrics</c>.</param>

@@ -1,12 +1,10 @@
-using MlOps.Cli.Comparison;
-using MlOps.Cli.Reports;
-using MlOps.Cli.Tables;
 using MlOps.Client;
+using MlOps.Client.Reporting;
 
-namespace MlOps.Cli.Tests;
+namespace MlOps.Client.Reporting.Tests;
 
-/// <summary>The library layer under the tool, in process.</summary>
-public sealed class LibraryTests
+/// <summary>The reporting library (what the mlops tool prints, callable from code), in process.</summary>
+public sealed class ReportingTests
 {
     private static Run NewRun(string id, long start, (string Key, double Value)[] metrics, (string Key, string Value)[] parameters) => new()
     {
@@ -91,7 +89,7 @@ public sealed class MetricPlotTests
     public void A_short_history_gets_ticks_on_whole_steps_only()
     {
         var history = new[] { new Metric("loss", 0.9, 1, 0), new Metric("loss", 0.5, 2, 1), new Metric("loss", 0.4, 3, 2) };
-        var plot = MlOps.Cli.Plotting.MetricPlot.Build([new MlOps.Cli.Plotting.MetricSeries("loss", history)], "loss", "loss");
+        var plot = MetricPlot.Build([new MetricSeries("loss", history)], "loss", "loss");
         plot.GetImageBytes(800, 500, ScottPlot.ImageFormat.Png); // lays the ticks out
         var ticks = plot.Axes.Bottom.TickGenerator.Ticks.Where(t => t.IsMajor).Select(t => t.Position).ToList();
         Assert.NotEmpty(ticks);

@@ -1,11 +1,8 @@
 using System.Globalization;
-using System.Text;
-using System.Text.Json;
-using CsvHelper;
 using MlOps.Client;
 using MlOps.Client.Formatting;
 
-namespace MlOps.Cli.Tables;
+namespace MlOps.Client.Reporting;
 
 /// <summary>
 /// Runs as a table, the way Python's <c>mlflow.search_runs()</c> returns them as a DataFrame: one row per run; the
@@ -91,60 +88,21 @@ public sealed class RunTable
         return -1;
     }
 
-    /// <summary>Writes RFC 4180 CSV (header row, then one row per run; quoting by CsvHelper), as pandas' <c>to_csv(index=False)</c> would lay it out.</summary>
-    /// <param name="writer">The destination.</param>
-    public void WriteCsv(TextWriter writer)
-    {
-        ArgumentNullException.ThrowIfNull(writer);
-        using var csv = CsvWriter.Create(writer, new CsvWriterOptions { NewLine = "\n" }, true);
-        csv.WriteRecord([.. Columns]);
-        foreach (var row in Rows)
-        {
-            csv.WriteRecord([.. row.Select(cell => cell ?? "")]);
-        }
+    /// <summary>The table as text cells (the writer of every table the tool prints).</summary>
+    public TextTable Text => new(Columns, Rows);
 
-        csv.Flush();
-    }
+    /// <summary>Writes RFC 4180 CSV (header row, then one row per run), as pandas' <c>to_csv(index=False)</c> would lay it out.</summary>
+    /// <param name="writer">The destination.</param>
+    public void WriteCsv(TextWriter writer) => Text.WriteCsv(writer);
 
     /// <summary>Writes a JSON array of objects, one per run, column name → value (missing values left out).</summary>
     /// <param name="writer">The destination.</param>
-    public void WriteJson(TextWriter writer)
-    {
-        ArgumentNullException.ThrowIfNull(writer);
-        using var stream = new MemoryStream();
-        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
-        {
-            json.WriteStartArray();
-            foreach (var row in Rows)
-            {
-                json.WriteStartObject();
-                for (var i = 0; i < Columns.Count; i++)
-                {
-                    if (row[i] is { } cell)
-                    {
-                        json.WriteString(Columns[i], cell);
-                    }
-                }
-
-                json.WriteEndObject();
-            }
-
-            json.WriteEndArray();
-        }
-
-        writer.Write(Encoding.UTF8.GetString(stream.ToArray()));
-        writer.WriteLine();
-    }
+    public void WriteJson(TextWriter writer) => Text.WriteJson(writer);
 
     /// <summary>Writes a GitHub-flavored markdown table (pipes and line breaks in cells escaped).</summary>
     /// <param name="writer">The destination.</param>
     /// <param name="columns">The columns to show; all when <see langword="null"/>.</param>
-    public void WriteMarkdown(TextWriter writer, IReadOnlyList<string>? columns = null)
-    {
-        ArgumentNullException.ThrowIfNull(writer);
-        var shown = (columns ?? Columns).Select(c => (Name: c, Index: IndexOf(c))).Where(c => c.Index >= 0).ToList();
-        Markdown.WriteTable(writer, shown.Select(c => c.Name).ToList(), Rows.Select(r => (IReadOnlyList<string?>)shown.Select(c => r[c.Index]).ToList()));
-    }
+    public void WriteMarkdown(TextWriter writer, IReadOnlyList<string>? columns = null) => Text.WriteMarkdown(writer, columns);
 
     internal static string StatusName(RunStatus status) => MlOps.Client.Rest.MlflowEnumNames.Of(status);
 
