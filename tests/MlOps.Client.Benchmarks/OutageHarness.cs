@@ -66,22 +66,12 @@ internal static class OutageHarness
     }
 
     /// <summary>The REST store, except that looking up the experiment and creating the run succeed locally (the server is down from the start).</summary>
-    private sealed class NullStoreWithOutage(Stores.RestTrackingStore inner) : Stores.ITrackingStore
+    private sealed class NullStoreWithOutage(Stores.RestTrackingStore inner) : MlOps.Client.Testing.DelegatingTrackingStore(inner)
     {
-        public string Uri => inner.Uri;
-        public Task<string> CreateExperimentAsync(string name, string? artifactLocation, IReadOnlyDictionary<string, string>? tags, CancellationToken cancellationToken) => inner.CreateExperimentAsync(name, artifactLocation, tags, cancellationToken);
-        public Task<Experiment> GetExperimentAsync(string experimentId, CancellationToken cancellationToken) =>
+        public override Task<Experiment> GetExperimentAsync(string experimentId, CancellationToken cancellationToken) =>
             Task.FromResult(new Experiment { ExperimentId = experimentId, Name = "Default", ArtifactLocation = "mlflow-artifacts:/0" });
-        public Task<Experiment?> FindExperimentByNameAsync(string name, CancellationToken cancellationToken) => inner.FindExperimentByNameAsync(name, cancellationToken);
-        public Task<MlflowPage<Experiment>> SearchExperimentsPageAsync(SearchExperimentsOptions query, string? pageToken, CancellationToken cancellationToken) => inner.SearchExperimentsPageAsync(query, pageToken, cancellationToken);
-        public Task<Run> CreateRunAsync(string experimentId, CreateRunOptions options, CancellationToken cancellationToken) =>
+
+        public override Task<Run> CreateRunAsync(string experimentId, CreateRunOptions options, CancellationToken cancellationToken) =>
             Task.FromResult(new Run { Info = new RunInfo { RunId = Guid.NewGuid().ToString("N"), ExperimentId = experimentId, Status = RunStatus.Running } });
-        public Task<Run> GetRunAsync(string runId, CancellationToken cancellationToken) => inner.GetRunAsync(runId, cancellationToken);
-        public Task<RunInfo> UpdateRunAsync(string runId, RunStatus? status, DateTimeOffset? endTime, string? runName, CancellationToken cancellationToken) => inner.UpdateRunAsync(runId, status, endTime, runName, cancellationToken);
-        public Task LogBatchAsync(string runId, IReadOnlyList<Metric> metrics, IReadOnlyList<Param> parameters, IReadOnlyList<RunTag> tags, CancellationToken cancellationToken) => inner.LogBatchAsync(runId, metrics, parameters, tags, cancellationToken);
-        public Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> datasets, CancellationToken cancellationToken) => inner.LogInputsAsync(runId, datasets, cancellationToken);
-        public Task<IReadOnlyList<Metric>> GetMetricHistoryAsync(string runId, string metricKey, CancellationToken cancellationToken) => inner.GetMetricHistoryAsync(runId, metricKey, cancellationToken);
-        public Task<MlflowPage<Run>> SearchRunsPageAsync(SearchRunsOptions query, string? pageToken, CancellationToken cancellationToken) => inner.SearchRunsPageAsync(query, pageToken, cancellationToken);
-        public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 }

@@ -299,35 +299,21 @@ public class BatchUploaderTests
     }
 
     /// <summary>Stores the batch, then loses the answer (throws) when told to.</summary>
-    private sealed class LossyStore(FakeTrackingStore inner, Func<bool> loseAnswer) : MlOps.Client.Stores.ITrackingStore
+    private sealed class LossyStore(FakeTrackingStore inner, Func<bool> loseAnswer) : MlOps.Client.Testing.DelegatingTrackingStore(inner)
     {
         private int _batchCalls;
 
         public int BatchCalls => _batchCalls;
 
-        public string Uri => inner.Uri;
-
-        public async Task LogBatchAsync(string runId, IReadOnlyList<Metric> metrics, IReadOnlyList<Param> parameters, IReadOnlyList<RunTag> tags, CancellationToken cancellationToken)
+        public override async Task LogBatchAsync(string runId, IReadOnlyList<Metric> metrics, IReadOnlyList<Param> parameters, IReadOnlyList<RunTag> tags, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref _batchCalls);
-            await inner.LogBatchAsync(runId, metrics, parameters, tags, cancellationToken);
+            await Inner.LogBatchAsync(runId, metrics, parameters, tags, cancellationToken);
             if (loseAnswer())
             {
                 throw new MlflowException(0, null, "connection reset after the request was sent");
             }
         }
-
-        public Task<string> CreateExperimentAsync(string name, string? artifactLocation, IReadOnlyDictionary<string, string>? tags, CancellationToken cancellationToken) => inner.CreateExperimentAsync(name, artifactLocation, tags, cancellationToken);
-        public Task<Experiment> GetExperimentAsync(string experimentId, CancellationToken cancellationToken) => inner.GetExperimentAsync(experimentId, cancellationToken);
-        public Task<Experiment?> FindExperimentByNameAsync(string name, CancellationToken cancellationToken) => inner.FindExperimentByNameAsync(name, cancellationToken);
-        public Task<MlflowPage<Experiment>> SearchExperimentsPageAsync(SearchExperimentsOptions query, string? pageToken, CancellationToken cancellationToken) => inner.SearchExperimentsPageAsync(query, pageToken, cancellationToken);
-        public Task<Run> CreateRunAsync(string experimentId, CreateRunOptions options, CancellationToken cancellationToken) => inner.CreateRunAsync(experimentId, options, cancellationToken);
-        public Task<Run> GetRunAsync(string runId, CancellationToken cancellationToken) => inner.GetRunAsync(runId, cancellationToken);
-        public Task<RunInfo> UpdateRunAsync(string runId, RunStatus? status, DateTimeOffset? endTime, string? runName, CancellationToken cancellationToken) => inner.UpdateRunAsync(runId, status, endTime, runName, cancellationToken);
-        public Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> datasets, CancellationToken cancellationToken) => inner.LogInputsAsync(runId, datasets, cancellationToken);
-        public Task<IReadOnlyList<Metric>> GetMetricHistoryAsync(string runId, string metricKey, CancellationToken cancellationToken) => inner.GetMetricHistoryAsync(runId, metricKey, cancellationToken);
-        public Task<MlflowPage<Run>> SearchRunsPageAsync(SearchRunsOptions query, string? pageToken, CancellationToken cancellationToken) => inner.SearchRunsPageAsync(query, pageToken, cancellationToken);
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }
 
