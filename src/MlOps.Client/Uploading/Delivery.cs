@@ -11,6 +11,8 @@ namespace MlOps.Client.Uploading;
 /// <list type="bullet">
 /// <item>sent once, under <see cref="UploaderOptions.RequestTimeout"/> (the client's own retries are not used here);</item>
 /// <item>a live request that failed fast is sent once more (<see cref="OutagePolicy.QuickRetryDelay"/>);</item>
+/// <item>a replayed record takes effect (counted, refusals reported) only when acknowledged; a record any part of which
+/// the server cannot take now stays in the spool whole, in its place;</item>
 /// <item>refused: split until each refused entity stands alone, so a bad entity never costs its neighbours; each is
 /// counted, logged (the first <see cref="RunRefusals.LoggedPerRun"/> of a run) and reported — unless the refusal concerns
 /// the whole run (deleted, not active, unknown), which is reported once as a lost run, its entities abandoned;</item>
@@ -103,22 +105,16 @@ internal sealed class Delivery
     /// <summary>Settles a live batch: delivered, refused (isolated), abandoned with its lost run, spooled or kept for a re-send.</summary>
     public async Task DeliverAsync(Batch batch, CancellationToken abort)
     {
-        Fate fate;
         try
         {
-            fate = await SettleAsync(batch, replayed: false, abort).ConfigureAwait(false);
+            await SettleAsync(batch, effects: null, abort).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // a request must never take the uploader down; its batch is kept
         catch (Exception ex)
 #pragma warning restore CA1031
         {
             UploaderLog.LoopError(_logger, ex);
-            fate = Unreachable(batch, new SendOutcome(SendStatus.Unavailable, ex), replayed: false);
-        }
-
-        if (fate == Fate.Delivered)
-        {
-            CountDelivered(batch);
+            Unreachable(batch, new SendOutcome(SendStatus.Unavailable, ex), effects: null);
         }
     }
 
@@ -227,14 +223,15 @@ internal sealed class Delivery
         var mark = spool.BeginPass();
         long acknowledged = 0;
         var complete = true;
-        var inFlight = new List<(Task<Fate> Settle, SpooledRequest Request)>();
+        var inFlight = new List<(Task<Fate> Settle, SpooledRequest Request, List<Action> Effects)>();
 
-        // Acknowledges the oldest settled requests (all of them with drain), in order, while they did not stay spooled.
+        // Acknowledges the oldest settled requests (all of them with drain), in order, while they did not stay spooled;
+        // what a request's settlement counts and reports takes effect then, once — never for a request that goes again.
         async Task<bool> AcknowledgeAsync(bool drain)
         {
             while (inFlight.Count > 0 && (drain || inFlight.Count >= parallelism))
             {
-                var (settle, request) = inFlight[0];
+                var (settle, request, effects) = inFlight[0];
                 var fate = await settle.ConfigureAwait(false);
                 if (fate == Fate.Kept)
                 {
@@ -244,9 +241,9 @@ internal sealed class Delivery
                     return false;
                 }
 
-                if (fate == Fate.Delivered)
+                foreach (var effect in effects)
                 {
-                    CountDelivered(request.Batch);
+                    effect();
                 }
 
                 spool.Acknowledge(request, counted: fate is Fate.Delivered or Fate.Refused);
@@ -272,7 +269,8 @@ internal sealed class Delivery
                 break;
             }
 
-            inFlight.Add((SettleAsync(request.Batch, replayed: true, abort), request));
+            var effects = new List<Action>();
+            inFlight.Add((SettleAsync(request.Batch, effects, abort), request, effects));
 
             // A run end, and the end of a segment, are settled before the reader moves on (a finished segment is deleted in this pass).
             if ((request.Batch.IsRunEnd || request.EndsSegment) && !await AcknowledgeAsync(drain: true).ConfigureAwait(false))
@@ -322,29 +320,36 @@ internal sealed class Delivery
     /// <summary>What became of one batch.</summary>
     private enum Fate
     {
-        /// <summary>The server took it (not yet counted: the caller counts it when it is final).</summary>
+        /// <summary>The server took it.</summary>
         Delivered,
 
-        /// <summary>Refused, entity by entity where the server allowed (the delivered parts counted): settled for good.</summary>
+        /// <summary>Refused, entity by entity where the server allowed (the other entities delivered): settled for good.</summary>
         Refused,
 
-        /// <summary>Its run can no longer be logged to: abandoned and counted.</summary>
+        /// <summary>Its run can no longer be logged to: abandoned.</summary>
         RunLost,
 
-        /// <summary>Unreachable or interrupted: spooled, kept for a re-send, or (replayed) left in the spool.</summary>
+        /// <summary>Unreachable or interrupted: spooled, kept for a re-send, or (replayed) left in the spool whole.</summary>
         Kept,
     }
 
-    private async Task<Fate> SettleAsync(Batch batch, bool replayed, CancellationToken abort)
+    /// <summary>
+    /// Settles one batch. A live one (<paramref name="effects"/> <see langword="null"/>) takes effect at once: counted,
+    /// refusals reported, and what the server cannot take now spooled or kept for a re-send. A replayed one (from a spool
+    /// record) only collects its effects, run when its record is acknowledged; if any part cannot be sent now (even a half
+    /// while isolating a refusal) the whole record stays in the spool, in its place, and goes again in the next pass —
+    /// its effects dropped, so nothing is counted or reported twice.
+    /// </summary>
+    private async Task<Fate> SettleAsync(Batch batch, List<Action>? effects, CancellationToken abort)
     {
         if (_refusals.IsLost(batch.RunId, out var lost))
         {
-            Lose(batch, lost);
+            Effect(effects, () => Lose(batch, lost));
             return Fate.RunLost;
         }
 
         var outcome = await SendOnceAsync(batch, abort).ConfigureAwait(false);
-        if (outcome.Status == SendStatus.Unavailable && !replayed && OutagePolicy.QuickRetryDelay(outcome) is { } delay)
+        if (outcome.Status == SendStatus.Unavailable && effects is null && OutagePolicy.QuickRetryDelay(outcome) is { } delay)
         {
             try
             {
@@ -362,11 +367,12 @@ internal sealed class Delivery
             case SendStatus.Delivered:
                 _policy.Succeeded();
                 _probeWarned = false;
+                Effect(effects, () => CountDelivered(batch));
                 return Fate.Delivered;
             case SendStatus.Unavailable:
-                return Unreachable(batch, outcome, replayed);
+                return Unreachable(batch, outcome, effects);
             case SendStatus.Aborted:
-                if (!replayed)
+                if (effects is null)
                 {
                     KeepForRetry([batch], count: false); // the uploader is stopping: spooled at disposal
                 }
@@ -377,33 +383,52 @@ internal sealed class Delivery
                 var error = (MlflowException)outcome.Error!;
                 if (IsRunLevel(error))
                 {
-                    Lose(batch, error);
+                    Effect(effects, () => Lose(batch, error));
                     return Fate.RunLost;
                 }
 
-                if (batch.Count > 1)
+                if (batch.Count <= 1)
                 {
-                    // Poison isolation: the halves are new live batches (a half the server cannot take now is spooled anew).
-                    var (left, right) = batch.Split();
-                    await DeliverAsync(left, abort).ConfigureAwait(false);
-                    await DeliverAsync(right, abort).ConfigureAwait(false);
-                }
-                else
-                {
-                    Refuse(batch, error);
+                    Effect(effects, () => Refuse(batch, error));
+                    return Fate.Refused;
                 }
 
-                return Fate.Refused;
+                // Poison isolation: halves until each refused entity stands alone, so a bad entity never costs its neighbours.
+                var (left, right) = batch.Split();
+                if (effects is null)
+                {
+                    await SettleAsync(left, null, abort).ConfigureAwait(false);
+                    await SettleAsync(right, null, abort).ConfigureAwait(false);
+                    return Fate.Refused;
+                }
+
+                return await SettleAsync(left, effects, abort).ConfigureAwait(false) == Fate.Kept
+                    || await SettleAsync(right, effects, abort).ConfigureAwait(false) == Fate.Kept
+                    ? Fate.Kept
+                    : Fate.Refused;
         }
     }
 
-    private Fate Unreachable(Batch batch, in SendOutcome outcome, bool replayed)
+    /// <summary>Runs <paramref name="effect"/> now (a live batch) or when the replayed record is acknowledged.</summary>
+    private static void Effect(List<Action>? effects, Action effect)
+    {
+        if (effects is null)
+        {
+            effect();
+        }
+        else
+        {
+            effects.Add(effect);
+        }
+    }
+
+    private Fate Unreachable(Batch batch, in SendOutcome outcome, List<Action>? effects)
     {
         var reason = outcome.Error?.Message ?? "no answer";
         _policy.Failed(outcome.RetryAfter);
-        if (replayed)
+        if (effects is not null)
         {
-            // One line per outage, not one per probe: the spool keeps the records, the next probe follows the backoff.
+            // One line per outage, not one per probe: the spool keeps the record, the next probe follows the backoff.
             if (!_probeWarned)
             {
                 _probeWarned = true;

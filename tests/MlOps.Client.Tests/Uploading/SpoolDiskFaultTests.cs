@@ -417,6 +417,57 @@ public sealed class SpoolDiskFaultTests : IDisposable
     }
 
     [Fact]
+    public async Task A_replayed_record_whose_refusal_cannot_be_isolated_now_stays_whole_in_its_place_and_is_counted_once()
+    {
+        // A spooled record with a valid metric and a param the server refuses, then the run's end. First pass: the record
+        // is refused, and while it is split to isolate the refusal the server goes away. The record must stay in the spool
+        // ahead of the run end (which must not overtake the unsent half), and nothing may be counted or reported yet.
+        using var spool = Open(Options());
+        spool.Append(new SpoolRecord { Kind = SpoolRecordKind.Batch, RunId = "r", Metrics = [new Metric("m", 1, 1000, 0)], Params = [new Param("bad", "x")] });
+        spool.Append(new SpoolRecord { Kind = SpoolRecordKind.RunEnd, RunId = "r", Status = RunStatus.Finished, EndTimeMs = 2000 });
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var store = Substitute.For<ITrackingStore>();
+        var calls = new List<string>();
+        var away = true;
+        store.LogBatchAsync("r", Arg.Any<IReadOnlyList<Metric>>(), Arg.Any<IReadOnlyList<Param>>(), Arg.Any<IReadOnlyList<RunTag>>(), Arg.Any<CancellationToken>())
+            .Returns(call =>
+            {
+                var (metrics, parameters) = (call.ArgAt<IReadOnlyList<Metric>>(1), call.ArgAt<IReadOnlyList<Param>>(2));
+                calls.Add($"batch {metrics.Count}+{parameters.Count}");
+                if (parameters.Count > 0)
+                {
+                    throw new MlflowException(400, MlflowErrorCodes.InvalidParameterValue, "bad param");
+                }
+
+                return away ? throw new MlflowException(503, MlflowErrorCodes.TemporarilyUnavailable, "away") : Task.CompletedTask;
+            });
+        store.UpdateRunAsync("r", RunStatus.Finished, Arg.Any<DateTimeOffset?>(), null, Arg.Any<CancellationToken>())
+            .Returns(_ =>
+            {
+                calls.Add("end");
+                return new RunInfo { RunId = "r" };
+            });
+        var delivery = new Delivery(store, new UploaderOptions(), time, _log, new SpoolQueue(spool, replayPending: true));
+        var rejected = new List<RejectedEntity>();
+        delivery.Rejected += rejected.Add;
+
+        Assert.Equal(ReplayPass.ServerAway, await delivery.ReplayAsync(1, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30))); // a quick re-send would wait on the fake clock: capped
+        Assert.Equal(["batch 1+1", "batch 1+0"], calls); // refused whole; the metric's half met the outage; the run end waited
+        Assert.Empty(rejected);
+        Assert.Equal(0, delivery.RejectedCount);
+        Assert.True(spool.HasPendingEntities("r"));
+
+        away = false;
+        calls.Clear();
+        time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(ReplayPass.Drained, await delivery.ReplayAsync(1, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(["batch 1+1", "batch 1+0", "batch 0+1", "end"], calls); // the end after every part of its run
+        Assert.Equal("bad", Assert.Single(rejected).Key);
+        Assert.Equal(1, delivery.RejectedCount);
+        Assert.Equal(1, delivery.Sent);
+    }
+
+    [Fact]
     public void A_deferral_pauses_without_growing_the_backoff()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
