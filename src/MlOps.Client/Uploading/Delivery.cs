@@ -10,7 +10,8 @@ namespace MlOps.Client.Uploading;
 /// The one place that decides the fate of a batch, live or replayed from the spool:
 /// <list type="bullet">
 /// <item>sent once, under <see cref="UploaderOptions.RequestTimeout"/> (the client's own retries are not used here);</item>
-/// <item>a live request that failed fast is sent once more (<see cref="OutagePolicy.QuickRetryDelay"/>);</item>
+/// <item>a live request that failed fast is sent once more (<see cref="OutagePolicy.QuickRetryDelay"/>); a replayed one
+/// is a probe: its failure ends the pass, the next one follows the backoff;</item>
 /// <item>a replayed record takes effect (counted, refusals reported) only when acknowledged; a record any part of which
 /// the server cannot take now stays in the spool whole, in its place;</item>
 /// <item>refused: split until each refused entity stands alone, so a bad entity never costs its neighbours; each is
@@ -296,6 +297,7 @@ internal sealed class Delivery
             case ReplayPass.Drained:
                 _policy.Succeeded();
                 Interlocked.Exchange(ref _outageWarned, 0); // the spool drained: the next outage is said again
+                _probeWarned = false;
                 break;
             case ReplayPass.GoAgain:
                 _policy.DueNow(); // appended to while replaying: go again at once
@@ -366,7 +368,6 @@ internal sealed class Delivery
         {
             case SendStatus.Delivered:
                 _policy.Succeeded();
-                _probeWarned = false;
                 Effect(effects, () => CountDelivered(batch));
                 return Fate.Delivered;
             case SendStatus.Unavailable:
@@ -379,7 +380,6 @@ internal sealed class Delivery
 
                 return Fate.Kept;
             default:
-                _probeWarned = false;
                 var error = (MlflowException)outcome.Error!;
                 if (IsRunLevel(error))
                 {
@@ -428,7 +428,8 @@ internal sealed class Delivery
         _policy.Failed(outcome.RetryAfter);
         if (effects is not null)
         {
-            // One line per outage, not one per probe: the spool keeps the record, the next probe follows the backoff.
+            // One line until the spool drains, not one per probe (nor per success in a storm): the spool keeps the record,
+            // the next probe follows the backoff.
             if (!_probeWarned)
             {
                 _probeWarned = true;

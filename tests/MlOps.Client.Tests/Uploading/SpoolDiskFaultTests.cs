@@ -439,7 +439,8 @@ public sealed class SpoolDiskFaultTests : IDisposable
                     throw new MlflowException(400, MlflowErrorCodes.InvalidParameterValue, "bad param");
                 }
 
-                return away ? throw new MlflowException(503, MlflowErrorCodes.TemporarilyUnavailable, "away") : Task.CompletedTask;
+                // Retry-After beyond the quick re-send's 2 s: the pass ends at this failure.
+                return away ? throw new MlflowException(503, MlflowErrorCodes.TemporarilyUnavailable, "away") { RetryAfter = TimeSpan.FromSeconds(30) } : Task.CompletedTask;
             });
         store.UpdateRunAsync("r", RunStatus.Finished, Arg.Any<DateTimeOffset?>(), null, Arg.Any<CancellationToken>())
             .Returns(_ =>
@@ -451,7 +452,7 @@ public sealed class SpoolDiskFaultTests : IDisposable
         var rejected = new List<RejectedEntity>();
         delivery.Rejected += rejected.Add;
 
-        Assert.Equal(ReplayPass.ServerAway, await delivery.ReplayAsync(1, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30))); // a quick re-send would wait on the fake clock: capped
+        Assert.Equal(ReplayPass.ServerAway, await delivery.ReplayAsync(1, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30))); // capped: a wait on the fake clock would hang
         Assert.Equal(["batch 1+1", "batch 1+0"], calls); // refused whole; the metric's half met the outage; the run end waited
         Assert.Empty(rejected);
         Assert.Equal(0, delivery.RejectedCount);
@@ -465,6 +466,40 @@ public sealed class SpoolDiskFaultTests : IDisposable
         Assert.Equal("bad", Assert.Single(rejected).Key);
         Assert.Equal(1, delivery.RejectedCount);
         Assert.Equal(1, delivery.Sent);
+    }
+
+    [Fact]
+    public async Task In_a_storm_the_failed_probes_of_a_replay_are_said_once_until_the_spool_drains()
+    {
+        // Every other request fails (a 503 storm): a pass delivers one record, the next request fails, the next pass does
+        // the same. "Still unreachable" is said once for the whole episode, not after every success.
+        using var spool = Open(Options());
+        for (var i = 0; i < 6; i++)
+        {
+            // runs apart: one request each
+            spool.Append(new SpoolRecord { Kind = SpoolRecordKind.Batch, RunId = "r" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), Metrics = [new Metric("m", i, 1000 + i, i)] });
+        }
+
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var store = Substitute.For<ITrackingStore>();
+        var n = 0;
+        store.LogBatchAsync(Arg.Any<string>(), Arg.Any<IReadOnlyList<Metric>>(), Arg.Any<IReadOnlyList<Param>>(), Arg.Any<IReadOnlyList<RunTag>>(), Arg.Any<CancellationToken>())
+            .Returns(_ => Interlocked.Increment(ref n) % 2 == 0 ? throw new MlflowException(503, MlflowErrorCodes.TemporarilyUnavailable, "storm") : Task.CompletedTask);
+        var delivery = new Delivery(store, new UploaderOptions(), time, _log, new SpoolQueue(spool, replayPending: true));
+
+        var passes = 0;
+        ReplayPass pass;
+        do
+        {
+            pass = await delivery.ReplayAsync(1, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+            time.Advance(TimeSpan.FromMinutes(1));
+            Assert.True(++passes < 20, "the spool never drained");
+        }
+        while (pass != ReplayPass.Drained);
+
+        Assert.True(passes >= 5, $"{passes} passes: the storm was not felt");
+        Assert.Equal(1, Logged(2112));
+        Assert.Equal(6, delivery.Sent);
     }
 
     [Fact]
