@@ -12,13 +12,7 @@ public sealed partial class EnvironmentNameTests
     [Fact]
     public void Environment_variable_names_are_spelled_only_in_MlflowEnvironment()
     {
-        var root = SourceTree.Root;
-        var offenders = SourceTree.Files()
-            .Where(f => !f.EndsWith(Path.Combine("Configuration", "MlflowEnvironment.cs"), StringComparison.Ordinal))
-            .SelectMany(f => File.ReadLines(f).Select((line, i) => (File: Path.GetRelativePath(root, f), Line: i + 1, Text: line)))
-            .Where(l => !l.Text.TrimStart().StartsWith("///", StringComparison.Ordinal) && VariableLiteral().IsMatch(l.Text))
-            .Select(l => $"{l.File}:{l.Line}: {l.Text.Trim()}")
-            .ToList();
+        var offenders = SourceTree.LinesMatching(VariableLiteral(), f => f.EndsWith(Path.Combine("Configuration", "MlflowEnvironment.cs"), StringComparison.Ordinal));
         Assert.True(offenders.Count == 0, "environment variable names outside MlflowEnvironment:\n" + string.Join("\n", offenders));
     }
 

@@ -13,14 +13,9 @@ public sealed partial class StoreCapabilityTests
     [Fact]
     public void Store_capabilities_are_asked_only_through_StoreCapabilities()
     {
-        var root = SourceTree.Root;
-        var offenders = SourceTree.Files()
-            .Where(f => !f.EndsWith(Path.Combine("Stores", "Abstractions", "StoreCapabilities.cs"), StringComparison.Ordinal)
-                && !f.EndsWith(Path.Combine("Registry", "RegistryCapabilities.cs"), StringComparison.Ordinal))
-            .SelectMany(f => File.ReadLines(f).Select((line, i) => (File: Path.GetRelativePath(root, f), Line: i + 1, Text: line)))
-            .Where(l => !l.Text.TrimStart().StartsWith("//", StringComparison.Ordinal) && TypeTest().IsMatch(l.Text))
-            .Select(l => $"{l.File}:{l.Line}: {l.Text.Trim()}")
-            .ToList();
+        var offenders = SourceTree.LinesMatching(TypeTest(), f =>
+            f.EndsWith(Path.Combine("Stores", "Abstractions", "StoreCapabilities.cs"), StringComparison.Ordinal)
+            || f.EndsWith(Path.Combine("Registry", "RegistryCapabilities.cs"), StringComparison.Ordinal));
         Assert.True(offenders.Count == 0, "store type tests outside StoreCapabilities:\n" + string.Join("\n", offenders));
     }
 
