@@ -10,8 +10,9 @@ namespace MlOps.Client.Uploading;
 /// The one place that decides the fate of a batch, live or replayed from the spool:
 /// <list type="bullet">
 /// <item>sent once, under <see cref="UploaderOptions.RequestTimeout"/> (the client's own retries are not used here);</item>
-/// <item>a live request that failed fast is sent once more (<see cref="OutagePolicy.QuickRetryDelay"/>); a replayed one
-/// is a probe: its failure ends the pass, the next one follows the backoff;</item>
+/// <item>a live request that failed fast is sent once more (<see cref="OutagePolicy.QuickRetryDelay"/>), and so is a part
+/// of a replayed record being isolated (the server has just answered); a replayed record itself is a probe: its failure
+/// ends the pass, the next one follows the backoff;</item>
 /// <item>a replayed record takes effect (counted, refusals reported) only when acknowledged; a record any part of which
 /// the server cannot take now stays in the spool whole, in its place;</item>
 /// <item>refused: split until each refused entity stands alone, so a bad entity never costs its neighbours; each is
@@ -43,7 +44,7 @@ internal sealed class Delivery
     private long _rejected;
     private long _abandoned;
     private int _outageWarned;
-    private volatile bool _probeWarned;
+    private int _probeWarned;
 
     public Delivery(ITrackingStore store, UploaderOptions options, TimeProvider time, ILogger logger, SpoolQueue? spool)
     {
@@ -297,7 +298,7 @@ internal sealed class Delivery
             case ReplayPass.Drained:
                 _policy.Succeeded();
                 Interlocked.Exchange(ref _outageWarned, 0); // the spool drained: the next outage is said again
-                _probeWarned = false;
+                Interlocked.Exchange(ref _probeWarned, 0);
                 break;
             case ReplayPass.GoAgain:
                 _policy.DueNow(); // appended to while replaying: go again at once
@@ -342,7 +343,7 @@ internal sealed class Delivery
     /// while isolating a refusal) the whole record stays in the spool, in its place, and goes again in the next pass —
     /// its effects dropped, so nothing is counted or reported twice.
     /// </summary>
-    private async Task<Fate> SettleAsync(Batch batch, List<Action>? effects, CancellationToken abort)
+    private async Task<Fate> SettleAsync(Batch batch, List<Action>? effects, CancellationToken abort, bool isolating = false)
     {
         if (_refusals.IsLost(batch.RunId, out var lost))
         {
@@ -351,7 +352,9 @@ internal sealed class Delivery
         }
 
         var outcome = await SendOnceAsync(batch, abort).ConfigureAwait(false);
-        if (outcome.Status == SendStatus.Unavailable && effects is null && OutagePolicy.QuickRetryDelay(outcome) is { } delay)
+        // A live request, or a part of a replayed record being isolated (the server has just answered), gets one quick
+        // re-send; a replayed record itself is a probe: its failure ends the pass.
+        if (outcome.Status == SendStatus.Unavailable && (effects is null || isolating) && OutagePolicy.QuickRetryDelay(outcome) is { } delay)
         {
             try
             {
@@ -402,8 +405,8 @@ internal sealed class Delivery
                     return Fate.Refused;
                 }
 
-                return await SettleAsync(left, effects, abort).ConfigureAwait(false) == Fate.Kept
-                    || await SettleAsync(right, effects, abort).ConfigureAwait(false) == Fate.Kept
+                return await SettleAsync(left, effects, abort, isolating: true).ConfigureAwait(false) == Fate.Kept
+                    || await SettleAsync(right, effects, abort, isolating: true).ConfigureAwait(false) == Fate.Kept
                     ? Fate.Kept
                     : Fate.Refused;
         }
@@ -430,9 +433,8 @@ internal sealed class Delivery
         {
             // One line until the spool drains, not one per probe (nor per success in a storm): the spool keeps the record,
             // the next probe follows the backoff.
-            if (!_probeWarned)
+            if (Interlocked.Exchange(ref _probeWarned, 1) == 0)
             {
-                _probeWarned = true;
                 SpoolLog.StillUnreachable(_logger, reason);
             }
         }

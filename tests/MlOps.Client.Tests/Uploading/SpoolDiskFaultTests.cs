@@ -4,6 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 using MlOps.Client.Stores;
 using NSubstitute;
 using MlOps.Client.Uploading;
+using MlOps.Client.Testing;
 using MlOps.Client.Uploading.Spooling;
 
 namespace MlOps.Client.Tests.Uploading;
@@ -464,6 +465,44 @@ public sealed class SpoolDiskFaultTests : IDisposable
         Assert.Equal(ReplayPass.Drained, await delivery.ReplayAsync(1, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal(["batch 1+1", "batch 1+0", "batch 0+1", "end"], calls); // the end after every part of its run
         Assert.Equal("bad", Assert.Single(rejected).Key);
+        Assert.Equal(1, delivery.RejectedCount);
+        Assert.Equal(1, delivery.Sent);
+    }
+
+    [Fact]
+    public async Task A_part_of_a_replayed_record_being_isolated_gets_one_quick_resend_so_a_storm_cannot_hold_the_record_forever()
+    {
+        // The record is refused whole; its valid half then meets one transient failure. The server has just answered:
+        // the half is sent once more at once instead of ending the pass (which would start the isolation over next time).
+        using var spool = Open(Options());
+        spool.Append(new SpoolRecord { Kind = SpoolRecordKind.Batch, RunId = "r", Metrics = [new Metric("m", 1, 1000, 0)], Params = [new Param("bad", "x")] });
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var store = Substitute.For<ITrackingStore>();
+        var calls = new List<string>();
+        var halfFailures = 1;
+        store.LogBatchAsync("r", Arg.Any<IReadOnlyList<Metric>>(), Arg.Any<IReadOnlyList<Param>>(), Arg.Any<IReadOnlyList<RunTag>>(), Arg.Any<CancellationToken>())
+            .Returns(call =>
+            {
+                var parameters = call.ArgAt<IReadOnlyList<Param>>(2);
+                lock (calls)
+                {
+                    calls.Add($"batch {call.ArgAt<IReadOnlyList<Metric>>(1).Count}+{parameters.Count}");
+                }
+
+                if (parameters.Count > 0)
+                {
+                    throw new MlflowException(400, MlflowErrorCodes.InvalidParameterValue, "bad param");
+                }
+
+                return Interlocked.Decrement(ref halfFailures) >= 0 ? throw new MlflowException(503, MlflowErrorCodes.TemporarilyUnavailable, "storm") : Task.CompletedTask;
+            });
+        var delivery = new Delivery(store, new UploaderOptions(), time, _log, new SpoolQueue(spool, replayPending: true));
+
+        var pass = delivery.ReplayAsync(1, CancellationToken.None);
+        await time.AdvanceUntilAsync(pass, TimeSpan.FromMilliseconds(100)); // the quick re-send waits 250–500 ms on this clock
+
+        Assert.Equal(ReplayPass.Drained, await pass);
+        Assert.Equal(["batch 1+1", "batch 1+0", "batch 1+0", "batch 0+1"], calls);
         Assert.Equal(1, delivery.RejectedCount);
         Assert.Equal(1, delivery.Sent);
     }
