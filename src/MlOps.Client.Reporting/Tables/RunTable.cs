@@ -19,6 +19,7 @@ public sealed class RunTable
     {
         Columns = columns;
         Rows = rows;
+        Text = new TextTable(columns, rows);
         Runs = runs;
     }
 
@@ -75,21 +76,10 @@ public sealed class RunTable
 
     /// <summary>The index of <paramref name="column"/>, or −1.</summary>
     /// <param name="column">The column name.</param>
-    public int IndexOf(string column)
-    {
-        for (var i = 0; i < Columns.Count; i++)
-        {
-            if (string.Equals(Columns[i], column, StringComparison.Ordinal))
-            {
-                return i;
-            }
-        }
-
-        return -1;
-    }
+    public int IndexOf(string column) => Text.IndexOf(column);
 
     /// <summary>The table as text cells (the writer of every table the tool prints).</summary>
-    public TextTable Text => new(Columns, Rows);
+    public TextTable Text { get; }
 
     /// <summary>Writes RFC 4180 CSV (header row, then one row per run), as pandas' <c>to_csv(index=False)</c> would lay it out.</summary>
     /// <param name="writer">The destination.</param>

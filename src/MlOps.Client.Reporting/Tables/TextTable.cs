@@ -73,11 +73,13 @@ public sealed class TextTable(IReadOnlyList<string> columns, IReadOnlyList<IRead
         Markdown.WriteTable(writer, shown.Select(c => c.Name).ToList(), Rows.Select(r => (IReadOnlyList<string?>)shown.Select(c => r[c.Index]).ToList()));
     }
 
-    private int IndexOf(string column)
+    /// <summary>The index of <paramref name="column"/>, or −1.</summary>
+    /// <param name="column">The column name.</param>
+    public int IndexOf(string column)
     {
         for (var i = 0; i < Columns.Count; i++)
         {
-            if (Columns[i] == column)
+            if (string.Equals(Columns[i], column, StringComparison.Ordinal))
             {
                 return i;
             }

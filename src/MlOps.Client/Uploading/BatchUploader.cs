@@ -294,10 +294,10 @@ internal sealed class BatchUploader : IAsyncDisposable, Diagnostics.IUploaderGau
             int n;
             while ((n = _buffer.Drain(rest)) > 0)
             {
-                _spool.Append(BatchPacker.Pack(rest.AsSpan(0, n)));
+                _delivery.ToSpool(BatchPacker.Pack(rest.AsSpan(0, n)));
             }
 
-            _spool.Append(_delivery.TakeRetries(now: true));
+            _delivery.ToSpool(_delivery.TakeRetries(now: true));
             _spool.Disk.Dispose();
         }
 
