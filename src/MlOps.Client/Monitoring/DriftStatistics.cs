@@ -2,13 +2,29 @@ namespace MlOps.Client.Monitoring;
 
 /// <summary>
 /// The statistics drift detection compares a feature's reference (training) distribution with a window of served data —
-/// the methods Evidently uses by default, computed as scipy computes them (<c>scipy.stats.chisquare</c>,
+/// the methods Evidently uses by default, computed as scipy computes them (<c>scipy.stats.ks_2samp</c>, <c>scipy.stats.chisquare</c>,
 /// <c>scipy.spatial.distance.jensenshannon</c>, <c>scipy.stats.wasserstein_distance</c>) and PSI by its formula.
 /// </summary>
 public static class DriftStatistics
 {
     /// <summary>The share an empty bin is given in <see cref="PopulationStabilityIndex"/> (as Evidently), so that its logarithm is finite.</summary>
     public const double MinBinShare = 1e-4;
+
+    /// <summary>
+    /// The two-sample Kolmogorov–Smirnov test (<c>scipy.stats.ks_2samp</c>, two-sided, <c>method='auto'</c>): the largest
+    /// distance between the two empirical CDFs and its p-value — exact while both samples have at most 10 000 values,
+    /// else from the one-sample distribution at n = round(mn/(m+n)), as scipy computes them.
+    /// </summary>
+    /// <param name="reference">The reference sample.</param>
+    /// <param name="current">The current sample.</param>
+    /// <exception cref="ArgumentException">A sample is empty or holds NaN.</exception>
+    public static (double Statistic, double PValue) KolmogorovSmirnov(ReadOnlySpan<double> reference, ReadOnlySpan<double> current)
+    {
+        var r = Sorted(reference, nameof(reference));
+        var c = Sorted(current, nameof(current));
+        var d = Monitoring.KolmogorovSmirnov.Statistic(r, c);
+        return (d, Monitoring.KolmogorovSmirnov.PValue(d, r.Length, c.Length));
+    }
 
     /// <summary>Pearson's chi-square test of observed against expected counts (<c>scipy.stats.chisquare</c>): the statistic and the p-value with k − 1 degrees of freedom.</summary>
     /// <param name="observed">Observed counts per category.</param>
@@ -275,7 +291,7 @@ public static class DriftStatistics
     }
 
     /// <summary>ln Γ(x) for x &gt; 0 (Lanczos, g = 7, n = 9: about 15 significant digits).</summary>
-    private static double LogGamma(double x)
+    internal static double LogGamma(double x)
     {
         ReadOnlySpan<double> g =
         [

@@ -45,6 +45,65 @@ public sealed class DriftStatisticsTests
     private static double[] Parse(string csv) => [.. csv.Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture))];
 
     [Fact]
+    public void Kolmogorov_smirnov_statistic_and_exact_p_value_equal_scipys()
+    {
+        // ks_2samp(reference, current): different sizes (Hodges' inside method).
+        var (d, p) = DriftStatistics.KolmogorovSmirnov(Reference, Current);
+        Assert.Equal(0.315, d, 12);
+        Assert.Equal(5.322584564390106e-08, p, 1e-18);
+
+        // Equal sizes (the square's closed form).
+        (d, p) = DriftStatistics.KolmogorovSmirnov(Reference.AsSpan(0, 150), Current);
+        Assert.Equal(0.32666666666666666, d, 12);
+        Assert.Equal(1.7564392953194488e-07, p, 1e-17);
+
+        // The same distribution: no evidence.
+        (d, p) = DriftStatistics.KolmogorovSmirnov(Reference, Reference.AsSpan(0, 100));
+        Assert.Equal(0.04, d, 12);
+        Assert.Equal(0.9999028113127277, p, 12);
+    }
+
+    [Fact]
+    public void Kolmogorov_smirnov_beyond_10000_values_uses_scipys_asymptotic_distribution()
+    {
+        // Deterministic samples both sides compute identically (integer arithmetic, one division).
+        var a = Enumerable.Range(0, 12000).Select(i => (i * 7919L % 12000) / 12000.0).ToArray();
+        var b = Enumerable.Range(0, 3000).Select(i => ((i * 104729L % 3000) / 3000.0 * 1.05) + 0.01).ToArray();
+        var (d, p) = DriftStatistics.KolmogorovSmirnov(a, b);
+        Assert.Equal(0.0571666666666667, d, 12);
+        Assert.Equal(2.934695327346464e-07, p, 1e-15); // kstwo.sf at n = 2400 by the Smirnov sum
+
+        b = [.. Enumerable.Range(0, 3000).Select(i => ((i * 104729L % 3000) / 3000.0 * 1.01) + 0.001)];
+        (d, p) = DriftStatistics.KolmogorovSmirnov(a, b);
+        Assert.Equal(0.010916666666666686, d, 12);
+        Assert.Equal(0.9342096238647863, p, 9); // Pelz–Good
+
+        var c = Enumerable.Range(0, 20000).Select(i => (i * 31L % 20000) / 20000.0).ToArray();
+        var e = Enumerable.Range(0, 150).Select(i => (i * 17L % 150) / 150.0 * 1.1).ToArray();
+        (d, p) = DriftStatistics.KolmogorovSmirnov(c, e);
+        Assert.Equal(0.09068333333333334, d, 12);
+        Assert.Equal(0.16213163992468194, p, 9);
+    }
+
+    [Theory]
+    [InlineData(50, 0.1, 0.6623112704658186)] // Durbin's matrix
+    [InlineData(50, 0.2, 0.03143877776953241)] // scipy: Pomeranz; here Durbin's matrix, exact too
+    [InlineData(100, 0.35, 1.865228719089831e-11)] // 2 × Smirnov
+    [InlineData(300, 0.6, 8.399665126868074e-104)] // x ≥ 0.5: 2 × Smirnov
+    [InlineData(200, 0.07, 0.2682332715315976)] // n > 140: Durbin's matrix
+    [InlineData(500, 0.03, 0.7473166700457021)] // Pelz–Good
+    [InlineData(2000, 0.02, 0.3953133626892045)]
+    [InlineData(2000, 0.05, 8.74309579589503e-05)] // 2 × Smirnov
+    [InlineData(200000, 0.002, 0.39995085369038097)]
+    [InlineData(1000, 0.0008, 1.0)] // Ruben–Gambino
+    [InlineData(10, 0.95, 1.9531250000000172e-13)] // Ruben–Gambino, upper end
+    public void Kolmogorov_survival_equals_scipys_kstwo_sf(long n, double x, double expected)
+    {
+        var actual = KolmogorovSmirnov.KolmogorovSurvival(n, x);
+        Assert.True(Math.Abs(actual - expected) <= Math.Max(1e-12, 1e-9 * expected), $"kstwo.sf({x}, {n}): {actual} vs scipy's {expected}");
+    }
+
+    [Fact]
     public void Chi_square_statistic_and_p_value_equal_scipys()
     {
         var (statistic, p) = DriftStatistics.ChiSquare([18, 22, 31, 29], [25, 25, 25, 25]);
