@@ -250,7 +250,7 @@ public static class DriftStatistics
     }
 
     /// <summary>Q(a, x), the upper regularised incomplete gamma function: a series below a + 1, Lentz's continued fraction above.</summary>
-    private static double UpperRegularizedGamma(double a, double x)
+    internal static double UpperRegularizedGamma(double a, double x)
     {
         var logPrefix = (a * Math.Log(x)) - x - LogGamma(a);
         if (x < a + 1)

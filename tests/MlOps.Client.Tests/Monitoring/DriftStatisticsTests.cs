@@ -42,6 +42,9 @@ public sealed class DriftStatisticsTests
         "2219,0.7297,0.4976,-0.6923,1.0531,2.9186,0.1903,0.2565,-0.7539,0.8829,-0.9964,-0.8283,2.0356,-0.5865" +
         ",1.7976,2.3292,0.8112,1.1641,2.8427,0.2639,-0.2116,-1.1239,0.55,2.275,1.6515,-0.6305");
 
+    /// <summary>The fixed reference and current samples (for the profile-based tests).</summary>
+    internal static (double[] Reference, double[] Current) Samples() => (Reference, Current);
+
     private static double[] Parse(string csv) => [.. csv.Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture))];
 
     [Fact]
