@@ -1,4 +1,4 @@
-// Usage: MlOps.Client.Tests.ProcessHost <wait|exit|spool|spool-on-signal|replay|construct> <metric count>
+// Usage: MlOps.Client.Tests.ProcessHost <wait|exit|spool|spool-on-signal|replay|construct|inference-log> <metric count>
 // "paced" logs <count> metrics per second until killed, printing LOGGED <n> every 100 ms.
 // "construct" starts and disposes <count> trackers (each replays on start) and prints CONSTRUCTED <count>.
 // "spool-on-signal" prints READY <run id> once the run exists, logs after a line arrives on stdin (the test stops the
@@ -8,10 +8,34 @@
 // Logs to MLFLOW_TRACKING_URI. "wait" prints READY and blocks until a signal arrives; "exit" returns from Main
 // without ending the run or flushing, so the process-exit hook must deliver and end the run.
 using System.Globalization;
+using MlOps.Client.Monitoring;
 using MlOps.Client.Tracking;
 
 var mode = args[0];
 var count = int.Parse(args[1], CultureInfo.InvariantCulture);
+if (mode == "inference-log")
+{
+    // Logs records of <count> rows into MLOPS_INFERENCE_LOG_DIR without end, printing LOGGED <n> each time n records
+    // are with the operating system, until the test kills the process (SIGKILL: no disposal, no flush).
+    var log = new InferenceLog(new InferenceLogOptions { Directory = Environment.GetEnvironmentVariable("MLOPS_INFERENCE_LOG_DIR")!, MaxFileBytes = 16 * 1024 });
+    for (var n = 1; ; n++)
+    {
+        log.TryLog(new InferenceRecord
+        {
+            RequestId = "r" + n.ToString(CultureInfo.InvariantCulture),
+            Timestamp = DateTimeOffset.UtcNow,
+            Rows = count,
+            Inputs = [new InferenceColumn("x", [.. Enumerable.Range(0, count).Select(i => (object?)(double)i)])],
+            Predictions = [new InferenceColumn("prediction", [.. Enumerable.Range(0, count).Select(i => (object?)(i * 0.5))])],
+        });
+        if (n % 50 == 0)
+        {
+            await log.FlushAsync();
+            Console.WriteLine("LOGGED " + n.ToString(CultureInfo.InvariantCulture));
+        }
+    }
+}
+
 if (mode == "construct")
 {
     // Starts (and disposes) trackers one after another while other processes replay the same spool folder.
