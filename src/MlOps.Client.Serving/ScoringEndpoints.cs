@@ -10,6 +10,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MlOps.Client.Stores;
 using MlOps.Client.Serving.Input;
+using MlOps.Client.Serving.Monitoring;
 
 namespace MlOps.Client.Serving;
 
@@ -17,7 +18,10 @@ namespace MlOps.Client.Serving;
 /// MLflow's scoring protocol on ASP.NET Core: <c>GET /ping</c>, <c>GET /health</c> (200, <c>"\n"</c>),
 /// <c>GET /version</c>, <c>POST /invocations</c> answering <c>{"predictions": …}</c> or MLflow's error JSON
 /// (<c>error_code</c>, <c>message</c>) — with the metrics of <see cref="ScoringMetrics"/> and a log line per request
-/// (status, rows, milliseconds; never the payload).
+/// (status, rows, milliseconds; never the payload). With <see cref="ScoringOptions.InferenceLog"/> or
+/// <see cref="ScoringOptions.DriftMonitor"/>, every answer carries its <c>X-Request-Id</c> (the client's, or a new one),
+/// answered requests go to the log and the monitor, and <c>POST /feedback</c> takes ground truth:
+/// <c>{"request_id": "…", "targets": […]}</c>.
 /// </summary>
 public static class ScoringEndpoints
 {
@@ -34,11 +38,22 @@ public static class ScoringEndpoints
         var metrics = new ScoringMetrics(model.ModelUri);
         var budget = new BodyBudget(Math.Max(1, options.MaxInFlightBodyBytes), TimeProvider.System);
         var logger = endpoints.ServiceProvider.GetService<ILoggerFactory>()?.CreateLogger("MlOps.Client.Serving") ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        var capture = model.AttachMonitoring(options, logger);
+        if (capture is not null)
+        {
+            endpoints.ServiceProvider.GetService<IHostApplicationLifetime>()?.ApplicationStopping.Register(() => _ = model.Capture?.Log?.FlushAsync());
+        }
+
         var group = endpoints.MapGroup(prefix);
         group.MapGet("/ping", () => Results.Text("\n", "application/json"));
         group.MapGet("/health", () => Results.Text("\n", "application/json"));
         group.MapGet("/version", () => Results.Text(options.Version, "application/json"));
-        group.MapPost("/invocations", (HttpContext context) => InvokeAsync(context, model, options, budget, metrics, logger));
+        group.MapPost("/invocations", (HttpContext context) => InvokeAsync(context, model, options, budget, metrics, logger, capture));
+        if (capture is not null)
+        {
+            group.MapPost("/feedback", (HttpContext context) => capture.FeedbackAsync(context));
+        }
+
         // Another method on /invocations: 405 in FastAPI's shape, as Python's server answers (recorded).
         group.MapMethods("/invocations", ["GET", "PUT", "PATCH", "DELETE"], () => Results.Text("""{"detail":"Method Not Allowed"}""", "application/json", statusCode: 405));
         return endpoints;
@@ -73,10 +88,19 @@ public static class ScoringEndpoints
         return model;
     }
 
-    private static async Task InvokeAsync(HttpContext context, ServedModel model, ScoringOptions options, BodyBudget budget, ScoringMetrics metrics, ILogger logger)
+    private static async Task InvokeAsync(HttpContext context, ServedModel model, ScoringOptions options, BodyBudget budget, ScoringMetrics metrics, ILogger logger, InferenceCapture? capture)
     {
         var start = Stopwatch.GetTimestamp();
         var rows = 0;
+        string? requestId = null;
+        EnforcedInput? captured = null;
+        Output.Predictions? answered = null;
+        if (capture is not null)
+        {
+            requestId = InferenceCapture.RequestId(context);
+            context.Response.Headers[InferenceCapture.RequestIdHeader] = requestId;
+        }
+
         string? errorCode = null;
         BodyBudget.Lease? lease = null;
         try
@@ -163,10 +187,11 @@ public static class ScoringEndpoints
 
             var contentType = context.Request.ContentType;
             ScoringError? error = null;
+            EnforcedInput? input = null;
             Output.Predictions? Score()
             {
                 var frame = ScoringRequest.Parse(contentType, body, out error);
-                return frame is null ? null : model.Predict(frame, out error);
+                return frame is null ? null : model.Predict(frame, out error, out input);
             }
 
             var predictions = body.Length >= BodyBudget.LargeBody ? await BodyBudget.RunLarge(Score).ConfigureAwait(false) : Score();
@@ -178,6 +203,11 @@ public static class ScoringEndpoints
 
             rows = predictions.Rows;
             metrics.RecordPredictions(predictions);
+            if (capture is not null && capture.ShouldCapture())
+            {
+                (captured, answered) = (input, predictions);
+            }
+
             context.Response.StatusCode = 200;
             context.Response.ContentType = "application/json";
             await predictions.WriteAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
@@ -209,6 +239,11 @@ public static class ScoringEndpoints
 
             var elapsed = Stopwatch.GetElapsedTime(start);
             metrics.RecordRequest(status, errorCode, rows, elapsed);
+            if (captured is not null && answered is not null && errorCode is null)
+            {
+                capture!.Capture(requestId!, captured, answered, elapsed);
+            }
+
             ScoringLog.Request(logger, status, errorCode is null ? "" : " " + errorCode, rows, elapsed.TotalMilliseconds); // "→ 200, 2 rows" or "→ 400 BAD_REQUEST, 0 rows"
         }
     }

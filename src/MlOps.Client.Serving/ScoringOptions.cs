@@ -1,3 +1,5 @@
+using MlOps.Client.Monitoring;
+
 namespace MlOps.Client.Serving;
 
 /// <summary>How a served model answers.</summary>
@@ -29,6 +31,21 @@ public sealed class ScoringOptions
     }
 
     private TimeSpan _inFlightBodyWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The inference log, when set: each answered request (sampled by <see cref="InferenceLogOptions.SampleRate"/>) with
+    /// its rows, predictions, request id and latency, to rolling JSON Lines files; ground truth comes back on
+    /// <c>POST /feedback</c>. Default none.
+    /// </summary>
+    public InferenceLogOptions? InferenceLog { get; set; }
+
+    /// <summary>
+    /// Drift detection on the host, when set: answered requests are tested in windows against the model's reference
+    /// profile (<c>reference_profile.json</c> in its folder; without one, drift is off and a warning says so), with
+    /// OpenTelemetry metrics (meter <c>MlOps.Client.Monitoring</c>) and <see cref="ServedModel.DriftMonitor"/>'s events.
+    /// Default none.
+    /// </summary>
+    public DriftMonitorOptions? DriftMonitor { get; set; }
 
     /// <summary>The version <c>GET /version</c> reports. Default this package's version.</summary>
     public string Version { get; set; } = typeof(ScoringOptions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";

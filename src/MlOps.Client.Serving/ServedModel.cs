@@ -1,6 +1,9 @@
+using Microsoft.Extensions.Logging;
 using MlOps.Client.Models;
+using MlOps.Client.Monitoring;
 using MlOps.Client.Serving.Flavors;
 using MlOps.Client.Serving.Input;
+using MlOps.Client.Serving.Monitoring;
 using MlOps.Client.Serving.Output;
 using MlOps.Client.Stores;
 using MlOps.Client.Tracking;
@@ -13,20 +16,41 @@ namespace MlOps.Client.Serving;
 /// Flavors: <c>xgboost</c> (the booster's predictions, one probability per class for <c>multi:softprob</c>) and
 /// <c>mlnet</c> (the transformer's prediction columns).
 /// </summary>
-public sealed class ServedModel : IDisposable
+public sealed partial class ServedModel : IDisposable, IAsyncDisposable
 {
     /// <summary>The flavors this server serves, in the order they are tried.</summary>
     public static readonly IReadOnlyList<string> ServableFlavors = ServingFlavors.Names;
 
     private readonly IServingFlavor _flavor;
 
-    private ServedModel(string uri, MlflowModel description, IServingFlavor flavor, InputSchema input)
+    private readonly Lock _monitoringLock = new();
+
+    private ServedModel(string uri, MlflowModel description, IServingFlavor flavor, InputSchema input, ReferenceProfile? profile, string? profileError)
     {
         ModelUri = uri;
         Description = description;
         _flavor = flavor;
         Input = input;
+        ReferenceProfile = profile;
+        _profileError = profileError;
     }
+
+    private readonly string? _profileError;
+
+    /// <summary>The training data's profile logged with the model (<c>reference_profile.json</c>), or <see langword="null"/>.</summary>
+    public ReferenceProfile? ReferenceProfile { get; }
+
+    /// <summary>The inference log, when the model is mapped with <see cref="ScoringOptions.InferenceLog"/>.</summary>
+    public InferenceLog? InferenceLog => Capture?.Log;
+
+    /// <summary>
+    /// The drift monitor, when the model is mapped with <see cref="ScoringOptions.DriftMonitor"/> and has a reference
+    /// profile: subscribe to its <see cref="Client.Monitoring.DriftMonitor.DriftDetected"/> to retrain from the host.
+    /// </summary>
+    public DriftMonitor? DriftMonitor => Capture?.Monitor;
+
+    /// <summary>What the scoring endpoint hands answered requests to, or <see langword="null"/> (neither log nor monitor).</summary>
+    internal InferenceCapture? Capture { get; private set; }
 
     /// <summary>Where the model came from.</summary>
     public string ModelUri { get; }
@@ -61,6 +85,20 @@ public sealed class ServedModel : IDisposable
         return await ModelLogging.WithLocalCopyAsync(store, modelUri, async directory =>
         {
             var description = MlflowModel.Load(directory);
+            ReferenceProfile? profile = null;
+            string? profileError = null;
+            if (File.Exists(Path.Combine(directory, ReferenceProfile.FileName)))
+            {
+                try
+                {
+                    profile = ReferenceProfile.Load(directory);
+                }
+                catch (FormatException ex)
+                {
+                    profileError = ex.Message; // served all the same; said when monitoring is asked for
+                }
+            }
+
             var signature = InputSchema.FromSignature(description.Signature?.Inputs);
             var flavor = await (ServingFlavors.TryLoad(directory, description, cancellationToken) ?? throw new NotSupportedException(
                 $"'{modelUri}' has the flavors {string.Join(", ", description.Flavors.Keys)}; this server serves {string.Join(" and ", ServableFlavors)}.")).ConfigureAwait(false);
@@ -68,7 +106,7 @@ public sealed class ServedModel : IDisposable
             {
                 var input = signature ?? flavor.NativeSchema;
                 flavor.Check(input);
-                return new ServedModel(modelUri, description, flavor, input);
+                return new ServedModel(modelUri, description, flavor, input, profile, profileError);
             }
             catch
             {
@@ -79,12 +117,73 @@ public sealed class ServedModel : IDisposable
     }
 
     /// <summary>Enforces the input and predicts; <see langword="null"/> with the error when the input is refused.</summary>
-    internal Predictions? Predict(InputFrame frame, out ScoringError? error)
+    internal Predictions? Predict(InputFrame frame, out ScoringError? error) => Predict(frame, out error, out _);
+
+    /// <summary>Enforces the input and predicts, giving the input as the signature cast it.</summary>
+    internal Predictions? Predict(InputFrame frame, out ScoringError? error, out EnforcedInput? input)
     {
-        var input = Input.Enforce(frame, out error);
+        input = Input.Enforce(frame, out error);
         return input is null ? null : _flavor.Predict(input);
     }
 
+    /// <summary>Starts the inference log and the drift monitor the options ask for (once per model; later calls keep the first).</summary>
+    internal InferenceCapture? AttachMonitoring(ScoringOptions options, ILogger logger)
+    {
+        lock (_monitoringLock)
+        {
+            if (Capture is not null || (options.InferenceLog is null && options.DriftMonitor is null))
+            {
+                return Capture;
+            }
+
+            var log = options.InferenceLog is { } logOptions ? new InferenceLog(logOptions, logger) : null;
+            DriftMonitor? monitor = null;
+            if (options.DriftMonitor is { } driftOptions)
+            {
+                if (ReferenceProfile is null)
+                {
+                    MonitoringLog.NoProfile(logger, ModelUri, _profileError ?? $"the model has no {ReferenceProfile.FileName}: log it with a profile of its training data (docs/monitoring.md)");
+                }
+                else
+                {
+                    driftOptions.ModelUri ??= ModelUri;
+                    monitor = new DriftMonitor(ReferenceProfile, driftOptions, logger);
+                }
+            }
+
+            Capture = log is null && monitor is null ? null : new InferenceCapture(this, log, monitor);
+            return Capture;
+        }
+    }
+
     /// <inheritdoc/>
-    public void Dispose() => _flavor.Dispose();
+    public void Dispose()
+    {
+        // Without waiting: the log's and the monitor's tasks finish what is queued on their own.
+        _ = Capture?.Log?.DisposeAsync().AsTask();
+        _ = Capture?.Monitor?.DisposeAsync().AsTask();
+        _flavor.Dispose();
+    }
+
+    /// <summary>Writes what the inference log holds, stops the drift monitor and releases the model.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Capture?.Log is { } log)
+        {
+            await log.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (Capture?.Monitor is { } monitor)
+        {
+            await monitor.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _flavor.Dispose();
+    }
+
+    private static partial class MonitoringLog
+    {
+        [LoggerMessage(EventId = 5004, Level = LogLevel.Warning, Message = "Drift monitoring of {Model} is off: {Reason}.")]
+        public static partial void NoProfile(ILogger logger, string model, string reason);
+    }
 }
