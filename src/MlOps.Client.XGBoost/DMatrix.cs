@@ -461,6 +461,35 @@ public sealed class DMatrix : IDisposable, INativeOwner
         }
     }
 
+    /// <summary>
+    /// The matrix's values as XGBoost holds them (CSR: row offsets, column indices, values; missing values absent), copied
+    /// out in one call (XGBoost ≥ 1.7's <c>XGDMatrixGetDataAsCSR</c>).
+    /// </summary>
+    /// <exception cref="NotSupportedException">The library is older than 1.7.</exception>
+    internal unsafe (ulong[] RowOffsets, uint[] Columns, float[] Values) ReadCsr()
+    {
+        using var lease = Lease();
+        try
+        {
+            XGBoostLibrary.Check(NativeMethods.XGDMatrixNumNonMissing(lease.Handle, out var count), "XGDMatrixNumNonMissing");
+            var offsets = new ulong[RowCount + 1];
+            var columns = new uint[checked((int)count)];
+            var values = new float[columns.Length];
+            fixed (ulong* o = offsets)
+            fixed (uint* c = columns)
+            fixed (float* v = values)
+            {
+                XGBoostLibrary.Check(NativeMethods.XGDMatrixGetDataAsCSR(lease.Handle, "{}", o, c, v), "XGDMatrixGetDataAsCSR");
+            }
+
+            return (offsets, columns, values);
+        }
+        catch (EntryPointNotFoundException)
+        {
+            throw new NotSupportedException("Reading a DMatrix's values needs XGBoost 1.7 or later (XGDMatrixGetDataAsCSR).");
+        }
+    }
+
     private unsafe float[] GetFloatInfo(string field)
     {
         using var lease = Lease(); // the buffer belongs to the matrix: alive until copied

@@ -178,6 +178,19 @@ public sealed class AutologTests : IAsyncLifetime
             Assert.True(File.Exists(Path.Combine(root, "model", file)), file);
         }
 
+        // The training data's profile beside the model (drift monitoring's reference): the features, the labels, the predicted classes.
+        var profile = MlOps.Client.Monitoring.ReferenceProfile.Load(Path.Combine(root, "model"));
+        Assert.Equal(150, profile.Rows);
+        Assert.Equal(["f0", "f1", "f2", "f3"], profile.Features.Select(f => f.Name));
+        Assert.All(profile.Features, f => Assert.Equal(150, f.Count));
+        Assert.Equal(x.Min(r => r[1]), profile.Features[1].Min!.Value, 5);
+        Assert.Equal(x.Max(r => r[1]), profile.Features[1].Max!.Value, 5);
+        Assert.Equal(MlOps.Client.Monitoring.FeatureKind.Categorical, profile.Target!.Kind);
+        Assert.Equal(y.CountBy(v => v).OrderBy(c => c.Key).Select(c => (long)c.Value), profile.Target.Categories.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => c.Value));
+        var predicted = Assert.Single(profile.Predictions);
+        Assert.Equal("prediction", predicted.Name);
+        Assert.Equal(150, predicted.Categories.Values.Sum());
+
         Assert.False(File.Exists(Path.Combine(root, "model", "input_example.json"))); // log_input_examples is off by default, as in Python
         Assert.Null(mlmodel.SavedInputExampleInfo);
 

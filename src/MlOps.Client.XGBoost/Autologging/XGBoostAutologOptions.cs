@@ -17,6 +17,14 @@ public sealed class XGBoostAutologOptions
     public bool LogModelSignatures { get; set; } = true;
 
     /// <summary>
+    /// Whether the logged model carries a reference profile of its training data (<c>reference_profile.json</c>: the
+    /// features' distributions, the labels', and the model's predictions on them), which drift monitoring compares
+    /// served data with. The training thread copies the matrix out of XGBoost (memory speed); the profile is computed on
+    /// the thread pool. Default <see langword="true"/>.
+    /// </summary>
+    public bool LogReferenceProfile { get; set; } = true;
+
+    /// <summary>
     /// Save the first 5 rows of the training data with the model as its input example (<c>input_example.json</c>,
     /// <c>serving_input_example.json</c>), columns named as in the signature. Default <see langword="false"/>, as Python's
     /// <c>log_input_examples</c>.

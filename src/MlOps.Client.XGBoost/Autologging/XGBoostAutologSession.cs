@@ -1,3 +1,4 @@
+using MlOps.Client.Monitoring;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
@@ -73,11 +74,18 @@ public sealed partial class XGBoostAutologSession : IDisposable, ITrainIntercept
         Safely("metrics", recorder.LogLastIteration);
         if (Options.LogModels)
         {
+            Task<ReferenceProfile?>? profile = null;
+            if (Options.LogReferenceProfile)
+            {
+                Safely("reference profile", () => profile = StartProfile(booster, request.DTrain));
+            }
+
             Safely("model", () => _ = run.LogModelAsync(booster, new LogModelOptions
             {
                 Name = "model",
                 Signature = Options.LogModelSignatures ? Signature(booster, request.DTrain) : null,
                 InputExample = Options.LogInputExamples ? InputExample(request.DTrain) : null,
+                PendingReferenceProfile = profile,
             }, new XGBoostFlavor(Options.ModelFormat)));
         }
 
@@ -216,6 +224,74 @@ public sealed partial class XGBoostAutologSession : IDisposable, ITrainIntercept
         dtrain.FeatureNames is { Count: > 0 } given && given.Count == dtrain.ColumnCount
             ? given
             : [.. Enumerable.Range(0, dtrain.ColumnCount).Select(i => "f" + i.ToString(CultureInfo.InvariantCulture))];
+
+    /// <summary>
+    /// Copies what the profile needs while the caller's matrix and booster are alive — the values (one native copy), the
+    /// labels, the booster's predictions on the training matrix (from its prediction cache) — and builds the profile on
+    /// the thread pool. A failure there costs the profile only (said, the model is logged without it).
+    /// </summary>
+    private Task<ReferenceProfile?> StartProfile(Booster booster, DMatrix dtrain)
+    {
+        var (offsets, columns, values) = dtrain.ReadCsr();
+        var labels = dtrain.Labels;
+        var prediction = booster.PredictWithShape(dtrain);
+        var names = ColumnNames(dtrain);
+        var rows = dtrain.RowCount;
+        var objective = JsonNode.Parse(booster.SaveConfig())!["learner"]?["objective"]?["name"]?.GetValue<string>() ?? "";
+        return Task.Run(() =>
+        {
+            try
+            {
+                var dense = new float[rows * names.Count];
+                Array.Fill(dense, float.NaN);
+                for (var r = 0; r < rows; r++)
+                {
+                    for (var i = (long)offsets[r]; i < (long)offsets[r + 1]; i++)
+                    {
+                        dense[(r * names.Count) + (int)columns[i]] = values[i];
+                    }
+                }
+
+                var builder = new ReferenceProfileBuilder().AddMatrix(dense, names);
+                var classifier = objective.StartsWith("multi:", StringComparison.Ordinal) || objective.StartsWith("binary:", StringComparison.Ordinal);
+                if (labels.Length == rows)
+                {
+                    builder.AddTarget(labels, categorical: classifier);
+                }
+
+                if (prediction.Shape.Count == 2 && prediction.Shape[1] > 1)
+                {
+                    // One probability per class: the predicted class, as the served model's most probable class is monitored.
+                    var width = (int)prediction.Shape[1];
+                    builder.AddPredictedClasses("prediction", Enumerable.Range(0, rows).Select(r =>
+                    {
+                        var best = 0;
+                        for (var k = 1; k < width; k++)
+                        {
+                            best = prediction.Values[(r * width) + k] > prediction.Values[(r * width) + best] ? k : best;
+                        }
+
+                        return best.ToString(CultureInfo.InvariantCulture);
+                    }));
+                }
+                else if (prediction.Values.Length == rows)
+                {
+                    builder.AddPredictions("prediction", prediction.Values);
+                }
+
+                return builder.Build();
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                if (Options.Logger is { } logger)
+                {
+                    LogFailure(logger, "reference profile", ex);
+                }
+
+                return (ReferenceProfile?)null;
+            }
+        });
+    }
 
     private void Safely(string what, Action action)
     {

@@ -46,6 +46,14 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName)]
     internal static partial int XGDMatrixNumCol(SafeDMatrixHandle handle, out ulong columns);
 
+    /// <summary>Since XGBoost 1.7.</summary>
+    [LibraryImport(LibraryName)]
+    internal static partial int XGDMatrixNumNonMissing(SafeDMatrixHandle handle, out ulong count);
+
+    /// <summary>Since XGBoost 1.7: the caller allocates the three buffers (rows + 1, non-missing, non-missing).</summary>
+    [LibraryImport(LibraryName)]
+    internal static partial int XGDMatrixGetDataAsCSR(SafeDMatrixHandle handle, [MarshalAs(UnmanagedType.LPUTF8Str)] string config, ulong* indptr, uint* indices, float* data);
+
     [LibraryImport(LibraryName)]
     internal static partial int XGDMatrixSetFloatInfo(SafeDMatrixHandle handle, [MarshalAs(UnmanagedType.LPUTF8Str)] string field, float* array, ulong length);
 

@@ -1,3 +1,4 @@
+using MlOps.Client.Monitoring;
 using MlOps.Client.Models;
 
 namespace MlOps.Client.Tracking;
@@ -34,6 +35,16 @@ public sealed class LogModelOptions
 
     /// <summary>MLflow 3: the step the model was produced at; the run's metrics of this step are linked to it. Default 0.</summary>
     public long Step { get; set; }
+
+    /// <summary>
+    /// A profile of the training data (<see cref="ReferenceProfileBuilder"/>), written beside the model as
+    /// <c>reference_profile.json</c>: the serving host and <c>mlops monitor</c> test served data against it for drift.
+    /// Autologging sets it (computed on the thread pool). Default none.
+    /// </summary>
+    public ReferenceProfile? ReferenceProfile { get; set; }
+
+    /// <summary>A profile still being computed (autologging builds it on the thread pool): awaited once the model's files are written.</summary>
+    internal Task<ReferenceProfile?>? PendingReferenceProfile { get; set; }
 
     /// <summary>A copy (logging keeps its own, so that changing the options afterwards changes nothing).</summary>
     internal LogModelOptions Copy()

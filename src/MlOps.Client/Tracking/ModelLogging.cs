@@ -63,6 +63,13 @@ public static class ModelLogging
         try
         {
             var config = await flavor.SaveAsync(model, dir.FullName, cancellationToken).ConfigureAwait(false);
+            var profile = options.ReferenceProfile;
+            if (profile is null && options.PendingReferenceProfile is { } pending)
+            {
+                profile = await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            profile?.Save(Path.Combine(dir.FullName, Monitoring.ReferenceProfile.FileName));
             // As Python pins the MLflow it runs: the server's version (3.6.1.dev0 → 3.6.0), in the environment files and the MLmodel.
             var mlflowVersion = MlflowModel.PinnedMlflowVersion(await run.Tracker.Store.MlflowVersionAsync(cancellationToken).ConfigureAwait(false));
             MlflowModel.PinMlflow(dir.FullName, mlflowVersion);
