@@ -68,6 +68,17 @@ public sealed class AutologTests : IAsyncLifetime
         Assert.Contains("{\"type\":\"array\",\"items\":{\"type\":\"float\"},\"name\":\"Score\",\"required\":true}", mlmodel.Signature.Outputs, StringComparison.Ordinal);
         Assert.Contains("{\"type\":\"string\",\"name\":\"PredictedLabel\",\"required\":true}", mlmodel.Signature.Outputs, StringComparison.Ordinal);
 
+        // The training data's profile beside the model (drift monitoring's reference): scalar columns, predicted classes.
+        var profile = MlOps.Client.Monitoring.ReferenceProfile.Load(Path.Combine(root, "model"));
+        var rowCount = _f.Data.GetColumn<float>("PetalLength").Count();
+        Assert.Equal(["SepalLength", "SepalWidth", "PetalLength", "PetalWidth", "Species"], profile.Features.Select(f => f.Name));
+        Assert.Equal(rowCount, profile.Feature("PetalLength")!.Count);
+        Assert.Equal(_f.Data.GetColumn<float>("PetalLength").Min(), profile.Feature("PetalLength")!.Min!.Value, 5);
+        Assert.Equal(MlOps.Client.Monitoring.FeatureKind.Categorical, profile.Feature("Species")!.Kind);
+        var predicted = profile.Predictions.Single(p => p.Name == "PredictedLabel");
+        Assert.Equal(MlOps.Client.Monitoring.FeatureKind.Categorical, predicted.Kind);
+        Assert.Equal(rowCount, predicted.Categories.Values.Sum());
+
         // Load round trip: identical predictions.
         var loaded = await _f.Store.LoadModelAsync<MLNetModel>($"runs:/{runId}/model");
         Assert.Equal(["SepalLength", "SepalWidth", "PetalLength", "PetalWidth", "Species"], loaded.InputSchema.Select(c => c.Name));

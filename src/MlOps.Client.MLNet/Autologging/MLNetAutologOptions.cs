@@ -8,6 +8,13 @@ public sealed class MLNetAutologOptions
     /// <summary>Log the fitted model as an MLflow model under <see cref="ModelArtifactPath"/>. Default <see langword="true"/>.</summary>
     public bool LogModels { get; set; } = true;
 
+    /// <summary>
+    /// Whether the logged model carries a reference profile of its training data (<c>reference_profile.json</c>: scalar
+    /// input columns, the label, the prediction columns), which drift monitoring compares served data with; computed on
+    /// the thread pool. Default <see langword="true"/>.
+    /// </summary>
+    public bool LogReferenceProfile { get; set; } = true;
+
     /// <summary>The artifact folder of the logged model. Default <c>model</c>.</summary>
     public string ModelArtifactPath { get; set; } = "model";
 

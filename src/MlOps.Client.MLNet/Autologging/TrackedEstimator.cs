@@ -1,3 +1,4 @@
+using MlOps.Client.Monitoring;
 using System.Diagnostics;
 using Microsoft.ML;
 using MlOps.Client.MLNet.Models;
@@ -117,7 +118,30 @@ public sealed class TrackedEstimator<TTransformer> : IEstimator<TTransformer>, I
             if (saved is not null)
             {
                 var logged = new MLNetModel(model, input.Schema);
-                _ = run.LogModelAsync(logged, new MLNetFlavor(session.MLContext) { PreSaved = saved }, options.ModelArtifactPath, MLNetFlavor.InferSignature(logged));
+                // The training data's profile (drift monitoring's reference), read and computed on the thread pool; a
+                // failure costs the profile only.
+                var profile = !options.LogReferenceProfile ? null : Task.Run(() =>
+                {
+                    try
+                    {
+                        return (ReferenceProfile?)TrainingProfile.Build(input, model);
+                    }
+                    catch (Exception ex) when (ex is not OutOfMemoryException)
+                    {
+                        if (options.Logger is { } logger)
+                        {
+                            AutologLog.ProfileNotBuilt(logger, run.RunId, ex);
+                        }
+
+                        return null;
+                    }
+                });
+                _ = run.LogModelAsync(logged, new LogModelOptions
+                {
+                    Name = options.ModelArtifactPath,
+                    Signature = MLNetFlavor.InferSignature(logged),
+                    PendingReferenceProfile = profile,
+                }, new MLNetFlavor(session.MLContext) { PreSaved = saved });
             }
         }
 
@@ -145,4 +169,7 @@ internal static partial class AutologLog
 
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 4202, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "ML.NET autologging: an artifact of run {RunId} could not be uploaded; the run ended anyway.")]
     public static partial void UploadFailed(Microsoft.Extensions.Logging.ILogger logger, string runId, Exception exception);
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 4203, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "ML.NET autologging could not profile the training data of run {RunId}; the model is logged without a reference profile.")]
+    public static partial void ProfileNotBuilt(Microsoft.Extensions.Logging.ILogger logger, string runId, Exception exception);
 }

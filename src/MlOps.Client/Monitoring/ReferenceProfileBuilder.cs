@@ -128,6 +128,26 @@ public sealed class ReferenceProfileBuilder
         return this;
     }
 
+    /// <summary>Adds values of a classifier's target given as class labels (null = missing).</summary>
+    /// <param name="labels">The labels.</param>
+    /// <param name="name">The column's name.</param>
+    public ReferenceProfileBuilder AddTargetCategories(IEnumerable<string?> labels, string name = "target")
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        _target ??= (name, new Sketch(FeatureKind.Categorical, this));
+        if (_target.Value.Sketch.Kind != FeatureKind.Categorical)
+        {
+            throw new ArgumentException($"The target '{_target.Value.Name}' was added as numbers; it cannot take labels too.", nameof(labels));
+        }
+
+        foreach (var label in labels)
+        {
+            _target.Value.Sketch.Add(label);
+        }
+
+        return this;
+    }
+
     /// <summary>Adds the model's predictions for the profiled rows: numbers (a regressor) or classes (a classifier's predicted class, as text).</summary>
     /// <param name="name">The output's name (<c>prediction</c> for a model's single output).</param>
     /// <param name="values">Numeric predictions (NaN = missing).</param>
