@@ -156,9 +156,16 @@ public sealed partial class ServedModel : IDisposable, IAsyncDisposable
         }
     }
 
+    private int _disposed;
+
     /// <inheritdoc/>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         // Without waiting: the log's and the monitor's tasks finish what is queued on their own.
         _ = Capture?.Log?.DisposeAsync().AsTask();
         _ = Capture?.Monitor?.DisposeAsync().AsTask();
@@ -168,6 +175,11 @@ public sealed partial class ServedModel : IDisposable, IAsyncDisposable
     /// <summary>Writes what the inference log holds, stops the drift monitor and releases the model.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         if (Capture?.Log is { } log)
         {
             await log.DisposeAsync().ConfigureAwait(false);

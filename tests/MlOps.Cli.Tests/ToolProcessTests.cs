@@ -76,12 +76,12 @@ public sealed class ToolProcessTests : IDisposable
     {
         var root = await Mlops.RunAsync(_dir.FullName, null, "--help");
         Assert.Equal(0, root.ExitCode);
-        foreach (var command in new[] { "experiments", "runs", "metrics", "report", "models", "spool" })
+        foreach (var command in new[] { "experiments", "runs", "metrics", "report", "models", "monitor", "spool" })
         {
             Assert.Contains(command, root.Output, StringComparison.Ordinal);
         }
 
-        foreach (var args in new[] { "experiments list", "runs search", "runs compare", "metrics plot", "report", "models list", "models versions", "models set-alias", "models download", "models serve", "spool status", "spool replay" })
+        foreach (var args in new[] { "experiments list", "runs search", "runs compare", "metrics plot", "report", "models list", "models versions", "models set-alias", "models download", "models serve", "monitor", "spool status", "spool replay" })
         {
             var help = await Mlops.RunAsync(_dir.FullName, null, [.. args.Split(' '), "--help"]);
             Assert.True(help.ExitCode == 0 && help.Output.Contains("Usage:", StringComparison.Ordinal), args + ": " + help);
@@ -199,7 +199,7 @@ public sealed class ToolProcessTests : IDisposable
         Assert.True(DistinctColors(bitmap) > 20, "the PNG looks blank");
     }
 
-    private static int DistinctColors(SKBitmap bitmap)
+    internal static int DistinctColors(SKBitmap bitmap)
     {
         var colors = new HashSet<SKColor>();
         for (var y = 0; y < bitmap.Height; y += 3)

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using MlOps.Client;
 using MlOps.Client.Artifacts;
+using MlOps.Client.Monitoring;
 using MlOps.Client.Reporting;
 using MlOps.Client.Stores;
 using MlOps.Client.Tracking;
@@ -24,6 +25,9 @@ internal static class MlopsCommandLine
     /// <summary><c>mlops report --fail-if …</c>: a gate was triggered (the run regressed).</summary>
     public const int Regression = 3;
 
+    /// <summary><c>mlops monitor</c>: the latest window of served data drifted (the retraining trigger).</summary>
+    public const int Drift = 3;
+
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
     {
         var trackingUri = new Option<string?>("--tracking-uri") { Description = "The tracking server (http://…) or embedded store (sqlite:///…). Default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db.", Recursive = true };
@@ -35,6 +39,7 @@ internal static class MlopsCommandLine
         root.Subcommands.Add(Metrics(context));
         root.Subcommands.Add(Report(context));
         root.Subcommands.Add(Models(context));
+        root.Subcommands.Add(Monitor(context));
         root.Subcommands.Add(Spool(context));
         root.Subcommands.Add(Artifacts(context));
 
@@ -435,11 +440,20 @@ internal static class MlopsCommandLine
         var port = new Option<int>("--port", "-p") { Description = "The port (0: one the system chooses, printed).", DefaultValueFactory = _ => 5000 };
         var host = new Option<string>("--host") { Description = "The address to listen on.", DefaultValueFactory = _ => "127.0.0.1" };
         var maxBody = new Option<long>("--max-body-bytes") { Description = "The largest request body accepted (413 beyond).", DefaultValueFactory = _ => new MlOps.Client.Serving.ScoringOptions().MaxRequestBodyBytes };
-        var serve = new Command("serve", "Serve a model with MLflow's scoring protocol (/ping, /health, /version, /invocations), as `mlflow models serve` does, without Python.") { serveUri, port, host, maxBody };
+        var logDir = new Option<string?>("--log-dir") { Description = "Log each answered request (rows, predictions, id, latency) to rolling JSON Lines files in this folder, and take ground truth on POST /feedback." };
+        var sampleRate = new Option<double>("--log-sample-rate") { Description = "The share of requests logged.", DefaultValueFactory = _ => 1.0 };
+        var logMaxMb = new Option<long>("--log-max-mb") { Description = "The most megabytes the log takes (the oldest files go first).", DefaultValueFactory = _ => new InferenceLogOptions().MaxBytes >> 20 };
+        var drift = new Option<bool>("--monitor-drift") { Description = "Test the served data for drift against the model's reference_profile.json, in windows (OpenTelemetry metrics, a log line per window)." };
+        var driftRows = new Option<long>("--drift-window-rows") { Description = "Rows per drift window.", DefaultValueFactory = _ => new DriftMonitorOptions().WindowRows };
+        var monitoringRun = new Option<bool>("--monitoring-run") { Description = "Record each drift window in the model's monitoring run on the tracking server (one step per window)." };
+        var serve = new Command("serve", "Serve a model with MLflow's scoring protocol (/ping, /health, /version, /invocations), as `mlflow models serve` does, without Python.")
+        {
+            serveUri, port, host, maxBody, logDir, sampleRate, logMaxMb, drift, driftRows, monitoringRun,
+        };
         serve.SetAction((parse, ct) => Guard(context(parse), async ctx =>
         {
             await using var store = ctx.OpenStore();
-            using var model = await MlOps.Client.Serving.ServedModel.LoadAsync(store, parse.GetValue(serveUri)!, ct).ConfigureAwait(false);
+            await using var model = await MlOps.Client.Serving.ServedModel.LoadAsync(store, parse.GetValue(serveUri)!, ct).ConfigureAwait(false);
             var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
             // As ASP.NET Core's templates configure it: the framework's own per-request lines only from Warning up; the
             // served model's one line per request (status, rows, time) stays.
@@ -447,7 +461,27 @@ internal static class MlopsCommandLine
             var url = $"http://{parse.GetValue(host)}:{parse.GetValue(port)}";
             Microsoft.AspNetCore.Hosting.HostingAbstractionsWebHostBuilderExtensions.UseUrls(builder.WebHost, url);
             await using var app = builder.Build();
-            MlOps.Client.Serving.ScoringEndpoints.MapMlflowModel(app, model, new MlOps.Client.Serving.ScoringOptions { MaxRequestBodyBytes = parse.GetValue(maxBody) });
+            var scoring = new MlOps.Client.Serving.ScoringOptions { MaxRequestBodyBytes = parse.GetValue(maxBody) };
+            if (parse.GetValue(logDir) is { } directory)
+            {
+                scoring.InferenceLog = new InferenceLogOptions { Directory = directory, SampleRate = parse.GetValue(sampleRate), MaxBytes = parse.GetValue(logMaxMb) << 20 };
+            }
+
+            if (parse.GetValue(drift) || parse.GetValue(monitoringRun))
+            {
+                scoring.DriftMonitor = new DriftMonitorOptions { WindowRows = parse.GetValue(driftRows) };
+            }
+
+            MlOps.Client.Serving.ScoringEndpoints.MapMlflowModel(app, model, scoring);
+            Tracker? tracker = null;
+            MonitoringRun? recording = null;
+            if (parse.GetValue(monitoringRun) && model.DriftMonitor is { } monitor)
+            {
+                tracker = new Tracker(store, new TrackerOptions { HandleProcessExit = false });
+                recording = await MonitoringRun.StartAsync(tracker, parse.GetValue(serveUri)!, ct).ConfigureAwait(false);
+                monitor.WindowCompleted += (_, e) => recording.Record(e.Report);
+            }
+
             // The whole server is the model's: unknown paths answer 404 in FastAPI's shape, as Python's server does.
             Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapFallback(app, () => Microsoft.AspNetCore.Http.Results.Text("""{"detail":"Not Found"}""", "application/json", statusCode: 404));
             await app.StartAsync(ct).ConfigureAwait(false);
@@ -463,6 +497,13 @@ internal static class MlopsCommandLine
             }
 
             await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            await model.DisposeAsync().ConfigureAwait(false); // the inference log's last lines, the monitor's stop
+            if (recording is not null)
+            {
+                await recording.DisposeAsync().ConfigureAwait(false);
+                await tracker!.DisposeAsync().ConfigureAwait(false);
+            }
+
             return Ok;
         }));
 
@@ -514,6 +555,81 @@ internal static class MlopsCommandLine
         }));
 
         return new Command("spool", "The uploader's disk spool (what an outage left to send).") { status, replay };
+    }
+
+    // ---------------------------------------------------------------- monitor
+
+    private static Command Monitor(Func<ParseResult, CliContext> context)
+    {
+        var logDir = new Option<string>("--log", "-l") { Description = "The inference log's folder (mlops models serve --log-dir, or ScoringOptions.InferenceLog).", Required = true };
+        var modelUri = new Option<string?>("--model-uri", "-m") { Description = "The served model, whose reference_profile.json the traffic is compared with (models:/name/3, runs:/…, a folder)." };
+        var profileFile = new Option<string?>("--profile") { Description = "A reference profile file to compare with, instead of the model's." };
+        var windowRows = new Option<long>("--window-rows") { Description = "Rows per window (0: windows by time only).", DefaultValueFactory = _ => new DriftMonitorOptions().WindowRows };
+        var windowMinutes = new Option<double?>("--window-minutes") { Description = "Also close a window after this many minutes of the log's timestamps." };
+        var since = new Option<DateTimeOffset?>("--since") { Description = "Only requests served at or after this time (ISO 8601)." };
+        var pValue = new Option<double>("--p-value") { Description = "Significance of the p-value tests (Bonferroni-corrected over the features).", DefaultValueFactory = _ => new DriftOptions().PValue };
+        var share = new Option<double>("--drift-share") { Description = "The share of drifted features at which the dataset drifts.", DefaultValueFactory = _ => new DriftOptions().DatasetDriftShare };
+        var outFile = new Option<string>("--out-file", "-o") { Description = "The markdown report (figures are written beside it).", DefaultValueFactory = _ => "monitor.md" };
+        var noPlots = new Option<bool>("--no-plots") { Description = "Do not draw the figures." };
+        var toMlflow = new Option<bool>("--log-to-mlflow") { Description = "Record the windows in the model's monitoring run (one step per window) and the report as its artifacts." };
+        var monitor = new Command("monitor", "Test an inference log for drift against the model's training profile, write a markdown report, and exit 3 when the latest window drifted (the retraining trigger).")
+        {
+            logDir, modelUri, profileFile, windowRows, windowMinutes, since, pValue, share, outFile, noPlots, toMlflow,
+        };
+        monitor.SetAction((parse, ct) => Guard(context(parse), async ctx =>
+        {
+            var uri = parse.GetValue(modelUri);
+            var file = parse.GetValue(profileFile);
+            if (uri is null && file is null)
+            {
+                await ctx.Error.WriteLineAsync("mlops: give the served model (--model-uri) or its reference profile (--profile).").ConfigureAwait(false);
+                return Usage;
+            }
+
+            var options = new DriftMonitorOptions
+            {
+                WindowRows = parse.GetValue(windowRows),
+                WindowDuration = parse.GetValue(windowMinutes) is { } minutes ? TimeSpan.FromMinutes(minutes) : null,
+                Drift = new DriftOptions { PValue = parse.GetValue(pValue), DatasetDriftShare = parse.GetValue(share) },
+            };
+            options.Validate();
+            var contents = InferenceLogReader.Read(parse.GetValue(logDir)!, parse.GetValue(since));
+            await using var store = ctx.OpenStore();
+            var reference = file is not null
+                ? ReferenceProfile.Load(file)
+                : await ModelLogging.WithLocalCopyAsync(store, uri!, directory => Task.FromResult(ReferenceProfile.Load(directory)), ct).ConfigureAwait(false);
+            var name = uri ?? contents.Records.Select(r => r.ModelUri).FirstOrDefault(u => u is not null) ?? Path.GetFileName(file!);
+            var result = MonitoringReport.Create(name, reference, contents, options);
+            var files = await result.WriteAsync(parse.GetValue(outFile)!, !parse.GetValue(noPlots), ct).ConfigureAwait(false);
+            if (parse.GetValue(toMlflow))
+            {
+                await using var tracker = new Tracker(store, new TrackerOptions { HandleProcessExit = false });
+                await using var run = await MonitoringRun.StartAsync(tracker, name, ct).ConfigureAwait(false);
+                foreach (var window in result.Windows)
+                {
+                    run.Record(window);
+                }
+
+                foreach (var written in files)
+                {
+                    await run.Run.LogArtifactAsync(written, "monitoring", cancellationToken: ct).ConfigureAwait(false);
+                }
+
+                await ctx.Output.WriteLineAsync($"recorded {result.Windows.Count} window(s) in run {run.Run.RunId}").ConfigureAwait(false);
+            }
+
+            var latest = result.Latest;
+            await ctx.Output.WriteLineAsync(latest is null
+                ? $"wrote {files[0]}: no window ({contents.Records.Sum(r => (long)r.Rows)} rows logged)"
+                : $"wrote {files[0]} ({files.Count - 1} figure(s)); {result.Windows.Count} window(s), latest: {latest.Features.Count(f => f.Drifted)}/{latest.Features.Count(f => f.Tested)} features drifted{(result.Drifted ? " — DRIFT" : "")}").ConfigureAwait(false);
+            if (contents.UnreadableLines > 0)
+            {
+                await ctx.Error.WriteLineAsync($"mlops: {contents.UnreadableLines} line(s) of the log could not be read (torn by a crash or a full disk) and were skipped").ConfigureAwait(false);
+            }
+
+            return result.Drifted ? Drift : Ok;
+        }));
+        return monitor;
     }
 
     // ---------------------------------------------------------------- helpers
