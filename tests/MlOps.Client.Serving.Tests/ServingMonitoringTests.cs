@@ -125,4 +125,34 @@ public sealed class ServingMonitoringTests : IDisposable
         var (response, _) = await PostAsync(host.Http, "/invocations", Body(xTest.Take(2)));
         Assert.Equal(200, (int)response.StatusCode);
     }
+
+    [XGBoostFact]
+    public async Task The_sample_flags_the_shifted_feature_only_and_triggers_on_the_shifted_windows_only()
+    {
+        var dir = Directory.CreateTempSubdirectory("mlops-monitordrift-");
+        try
+        {
+            var output = await MlOps.Client.Testing.SampleProcess.RunAsync("MonitorDrift.dll", dir.FullName, TimeSpan.FromMinutes(2));
+            for (var w = 0; w < 3; w++)
+            {
+                Assert.Contains($"WINDOW {w}: 45 rows, drifted: none", output, StringComparison.Ordinal);
+            }
+
+            for (var w = 3; w < 5; w++)
+            {
+                Assert.Contains($"WINDOW {w}: 45 rows, drifted: petal length (cm) (KolmogorovSmirnov", output, StringComparison.Ordinal);
+            }
+
+            Assert.Contains("TRIGGERED 3,4", output, StringComparison.Ordinal);
+            Assert.Contains("LOGGED 225 rows", output, StringComparison.Ordinal);
+            var log = InferenceLogReader.Read(Path.Combine(dir.FullName, "inference-log"));
+            Assert.Equal(45, log.Records.Count);
+            Assert.Equal(0, log.UnreadableLines);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            dir.Delete(recursive: true);
+        }
+    }
 }

@@ -562,7 +562,7 @@ internal static class MlopsCommandLine
     private static Command Monitor(Func<ParseResult, CliContext> context)
     {
         var logDir = new Option<string>("--log", "-l") { Description = "The inference log's folder (mlops models serve --log-dir, or ScoringOptions.InferenceLog).", Required = true };
-        var modelUri = new Option<string?>("--model-uri", "-m") { Description = "The served model, whose reference_profile.json the traffic is compared with (models:/name/3, runs:/…, a folder)." };
+        var modelUri = new Option<string?>("--model-uri", "-m") { Description = "The served model, whose reference_profile.json the traffic is compared with (models:/name/3, runs:/…, a folder); when the log holds requests served under this URI, only those are tested." };
         var profileFile = new Option<string?>("--profile") { Description = "A reference profile file to compare with, instead of the model's." };
         var windowRows = new Option<long>("--window-rows") { Description = "Rows per window (0: windows by time only).", DefaultValueFactory = _ => new DriftMonitorOptions().WindowRows };
         var windowMinutes = new Option<double?>("--window-minutes") { Description = "Also close a window after this many minutes of the log's timestamps." };
@@ -594,6 +594,12 @@ internal static class MlopsCommandLine
             };
             options.Validate();
             var contents = InferenceLogReader.Read(parse.GetValue(logDir)!, parse.GetValue(since));
+            if (uri is not null && contents.Records.Any(r => r.ModelUri == uri))
+            {
+                // A log shared by several models (or versions): this model's requests only.
+                contents = contents with { Records = [.. contents.Records.Where(r => r.ModelUri == uri)] };
+            }
+
             await using var store = ctx.OpenStore();
             var reference = file is not null
                 ? ReferenceProfile.Load(file)
