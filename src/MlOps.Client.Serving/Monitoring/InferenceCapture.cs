@@ -110,16 +110,33 @@ internal sealed class InferenceCapture(ServedModel model, InferenceLog? log, Dri
         for (var c = 0; c < columns.Length; c++)
         {
             var cells = input.Values[c];
-            var values = new object?[input.Rows];
-            if (cells is not null)
+            var name = input.Columns[c].Name ?? c.ToString(CultureInfo.InvariantCulture);
+            if (cells is null)
             {
-                for (var r = 0; r < input.Rows; r++)
-                {
-                    values[r] = Value(cells[r]);
-                }
+                columns[c] = new InferenceColumn(name, new object?[input.Rows]); // an absent optional column: missing
+                continue;
             }
 
-            columns[c] = new InferenceColumn(input.Columns[c].Name ?? c.ToString(CultureInfo.InvariantCulture), values);
+            if (cells.All(cell => cell.IsNumber || cell.Kind == CellKind.Null))
+            {
+                // Numbers go into one array: no box per value on the request's thread.
+                var numbers = new double[input.Rows];
+                for (var r = 0; r < input.Rows; r++)
+                {
+                    numbers[r] = cells[r].Kind == CellKind.Null ? double.NaN : cells[r].Number;
+                }
+
+                columns[c] = new InferenceColumn(name, new NumberValues(numbers));
+                continue;
+            }
+
+            var values = new object?[input.Rows];
+            for (var r = 0; r < input.Rows; r++)
+            {
+                values[r] = Value(cells[r]);
+            }
+
+            columns[c] = new InferenceColumn(name, values);
         }
 
         return columns;
@@ -140,30 +157,26 @@ internal sealed class InferenceCapture(ServedModel model, InferenceLog? log, Dri
         for (var c = 0; c < columns.Length; c++)
         {
             var column = predictions.Columns[c];
-            var values = new object?[predictions.Rows];
-            for (var r = 0; r < predictions.Rows; r++)
+            var name = column.Name ?? "prediction";
+            if (column.Labels is { } labels && !column.IsNumericLabel)
             {
-                if (column.Labels is { } labels && !column.IsNumericLabel)
-                {
-                    values[r] = column.IsBoolean ? labels[r] == "true" : labels[r];
-                }
-                else if (column.Width == 1 && !column.IsVector)
-                {
-                    values[r] = (double)column.Numbers![r];
-                }
-                else
-                {
-                    var vector = new double[column.Width];
-                    for (var o = 0; o < column.Width; o++)
-                    {
-                        vector[o] = column.Numbers![(r * column.Width) + o];
-                    }
-
-                    values[r] = vector;
-                }
+                columns[c] = new InferenceColumn(name, column.IsBoolean ? [.. labels.Select(l => (object?)(l == "true"))] : labels);
             }
+            else if (column.Width == 1 && !column.IsVector)
+            {
+                var numbers = new double[predictions.Rows];
+                for (var r = 0; r < numbers.Length; r++)
+                {
+                    numbers[r] = column.Numbers![r];
+                }
 
-            columns[c] = new InferenceColumn(column.Name ?? "prediction", values);
+                columns[c] = new InferenceColumn(name, new NumberValues(numbers));
+            }
+            else
+            {
+                // The model's own row-major output, shared (it is not touched after the answer): no copy per row.
+                columns[c] = new InferenceColumn(name, new VectorValues(column.Numbers!, column.Width, predictions.Rows));
+            }
         }
 
         return columns;

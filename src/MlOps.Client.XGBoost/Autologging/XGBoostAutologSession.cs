@@ -1,4 +1,5 @@
 using MlOps.Client.Monitoring;
+using MlOps.Client.XGBoost.Monitoring;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
@@ -220,10 +221,7 @@ public sealed partial class XGBoostAutologSession : IDisposable, ITrainIntercept
     internal static ModelInputExample InputExample(DMatrix dtrain) =>
         ModelInputExample.FromRows(ColumnNames(dtrain), dtrain.HeadRows.Select(r => (IReadOnlyList<object?>)[.. r.Select(v => (object?)v)]));
 
-    private static IReadOnlyList<string> ColumnNames(DMatrix dtrain) =>
-        dtrain.FeatureNames is { Count: > 0 } given && given.Count == dtrain.ColumnCount
-            ? given
-            : [.. Enumerable.Range(0, dtrain.ColumnCount).Select(i => "f" + i.ToString(CultureInfo.InvariantCulture))];
+    private static IReadOnlyList<string> ColumnNames(DMatrix dtrain) => MatrixProfile.ColumnNames(dtrain);
 
     /// <summary>
     /// Copies what the profile needs while the caller's matrix and booster are alive — the values (one native copy), the
@@ -232,54 +230,12 @@ public sealed partial class XGBoostAutologSession : IDisposable, ITrainIntercept
     /// </summary>
     private Task<ReferenceProfile?> StartProfile(Booster booster, DMatrix dtrain)
     {
-        var (offsets, columns, values) = dtrain.ReadCsr();
-        var labels = dtrain.Labels;
-        var prediction = booster.PredictWithShape(dtrain);
-        var names = ColumnNames(dtrain);
-        var rows = dtrain.RowCount;
-        var objective = JsonNode.Parse(booster.SaveConfig())!["learner"]?["objective"]?["name"]?.GetValue<string>() ?? "";
+        var snapshot = MatrixProfile.Capture(booster, dtrain, ColumnNames(dtrain));
         return Task.Run(() =>
         {
             try
             {
-                var dense = new float[rows * names.Count];
-                Array.Fill(dense, float.NaN);
-                for (var r = 0; r < rows; r++)
-                {
-                    for (var i = (long)offsets[r]; i < (long)offsets[r + 1]; i++)
-                    {
-                        dense[(r * names.Count) + (int)columns[i]] = values[i];
-                    }
-                }
-
-                var builder = new ReferenceProfileBuilder().AddMatrix(dense, names);
-                var classifier = objective.StartsWith("multi:", StringComparison.Ordinal) || objective.StartsWith("binary:", StringComparison.Ordinal);
-                if (labels.Length == rows)
-                {
-                    builder.AddTarget(labels, categorical: classifier);
-                }
-
-                if (prediction.Shape.Count == 2 && prediction.Shape[1] > 1)
-                {
-                    // One probability per class: the predicted class, as the served model's most probable class is monitored.
-                    var width = (int)prediction.Shape[1];
-                    builder.AddPredictedClasses("prediction", Enumerable.Range(0, rows).Select(r =>
-                    {
-                        var best = 0;
-                        for (var k = 1; k < width; k++)
-                        {
-                            best = prediction.Values[(r * width) + k] > prediction.Values[(r * width) + best] ? k : best;
-                        }
-
-                        return best.ToString(CultureInfo.InvariantCulture);
-                    }));
-                }
-                else if (prediction.Values.Length == rows)
-                {
-                    builder.AddPredictions("prediction", prediction.Values);
-                }
-
-                return builder.Build();
+                return (ReferenceProfile?)snapshot.Build();
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -288,7 +244,7 @@ public sealed partial class XGBoostAutologSession : IDisposable, ITrainIntercept
                     LogFailure(logger, "reference profile", ex);
                 }
 
-                return (ReferenceProfile?)null;
+                return null;
             }
         });
     }

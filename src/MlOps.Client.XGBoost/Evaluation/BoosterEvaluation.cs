@@ -1,8 +1,12 @@
 using MlOps.Client.Evaluation;
+using MlOps.Client.XGBoost.Monitoring;
 
 namespace MlOps.Client.XGBoost.Evaluation;
 
-/// <summary><c>mlflow.evaluate</c>'s default-evaluator metrics for an XGBoost booster on a labelled matrix.</summary>
+/// <summary>
+/// <c>mlflow.evaluate</c>'s default-evaluator metrics for an XGBoost booster on a labelled matrix, with the evaluated
+/// data's reference profile (<see cref="EvaluationResult.Profile"/>: logged by <c>LogEvaluationAsync</c>).
+/// </summary>
 public static class BoosterEvaluation
 {
     /// <summary>
@@ -24,14 +28,15 @@ public static class BoosterEvaluation
         }
 
         var classes = labels.Select(l => l == Math.Floor(l) && l >= 0 ? (int)l : throw new ArgumentException($"Label {l} is not a class index.", nameof(data))).ToArray();
-        var probabilities = booster.Predict(data);
+        var snapshot = MatrixProfile.Capture(booster, data, MatrixProfile.ColumnNames(data));
+        var probabilities = snapshot.Prediction.Values;
         if (probabilities.Length == labels.Length)
         {
             // binary:logistic gives P(class 1) per row: expand to [1 − p, p], as the evaluator's predict_proba does.
             probabilities = [.. probabilities.SelectMany(p => new[] { 1 - p, p })];
         }
 
-        return ModelEvaluation.EvaluateClassifier(classes, probabilities, classNames);
+        return WithProfile(ModelEvaluation.EvaluateClassifier(classes, probabilities, classNames), snapshot);
     }
 
     /// <summary>Evaluates a regressor on <paramref name="data"/>, whose labels are the targets.</summary>
@@ -41,6 +46,20 @@ public static class BoosterEvaluation
     {
         ArgumentNullException.ThrowIfNull(booster);
         ArgumentNullException.ThrowIfNull(data);
-        return ModelEvaluation.EvaluateRegressor([.. data.Labels.Select(l => (double)l)], [.. booster.Predict(data).Select(p => (double)p)]);
+        var snapshot = MatrixProfile.Capture(booster, data, MatrixProfile.ColumnNames(data));
+        return WithProfile(ModelEvaluation.EvaluateRegressor([.. data.Labels.Select(l => (double)l)], [.. snapshot.Prediction.Values.Select(p => (double)p)]), snapshot);
     }
+
+    /// <summary>The result with the evaluated data's profile (its features, labels and these predictions).</summary>
+    private static EvaluationResult WithProfile(EvaluationResult result, MatrixSnapshot snapshot) => new()
+    {
+        ModelType = result.ModelType,
+        Metrics = result.Metrics,
+        Labels = result.Labels,
+        ConfusionMatrix = result.ConfusionMatrix,
+        PerClassMetrics = result.PerClassMetrics,
+        RocCurves = result.RocCurves,
+        PrecisionRecallCurves = result.PrecisionRecallCurves,
+        Profile = snapshot.Build(),
+    };
 }

@@ -34,6 +34,13 @@ public sealed class EvaluationResult
     /// <summary>Precision-recall curves, as <see cref="RocCurves"/>.</summary>
     public IReadOnlyList<EvaluationCurve> PrecisionRecallCurves { get; init; } = [];
 
+    /// <summary>
+    /// The profile of the evaluated data (features, labels, the model's predictions), when the evaluation built one
+    /// (XGBoost's <c>BoosterEvaluation</c> does): logged by <c>LogEvaluationAsync</c> as <c>reference_profile.json</c>, a
+    /// reference that drift monitoring can compare served data with.
+    /// </summary>
+    public Monitoring.ReferenceProfile? Profile { get; init; }
+
     /// <summary>The value of metric <paramref name="name"/>, or <see langword="null"/>.</summary>
     /// <param name="name">The metric name.</param>
     public double? this[string name] => Metrics.FirstOrDefault(m => m.Key == name) is { Key: not null } m ? m.Value : null;

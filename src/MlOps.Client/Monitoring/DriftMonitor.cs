@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -12,7 +11,8 @@ namespace MlOps.Client.Monitoring;
 /// trigger), and to the OpenTelemetry metrics of <see cref="DriftMetrics"/>. Ground truth sent later
 /// (<see cref="TryAdd(InferenceFeedback)"/>) adds the model's metrics to the windows that close after it arrives.
 /// A request never waits: records are queued (skipped and counted when <see cref="DriftMonitorOptions.QueueCapacity"/>
-/// wait) and one background task tests them; a handler that throws is logged, never stops the monitor.
+/// wait) and one thread of its own tests them at low CPU priority (nice 10 on Linux), so that under full load the
+/// requests have the CPU first; a handler that throws is logged, never stops the monitor.
 /// </summary>
 public sealed partial class DriftMonitor : IAsyncDisposable
 {
@@ -21,8 +21,7 @@ public sealed partial class DriftMonitor : IAsyncDisposable
     private readonly DriftOptions _drift;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly Channel<object> _queue;
-    private readonly Task _loop;
+    private readonly BackgroundQueue _queue;
     private readonly WindowAssembler _window;
     private readonly Dictionary<string, IReadOnlyList<object?>> _feedback = new(StringComparer.Ordinal);
     private readonly Queue<string> _feedbackOrder = new();
@@ -53,15 +52,14 @@ public sealed partial class DriftMonitor : IAsyncDisposable
         _window = new WindowAssembler(reference);
         _window.Open(0, _time.GetUtcNow());
         _metrics = new DriftMetrics(options.ModelUri ?? "");
-        _queue = Channel.CreateBounded<object>(new BoundedChannelOptions(options.QueueCapacity) { SingleReader = true });
+        _queue = new BackgroundQueue("MlOps drift monitor", options.QueueCapacity, Process);
         StartTimer();
-        _loop = Task.Run(LoopAsync);
     }
 
-    /// <summary>Raised (on the monitor's task) for every closed window.</summary>
+    /// <summary>Raised (on the monitor's thread) for every closed window.</summary>
     public event EventHandler<DriftWindowEventArgs>? WindowCompleted;
 
-    /// <summary>Raised (on the monitor's task) for a window whose dataset drifted: the in-process retraining trigger.</summary>
+    /// <summary>Raised (on the monitor's thread) for a window whose dataset drifted: the in-process retraining trigger.</summary>
     public event EventHandler<DriftWindowEventArgs>? DriftDetected;
 
     /// <summary>The reports of the windows closed so far (the last 1 000).</summary>
@@ -84,7 +82,7 @@ public sealed partial class DriftMonitor : IAsyncDisposable
     public bool TryAdd(InferenceRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        if (_queue.Writer.TryWrite(record))
+        if (_queue.TryEnqueue(record))
         {
             return true;
         }
@@ -103,7 +101,7 @@ public sealed partial class DriftMonitor : IAsyncDisposable
     public bool TryAdd(InferenceFeedback feedback)
     {
         ArgumentNullException.ThrowIfNull(feedback);
-        return _queue.Writer.TryWrite(feedback);
+        return _queue.TryEnqueue(feedback);
     }
 
     /// <summary>Tests what was queued so far and closes the current window now (when it has rows); its report, or <see langword="null"/>.</summary>
@@ -111,16 +109,15 @@ public sealed partial class DriftMonitor : IAsyncDisposable
     public async Task<DriftReport?> CloseWindowAsync(CancellationToken cancellationToken = default)
     {
         var done = new TaskCompletionSource<DriftReport?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await _queue.Writer.WriteAsync(done, cancellationToken).ConfigureAwait(false);
-        return await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return _queue.EnqueueControl(done) ? await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false) : null;
     }
 
     /// <summary>Stops the monitor (the current window is not reported; <see cref="CloseWindowAsync"/> first to report it).</summary>
     public async ValueTask DisposeAsync()
     {
         _timer?.Dispose();
-        _queue.Writer.TryComplete();
-        await _loop.ConfigureAwait(false);
+        _queue.Complete();
+        await _queue.Completion.ConfigureAwait(false);
         _metrics.Dispose();
     }
 
@@ -185,51 +182,46 @@ public sealed partial class DriftMonitor : IAsyncDisposable
     {
         if (_options.WindowDuration is { } duration)
         {
-            _timer = _time.CreateTimer(_ => _queue.Writer.TryWrite(TimerTick.Instance), null, duration, duration);
+            _timer = _time.CreateTimer(_ => _queue.EnqueueControl(TimerTick.Instance), null, duration, duration);
         }
     }
 
-    private async Task LoopAsync()
+    /// <summary>One queued item, on the monitor's thread.</summary>
+    private void Process(object item)
     {
-        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        try
         {
-            while (_queue.Reader.TryRead(out var item))
+            switch (item)
             {
-                try
-                {
-                    switch (item)
+                case InferenceRecord record:
+                    _window.Add(record);
+                    if (_options.WindowRows > 0 && _window.Rows >= _options.WindowRows)
                     {
-                        case InferenceRecord record:
-                            _window.Add(record);
-                            if (_options.WindowRows > 0 && _window.Rows >= _options.WindowRows)
-                            {
-                                Close();
-                            }
-
-                            break;
-                        case InferenceFeedback feedback:
-                            Remember(feedback);
-                            break;
-                        case TimerTick:
-                            if (!_window.IsEmpty)
-                            {
-                                Close();
-                            }
-
-                            break;
-                        case TaskCompletionSource<DriftReport?> close:
-                            close.TrySetResult(_window.IsEmpty ? null : Close());
-                            break;
+                        Close();
                     }
-                }
-                catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or ArithmeticException)
-                {
-                    // A window the detector cannot test (a method that does not fit a column): said, and the next one goes on.
-                    Log.WindowFailed(_logger, _index, ex);
-                    _window.Open(++_index, _time.GetUtcNow());
-                    (item as TaskCompletionSource<DriftReport?>)?.TrySetResult(null);
-                }
+
+                    break;
+                case InferenceFeedback feedback:
+                    Remember(feedback);
+                    break;
+                case TimerTick:
+                    if (!_window.IsEmpty)
+                    {
+                        Close();
+                    }
+
+                    break;
+                case TaskCompletionSource<DriftReport?> close:
+                    close.TrySetResult(_window.IsEmpty ? null : Close());
+                    break;
             }
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or ArithmeticException)
+        {
+            // A window the detector cannot test (a method that does not fit a column): said, and the next one goes on.
+            Log.WindowFailed(_logger, _index, ex);
+            _window.Open(++_index, _time.GetUtcNow());
+            (item as TaskCompletionSource<DriftReport?>)?.TrySetResult(null);
         }
     }
 

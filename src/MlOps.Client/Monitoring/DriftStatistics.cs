@@ -174,13 +174,7 @@ public static class DriftStatistics
     }
 
     /// <summary>The <paramref name="q"/> quantile of sorted values with linear interpolation (numpy's default, Hyndman–Fan type 7).</summary>
-    internal static double Quantile(double[] sorted, double q)
-    {
-        var position = q * (sorted.Length - 1);
-        var below = (int)Math.Floor(position);
-        var above = Math.Min(below + 1, sorted.Length - 1);
-        return sorted[below] + ((position - below) * (sorted[above] - sorted[below]));
-    }
+    internal static double Quantile(double[] sorted, double q) => ReferenceProfileBuilder.Quantile(sorted, q);
 
     /// <summary>The upper tail of the chi-square distribution with <paramref name="degrees"/> degrees of freedom (<c>scipy.stats.chi2.sf</c>).</summary>
     internal static double ChiSquareSurvival(double x, int degrees) => x <= 0 ? 1 : UpperRegularizedGamma(degrees / 2.0, x / 2);

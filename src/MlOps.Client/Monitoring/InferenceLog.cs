@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -19,7 +18,8 @@ namespace MlOps.Client.Monitoring;
 /// </para>
 /// <para>
 /// A request never waits for the log: <see cref="TryLog(InferenceRecord)"/> queues the record (or counts it dropped when
-/// <see cref="InferenceLogOptions.QueueCapacity"/> records wait) and one background task writes. The disk is bounded:
+/// <see cref="InferenceLogOptions.QueueCapacity"/> records wait) and one thread of its own writes, at low CPU priority
+/// (nice 10 on Linux), so that under full load the requests have the CPU first. The disk is bounded:
 /// the oldest files are deleted before the log would pass <see cref="InferenceLogOptions.MaxBytes"/>. Disk failures (a
 /// full disk, a file deleted underneath) cost the rows they touch, are counted in <see cref="Statistics"/> and logged
 /// once, and the log goes on in a new file.
@@ -39,8 +39,7 @@ public sealed partial class InferenceLog : IAsyncDisposable
     private readonly InferenceLogOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly Channel<object> _queue;
-    private readonly Task _writer;
+    private readonly BackgroundQueue _queue;
     private readonly long _maxFileBytes;
     private readonly SortedDictionary<string, FileEntry> _files = new(StringComparer.Ordinal);
     private readonly ArrayBufferWriter<byte> _buffer = new(4096);
@@ -90,8 +89,7 @@ public sealed partial class InferenceLog : IAsyncDisposable
             }
         }
 
-        _queue = Channel.CreateBounded<object>(new BoundedChannelOptions(_options.QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-        _writer = Task.Run(WriteLoopAsync);
+        _queue = new BackgroundQueue("MlOps inference log", _options.QueueCapacity, Process);
     }
 
     /// <summary>The log's folder.</summary>
@@ -138,31 +136,24 @@ public sealed partial class InferenceLog : IAsyncDisposable
     public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_queue.Writer.TryWrite(done))
+        if (_queue.EnqueueControl(done))
         {
-            try
-            {
-                await _queue.Writer.WriteAsync(done, cancellationToken).ConfigureAwait(false);
-            }
-            catch (ChannelClosedException)
-            {
-                return;
-            }
+            await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-
-        await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Writes what is queued and closes the files.</summary>
     public async ValueTask DisposeAsync()
     {
-        _queue.Writer.TryComplete();
-        await _writer.ConfigureAwait(false);
+        _queue.Complete();
+        await _queue.Completion.ConfigureAwait(false);
+        _records.Close(); // the writer's thread has ended: nothing else touches the files
+        _feedback.Close();
     }
 
     private bool Enqueue(object item, long rows)
     {
-        if (_queue.Writer.TryWrite(item))
+        if (_queue.TryEnqueue(item))
         {
             return true;
         }
@@ -176,33 +167,20 @@ public sealed partial class InferenceLog : IAsyncDisposable
         return false;
     }
 
-    private async Task WriteLoopAsync()
+    /// <summary>One queued item, on the writer's thread.</summary>
+    private void Process(object item)
     {
-        try
+        switch (item)
         {
-            while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
-            {
-                while (_queue.Reader.TryRead(out var item))
-                {
-                    switch (item)
-                    {
-                        case InferenceRecord record:
-                            Write(_records, Serialize(record), record.Rows);
-                            break;
-                        case InferenceFeedback feedback:
-                            Write(_feedback, Serialize(feedback), feedback.Targets.Count);
-                            break;
-                        case TaskCompletionSource flush:
-                            flush.TrySetResult(); // every line before it is with the operating system (unbuffered writes)
-                            break;
-                    }
-                }
-            }
-        }
-        finally
-        {
-            _records.Close();
-            _feedback.Close();
+            case InferenceRecord record:
+                Write(_records, Serialize(record), record.Rows);
+                break;
+            case InferenceFeedback feedback:
+                Write(_feedback, Serialize(feedback), feedback.Targets.Count);
+                break;
+            case TaskCompletionSource flush:
+                flush.TrySetResult(); // every line before it is with the operating system (unbuffered writes)
+                break;
         }
     }
 
@@ -386,9 +364,35 @@ public sealed partial class InferenceLog : IAsyncDisposable
         foreach (var column in columns)
         {
             json.WriteStartArray(column.Name);
-            foreach (var v in column.Values)
+            switch (column.Values)
             {
-                WriteValue(json, v);
+                case NumberValues numbers:
+                    foreach (var d in numbers.Values)
+                    {
+                        WriteNumber(json, d);
+                    }
+
+                    break;
+                case VectorValues vectors:
+                    for (var r = 0; r < vectors.Count; r++)
+                    {
+                        json.WriteStartArray();
+                        for (var i = 0; i < vectors.Width; i++)
+                        {
+                            WriteNumber(json, vectors.Values[(r * vectors.Width) + i]);
+                        }
+
+                        json.WriteEndArray();
+                    }
+
+                    break;
+                default:
+                    foreach (var v in column.Values)
+                    {
+                        WriteValue(json, v);
+                    }
+
+                    break;
             }
 
             json.WriteEndArray();

@@ -38,3 +38,79 @@ public sealed class InferenceRecord
 /// <param name="Timestamp">When it arrived.</param>
 /// <param name="Targets">One target per row (a number or a class label).</param>
 public sealed record InferenceFeedback(string RequestId, DateTimeOffset Timestamp, IReadOnlyList<object?> Targets);
+
+/// <summary>
+/// A numeric column's values without a box per value (what the serving host hands over: the request copies numbers
+/// into one array): NaN reads as <see langword="null"/> (missing). Written and tested without boxing.
+/// </summary>
+internal sealed class NumberValues(double[] values) : IReadOnlyList<object?>
+{
+    public double[] Values { get; } = values;
+
+    public int Count => Values.Length;
+
+    public object? this[int index] => double.IsNaN(Values[index]) ? null : Values[index];
+
+    public IEnumerator<object?> GetEnumerator()
+    {
+        for (var i = 0; i < Values.Length; i++)
+        {
+            yield return this[i];
+        }
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+}
+
+/// <summary>
+/// A vector per row (a classifier's probabilities) over one row-major float32 array, as the model produced it: each
+/// row reads as a <see cref="double"/> array; written and tested without a copy per row.
+/// </summary>
+internal sealed class VectorValues(float[] values, int width, int rows) : IReadOnlyList<object?>
+{
+    public float[] Values { get; } = values;
+
+    public int Width { get; } = width;
+
+    public int Count { get; } = rows;
+
+    public object? this[int index]
+    {
+        get
+        {
+            var row = new double[Width];
+            for (var i = 0; i < Width; i++)
+            {
+                row[i] = Values[(index * Width) + i];
+            }
+
+            return row;
+        }
+    }
+
+    /// <summary>The most probable class of row <paramref name="index"/>.</summary>
+    public int ArgMax(int index)
+    {
+        var best = 0;
+        var offset = index * Width;
+        for (var i = 1; i < Width; i++)
+        {
+            if (Values[offset + i] > Values[offset + best])
+            {
+                best = i;
+            }
+        }
+
+        return best;
+    }
+
+    public IEnumerator<object?> GetEnumerator()
+    {
+        for (var i = 0; i < Count; i++)
+        {
+            yield return this[i];
+        }
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+}

@@ -38,7 +38,16 @@ internal sealed class WindowAssembler(ReferenceProfile reference)
         {
             foreach (var column in record.Inputs)
             {
-                if (r < column.Values.Count)
+                if (r >= column.Values.Count)
+                {
+                    continue;
+                }
+
+                if (column.Values is NumberValues numbers)
+                {
+                    Window.Add(column.Name, numbers.Values[r]); // no box per value
+                }
+                else
                 {
                     Add(column.Name, column.Values[r]);
                 }
@@ -47,27 +56,42 @@ internal sealed class WindowAssembler(ReferenceProfile reference)
             object? predicted = null;
             foreach (var column in record.Predictions)
             {
-                if (r < column.Values.Count)
+                if (r >= column.Values.Count)
                 {
-                    var value = column.Values[r];
-                    var name = record.Predictions.Count == 1 ? prediction : column.Name;
-                    if (value is double[] probabilities)
-                    {
-                        Window.Add(name, ArgMax(probabilities).ToString(CultureInfo.InvariantCulture)); // the predicted class
-                    }
-                    else
-                    {
-                        Add(name, value);
-                    }
-
-                    predicted ??= value;
+                    continue;
                 }
+
+                var name = record.Predictions.Count == 1 ? prediction : column.Name;
+                if (column.Values is VectorValues vectors)
+                {
+                    Window.Add(name, ClassNames[Math.Min(vectors.ArgMax(r), ClassNames.Length - 1)]); // the predicted class
+                    predicted ??= new VectorRow(vectors, r);
+                    continue;
+                }
+
+                var value = column.Values[r];
+                if (value is double[] probabilities)
+                {
+                    Window.Add(name, ArgMax(probabilities).ToString(CultureInfo.InvariantCulture)); // the predicted class
+                }
+                else
+                {
+                    Add(name, value);
+                }
+
+                predicted ??= value;
             }
 
             _rows.Add((record.RequestId, r, predicted));
             Window.EndRow();
         }
     }
+
+    /// <summary>Class indices as text, made once ("0", "1", …).</summary>
+    private static readonly string[] ClassNames = [.. Enumerable.Range(0, 1024).Select(i => i.ToString(CultureInfo.InvariantCulture))];
+
+    /// <summary>A row of a vector column, read (copied) only when ground truth asks for it.</summary>
+    private sealed record VectorRow(VectorValues Vectors, int Row);
 
     private void Add(string column, object? value)
     {
@@ -117,7 +141,7 @@ internal sealed class WindowAssembler(ReferenceProfile reference)
         {
             if (prediction is not null && feedback(requestId) is { } targets && row < targets.Count && targets[row] is { } target)
             {
-                pairs.Add((target, prediction));
+                pairs.Add((target, prediction is VectorRow v ? v.Vectors[v.Row]! : prediction));
             }
         }
 

@@ -9,7 +9,8 @@ public static class RunScopeEvaluationExtensions
     /// <summary>
     /// Logs the evaluation's metrics (Python's names; <paramref name="prefix"/> before each, as the evaluator's
     /// <c>metric_prefix</c>) and, for a multiclass classifier, <c>per_class_metrics.csv</c> (the artifact
-    /// <c>mlflow.evaluate</c> writes). The PNG plots (<c>confusion_matrix.png</c>, <c>roc_curve_plot.png</c>,
+    /// <c>mlflow.evaluate</c> writes), and the evaluated data's profile when it has one (<see cref="EvaluationResult.Profile"/>,
+    /// as <c>{prefix}reference_profile.json</c>). The PNG plots (<c>confusion_matrix.png</c>, <c>roc_curve_plot.png</c>,
     /// <c>precision_recall_curve_plot.png</c>) come with the <c>MlOps.Client.Figures</c> package's <c>LogEvaluationPlotsAsync</c>.
     /// </summary>
     /// <param name="run">The run.</param>
@@ -22,9 +23,10 @@ public static class RunScopeEvaluationExtensions
         ArgumentNullException.ThrowIfNull(result);
         ArgumentNullException.ThrowIfNull(prefix);
         run.LogMetrics(result.Metrics.Select(m => new KeyValuePair<string, double>(prefix + m.Key, m.Value)));
+        var profile = result.Profile is { } p ? run.LogTextAsync(p.ToJson(), prefix + Monitoring.ReferenceProfile.FileName, cancellationToken) : Task.CompletedTask;
         if (result.PerClassMetrics.Count == 0)
         {
-            return Task.CompletedTask;
+            return profile;
         }
 
         // pandas' to_csv(index=False): the union of the rows' columns, in first-seen order; empty where a row has none.
@@ -36,7 +38,7 @@ public static class RunScopeEvaluationExtensions
             csv.Append(string.Join(",", columns.Select(c => Quote(values.GetValueOrDefault(c, ""))))).Append('\n');
         }
 
-        return run.LogTextAsync(csv.ToString(), prefix + "per_class_metrics.csv", cancellationToken);
+        return Task.WhenAll(profile, run.LogTextAsync(csv.ToString(), prefix + "per_class_metrics.csv", cancellationToken));
     }
 
     private static string Quote(string value) =>

@@ -22,9 +22,12 @@ split = sorted([r for r in csv.DictReader(open(f"{D}/iris-split-rs25.csv")) if r
 cols = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 X = [[float(rows[int(r["row"])][c]) for c in cols] for r in split]
 X100 = [[float(r[c]) for c in cols] for r in rows[:100]]  # the first 100 rows of iris.csv
+# LOAD_COLUMNS renames the columns sent (e.g. "sepal length (cm),sepal width (cm),petal length (cm),petal width (cm)"
+# for the model samples/MonitorDrift logs).
+sent = os.environ["LOAD_COLUMNS"].split(",") if os.environ.get("LOAD_COLUMNS") else cols
 BODIES = {
-    "1-row dataframe_split": json.dumps({"dataframe_split": {"columns": cols, "data": X[:1]}}).encode(),
-    "100-row dataframe_split": json.dumps({"dataframe_split": {"columns": cols, "data": X100}}).encode(),
+    "1-row dataframe_split": json.dumps({"dataframe_split": {"columns": sent, "data": X[:1]}}).encode(),
+    "100-row dataframe_split": json.dumps({"dataframe_split": {"columns": sent, "data": X100}}).encode(),
 }
 if os.environ.get("LOAD_BODIES"):  # e.g. LOAD_BODIES=1 for the 1-row body only
     BODIES = {k: v for k, v in BODIES.items() if k.split("-")[0] in os.environ["LOAD_BODIES"].split(",")}

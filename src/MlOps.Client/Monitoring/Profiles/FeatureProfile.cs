@@ -52,7 +52,19 @@ public sealed class FeatureProfile
     /// Numeric: the quantiles at 0, 1/(q−1), …, 1 (q = <see cref="ReferenceProfile.QuantileCount"/>; numpy's linear
     /// interpolation), of all values or of the uniform sample a large column is summarised by.
     /// </summary>
-    public IReadOnlyList<double> Quantiles { get; init; } = [];
+    public IReadOnlyList<double> Quantiles
+    {
+        get => _quantiles;
+        init => _quantiles = [.. value];
+    }
+
+    private readonly double[] _quantiles = [];
+
+    /// <summary>The discrete values and their counts, sorted by value (parsed once).</summary>
+    private (double Value, long Count)[] DiscreteValues => _discrete ??=
+        [.. Categories.Select(c => ((double)float.Parse(c.Key, NumberStyles.Float, CultureInfo.InvariantCulture), c.Value)).OrderBy(c => c.Item1)];
+
+    private (double Value, long Count)[]? _discrete;
 
     /// <summary>
     /// Value → count: a categorical column's <see cref="MaxCategories"/> most frequent values, or every value of a
@@ -82,20 +94,23 @@ public sealed class FeatureProfile
         if (IsDiscrete)
         {
             long below = 0;
-            foreach (var (key, count) in Categories)
+            foreach (var (v, count) in DiscreteValues)
             {
-                var v = (double)float.Parse(key, NumberStyles.Float, CultureInfo.InvariantCulture);
                 if (v < x || (inclusive && v == x))
                 {
                     below += count;
+                }
+                else
+                {
+                    break;
                 }
             }
 
             return Count == 0 ? 0 : (double)below / Count;
         }
 
-        var q = Quantiles;
-        if (q.Count == 0)
+        var q = _quantiles;
+        if (q.Length == 0)
         {
             return double.NaN;
         }
@@ -110,10 +125,10 @@ public sealed class FeatureProfile
             return 1;
         }
 
-        var step = 1.0 / (q.Count - 1);
+        var step = 1.0 / (q.Length - 1);
         // The last knot at or below x (inclusive) / below x (exclusive); flat runs of equal quantiles are a jump.
         var lo = 0;
-        var hi = q.Count - 1;
+        var hi = q.Length - 1;
         while (hi - lo > 1)
         {
             var mid = (lo + hi) / 2;
@@ -137,7 +152,7 @@ public sealed class FeatureProfile
     {
         if (IsDiscrete)
         {
-            var sorted = Categories.Select(c => (Value: (double)float.Parse(c.Key, NumberStyles.Float, CultureInfo.InvariantCulture), c.Value)).OrderBy(c => c.Value).ToArray();
+            var sorted = DiscreteValues;
             var target = u * Count;
             long seen = 0;
             foreach (var (value, count) in sorted)
@@ -152,9 +167,9 @@ public sealed class FeatureProfile
             return sorted[^1].Value;
         }
 
-        var q = Quantiles;
-        var position = Math.Clamp(u, 0, 1) * (q.Count - 1);
-        var k = Math.Min((int)position, q.Count - 2);
+        var q = _quantiles;
+        var position = Math.Clamp(u, 0, 1) * (q.Length - 1);
+        var k = Math.Min((int)position, q.Length - 2);
         return q[k] + ((position - k) * (q[k + 1] - q[k]));
     }
 

@@ -209,6 +209,15 @@ public sealed class ReferenceProfileBuilder
         return sketch;
     }
 
+    /// <summary>The <paramref name="q"/> quantile of sorted values with linear interpolation (numpy's default, Hyndman–Fan type 7).</summary>
+    internal static double Quantile(double[] sorted, double q)
+    {
+        var position = q * (sorted.Length - 1);
+        var below = (int)Math.Floor(position);
+        var above = Math.Min(below + 1, sorted.Length - 1);
+        return sorted[below] + ((position - below) * (sorted[above] - sorted[below]));
+    }
+
     /// <summary>Value counts keyed by the float32 value (what the model reads; two doubles of one float are one value).</summary>
     private static Dictionary<string, long> DiscreteCounts(Dictionary<double, long> values)
     {
@@ -324,7 +333,7 @@ public sealed class ReferenceProfileBuilder
             var quantiles = new double[ReferenceProfile.QuantileCount];
             for (var k = 0; k < quantiles.Length; k++)
             {
-                quantiles[k] = ReferenceProfile.Stored(DriftStatistics.Quantile(sorted, (double)k / (quantiles.Length - 1)));
+                quantiles[k] = ReferenceProfile.Stored(Quantile(sorted, (double)k / (quantiles.Length - 1)));
             }
 
             return new FeatureProfile

@@ -1,0 +1,131 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+
+namespace MlOps.Client.Monitoring;
+
+/// <summary>
+/// A bounded queue with one consumer on its own thread at low CPU priority (nice 10 on Linux, below normal elsewhere):
+/// the inference log's writer and the drift monitor work while the host's request threads have the CPU first, so under
+/// full load their work waits — and their bounded queues count what they could not take — instead of the requests.
+/// </summary>
+// A SemaphoreSlim whose AvailableWaitHandle is never asked for holds no unmanaged resource: nothing to dispose, and
+// disposing it would race a late Release.
+#pragma warning disable CA1001
+internal sealed class BackgroundQueue
+#pragma warning restore CA1001
+{
+    private readonly ConcurrentQueue<object> _items = new();
+    private readonly SemaphoreSlim _signal = new(0);
+    private readonly int _capacity;
+    private readonly Action<object> _process;
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _pending;
+    private volatile bool _completed;
+
+    public BackgroundQueue(string name, int capacity, Action<object> process)
+    {
+        _capacity = capacity;
+        _process = process;
+        var thread = new Thread(Run) { IsBackground = true, Name = name };
+        thread.Start();
+    }
+
+    /// <summary>Ends when everything queued before <see cref="Complete"/> is processed.</summary>
+    public Task Completion => _completion.Task;
+
+    /// <summary>Queues an item unless <c>capacity</c> items wait (or the queue is complete); never waits.</summary>
+    public bool TryEnqueue(object item)
+    {
+        if (_completed || Interlocked.Increment(ref _pending) > _capacity)
+        {
+            if (!_completed)
+            {
+                Interlocked.Decrement(ref _pending);
+            }
+
+            return false;
+        }
+
+        _items.Enqueue(item);
+        _signal.Release();
+        return true;
+    }
+
+    /// <summary>Queues a control item (a flush, a clock tick) whatever the capacity; false once complete.</summary>
+    public bool EnqueueControl(object item)
+    {
+        if (_completed)
+        {
+            return false;
+        }
+
+        Interlocked.Increment(ref _pending);
+        _items.Enqueue(item);
+        _signal.Release();
+        return true;
+    }
+
+    /// <summary>Takes no more items; the thread ends once the queue is empty.</summary>
+    public void Complete()
+    {
+        _completed = true;
+        _signal.Release();
+    }
+
+    private void Run()
+    {
+        LowerPriority();
+        try
+        {
+            while (true)
+            {
+                _signal.Wait();
+                while (_items.TryDequeue(out var item))
+                {
+                    Interlocked.Decrement(ref _pending);
+                    _process(item);
+                }
+
+                if (_completed && _items.IsEmpty)
+                {
+                    break;
+                }
+            }
+
+            _completion.TrySetResult();
+        }
+#pragma warning disable CA1031 // the consumer's own failures are handled inside _process; anything else ends the queue visibly
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            _completion.TrySetException(ex);
+        }
+    }
+
+    private static void LowerPriority()
+    {
+        try
+        {
+            if (OperatingSystem.IsLinux())
+            {
+                // On Linux a thread is a task: PRIO_PROCESS with who = 0 sets the calling thread's nice value.
+                _ = SetPriority(0, 0, 10);
+            }
+            else
+            {
+                Thread.CurrentThread.Priority = ThreadPriority.BelowNormal;
+            }
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException or PlatformNotSupportedException)
+        {
+            // Normal priority, then.
+        }
+    }
+
+    // DllImport, not LibraryImport: the signature is blittable, and the package compiles without unsafe code.
+    [DllImport("libc", EntryPoint = "setpriority")]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+#pragma warning disable SYSLIB1054
+    private static extern int SetPriority(int which, uint who, int priority);
+#pragma warning restore SYSLIB1054
+}
