@@ -7,6 +7,8 @@ namespace MlOps.Client.Monitoring;
 /// A bounded queue with one consumer on its own thread at low CPU priority (nice 10 on Linux, below normal elsewhere):
 /// the inference log's writer and the drift monitor work while the host's request threads have the CPU first, so under
 /// full load their work waits — and their bounded queues count what they could not take — instead of the requests.
+/// Producers only enqueue (lock-free, no system call, no wake-up): the consumer drains the queue every
+/// <see cref="PollInterval"/>, and at once for control items (a flush, a window to close, the end).
 /// </summary>
 // A SemaphoreSlim whose AvailableWaitHandle is never asked for holds no unmanaged resource: nothing to dispose, and
 // disposing it would race a late Release.
@@ -15,6 +17,9 @@ internal sealed class BackgroundQueue
 #pragma warning restore CA1001
 {
     private readonly ConcurrentQueue<object> _items = new();
+    /// <summary>How long the consumer sleeps between drains when nothing asks for it sooner.</summary>
+    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(5);
+
     private readonly SemaphoreSlim _signal = new(0);
     private readonly int _capacity;
     private readonly Action<object> _process;
@@ -46,8 +51,7 @@ internal sealed class BackgroundQueue
             return false;
         }
 
-        _items.Enqueue(item);
-        _signal.Release();
+        _items.Enqueue(item); // no wake-up: the consumer drains every PollInterval
         return true;
     }
 
@@ -79,7 +83,7 @@ internal sealed class BackgroundQueue
         {
             while (true)
             {
-                _signal.Wait();
+                _signal.Wait(PollInterval);
                 while (_items.TryDequeue(out var item))
                 {
                     Interlocked.Decrement(ref _pending);
@@ -108,7 +112,8 @@ internal sealed class BackgroundQueue
         {
             if (OperatingSystem.IsLinux())
             {
-                // On Linux a thread is a task: PRIO_PROCESS with who = 0 sets the calling thread's nice value.
+                // On Linux a thread is a task: who = 0 means the calling thread. Nice 10 (not SCHED_IDLE: a consumer that
+                // starves keeps records queued, they outlive the young generation and make every collection dearer).
                 _ = SetPriority(0, 0, 10);
             }
             else

@@ -43,6 +43,7 @@ public sealed partial class InferenceLog : IAsyncDisposable
     private readonly long _maxFileBytes;
     private readonly SortedDictionary<string, FileEntry> _files = new(StringComparer.Ordinal);
     private readonly ArrayBufferWriter<byte> _buffer = new(4096);
+    private Utf8JsonWriter? _json;
     private readonly Segment _records = new(RecordPrefix);
     private readonly Segment _feedback = new(FeedbackPrefix);
     private long _totalBytes;
@@ -149,6 +150,7 @@ public sealed partial class InferenceLog : IAsyncDisposable
         await _queue.Completion.ConfigureAwait(false);
         _records.Close(); // the writer's thread has ended: nothing else touches the files
         _feedback.Close();
+        _json?.Dispose();
     }
 
     private bool Enqueue(object item, long rows)
@@ -312,11 +314,26 @@ public sealed partial class InferenceLog : IAsyncDisposable
         }
     }
 
-    private ReadOnlySpan<byte> Serialize(InferenceRecord record)
+    /// <summary>The writer's one JSON writer, reset per line (no allocation per record).</summary>
+    private Utf8JsonWriter Json()
     {
         _buffer.ResetWrittenCount();
-        using (var json = new Utf8JsonWriter(_buffer))
+        if (_json is null)
         {
+            _json = new Utf8JsonWriter(_buffer);
+        }
+        else
+        {
+            _json.Reset(_buffer);
+        }
+
+        return _json;
+    }
+
+    private ReadOnlySpan<byte> Serialize(InferenceRecord record)
+    {
+        {
+            var json = Json();
             json.WriteStartObject();
             json.WriteString("request_id", record.RequestId);
             json.WriteString("timestamp", record.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
@@ -330,6 +347,7 @@ public sealed partial class InferenceLog : IAsyncDisposable
             WriteColumns(json, "inputs", record.Inputs);
             WriteColumns(json, "predictions", record.Predictions);
             json.WriteEndObject();
+            json.Flush();
         }
 
         _buffer.Write("\n"u8);
@@ -338,9 +356,8 @@ public sealed partial class InferenceLog : IAsyncDisposable
 
     private ReadOnlySpan<byte> Serialize(InferenceFeedback feedback)
     {
-        _buffer.ResetWrittenCount();
-        using (var json = new Utf8JsonWriter(_buffer))
         {
+            var json = Json();
             json.WriteStartObject();
             json.WriteString("request_id", feedback.RequestId);
             json.WriteString("timestamp", feedback.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
@@ -352,6 +369,7 @@ public sealed partial class InferenceLog : IAsyncDisposable
 
             json.WriteEndArray();
             json.WriteEndObject();
+            json.Flush();
         }
 
         _buffer.Write("\n"u8);

@@ -6,8 +6,9 @@ usage (from the project root):
 
 MODEL_DIR: a model with reference_profile.json whose input columns are iris' "sepal length (cm)", … — the one
 samples/MonitorDrift logs (mlruns/<experiment>/<run>/artifacts/model). Each round starts `mlops models serve -m MODEL_DIR`
-on 127.0.0.1:5598 twice — off, then with `--log-dir <temp> --monitor-drift` (every request logged, windows of 1,000
-rows tested) — and runs load.py against each; the table gives each cell's median over the rounds and on/off ratios."""
+on 127.0.0.1:5598 three times — off; with `--log-dir <temp>` (every request logged); with `--log-dir <temp>
+--monitor-drift` (also windows of 1,000 rows tested) — and runs load.py against each; the table gives each cell's
+median over the rounds and the ratios to off."""
 import os, re, shutil, statistics, subprocess, sys, tempfile, time, urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -46,22 +47,24 @@ def measure(extra):
 
 subprocess.run(["dotnet", "build", "src/MlOps.Cli", "-c", "Release", "-v", "q", "-nologo"], check=True, stdout=subprocess.DEVNULL)
 cli = os.path.join("src", "MlOps.Cli", "bin", "Release", "net10.0", "MlOps.Cli.dll")
-results = {"off": [], "on": []}
+MODES = {"off": [], "log": ["--log-dir", "LOG"], "log+drift": ["--log-dir", "LOG", "--monitor-drift"]}
+results = {m: [] for m in MODES}
 for r in range(ROUNDS):
-    results["off"].append(measure([]))
-    log = tempfile.mkdtemp(prefix="mlops-bench-log-")
-    try:
-        results["on"].append(measure(["--log-dir", log, "--monitor-drift"]))
-        size = sum(os.path.getsize(os.path.join(log, f)) for f in os.listdir(log))
-        print(f"round {r + 1}: log {size / 1e6:.1f} MB", flush=True)
-    finally:
-        shutil.rmtree(log, ignore_errors=True)
+    for mode, extra in MODES.items():
+        log = tempfile.mkdtemp(prefix="mlops-bench-log-")
+        try:
+            results[mode].append(measure([log if a == "LOG" else a for a in extra]))
+            size = sum(os.path.getsize(os.path.join(log, f)) for f in os.listdir(log))
+            print(f"round {r + 1}, {mode}: log {size / 1e6:.1f} MB", flush=True)
+        finally:
+            shutil.rmtree(log, ignore_errors=True)
 
-print(f"{'body':24s} {'conns':>5s} {'off req/s':>10s} {'off p99':>8s} {'on req/s':>10s} {'on p99':>8s} {'req/s on/off':>12s} {'p99 on/off':>10s}")
+print(f"{'body':24s} {'conns':>5s} {'mode':>10s} {'req/s':>8s} {'p99 ms':>8s} {'req/s ÷ off':>12s} {'p99 ÷ off':>10s}")
 for key in results["off"][0]:
     off_rps = statistics.median(c[key][0] for c in results["off"])
     off_p99 = statistics.median(c[key][1] for c in results["off"])
-    on_rps = statistics.median(c[key][0] for c in results["on"])
-    on_p99 = statistics.median(c[key][1] for c in results["on"])
-    errors = sum(c[key][2] for c in results["off"] + results["on"])
-    print(f"{key[0]:24s} {key[1]:5d} {off_rps:10.0f} {off_p99:8.2f} {on_rps:10.0f} {on_p99:8.2f} {on_rps / off_rps:12.2f} {on_p99 / off_p99:10.2f}  errors {errors}")
+    for mode in MODES:
+        rps = statistics.median(c[key][0] for c in results[mode])
+        p99 = statistics.median(c[key][1] for c in results[mode])
+        errors = sum(c[key][2] for c in results[mode])
+        print(f"{key[0]:24s} {key[1]:5d} {mode:>10s} {rps:8.0f} {p99:8.2f} {rps / off_rps:12.2f} {p99 / off_p99:10.2f}  errors {errors}")
