@@ -151,7 +151,7 @@ public sealed partial class ServedModel : IDisposable, IAsyncDisposable
                 }
             }
 
-            Capture = log is null && monitor is null ? null : new InferenceCapture(this, log, monitor);
+            Capture = log is null && monitor is null ? null : new InferenceCapture(ModelUri, log, monitor);
             return Capture;
         }
     }

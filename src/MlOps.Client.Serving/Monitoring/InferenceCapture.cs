@@ -13,7 +13,7 @@ namespace MlOps.Client.Serving.Monitoring;
 /// the signature cast them and its predictions. The request only copies its values; writing and testing happen on the
 /// log's and the monitor's own tasks.
 /// </summary>
-internal sealed class InferenceCapture(ServedModel model, InferenceLog? log, DriftMonitor? monitor)
+internal sealed class InferenceCapture(string modelUri, InferenceLog? log, DriftMonitor? monitor)
 {
     /// <summary>The header a request's id comes in and is answered in.</summary>
     public const string RequestIdHeader = "X-Request-Id";
@@ -41,7 +41,7 @@ internal sealed class InferenceCapture(ServedModel model, InferenceLog? log, Dri
         {
             RequestId = requestId,
             Timestamp = DateTimeOffset.UtcNow,
-            ModelUri = model.ModelUri,
+            ModelUri = modelUri,
             LatencyMilliseconds = latency.TotalMilliseconds,
             Rows = input.Rows,
             Inputs = Inputs(input),

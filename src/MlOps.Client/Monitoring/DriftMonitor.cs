@@ -27,7 +27,7 @@ public sealed partial class DriftMonitor : IAsyncDisposable
     private readonly Queue<string> _feedbackOrder = new();
     private readonly DriftMetrics _metrics;
     private readonly List<DriftReport> _reports = [];
-    private readonly Lock _reportsLock = new();
+    private readonly object _reportsLock = new();
     private ITimer? _timer;
     private long _index;
     private long _skipped;
