@@ -170,6 +170,38 @@ public sealed class InferenceLogTests : IDisposable
     }
 
     [Fact]
+    public async Task Refused_writes_cost_their_rows_are_said_once_and_the_log_recovers()
+    {
+        // The disk refuses every write (here: the log's folder replaced by a file, as a full disk refuses them): each
+        // record's rows are counted as failed, the failure is said once, and once writing works again the log goes on
+        // in a new file and says how many rows were lost.
+        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch.AddDays(20000));
+        var logger = new FakeLogger();
+        var directory = Path.Combine(_dir.FullName, "log");
+        await using var log = new InferenceLog(new InferenceLogOptions { Directory = directory }, logger, time);
+        log.TryLog(Record("a0", rows: 3));
+        await log.FlushAsync();
+        Directory.Delete(directory, recursive: true);
+        await File.WriteAllTextAsync(directory, "not a folder");
+        time.Advance(TimeSpan.FromSeconds(2));
+        for (var i = 0; i < 4; i++)
+        {
+            log.TryLog(Record("b" + i, rows: 3));
+        }
+
+        await log.FlushAsync();
+        Assert.Equal(3 + 12, log.Statistics.Failed); // the deleted file's rows, then every refused record's
+        Assert.Single(logger.Collector.GetSnapshot(), r => r.Id.Id == 6003);
+
+        File.Delete(directory);
+        log.TryLog(Record("c0", rows: 3));
+        await log.FlushAsync();
+        Assert.Equal(["c0"], InferenceLogReader.Read(directory).Records.Select(r => r.RequestId));
+        Assert.Single(logger.Collector.GetSnapshot(), r => r.Id.Id == 6004);
+        Assert.Equal(15, log.Statistics.Failed);
+    }
+
+    [Fact]
     public async Task A_full_queue_drops_and_counts_instead_of_waiting_and_says_so_once()
     {
         var logger = new FakeLogger();
