@@ -41,7 +41,12 @@ public static class ScoringEndpoints
         var capture = model.AttachMonitoring(options, logger);
         if (capture is not null)
         {
-            endpoints.ServiceProvider.GetService<IHostApplicationLifetime>()?.ApplicationStopping.Register(() => _ = model.Capture?.Log?.FlushAsync());
+            // When the app stops, the log writes what is queued and the monitor ends (bounded joins), whoever owns the model.
+            endpoints.ServiceProvider.GetService<IHostApplicationLifetime>()?.ApplicationStopped.Register(() =>
+            {
+                capture.Log?.Dispose();
+                capture.Monitor?.Dispose();
+            });
         }
 
         var group = endpoints.MapGroup(prefix);

@@ -166,9 +166,9 @@ public sealed partial class ServedModel : IDisposable, IAsyncDisposable
             return;
         }
 
-        // Without waiting: the log's and the monitor's tasks finish what is queued on their own.
-        _ = Capture?.Log?.DisposeAsync().AsTask();
-        _ = Capture?.Monitor?.DisposeAsync().AsTask();
+        // The log's and the monitor's threads finish what is queued (a bounded join each), then the model goes.
+        Capture?.Log?.Dispose();
+        Capture?.Monitor?.Dispose();
         _flavor.Dispose();
     }
 

@@ -117,6 +117,22 @@ public sealed class ServingMonitoringTests : IDisposable
     }
 
     [XGBoostFact]
+    public async Task When_the_app_stops_the_log_holds_every_answered_request()
+    {
+        var (folder, xTest, _) = await SaveAsync(profile: false);
+        var logDir = Path.Combine(_dir.FullName, "stop-log");
+        await using (var host = await ServingHost.StartAsync(folder, new ScoringOptions { InferenceLog = new InferenceLogOptions { Directory = logDir } }))
+        {
+            for (var i = 0; i < 30; i++)
+            {
+                await PostAsync(host.Http, "/invocations", Body(xTest.Skip(i).Take(1)));
+            }
+        } // no flush: stopping the app writes what is queued
+
+        Assert.Equal(30, InferenceLogReader.Read(logDir).Records.Count);
+    }
+
+    [XGBoostFact]
     public async Task Without_a_reference_profile_the_model_is_served_and_drift_is_off()
     {
         var (folder, xTest, _) = await SaveAsync(profile: false);

@@ -31,8 +31,18 @@ internal sealed class BackgroundQueue
     {
         _capacity = capacity;
         _process = process;
-        var thread = new Thread(Run) { IsBackground = true, Name = name };
-        thread.Start();
+        _thread = new Thread(Run) { IsBackground = true, Name = name };
+        _thread.Start();
+    }
+
+    private readonly Thread _thread;
+
+    /// <summary>Completes the queue and waits (a thread join, bounded) for what is queued to be processed: for synchronous disposal.</summary>
+    /// <returns>Whether the consumer finished within <paramref name="timeout"/>.</returns>
+    public bool CompleteAndJoin(TimeSpan timeout)
+    {
+        Complete();
+        return Thread.CurrentThread == _thread || _thread.Join(timeout);
     }
 
     /// <summary>Ends when everything queued before <see cref="Complete"/> is processed.</summary>

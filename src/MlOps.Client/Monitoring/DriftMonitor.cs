@@ -14,7 +14,7 @@ namespace MlOps.Client.Monitoring;
 /// wait) and one thread of its own tests them at low CPU priority (nice 10 on Linux), so that under full load the
 /// requests have the CPU first; a handler that throws is logged, never stops the monitor.
 /// </summary>
-public sealed partial class DriftMonitor : IAsyncDisposable
+public sealed partial class DriftMonitor : IAsyncDisposable, IDisposable
 {
     private readonly ReferenceProfile _reference;
     private readonly DriftMonitorOptions _options;
@@ -110,6 +110,14 @@ public sealed partial class DriftMonitor : IAsyncDisposable
     {
         var done = new TaskCompletionSource<DriftReport?>(TaskCreationOptions.RunContinuationsAsynchronously);
         return _queue.EnqueueControl(done) ? await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false) : null;
+    }
+
+    /// <summary>Stops the monitor, waiting up to 10 seconds for its thread (the current window is not reported).</summary>
+    public void Dispose()
+    {
+        _timer?.Dispose();
+        _queue.CompleteAndJoin(TimeSpan.FromSeconds(10));
+        _metrics.Dispose();
     }
 
     /// <summary>Stops the monitor (the current window is not reported; <see cref="CloseWindowAsync"/> first to report it).</summary>

@@ -25,7 +25,7 @@ namespace MlOps.Client.Monitoring;
 /// once, and the log goes on in a new file.
 /// </para>
 /// </summary>
-public sealed partial class InferenceLog : IAsyncDisposable
+public sealed partial class InferenceLog : IAsyncDisposable, IDisposable
 {
     /// <summary>The prefix of request files.</summary>
     public const string RecordPrefix = "inference-";
@@ -140,6 +140,17 @@ public sealed partial class InferenceLog : IAsyncDisposable
         if (_queue.EnqueueControl(done))
         {
             await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Writes what is queued (waiting up to 10 seconds for the writer's thread) and closes the files.</summary>
+    public void Dispose()
+    {
+        if (_queue.CompleteAndJoin(TimeSpan.FromSeconds(10)))
+        {
+            _records.Close();
+            _feedback.Close();
+            _json?.Dispose();
         }
     }
 

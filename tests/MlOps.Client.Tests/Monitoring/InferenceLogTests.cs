@@ -221,6 +221,20 @@ public sealed class InferenceLogTests : IDisposable
     }
 
     [Fact]
+    public void Synchronous_disposal_writes_what_is_queued_before_it_returns()
+    {
+        var log = new InferenceLog(new InferenceLogOptions { Directory = _dir.FullName });
+        for (var i = 0; i < 500; i++)
+        {
+            log.TryLog(Record("r" + i));
+        }
+
+        log.Dispose(); // a thread join, bounded: no task blocked on
+        Assert.Equal(500, InferenceLogReader.Read(_dir.FullName).Records.Count);
+        Assert.False(log.TryLog(Record("late")));
+    }
+
+    [Fact]
     public async Task Sampling_logs_the_configured_share()
     {
         await using var log = new InferenceLog(new InferenceLogOptions { Directory = _dir.FullName, SampleRate = 0.25 });
