@@ -146,8 +146,17 @@ public sealed partial class ServedModel : IDisposable, IAsyncDisposable
                 }
                 else
                 {
-                    driftOptions.ModelUri ??= ModelUri;
-                    monitor = new DriftMonitor(ReferenceProfile, driftOptions, logger);
+                    // The caller's options stay as given: the monitor gets its own, tagged with this model.
+                    var own = new DriftMonitorOptions
+                    {
+                        WindowRows = driftOptions.WindowRows,
+                        WindowDuration = driftOptions.WindowDuration,
+                        Drift = driftOptions.Drift,
+                        QueueCapacity = driftOptions.QueueCapacity,
+                        MaxPendingFeedback = driftOptions.MaxPendingFeedback,
+                        ModelUri = driftOptions.ModelUri ?? ModelUri,
+                    };
+                    monitor = new DriftMonitor(ReferenceProfile, own, logger);
                 }
             }
 

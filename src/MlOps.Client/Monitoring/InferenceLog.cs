@@ -219,7 +219,6 @@ public sealed partial class InferenceLog : IAsyncDisposable, IDisposable
             segment.Stream!.Write(line);
             segment.Length += line.Length;
             segment.Rows += rows;
-            _files[segment.Name!] = new FileEntry(segment.Path!, segment.Length, segment.Rows);
             Interlocked.Add(ref _totalBytes, line.Length);
             Interlocked.Add(ref segment == _records ? ref _logged : ref _feedbackLogged, rows);
             if (_failing)
@@ -235,7 +234,7 @@ public sealed partial class InferenceLog : IAsyncDisposable, IDisposable
             // that it is not glued to a torn one.
             Interlocked.Add(ref _failed, rows);
             _failedSinceWarning += rows;
-            segment.Close();
+            Seal(segment);
             if (!_failing)
             {
                 _failing = true;
@@ -265,9 +264,20 @@ public sealed partial class InferenceLog : IAsyncDisposable, IDisposable
         segment.Close();
     }
 
+    /// <summary>Closes a segment's file and records its final size and rows (eviction reads them; the open file is never evicted).</summary>
+    private void Seal(Segment segment)
+    {
+        if (segment.Name is { } name && _files.ContainsKey(name))
+        {
+            _files[name] = new FileEntry(segment.Path!, segment.Length, segment.Rows);
+        }
+
+        segment.Close();
+    }
+
     private void Roll(Segment segment)
     {
-        segment.Close();
+        Seal(segment);
         var now = _time.GetUtcNow();
         string name, path;
         do
