@@ -1,4 +1,4 @@
-// Usage: MlOps.Client.Tests.ProcessHost <wait|exit|spool|spool-on-signal|replay|construct|inference-log> <metric count>
+// Usage: MlOps.Client.Tests.ProcessHost <wait|exit|spool|spool-on-signal|replay|construct|inference-log> <metric count>, or objective <x|fail>
 // "paced" logs <count> metrics per second until killed, printing LOGGED <n> every 100 ms.
 // "construct" starts and disposes <count> trackers (each replays on start) and prints CONSTRUCTED <count>.
 // "spool-on-signal" prints READY <run id> once the run exists, logs after a line arrives on stdin (the test stops the
@@ -12,6 +12,23 @@ using MlOps.Client.Monitoring;
 using MlOps.Client.Tracking;
 
 var mode = args[0];
+if (mode == "objective")
+{
+    // A project's entry point (mlops run / sweeps): attaches to MLFLOW_RUN_ID, logs objective = (x - 2)² and returns
+    // (the process-exit hook delivers it and ends the run); "fail" as x exits with code 3 without logging.
+    if (args[1] == "fail")
+    {
+        return 3;
+    }
+
+    var x = double.Parse(args[1], CultureInfo.InvariantCulture);
+    var projectTracker = Tracker.FromEnvironment(new TrackerOptions { SetSystemTags = false });
+    var projectRun = projectTracker.StartRun();
+    projectRun.LogMetric("objective", (x - 2) * (x - 2));
+    Console.WriteLine("ATTACHED " + projectRun.RunId);
+    return 0;
+}
+
 var count = int.Parse(args[1], CultureInfo.InvariantCulture);
 if (mode == "inference-log")
 {

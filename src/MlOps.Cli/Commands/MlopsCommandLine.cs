@@ -11,7 +11,7 @@ using Spectre.Console;
 namespace MlOps.Cli.Commands;
 
 /// <summary>The <c>mlops</c> command tree (System.CommandLine) and its exit codes.</summary>
-internal static class MlopsCommandLine
+internal static partial class MlopsCommandLine
 {
     /// <summary>Success.</summary>
     public const int Ok = 0;
@@ -42,6 +42,7 @@ internal static class MlopsCommandLine
         root.Subcommands.Add(Monitor(context));
         root.Subcommands.Add(Spool(context));
         root.Subcommands.Add(Artifacts(context));
+        root.Subcommands.Add(RunProject(context));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -55,7 +56,8 @@ internal static class MlopsCommandLine
             return Usage;
         }
 
-        return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken).ConfigureAwait(false);
+        // Ctrl+C cancels the action's token; a project run then has its grace period to stop its command and end its run KILLED.
+        return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = TimeSpan.FromSeconds(30) }, cancellationToken).ConfigureAwait(false);
     }
 
     // ---------------------------------------------------------------- experiments

@@ -77,6 +77,12 @@ public static class MlflowEnvironment
     /// <summary><c>MLFLOW_RUN_ID</c>: resume this run instead of creating one.</summary>
     public const string RunId = "MLFLOW_RUN_ID";
 
+    /// <summary><c>MLFLOW_TMP_DIR</c>: where <c>mlops run</c> downloads remote <c>path</c> parameters (Python's <c>--storage-dir</c> default).</summary>
+    public const string TmpDir = "MLFLOW_TMP_DIR";
+
+    /// <summary><c>KUBE_MLFLOW_TRACKING_URI</c>: the tracking URI a Kubernetes Job gets instead of the launcher's (as in MLflow's kubernetes backend).</summary>
+    public const string KubeTrackingUri = "KUBE_MLFLOW_TRACKING_URI";
+
     /// <summary>The level of what the SDK prints when the application configured no logging (DEBUG … CRITICAL; WARNING by default).</summary>
     public const string LoggingLevel = "MLFLOW_LOGGING_LEVEL";
 

@@ -23,14 +23,20 @@ internal sealed class BackgroundQueue
     private readonly SemaphoreSlim _signal = new(0);
     private readonly int _capacity;
     private readonly Action<object> _process;
+    private readonly Action? _drained;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _pending;
     private volatile bool _completed;
 
-    public BackgroundQueue(string name, int capacity, Action<object> process)
+    /// <param name="name">The thread's name.</param>
+    /// <param name="capacity">How many items may wait.</param>
+    /// <param name="process">Each item, in order, on the consumer's thread.</param>
+    /// <param name="drained">After each drain that processed something (the inference log writes its batch there).</param>
+    public BackgroundQueue(string name, int capacity, Action<object> process, Action? drained = null)
     {
         _capacity = capacity;
         _process = process;
+        _drained = drained;
         _thread = new Thread(Run) { IsBackground = true, Name = name };
         _thread.Start();
     }
@@ -94,10 +100,17 @@ internal sealed class BackgroundQueue
             while (true)
             {
                 _signal.Wait(PollInterval);
+                var any = false;
                 while (_items.TryDequeue(out var item))
                 {
                     Interlocked.Decrement(ref _pending);
                     _process(item);
+                    any = true;
+                }
+
+                if (any)
+                {
+                    _drained?.Invoke();
                 }
 
                 if (_completed && _items.IsEmpty)

@@ -90,7 +90,7 @@ public sealed partial class InferenceLog : IAsyncDisposable, IDisposable
             }
         }
 
-        _queue = new BackgroundQueue("MlOps inference log", _options.QueueCapacity, Process);
+        _queue = new BackgroundQueue("MlOps inference log", _options.QueueCapacity, Process, WritePending);
     }
 
     /// <summary>The log's folder.</summary>
@@ -186,18 +186,30 @@ public sealed partial class InferenceLog : IAsyncDisposable, IDisposable
         switch (item)
         {
             case InferenceRecord record:
-                Write(_records, Serialize(record), record.Rows);
+                Append(_records, Serialize(record), record.Rows);
                 break;
             case InferenceFeedback feedback:
-                Write(_feedback, Serialize(feedback), feedback.Targets.Count);
+                Append(_feedback, Serialize(feedback), feedback.Targets.Count);
                 break;
             case TaskCompletionSource flush:
-                flush.TrySetResult(); // every line before it is with the operating system (unbuffered writes)
+                WritePending();
+                flush.TrySetResult(); // every line before it is with the operating system
                 break;
         }
     }
 
-    private void Write(Segment segment, ReadOnlySpan<byte> line, long rows)
+    /// <summary>After each drain of the queue: the lines gathered go to their files, one write per file.</summary>
+    private void WritePending()
+    {
+        WritePending(_records);
+        WritePending(_feedback);
+    }
+
+    /// <summary>
+    /// Adds a line to its segment's batch. A batch is written in one system call at the end of each drain (or at 64 KB):
+    /// whole lines only, so a crash of this process loses nothing written and a failed write costs that batch's rows.
+    /// </summary>
+    private void Append(Segment segment, ReadOnlySpan<byte> line, long rows)
     {
         if (line.Length > _maxFileBytes)
         {
@@ -207,19 +219,50 @@ public sealed partial class InferenceLog : IAsyncDisposable, IDisposable
             return;
         }
 
+        if (segment.Stream is null || segment.Length + segment.Pending.WrittenCount + line.Length > _maxFileBytes || _time.GetUtcNow() - segment.Opened >= _options.MaxFileAge)
+        {
+            WritePending(segment);
+            try
+            {
+                Roll(segment);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                Failed(segment, rows, ex);
+                return;
+            }
+        }
+
+        segment.Pending.Write(line);
+        segment.PendingRows += rows;
+        if (segment.Pending.WrittenCount >= 64 * 1024)
+        {
+            WritePending(segment);
+        }
+    }
+
+    private void WritePending(Segment segment)
+    {
+        if (segment.Pending.WrittenCount == 0)
+        {
+            return;
+        }
+
+        var batch = segment.Pending.WrittenSpan;
+        var rows = segment.PendingRows;
         try
         {
             CheckDeleted(segment);
-            if (segment.Stream is null || segment.Length + line.Length > _maxFileBytes || _time.GetUtcNow() - segment.Opened >= _options.MaxFileAge)
+            if (segment.Stream is null)
             {
                 Roll(segment);
             }
 
-            MakeRoom(line.Length);
-            segment.Stream!.Write(line);
-            segment.Length += line.Length;
+            MakeRoom(batch.Length);
+            segment.Stream!.Write(batch);
+            segment.Length += batch.Length;
             segment.Rows += rows;
-            Interlocked.Add(ref _totalBytes, line.Length);
+            Interlocked.Add(ref _totalBytes, batch.Length);
             Interlocked.Add(ref segment == _records ? ref _logged : ref _feedbackLogged, rows);
             if (_failing)
             {
@@ -230,16 +273,28 @@ public sealed partial class InferenceLog : IAsyncDisposable, IDisposable
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            // A full disk, a folder gone: these rows are lost (counted, said once); the next line starts a new file so
-            // that it is not glued to a torn one.
-            Interlocked.Add(ref _failed, rows);
-            _failedSinceWarning += rows;
-            Seal(segment);
-            if (!_failing)
-            {
-                _failing = true;
-                Log.WriteFailed(_logger, _options.Directory, ex.Message);
-            }
+            Failed(segment, rows, ex);
+        }
+        finally
+        {
+            segment.Pending.ResetWrittenCount();
+            segment.PendingRows = 0;
+        }
+    }
+
+    /// <summary>
+    /// A full disk, a folder gone: these rows are lost (counted, said once); the next line starts a new file so that it
+    /// is not glued to a torn one.
+    /// </summary>
+    private void Failed(Segment segment, long rows, Exception ex)
+    {
+        Interlocked.Add(ref _failed, rows);
+        _failedSinceWarning += rows;
+        Seal(segment);
+        if (!_failing)
+        {
+            _failing = true;
+            Log.WriteFailed(_logger, _options.Directory, ex.Message);
         }
     }
 
@@ -288,8 +343,8 @@ public sealed partial class InferenceLog : IAsyncDisposable, IDisposable
         while (File.Exists(path));
 
         System.IO.Directory.CreateDirectory(_options.Directory);
-        // Unbuffered: each line goes to the operating system in one write, so a crash of this process loses nothing
-        // written, and a failed write costs that line alone.
+        // Unbuffered: each batch of whole lines goes to the operating system in one write, so a crash of this process loses nothing
+        // written, and a failed write costs that batch alone.
         segment.Stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
         segment.Name = name;
         segment.Path = path;
@@ -357,7 +412,7 @@ public sealed partial class InferenceLog : IAsyncDisposable, IDisposable
             var json = Json();
             json.WriteStartObject();
             json.WriteString("request_id", record.RequestId);
-            json.WriteString("timestamp", record.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+            WriteTimestamp(json, record.Timestamp);
             if (record.ModelUri is not null)
             {
                 json.WriteString("model_uri", record.ModelUri);
@@ -381,7 +436,7 @@ public sealed partial class InferenceLog : IAsyncDisposable, IDisposable
             var json = Json();
             json.WriteStartObject();
             json.WriteString("request_id", feedback.RequestId);
-            json.WriteString("timestamp", feedback.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+            WriteTimestamp(json, feedback.Timestamp);
             json.WriteStartArray("targets");
             foreach (var v in feedback.Targets)
             {
@@ -395,6 +450,13 @@ public sealed partial class InferenceLog : IAsyncDisposable, IDisposable
 
         _buffer.Write("\n"u8);
         return _buffer.WrittenSpan;
+    }
+
+    private static void WriteTimestamp(Utf8JsonWriter json, DateTimeOffset timestamp)
+    {
+        Span<char> text = stackalloc char[32];
+        timestamp.UtcDateTime.TryFormat(text, out var length, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+        json.WriteString("timestamp", text[..length]);
     }
 
     private static void WriteColumns(Utf8JsonWriter json, string name, IReadOnlyList<InferenceColumn> columns)
@@ -530,6 +592,11 @@ public sealed partial class InferenceLog : IAsyncDisposable, IDisposable
         public DateTimeOffset Opened { get; set; }
 
         public DateTimeOffset Checked { get; set; }
+
+        /// <summary>Lines gathered since the last write (whole lines only).</summary>
+        public ArrayBufferWriter<byte> Pending { get; } = new(64 * 1024 + 4096);
+
+        public long PendingRows { get; set; }
 
         public void Close()
         {

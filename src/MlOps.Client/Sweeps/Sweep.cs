@@ -1,4 +1,5 @@
 using System.Globalization;
+using MlOps.Client.Projects;
 using MlOps.Client.Tracking;
 
 namespace MlOps.Client.Sweeps;
@@ -67,12 +68,41 @@ public static class Sweep
     /// <param name="objective">The objective.</param>
     /// <param name="options">Metric, goal, parallelism, tuner.</param>
     /// <param name="cancellationToken">Stops launching trials and cancels the running ones (their runs end <c>KILLED</c>, the parent too).</param>
-    public static async Task<SweepResult> SweepAsync(this Tracker tracker, SearchSpace space, Objective objective, SweepOptions? options = null, CancellationToken cancellationToken = default)
+    public static Task<SweepResult> SweepAsync(this Tracker tracker, SearchSpace space, Objective objective, SweepOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(objective);
+        options ??= new SweepOptions();
+        var o = options;
+        return RunSweepAsync(tracker, space, o, (parent, number, parameters, ct) => RunTrialAsync(tracker, parent, number, parameters, objective, o, ct), cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs a sweep whose trials are project runs (<c>mlops run</c>) — local processes (at most
+    /// <see cref="SweepOptions.MaxParallelTrials"/> at once) or Kubernetes Jobs, as <paramref name="project"/>'s
+    /// <see cref="ProjectRunOptions.Backend"/> says: each trial runs the entry point with <paramref name="project"/>'s
+    /// parameters and the trial's (<c>-P name=value</c>) as a child run of the sweep's parent run, and its value is the
+    /// <see cref="SweepOptions.Metric"/> the trial's run logged (its last value). A trial whose command fails, or whose run
+    /// logged no such metric, is a failed trial.
+    /// </summary>
+    /// <param name="tracker">The tracker (its store records the runs; the trials' commands get its tracking URI).</param>
+    /// <param name="space">The parameters.</param>
+    /// <param name="project">The project, entry point, fixed parameters and backend of every trial.</param>
+    /// <param name="options">Metric, goal, parallelism, tuner.</param>
+    /// <param name="cancellationToken">Stops launching trials and cancels the running ones (their commands are stopped, their runs end <c>KILLED</c>).</param>
+    public static Task<SweepResult> SweepProjectAsync(this Tracker tracker, SearchSpace space, ProjectRunOptions project, SweepOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tracker);
+        ArgumentNullException.ThrowIfNull(project);
+        options ??= new SweepOptions();
+        var o = options;
+        return RunSweepAsync(tracker, space, o, (parent, number, parameters, ct) => RunProjectTrialAsync(tracker, parent, number, parameters, project, o, ct), cancellationToken);
+    }
+
+    private static async Task<SweepResult> RunSweepAsync(
+        Tracker tracker, SearchSpace space, SweepOptions options, Func<RunScope, int, IReadOnlyDictionary<string, object>, CancellationToken, Task<TrialResult>> trial, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tracker);
         ArgumentNullException.ThrowIfNull(space);
-        ArgumentNullException.ThrowIfNull(objective);
-        options ??= new SweepOptions();
         ArgumentException.ThrowIfNullOrEmpty(options.Metric);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxParallelTrials, 1);
         var tuner = options.Tuner ?? new GridTuner(space);
@@ -105,7 +135,7 @@ public static class Sweep
                 {
                     try
                     {
-                        var result = await RunTrialAsync(tracker, parent, trialNumber, parameters, objective, options, cancellationToken).ConfigureAwait(false);
+                        var result = await trial(parent, trialNumber, parameters, cancellationToken).ConfigureAwait(false);
                         lock (gate)
                         {
                             results.Add(result);
@@ -173,5 +203,60 @@ public static class Sweep
             await run.EndAsync(status, CancellationToken.None).ConfigureAwait(false);
             return new TrialResult(number, run.RunId, parameters, null, status, ex);
         }
+    }
+
+    private static async Task<TrialResult> RunProjectTrialAsync(
+        Tracker tracker, RunScope parent, int number, IReadOnlyDictionary<string, object> parameters, ProjectRunOptions project, SweepOptions options, CancellationToken cancellationToken)
+    {
+        var trialOptions = new ProjectRunOptions
+        {
+            Uri = project.Uri,
+            EntryPoint = project.EntryPoint,
+            Version = project.Version,
+            ExperimentId = parent.ExperimentId,
+            RunName = $"trial-{number}",
+            ParentRunId = parent.RunId,
+            StorageDirectory = project.StorageDirectory,
+            Backend = project.Backend,
+            RecordDvcDigests = project.RecordDvcDigests,
+            Messages = project.Messages,
+        };
+        foreach (var (key, value) in project.Tags)
+        {
+            trialOptions.Tags[key] = value;
+        }
+
+        trialOptions.Tags["trial_number"] = number.ToString(CultureInfo.InvariantCulture);
+        foreach (var (key, value) in project.Parameters.Where(p => !parameters.ContainsKey(p.Key)))
+        {
+            trialOptions.Parameters.Add(new(key, value));
+        }
+
+        foreach (var (key, value) in parameters)
+        {
+            trialOptions.Parameters.Add(new(key, Formatting.PythonFormat.Value(value)));
+        }
+
+        await using var runner = new ProjectRunner(new MlflowClientOptions { TrackingUri = tracker.Store.Uri }, tracker.Store);
+        ProjectRunResult result;
+        try
+        {
+            result = await runner.RunAsync(trialOptions, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ProjectExecutionException ex)
+        {
+            return new TrialResult(number, string.Empty, parameters, null, RunStatus.Failed, ex);
+        }
+
+        if (result.Status != RunStatus.Finished)
+        {
+            return new TrialResult(number, result.RunId, parameters, null, result.Status, new ProjectExecutionException($"Run (ID '{result.RunId}') {result.Status.ToString().ToUpperInvariant()}"));
+        }
+
+        var run = await tracker.Store.GetRunAsync(result.RunId, CancellationToken.None).ConfigureAwait(false);
+        var metric = run.Data.Metrics.FirstOrDefault(m => m.Key == options.Metric);
+        return metric is null
+            ? new TrialResult(number, result.RunId, parameters, null, RunStatus.Failed, new ProjectExecutionException($"The trial's run {result.RunId} logged no metric '{options.Metric}'."))
+            : new TrialResult(number, result.RunId, parameters, metric.Value, RunStatus.Finished, null);
     }
 }

@@ -66,6 +66,9 @@ internal static partial class SystemTags
 /// <summary>Reads the commit, branch and origin URL of a git checkout from its files (no git process).</summary>
 internal sealed partial record GitInfo(string Commit, string? Branch, string? RepoUrl)
 {
+    /// <summary>The checkout's top folder (the one holding <c>.git</c>).</summary>
+    public string? WorkTree { get; init; }
+
     public static GitInfo? Read(string startDirectory)
     {
         try
@@ -75,7 +78,7 @@ internal sealed partial record GitInfo(string Commit, string? Branch, string? Re
                 var dotGit = Path.Combine(dir.FullName, ".git");
                 if (Directory.Exists(dotGit))
                 {
-                    return ReadGitDir(dotGit, dotGit);
+                    return ReadGitDir(dotGit, dotGit) is { } info ? info with { WorkTree = dir.FullName } : null;
                 }
 
                 if (File.Exists(dotGit))
@@ -95,7 +98,7 @@ internal sealed partial record GitInfo(string Commit, string? Branch, string? Re
                         commonDir = Path.GetFullPath(Path.Combine(gitDir, File.ReadAllText(commonFile).Trim()));
                     }
 
-                    return ReadGitDir(gitDir, commonDir);
+                    return ReadGitDir(gitDir, commonDir) is { } info ? info with { WorkTree = dir.FullName } : null;
                 }
             }
         }
