@@ -4,6 +4,9 @@
 // With no MLFLOW_TRACKING_URI it writes to ./mlflow.db; with MLFLOW_TRACKING_URI=http://host:port it logs to that server.
 // Needs libxgboost (Debian/Ubuntu: apt-get install libxgboost0) or XGBOOST_LIBRARY_PATH.
 // An optional argument sets the learning rate (default 1, the seed example's), e.g. to compare two runs with `mlops report`.
+// It is also an MLflow project (MLproject beside this file): `mlops run samples/XGBoostIris -P learning_rate=0.3`, or
+// Python's `mlflow run samples/XGBoostIris --env-manager local -P learning_rate=0.3`, runs it in the run the launcher
+// created (MLFLOW_RUN_ID), whose learning_rate parameter the autologging then logs with the same value.
 using System.Globalization;
 using MlOps.Client.Tracking;
 using MlOps.Client.XGBoost;
@@ -18,7 +21,8 @@ var parameters = new Dictionary<string, object?>
 {
     ["objective"] = "multi:softprob",
     ["num_class"] = 3,
-    ["learning_rate"] = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : (object)1, // 1 stays an int: logged "1", as Python logs it
+    // 1 stays an int: logged "1", as Python logs it (and as a launcher logged the -P value).
+    ["learning_rate"] = args.Length == 0 ? 1 : int.TryParse(args[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var i) ? i : double.Parse(args[0], CultureInfo.InvariantCulture),
     ["eval_metric"] = "mlogloss",
     ["seed"] = 42,
 };
