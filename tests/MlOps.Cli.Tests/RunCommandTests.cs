@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using MlOps.Client;
 using MlOps.Client.Stores;
 
@@ -118,6 +119,155 @@ internal sealed class LinuxFactAttribute : FactAttribute
         if (!OperatingSystem.IsLinux())
         {
             Skip = "Sends SIGINT with kill(1): Linux only.";
+        }
+    }
+}
+
+/// <summary>
+/// <c>mlops run</c> against what Python's <c>mlflow run</c> recorded for the same project (Recorded/projects/python-mlflow-run.json:
+/// MLflow 2.22's launcher on samples/XGBoostIris, the .NET program inside): the same tags, tag by tag.
+/// </summary>
+public sealed class RunCommandParityTests : IDisposable
+{
+    private static readonly JsonDocument Python = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Recorded", "projects", "python-mlflow-run.json")));
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("mlops-cli-parity-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    private static Dictionary<string, string> PythonTags() => Python.RootElement.GetProperty("tags").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
+
+    [Fact]
+    public async Task The_launcher_sets_the_tags_pythons_launcher_set()
+    {
+        // A project in a sub-folder of a git checkout, as samples/XGBoostIris is in this repository.
+        var sub = Path.Combine(_dir.FullName, "repo", "samples", "Shell");
+        Directory.CreateDirectory(sub);
+        File.WriteAllText(Path.Combine(sub, "MLproject"), "name: shell\nentry_points:\n  main:\n    parameters:\n      learning_rate: {type: float, default: 1}\n    command: \"echo RUN=$MLFLOW_RUN_ID\"\n");
+        var repo = Path.Combine(_dir.FullName, "repo");
+        await Git(repo, "init", "-q");
+        await Git(repo, "add", ".");
+        await Git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "p");
+        var commit = (await Git(repo, "rev-parse", "HEAD")).Trim();
+
+        var result = await Mlops.RunAsync(_dir.FullName, null, "run", Path.Combine("repo", "samples", "Shell"), "-P", "learning_rate=0.3");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var id = result.Output.Split('\n').Single(l => l.StartsWith("RUN=", StringComparison.Ordinal))[4..].Trim();
+        await using var store = MlOps.Client.Stores.TrackingStores.Open(new MlflowClientOptions { TrackingUri = "sqlite:///" + Path.Combine(_dir.FullName, "mlflow.db") });
+        var run = await store.GetRunAsync(id, CancellationToken.None);
+        var ours = run.Data.Tags.ToDictionary(t => t.Key, t => t.Value);
+        var python = PythonTags();
+        python.Remove("mlflow.log-model.history"); // the program's, not the launcher's
+        Assert.Equal(python.Keys.Order(StringComparer.Ordinal), ours.Keys.Order(StringComparer.Ordinal));
+        foreach (var key in new[] { "mlflow.project.backend", "mlflow.project.entryPoint", "mlflow.source.type" })
+        {
+            Assert.Equal(python[key], ours[key]);
+        }
+
+        Assert.Equal(python["mlflow.source.name"].Replace("<checkout>", repo, StringComparison.Ordinal).Replace("XGBoostIris", "Shell", StringComparison.Ordinal), ours["mlflow.source.name"]);
+        Assert.Equal(commit, ours["mlflow.source.git.commit"]);
+        Assert.Equal([new Param("learning_rate", "0.3")], run.Data.Params);
+    }
+
+    [IntegrationFact]
+    public async Task On_a_real_server_mlops_run_of_the_sample_equals_pythons_run_tag_by_tag()
+    {
+        var uri = Environment.GetEnvironmentVariable("MLFLOW_INTEGRATION_URI")!;
+        var experiment = "mlops-run-parity-" + Guid.NewGuid().ToString("N")[..8];
+        var env = new Dictionary<string, string> { ["MLFLOW_TRACKING_URI"] = uri };
+
+        var result = await Mlops.RunAsync(_dir.FullName, env, "run", Path.Combine(Mlops.Root, "samples", "XGBoostIris"), "-P", "learning_rate=0.3", "--experiment-name", experiment);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var id = result.Output.Split('\n').Single(l => l.StartsWith("RUN_ID=", StringComparison.Ordinal))[7..].Trim();
+        using var client = new MlflowClient(new MlflowClientOptions { TrackingUri = uri });
+        var run = await client.GetRunAsync(id);
+        var ours = run.Data.Tags.ToDictionary(t => t.Key, t => t.Value);
+        var python = PythonTags();
+        Assert.Equal(python.Keys.Order(StringComparer.Ordinal), ours.Keys.Where(k => k != "mlflow.source.git.repoURL" && k != "mlflow.source.git.branch").Order(StringComparer.Ordinal));
+        Assert.Equal(python["mlflow.source.name"].Replace("<checkout>", Mlops.Root, StringComparison.Ordinal), ours["mlflow.source.name"]);
+        foreach (var key in new[] { "mlflow.project.backend", "mlflow.project.entryPoint", "mlflow.source.type" })
+        {
+            Assert.Equal(python[key], ours[key]);
+        }
+
+        Assert.Equal(
+            Python.RootElement.GetProperty("params").EnumerateObject().Select(p => (p.Name, p.Value.GetString())),
+            run.Data.Params.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => (p.Key, (string?)p.Value)));
+        Assert.Equal(Python.RootElement.GetProperty("metrics").EnumerateArray().Select(m => m.GetString()), run.Data.Metrics.Select(m => m.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(RunStatus.Finished, run.Info.Status);
+    }
+
+    [PythonMlflowFact]
+    public async Task Pythons_mlflow_run_of_the_dotnet_sample_makes_one_run_with_the_csharp_metrics()
+    {
+        var uri = Environment.GetEnvironmentVariable("MLFLOW_INTEGRATION_URI")!;
+        var experiment = "python-mlflow-run-" + Guid.NewGuid().ToString("N")[..8];
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("MLOPS_MLFLOW_PYTHON") ?? "python3") { WorkingDirectory = _dir.FullName, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "-m", "mlflow", "run", Path.Combine(Mlops.Root, "samples", "XGBoostIris"), "--env-manager", "local", "-P", "learning_rate=0.3", "--experiment-name", experiment })
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        start.Environment["MLFLOW_TRACKING_URI"] = uri;
+        using var python = Process.Start(start)!;
+        var output = python.StandardOutput.ReadToEndAsync();
+        var error = python.StandardError.ReadToEndAsync();
+        await python.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
+        Assert.True(python.ExitCode == 0, await output + await error);
+
+        using var client = new MlflowClient(new MlflowClientOptions { TrackingUri = uri });
+        var found = await client.FindExperimentByNameAsync(experiment);
+        var runs = new List<Run>();
+        await foreach (var r in client.SearchRunsAsync(new SearchRunsOptions { ExperimentIds = { found!.ExperimentId } }))
+        {
+            runs.Add(r);
+        }
+
+        var run = Assert.Single(runs); // the C# program attached to Python's run
+        Assert.Equal(RunStatus.Finished, run.Info.Status);
+        Assert.Contains(run.Data.Metrics, m => m.Key == "log_loss");
+        Assert.Contains(run.Data.Metrics, m => m.Key == "accuracy");
+        Assert.Equal("PROJECT", run.Data.Tags.Single(t => t.Key == "mlflow.source.type").Value);
+        Assert.Contains("RUN_ID=" + run.Info.RunId, await output, StringComparison.Ordinal);
+    }
+
+    private static async Task<string> Git(string directory, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("git") { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in arguments)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.True(process.ExitCode == 0, await process.StandardError.ReadToEndAsync());
+        return output;
+    }
+}
+
+/// <summary>Runs only against a real MLflow server (MLFLOW_INTEGRATION_URI), with libxgboost for the sample; skipped otherwise, saying why.</summary>
+internal sealed class IntegrationFactAttribute : FactAttribute
+{
+    public IntegrationFactAttribute()
+    {
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("MLFLOW_INTEGRATION_URI")))
+        {
+            Skip = "Set MLFLOW_INTEGRATION_URI to a real MLflow server (docs/reliability.md says how to start one) to run it.";
+        }
+    }
+}
+
+/// <summary>Also needs Python MLflow's CLI: MLOPS_MLFLOW_PYTHON (a python with mlflow importable, e.g. after sourcing the server tool's env.sh).</summary>
+internal sealed class PythonMlflowFactAttribute : FactAttribute
+{
+    public PythonMlflowFactAttribute()
+    {
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("MLFLOW_INTEGRATION_URI")) || string.IsNullOrEmpty(Environment.GetEnvironmentVariable("MLOPS_MLFLOW_PYTHON")))
+        {
+            Skip = "Set MLFLOW_INTEGRATION_URI to a real MLflow server and MLOPS_MLFLOW_PYTHON to a python that imports mlflow (docs/projects.md) to run it.";
         }
     }
 }
