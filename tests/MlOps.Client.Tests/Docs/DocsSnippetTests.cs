@@ -52,6 +52,10 @@ public sealed partial class DocsSnippetTests
             MlOps.Client.Tracking.Tracker tracker = null!;
             System.Func<System.Collections.Generic.IReadOnlyDictionary<string, object>, System.Threading.CancellationToken, System.Threading.Tasks.Task<double>> TrainAndScoreAsync = null!;
             """,
+        ["docs/projects.md"] = """
+            MlOps.Client.Tracking.Tracker tracker = null!;
+            MlOps.Client.Tracking.RunScope run = null!;
+            """,
         ["docs/tracking.md"] = """
             MlOps.Client.Tracking.Tracker tracker = null!;
             """,
