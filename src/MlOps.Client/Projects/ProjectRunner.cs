@@ -296,16 +296,14 @@ public sealed class ProjectRunner : IAsyncDisposable
 
             var target = Path.Combine(storage, "param_" + i.ToString(CultureInfo.InvariantCulture));
             Directory.CreateDirectory(target);
+            value = await ResolveRunsUriAsync(value, cancellationToken).ConfigureAwait(false);
             var slash = value.TrimEnd('/').LastIndexOf('/');
             var (root, name) = slash > 0 && !value[..slash].EndsWith(':') && !value[..slash].EndsWith("//", StringComparison.Ordinal)
                 ? (value[..slash], value[(slash + 1)..].TrimEnd('/'))
                 : (value.TrimEnd('/'), (string?)null);
             try
             {
-                using var client = value.StartsWith("runs:", StringComparison.OrdinalIgnoreCase) || value.StartsWith("models:", StringComparison.OrdinalIgnoreCase) || value.StartsWith("mlflow-artifacts:", StringComparison.OrdinalIgnoreCase)
-                    ? new MlflowClient(_options)
-                    : null;
-                var repository = ArtifactRepositories.ForUri(root, client);
+                var repository = ArtifactRepositories.ForUri(root, (_store as RestTrackingStore)?.Client); // a server's artifact proxy needs its client
                 declared.Add(new(key, await repository.DownloadAsync(name, target, cancellationToken: cancellationToken).ConfigureAwait(false)));
             }
             catch (Exception ex) when (ex is not OperationCanceledException and not ProjectExecutionException)
@@ -315,6 +313,23 @@ public sealed class ProjectRunner : IAsyncDisposable
         }
 
         return new ProjectParameterValues(declared, values.Extra);
+    }
+
+    /// <summary><c>runs:/&lt;run id&gt;/&lt;path&gt;</c> as the run's artifact location and that path (Python's <c>RunsArtifactRepository</c>); other URIs as they are.</summary>
+    private async Task<string> ResolveRunsUriAsync(string value, CancellationToken cancellationToken)
+    {
+        if (!value.StartsWith("runs:/", StringComparison.OrdinalIgnoreCase))
+        {
+            return value;
+        }
+
+        var rest = value["runs:/".Length..].TrimStart('/');
+        var slash = rest.IndexOf('/', StringComparison.Ordinal);
+        var runId = slash < 0 ? rest : rest[..slash];
+        var path = slash < 0 ? string.Empty : rest[(slash + 1)..];
+        var run = await _store.GetRunAsync(runId, cancellationToken).ConfigureAwait(false);
+        var root = run.Info.ArtifactUri ?? throw new ProjectExecutionException($"Run {runId} has no artifact location, so {value} cannot be downloaded.");
+        return root.TrimEnd('/') + (path.Length > 0 ? "/" + path : string.Empty);
     }
 
     /// <summary>The given values as a dictionary that enumerates in the order given (the extras' order on the command line).</summary>

@@ -160,6 +160,36 @@ public sealed class ProjectRunnerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_remote_path_parameter_is_downloaded_into_the_storage_folder_and_logged_as_given()
+    {
+        // A run's artifact, named by runs:/ (resolved through the store, as Python's RunsArtifactRepository does).
+        var dir = Project();
+        var source = await _store.CreateRunAsync("0", new CreateRunOptions(), CancellationToken.None);
+        var artifacts = new Uri(source.Info.ArtifactUri!).LocalPath;
+        Directory.CreateDirectory(Path.Combine(artifacts, "data"));
+        File.WriteAllText(Path.Combine(artifacts, "data", "rows.csv"), "x,y\n7,8\n");
+        await using var runner = new ProjectRunner(_options, _store);
+        var options = Options(dir, ("file", $"runs:/{source.Info.RunId}/data/rows.csv"));
+        options.EntryPoint = "data";
+        options.StorageDirectory = Path.Combine(_root, "storage");
+
+        var result = await runner.RunAsync(options).WaitAsync(TimeSpan.FromMinutes(1));
+
+        Assert.Equal(RunStatus.Finished, result.Status);
+        Assert.Contains("7,8", _output.ToString(), StringComparison.Ordinal); // the command read the downloaded copy
+        Assert.True(File.Exists(Path.Combine(_root, "storage", "mlops-project-" + result.RunId, "param_0", "rows.csv")));
+        var logged = (await _store.GetRunAsync(result.RunId, CancellationToken.None)).Data.Params.Single(p => p.Key == "file");
+        Assert.Equal($"runs:/{source.Info.RunId}/data/rows.csv", logged.Value); // the URI as given, as Python logs it
+
+        options.Parameters.Clear();
+        options.Parameters.Add(new("file", "nosuchscheme://bucket/rows.csv"));
+        var failed = await Assert.ThrowsAsync<ProjectExecutionException>(() => runner.RunAsync(options));
+        Assert.StartsWith("Could not download nosuchscheme://bucket/rows.csv for parameter file:", failed.Message, StringComparison.Ordinal);
+        var runs = await _store.SearchRunsPageAsync(new SearchRunsOptions { ExperimentIds = { result.ExperimentId }, Filter = "attributes.status = 'FAILED'" }, null, CancellationToken.None);
+        Assert.Single(runs.Values); // created before the download, ended FAILED (not left RUNNING)
+    }
+
+    [Fact]
     public async Task A_git_url_is_cloned_at_the_version_and_its_commit_origin_and_branch_are_recorded()
     {
         var repo = Path.Combine(_root, "repo");
