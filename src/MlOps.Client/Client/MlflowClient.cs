@@ -218,7 +218,7 @@ public partial class MlflowClient : IDisposable
     // ---- request helpers shared by the REST areas ----
 
     internal Uri ApiUri(string endpoint, QueryString? query = null) =>
-        new(BaseUri, ApiPrefix + endpoint + (query?.ToString() ?? ""));
+        new(BaseUri, (endpoint.StartsWith("api/", StringComparison.Ordinal) ? "" : ApiPrefix) + endpoint + (query?.ToString() ?? "")); // "api/3.0/…": a full path
 
     internal Task<TResponse> PostAsync<TRequest, TResponse>(
         string endpoint, TRequest body, JsonTypeInfo<TRequest> requestInfo, JsonTypeInfo<TResponse> responseInfo, CancellationToken cancellationToken) =>
