@@ -130,6 +130,14 @@ public partial class MlflowClient
         string traceId, string name, object? value, AssessmentSource? source = null, string? spanId = null, CancellationToken cancellationToken = default) =>
         LogAssessmentAsync(traceId, name, null, new ExpectationWire(TraceConversions.ToJson(value)), source, null, spanId, cancellationToken);
 
+    /// <summary>Writes a trace's info (<c>POST /api/3.0/mlflow/traces</c>, StartTraceV3): after its spans, as Python's exporter does, for the metadata and tags OTLP cannot carry.</summary>
+    internal async Task<TraceInfo> StartTraceAsync(TraceInfoWire info, CancellationToken cancellationToken)
+    {
+        var response = await PostAsync("api/3.0/mlflow/traces", new StartTraceRequest(new TraceWire(info, null)),
+            MlflowJsonContext.Default.StartTraceRequest, MlflowJsonContext.Default.GetTraceResponse, cancellationToken).ConfigureAwait(false);
+        return TraceConversions.ToEntity(response.Trace?.TraceInfo ?? throw MissingField("traces", "trace.trace_info"));
+    }
+
     private async Task<Assessment> LogAssessmentAsync(
         string traceId, string name, FeedbackWire? feedback, ExpectationWire? expectation, AssessmentSource? source, string? rationale, string? spanId, CancellationToken cancellationToken)
     {

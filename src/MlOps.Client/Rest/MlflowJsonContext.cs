@@ -97,6 +97,7 @@ namespace MlOps.Client.Rest;
 [JsonSerializable(typeof(DeleteTracesResponse))]
 [JsonSerializable(typeof(AssessmentRequest))]
 [JsonSerializable(typeof(AssessmentResponse))]
+[JsonSerializable(typeof(StartTraceRequest))]
 [JsonSerializable(typeof(FinalizeLoggedModelRequest))]
 [JsonSerializable(typeof(SearchLoggedModelsRequest))]
 [JsonSerializable(typeof(SearchLoggedModelsResponse))]

@@ -54,3 +54,5 @@ internal sealed record DeleteTracesResponse(int? TracesDeleted);
 internal sealed record AssessmentRequest(AssessmentWire Assessment);
 
 internal sealed record AssessmentResponse(AssessmentWire? Assessment);
+
+internal sealed record StartTraceRequest(TraceWire Trace);

@@ -4,7 +4,7 @@ namespace MlOps.Client.Tests.Architecture;
 
 /// <summary>
 /// Every <c>[LoggerMessage]</c> event id is unique across the packages (client 1xxx, uploader 2xxx, spool 21xx, tracker
-/// 3xxx, system metrics 4001, XGBoost 41xx, ML.NET 42xx, serving 5xxx, monitoring 6xxx): a log filter or an alert on an id means one event.
+/// 3xxx, system metrics 4001, XGBoost 41xx, ML.NET 42xx, serving 5xxx, monitoring 6xxx, tracing 7xxx): a log filter or an alert on an id means one event.
 /// </summary>
 public sealed partial class LogEventIdTests
 {

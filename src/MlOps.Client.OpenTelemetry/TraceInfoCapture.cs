@@ -1,0 +1,169 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using MlOps.Client.Rest;
+using MlOps.Client.Tracing;
+using OpenTelemetry;
+
+namespace MlOps.Client.OpenTelemetry;
+
+/// <summary>
+/// Runs before the batch processor: sums each trace's token usage as its spans end, and when a root ends builds the
+/// trace's info as Python's exporter does (<c>processor/mlflow_v3.py</c>) — metadata (schema version 3, user, source,
+/// the run, the model, the application's user and session, the summed tokens, inputs and outputs cut at 250),
+/// <c>mlflow.traceName</c> and the user's tags, request and response previews (1000 characters) — and takes the
+/// carrier attributes (<c>mlops.trace.*</c>) off the span before it is exported.
+/// </summary>
+internal sealed class TraceInfoCapture(MlflowTraceExporter exporter) : BaseProcessor<Activity>
+{
+    private const int MetadataLimit = 250;
+    private const int PreviewLimit = 1000;
+    private readonly ConcurrentDictionary<ActivityTraceId, long[]> _tokens = new();
+
+    public override void OnEnd(Activity data)
+    {
+        if (TokenUsage(data) is { } usage)
+        {
+            var sum = _tokens.GetOrAdd(data.TraceId, _ => new long[2]);
+            Interlocked.Add(ref sum[0], usage.Input);
+            Interlocked.Add(ref sum[1], usage.Output);
+        }
+
+        if (data.Parent is not null || data.ParentSpanId != default)
+        {
+            return;
+        }
+
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [TraceMetadataKeys.SchemaVersion] = "3",
+            [MlflowTags.User] = Tracking.SystemTags.SafeUserName(),
+            [MlflowTags.SourceType] = "LOCAL",
+        };
+        if (System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name is { } entry)
+        {
+            metadata[MlflowTags.SourceName] = entry;
+        }
+
+        var tags = new Dictionary<string, string>(StringComparer.Ordinal) { [TraceTagKeys.TraceName] = data.DisplayName };
+        var carriers = new List<string>();
+        foreach (var (key, value) in data.TagObjects)
+        {
+            if (key.StartsWith(MlflowTracing.MetadataPrefix, StringComparison.Ordinal))
+            {
+                metadata[key[MlflowTracing.MetadataPrefix.Length..]] = Convert.ToString(value, CultureInfo.InvariantCulture) ?? "";
+                carriers.Add(key);
+            }
+            else if (key.StartsWith(MlflowTracing.TagPrefix, StringComparison.Ordinal))
+            {
+                tags[key[MlflowTracing.TagPrefix.Length..]] = Convert.ToString(value, CultureInfo.InvariantCulture) ?? "";
+                carriers.Add(key);
+            }
+        }
+
+        foreach (var key in carriers)
+        {
+            data.SetTag(key, null); // not a span attribute: trace metadata
+        }
+
+        var inputs = data.GetTagItem(SpanAttributeKeys.Inputs) as string;
+        var outputs = data.GetTagItem(SpanAttributeKeys.Outputs) as string;
+        if (inputs is not null)
+        {
+            metadata[TraceMetadataKeys.Inputs] = Cut(inputs, MetadataLimit);
+        }
+
+        if (outputs is not null)
+        {
+            metadata[TraceMetadataKeys.Outputs] = Cut(outputs, MetadataLimit);
+        }
+
+        if (_tokens.TryRemove(data.TraceId, out var total))
+        {
+            metadata[TraceMetadataKeys.TokenUsage] = $$"""{"input_tokens": {{total[0]}}, "output_tokens": {{total[1]}}, "total_tokens": {{total[0] + total[1]}}}""";
+        }
+
+        var info = new TraceInfoWire(
+            MlflowTracing.TraceIdOf(data.TraceId),
+            null,
+            data.StartTimeUtc.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
+            data.Duration.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + "s",
+            data.Status == ActivityStatusCode.Error ? "ERROR" : "OK",
+            metadata,
+            tags,
+            inputs is null ? null : Preview(inputs, "user"),
+            outputs is null ? null : Preview(outputs, "assistant"),
+            null,
+            null);
+        exporter.Pending(data.SpanId, info);
+    }
+
+    /// <summary><c>mlflow.chat.tokenUsage</c> (JSON), else the GenAI conventions' <c>gen_ai.usage.input_tokens</c>/<c>output_tokens</c>.</summary>
+    private static (long Input, long Output)? TokenUsage(Activity data)
+    {
+        if (data.GetTagItem(SpanAttributeKeys.ChatTokenUsage) is string json)
+        {
+            try
+            {
+                using var document = JsonDocument.Parse(json);
+                var root = document.RootElement;
+                return (root.TryGetProperty("input_tokens", out var i) ? i.GetInt64() : 0, root.TryGetProperty("output_tokens", out var o) ? o.GetInt64() : 0);
+            }
+            catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
+            {
+                return null;
+            }
+        }
+
+        return data.GetTagItem(MlflowSpan.GenAiInputTokens) is { } input && data.GetTagItem(MlflowSpan.GenAiOutputTokens) is { } output
+            ? (Convert.ToInt64(input, CultureInfo.InvariantCulture), Convert.ToInt64(output, CultureInfo.InvariantCulture))
+            : null;
+    }
+
+    /// <summary>
+    /// A preview as Python's <c>_get_truncated_preview</c> makes one: a chat's last message of the role
+    /// (<c>{"messages": [...]}</c>, <c>{"choices": [{"message"}]}</c>), else the text; cut at 1000 characters.
+    /// </summary>
+    private static string Preview(string json, string role)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            var root = document.RootElement;
+            if (root.ValueKind == JsonValueKind.Object)
+            {
+                if (root.TryGetProperty("messages", out var messages) && messages.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (var message in messages.EnumerateArray().Reverse())
+                    {
+                        if (message.ValueKind == JsonValueKind.Object && message.TryGetProperty("role", out var r) && r.ValueKind == JsonValueKind.String && r.GetString() == role
+                            && message.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String)
+                        {
+                            return Cut(content.GetString()!, PreviewLimit);
+                        }
+                    }
+                }
+
+                if (root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0
+                    && choices[0].ValueKind == JsonValueKind.Object && choices[0].TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.Object
+                    && m.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String)
+                {
+                    return Cut(c.GetString()!, PreviewLimit);
+                }
+            }
+            else if (root.ValueKind == JsonValueKind.String)
+            {
+                return Cut(root.GetString()!, PreviewLimit);
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON: the text itself.
+        }
+
+        return Cut(json, PreviewLimit);
+    }
+
+    private static string Cut(string text, int limit) => text.Length <= limit ? text : text[..(limit - 3)] + "...";
+}

@@ -1,0 +1,193 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using MlOps.Client.Tracking;
+
+namespace MlOps.Client.Tracing;
+
+/// <summary>
+/// MLflow's tracing vocabulary for code no library instruments: spans of the <see cref="ActivitySourceName"/> source
+/// (plain <see cref="Activity"/> objects, so any OpenTelemetry exporter sees them) with MLflow's span type, inputs and
+/// outputs as JSON, token usage; trace metadata and tags. A trace started while a run scope is active
+/// (<c>using var run = tracker.StartRun()</c>) is linked to that run (<c>mlflow.sourceRun</c>). Export them to MLflow
+/// with <c>AddMlflowExporter</c> (package <c>MlOps.Client.OpenTelemetry</c>).
+/// <code>
+/// using (var span = MlflowTracing.StartSpan("retrieve", SpanType.Retriever))
+/// {
+///     span.SetInputs(new JsonObject { ["query"] = question });
+///     span.SetOutputs(new JsonArray(documents.Select(d =&gt; (JsonNode)d).ToArray()));
+/// }
+/// </code>
+/// </summary>
+public static class MlflowTracing
+{
+    /// <summary>The activity source of the spans this class starts (listen to it, or let <c>AddMlflowExporter</c> do so).</summary>
+    public const string ActivitySourceName = "MlOps.Client.Tracing";
+
+    /// <summary>The root span's attribute prefix that carries trace metadata to the exporter (removed before export).</summary>
+    internal const string MetadataPrefix = "mlops.trace.metadata.";
+
+    /// <summary>The root span's attribute prefix that carries trace tags to the exporter (removed before export).</summary>
+    internal const string TagPrefix = "mlops.trace.tag.";
+
+    internal static readonly ActivitySource Source = new(ActivitySourceName, typeof(MlflowTracing).Assembly.GetName().Version?.ToString());
+
+    /// <summary>
+    /// Starts a span (a child of the current activity, else a new trace's root). Dispose it to end it; an exception
+    /// between start and end is recorded with <see cref="MlflowSpan.RecordException"/>. Returns a span that records
+    /// nothing when no listener samples the source (no exporter configured).
+    /// </summary>
+    /// <param name="name">The span's name.</param>
+    /// <param name="spanType">Its type (<see cref="SpanType"/>); <c>UNKNOWN</c> by default.</param>
+    /// <param name="inputs">Its inputs, as JSON.</param>
+    public static MlflowSpan StartSpan(string name, string spanType = SpanType.Unknown, JsonNode? inputs = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var activity = Source.StartActivity(name, ActivityKind.Internal);
+        var span = new MlflowSpan(activity);
+        if (activity is not null)
+        {
+            activity.SetTag(SpanAttributeKeys.SpanType, spanType);
+            if (inputs is not null)
+            {
+                span.SetInputs(inputs);
+            }
+
+            if (IsRoot(activity) && Tracker.ActiveRun is { } run)
+            {
+                activity.SetTag(MetadataPrefix + TraceMetadataKeys.SourceRun, run.RunId);
+            }
+        }
+
+        return span;
+    }
+
+    /// <summary>
+    /// Sets metadata and tags of the current trace (Python's <c>mlflow.update_current_trace</c>): the user and session
+    /// (<see cref="TraceMetadataKeys.User"/>, <see cref="TraceMetadataKeys.Session"/>), the model that served it
+    /// (<see cref="TraceMetadataKeys.ModelId"/>), your own tags. Metadata is fixed once the trace is written; tags can be
+    /// changed later with <see cref="MlflowClient.SetTraceTagAsync"/>. Does nothing outside a trace.
+    /// </summary>
+    /// <param name="tags">Tags to set.</param>
+    /// <param name="metadata">Metadata to set.</param>
+    public static void UpdateCurrentTrace(IReadOnlyDictionary<string, string>? tags = null, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var root = Activity.Current;
+        while (root?.Parent is { } parent)
+        {
+            root = parent;
+        }
+
+        if (root is null)
+        {
+            return;
+        }
+
+        foreach (var (key, value) in tags ?? new Dictionary<string, string>())
+        {
+            root.SetTag(TagPrefix + key, value);
+        }
+
+        foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
+        {
+            root.SetTag(MetadataPrefix + key, value);
+        }
+    }
+
+    /// <summary>The MLflow trace id of an OpenTelemetry trace: <c>tr-</c> and its 32 hex digits, as MLflow's server names traces it receives.</summary>
+    /// <param name="traceId">The OpenTelemetry trace id.</param>
+    public static string TraceIdOf(ActivityTraceId traceId) => "tr-" + traceId.ToHexString();
+
+    private static bool IsRoot(Activity activity) => activity.Parent is null && activity.ParentSpanId == default;
+}
+
+/// <summary>
+/// A span started by <see cref="MlflowTracing.StartSpan"/>: its inputs, outputs and token usage in MLflow's attributes
+/// (JSON text, as MLflow's SDKs write them). Every method is a no-op when the span is not recorded.
+/// </summary>
+public sealed class MlflowSpan : IDisposable
+{
+    internal MlflowSpan(Activity? activity) => Activity = activity;
+
+    /// <summary>The underlying activity; <see langword="null"/> when nothing listens.</summary>
+    public Activity? Activity { get; }
+
+    /// <summary>The MLflow trace id (<c>tr-…</c>) of the span's trace; <see langword="null"/> when not recorded.</summary>
+    public string? TraceId => Activity is null ? null : MlflowTracing.TraceIdOf(Activity.TraceId);
+
+    /// <summary>Sets <c>mlflow.spanInputs</c>.</summary>
+    /// <param name="inputs">The inputs as JSON.</param>
+    public MlflowSpan SetInputs(JsonNode? inputs) => SetJson(SpanAttributeKeys.Inputs, inputs);
+
+    /// <summary>Sets <c>mlflow.spanOutputs</c>.</summary>
+    /// <param name="outputs">The outputs as JSON.</param>
+    public MlflowSpan SetOutputs(JsonNode? outputs) => SetJson(SpanAttributeKeys.Outputs, outputs);
+
+    /// <summary>
+    /// Sets the span's token usage as the GenAI conventions' integer attributes <c>gen_ai.usage.input_tokens</c> and
+    /// <c>gen_ai.usage.output_tokens</c>, which MLflow's server turns into <c>mlflow.chat.tokenUsage</c> (with the
+    /// total) and sums over the trace into <c>mlflow.trace.tokenUsage</c>. (A JSON text <c>mlflow.chat.tokenUsage</c>
+    /// attribute makes MLflow 3.6's OTLP endpoint refuse the whole trace with 422; tried.)
+    /// </summary>
+    /// <param name="inputTokens">Prompt tokens.</param>
+    /// <param name="outputTokens">Completion tokens.</param>
+    public MlflowSpan SetTokenUsage(long inputTokens, long outputTokens)
+    {
+        Activity?.SetTag(GenAiInputTokens, inputTokens);
+        Activity?.SetTag(GenAiOutputTokens, outputTokens);
+        return this;
+    }
+
+    /// <summary><c>gen_ai.usage.input_tokens</c> (OpenTelemetry's GenAI semantic conventions).</summary>
+    internal const string GenAiInputTokens = "gen_ai.usage.input_tokens";
+
+    /// <summary><c>gen_ai.usage.output_tokens</c>.</summary>
+    internal const string GenAiOutputTokens = "gen_ai.usage.output_tokens";
+
+    /// <summary>Sets an attribute: strings, booleans and numbers as they are, anything else as JSON text.</summary>
+    /// <param name="key">The attribute's name.</param>
+    /// <param name="value">Its value.</param>
+    public MlflowSpan SetAttribute(string key, JsonNode? value)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        return SetJson(key, value);
+    }
+
+    /// <summary>Marks the span failed with the exception (an <c>exception</c> event with type, message and stack, as OpenTelemetry records one).</summary>
+    /// <param name="exception">What failed.</param>
+    public MlflowSpan RecordException(Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        if (Activity is not null)
+        {
+            Activity.SetStatus(ActivityStatusCode.Error, exception.Message);
+            Activity.AddEvent(new ActivityEvent("exception", tags: new ActivityTagsCollection
+            {
+                ["exception.type"] = exception.GetType().FullName,
+                ["exception.message"] = exception.Message,
+                ["exception.stacktrace"] = exception.ToString(),
+            }));
+        }
+
+        return this;
+    }
+
+    /// <summary>Ends the span (status OK unless an error was recorded).</summary>
+    public void Dispose()
+    {
+        if (Activity is { } activity)
+        {
+            if (activity.Status == ActivityStatusCode.Unset)
+            {
+                activity.SetStatus(ActivityStatusCode.Ok);
+            }
+
+            activity.Dispose();
+        }
+    }
+
+    private MlflowSpan SetJson(string key, JsonNode? value)
+    {
+        Activity?.SetTag(key, value?.ToJsonString() ?? "null");
+        return this;
+    }
+}

@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MlOps.Client.Stores;
+using MlOps.Client.Tracing;
+using MlOps.Client.Tracking;
+using OpenTelemetry;
+using OpenTelemetry.Trace;
+
+namespace MlOps.Client.OpenTelemetry.Tests;
+
+/// <summary>
+/// Opt-in, against a real MLflow 3.x server (MLFLOW_INTEGRATION_URI; docs/tracing.md): a C# app's 3-level trace
+/// (agent → tool → chat) made inside a run is read back — by this SDK, and by Python's <c>MlflowClient.get_trace</c>
+/// when MLOPS_MLFLOW_PYTHON names a python that imports mlflow — with the same tree, span types, inputs, outputs,
+/// token usage and the run link.
+/// </summary>
+public sealed class RealServerTracingTests
+{
+    [RealServerFact]
+    public async Task A_csharp_trace_reads_back_with_its_tree_types_inputs_outputs_tokens_and_run()
+    {
+        var uri = Environment.GetEnvironmentVariable("MLFLOW_INTEGRATION_URI")!;
+        using var client = new MlflowClient(new MlflowClientOptions { TrackingUri = uri });
+        var experimentName = "csharp-tracing-" + Guid.NewGuid().ToString("N")[..8];
+        var experimentId = await client.CreateExperimentAsync(experimentName);
+        string traceId, runId;
+        var options = new MlflowTraceExporterOptions();
+        using (var provider = Sdk.CreateTracerProviderBuilder().AddMlflowExporter(o => { o.Client = new MlflowClientOptions { TrackingUri = uri }; o.ExperimentId = experimentId; options = o; }).Build()!)
+        {
+            await using var tracker = new Tracker(TrackingStores.Open(new MlflowClientOptions { TrackingUri = uri }), new TrackerOptions { ExperimentId = experimentId, HandleProcessExit = false });
+            using (var run = tracker.StartRun("traced"))
+            {
+                runId = run.RunId;
+                using var agent = MlflowTracing.StartSpan("agent", SpanType.Agent, new JsonObject { ["question"] = "What is the weather in Paris?" });
+                traceId = agent.TraceId!;
+                MlflowTracing.UpdateCurrentTrace(metadata: new Dictionary<string, string> { [TraceMetadataKeys.User] = "alice" });
+                using (var toolSpan = MlflowTracing.StartSpan("get_weather", SpanType.Tool, new JsonObject { ["city"] = "Paris" }))
+                {
+                    using var chatSpan = MlflowTracing.StartSpan("chat", SpanType.ChatModel, new JsonObject { ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "weather in Paris?" }) });
+                    chatSpan.SetTokenUsage(12, 5).SetOutputs(new JsonObject { ["content"] = "It is sunny." });
+                }
+
+                agent.SetOutputs(new JsonObject { ["answer"] = "It is sunny." });
+            }
+
+            Assert.True(provider.ForceFlush(60_000), "not flushed within a minute: " + options.Statistics);
+        }
+
+        Assert.Equal((3L, 0L, 1L), (options.Statistics.SpansExported, options.Statistics.SpansFailed, options.Statistics.TracesWritten));
+        var trace = await client.GetTraceAsync(traceId);
+        Assert.Equal(runId, trace.Info.SourceRunId);
+        Assert.Equal("alice", trace.Info.Metadata[TraceMetadataKeys.User]);
+        var root = trace.Root!;
+        var tool = Assert.Single(trace.ChildrenOf(root));
+        var chat = Assert.Single(trace.ChildrenOf(tool));
+        Assert.Equal((SpanType.Agent, SpanType.Tool, SpanType.ChatModel), (root.SpanType, tool.SpanType, chat.SpanType));
+        Assert.Equal("What is the weather in Paris?", root.Inputs!.Value.GetProperty("question").GetString());
+        Assert.Equal("It is sunny.", root.Outputs!.Value.GetProperty("answer").GetString());
+        Assert.Equal(17, chat.TokenUsage!.Value.GetProperty("total_tokens").GetInt32());
+        Assert.Equal(17, JsonDocument.Parse(trace.Info.Metadata[TraceMetadataKeys.TokenUsage]).RootElement.GetProperty("total_tokens").GetInt32());
+        var found = await client.SearchTracesAsync([experimentId], $"metadata.`mlflow.sourceRun` = '{runId}'");
+        Assert.Equal(traceId, Assert.Single(found.Values).TraceId);
+
+        if (Environment.GetEnvironmentVariable("MLOPS_MLFLOW_PYTHON") is { Length: > 0 } python)
+        {
+            var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add($$"""
+                import json, mlflow
+                t = mlflow.MlflowClient("{{uri}}").get_trace("{{traceId}}")
+                # OpenTelemetry .NET's OTLP exporter sends attributes as strings (no key-value lists): Python reads the
+                # inputs and outputs as JSON text (docs/tracing.md), decoded here.
+                j = lambda v: json.loads(v) if isinstance(v, str) else v
+                print(json.dumps({"run": t.info.trace_metadata.get("mlflow.sourceRun"),
+                  "spans": [[s.name, s.span_type, s.parent_id is None, j(s.inputs), j(s.outputs), s.get_attribute("mlflow.chat.tokenUsage")] for s in t.data.spans]}))
+                """);
+            using var process = Process.Start(start)!;
+            var output = await process.StandardOutput.ReadToEndAsync();
+            var error = await process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+            Assert.True(process.ExitCode == 0, error);
+            var seen = JsonNode.Parse(output.Trim().Split('\n')[^1])!;
+            Assert.Equal(runId, seen["run"]!.GetValue<string>());
+            var spans = seen["spans"]!.AsArray().ToDictionary(s => s![0]!.GetValue<string>(), s => s!.AsArray());
+            Assert.Equal("AGENT", spans["agent"][1]!.GetValue<string>());
+            Assert.True(spans["agent"][2]!.GetValue<bool>());
+            Assert.Equal("TOOL", spans["get_weather"][1]!.GetValue<string>());
+            Assert.Equal("CHAT_MODEL", spans["chat"][1]!.GetValue<string>());
+            Assert.Equal("What is the weather in Paris?", spans["agent"][3]!["question"]!.GetValue<string>());
+            Assert.Equal("It is sunny.", spans["chat"][4]!["content"]!.GetValue<string>());
+            Assert.Equal(17, spans["chat"][5]!["total_tokens"]!.GetValue<int>());
+        }
+    }
+}
+
+/// <summary>Runs only against a real MLflow 3.x server; skipped otherwise, saying why.</summary>
+internal sealed class RealServerFactAttribute : FactAttribute
+{
+    public RealServerFactAttribute()
+    {
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("MLFLOW_INTEGRATION_URI")))
+        {
+            Skip = "Set MLFLOW_INTEGRATION_URI to a real MLflow 3.x server (../shared/tools/mlflow-server/start3.sh; docs/tracing.md) to run it.";
+        }
+    }
+}
