@@ -139,7 +139,7 @@ internal sealed partial class MlflowTraceExporter : BaseExporter<Activity>
             {
                 using var timeout = new CancellationTokenSource(_options.ExportTimeout * 3);
                 var experiment = await _experimentId.Value.ConfigureAwait(false);
-                await _client.StartTraceAsync(info with { TraceLocation = new TraceLocationWire("MLFLOW_EXPERIMENT", new TraceExperimentLocationWire(experiment)) }, timeout.Token).ConfigureAwait(false);
+                await _client.StartTraceAsync(info with { TraceLocation = TraceLocationWire.Experiment(experiment) }, timeout.Token).ConfigureAwait(false);
                 _options.Statistics.TraceWritten();
                 Interlocked.Exchange(ref _infoFailing, 0);
             }

@@ -28,7 +28,7 @@ public partial class MlflowClient
         ArgumentOutOfRangeException.ThrowIfLessThan(maxResults, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(maxResults, 500);
         var request = new SearchTracesRequest(
-            [.. experimentIds.Select(id => new TraceLocationWire("MLFLOW_EXPERIMENT", new TraceExperimentLocationWire(id)))],
+            [.. experimentIds.Select(TraceLocationWire.Experiment)],
             string.IsNullOrEmpty(filter) ? null : filter, maxResults, orderBy is { Count: > 0 } ? orderBy : null, pageToken);
         var response = await PostAsync("api/3.0/mlflow/traces/search", request,
             MlflowJsonContext.Default.SearchTracesRequest, MlflowJsonContext.Default.SearchTracesResponse, cancellationToken).ConfigureAwait(false);

@@ -20,7 +20,7 @@ public sealed class TraceInfo
     /// <summary><c>OK</c>, <c>ERROR</c> or <c>IN_PROGRESS</c>.</summary>
     public string State { get; init => field = value ?? ""; } = "";
 
-    /// <summary>Metadata (<c>mlflow.sourceRun</c>, <c>mlflow.modelId</c>, <c>mlflow.trace.user</c>, <c>mlflow.trace.session</c>, <c>mlflow.trace.tokenUsage</c>…; see <see cref="Tracing.TraceMetadataKeys"/>).</summary>
+    /// <summary>Metadata (<c>mlflow.sourceRun</c>, <c>mlflow.modelId</c>, <c>mlflow.trace.user</c>, <c>mlflow.trace.session</c>, <c>mlflow.trace.tokenUsage</c>…; see <see cref="TraceMetadataKeys"/>).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; init => field = value ?? new Dictionary<string, string>(); } = new Dictionary<string, string>();
 
     /// <summary>Tags (mutable on the server: <see cref="MlflowClient.SetTraceTagAsync"/>).</summary>
@@ -36,7 +36,7 @@ public sealed class TraceInfo
     public IReadOnlyList<Assessment> Assessments { get; init => field = value ?? []; } = [];
 
     /// <summary>The run the trace was produced in (<c>mlflow.sourceRun</c>), when there is one.</summary>
-    public string? SourceRunId => Metadata.TryGetValue(Tracing.TraceMetadataKeys.SourceRun, out var r) ? r : null;
+    public string? SourceRunId => Metadata.TryGetValue(TraceMetadataKeys.SourceRun, out var r) ? r : null;
 
     /// <inheritdoc/>
     public override string ToString() => $"Trace {TraceId} ({State}) in experiment {ExperimentId}";
@@ -96,17 +96,17 @@ public sealed class TraceSpan
     /// <summary>Events (an exception, a log line), each with its name, time and attributes.</summary>
     public IReadOnlyList<TraceSpanEvent> Events { get; init => field = value ?? []; } = [];
 
-    /// <summary><c>mlflow.spanType</c> (<see cref="Tracing.SpanType"/>).</summary>
-    public string? SpanType => Attributes.TryGetValue(Tracing.SpanAttributeKeys.SpanType, out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+    /// <summary><c>mlflow.spanType</c> (<see cref="SpanType"/>).</summary>
+    public string? SpanType => Attributes.TryGetValue(SpanAttributeKeys.SpanType, out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
 
     /// <summary><c>mlflow.spanInputs</c>.</summary>
-    public JsonElement? Inputs => Attributes.TryGetValue(Tracing.SpanAttributeKeys.Inputs, out var v) ? v : null;
+    public JsonElement? Inputs => Attributes.TryGetValue(SpanAttributeKeys.Inputs, out var v) ? v : null;
 
     /// <summary><c>mlflow.spanOutputs</c>.</summary>
-    public JsonElement? Outputs => Attributes.TryGetValue(Tracing.SpanAttributeKeys.Outputs, out var v) ? v : null;
+    public JsonElement? Outputs => Attributes.TryGetValue(SpanAttributeKeys.Outputs, out var v) ? v : null;
 
     /// <summary><c>mlflow.chat.tokenUsage</c> (<c>input_tokens</c>, <c>output_tokens</c>, <c>total_tokens</c>).</summary>
-    public JsonElement? TokenUsage => Attributes.TryGetValue(Tracing.SpanAttributeKeys.ChatTokenUsage, out var v) ? v : null;
+    public JsonElement? TokenUsage => Attributes.TryGetValue(SpanAttributeKeys.ChatTokenUsage, out var v) ? v : null;
 
     /// <inheritdoc/>
     public override string ToString() => $"{Name} ({SpanType ?? "UNKNOWN"})";

@@ -303,7 +303,7 @@ public sealed class ProjectRunner : IAsyncDisposable
                 : (value.TrimEnd('/'), (string?)null);
             try
             {
-                var repository = ArtifactRepositories.ForUri(root, (_store as RestTrackingStore)?.Client); // a server's artifact proxy needs its client
+                var repository = _store.ArtifactsFor(root); // the store knows its server (a proxied URI needs its client)
                 declared.Add(new(key, await repository.DownloadAsync(name, target, cancellationToken: cancellationToken).ConfigureAwait(false)));
             }
             catch (Exception ex) when (ex is not OperationCanceledException and not ProjectExecutionException)

@@ -17,7 +17,7 @@ namespace MlOps.Client.Rest;
     ReadCommentHandling = JsonCommentHandling.Skip,
     AllowTrailingCommas = true,
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
-    Converters = [typeof(UpperSnakeEnumConverter<RunStatus>), typeof(UpperSnakeEnumConverter<ViewType>), typeof(UpperSnakeEnumConverter<ModelVersionStatus>)])]
+    Converters = [typeof(UpperSnakeEnumConverter<RunStatus>), typeof(UpperSnakeEnumConverter<ViewType>), typeof(UpperSnakeEnumConverter<ModelVersionStatus>), typeof(UpperSnakeEnumConverter<TraceLocationType>)])]
 [JsonSerializable(typeof(MlflowErrorBody))]
 [JsonSerializable(typeof(EmptyMessage))]
 [JsonSerializable(typeof(Experiment))]

@@ -4,7 +4,18 @@ namespace MlOps.Client.Rest;
 
 // MLflow 3's trace messages as the 3.6 server writes them (service.proto: TraceInfoV3, Trace, Assessment; spans as
 // OTLP JSON). Recorded in tests/MlOps.Client.Tests/Recorded/traces.
-internal sealed record TraceLocationWire(string? Type, TraceExperimentLocationWire? MlflowExperiment);
+internal sealed record TraceLocationWire(TraceLocationType? Type, TraceExperimentLocationWire? MlflowExperiment)
+{
+    public static TraceLocationWire Experiment(string experimentId) => new(TraceLocationType.MlflowExperiment, new TraceExperimentLocationWire(experimentId));
+}
+
+/// <summary>service.proto's <c>TraceLocation.TraceLocationType</c> (written in upper snake case).</summary>
+internal enum TraceLocationType
+{
+    TraceLocationTypeUnspecified,
+    MlflowExperiment,
+    InferenceTable,
+}
 
 internal sealed record TraceExperimentLocationWire(string? ExperimentId);
 

@@ -1,4 +1,4 @@
-namespace MlOps.Client.Tracing;
+namespace MlOps.Client;
 
 /// <summary>MLflow's span types (<c>mlflow.entities.SpanType</c>, the TypeScript SDK's <c>SpanType</c>); any other string is allowed too.</summary>
 public static class SpanType
