@@ -56,6 +56,9 @@ public sealed partial class DocsSnippetTests
             MlOps.Client.Tracking.Tracker tracker = null!;
             MlOps.Client.Tracking.RunScope run = null!;
             """,
+        ["docs/tracing.md"] = """
+            MlOps.Client.Tracking.Tracker tracker = null!;
+            """,
         ["docs/tracking.md"] = """
             MlOps.Client.Tracking.Tracker tracker = null!;
             """,
