@@ -43,6 +43,7 @@ internal static partial class MlopsCommandLine
         root.Subcommands.Add(Spool(context));
         root.Subcommands.Add(Artifacts(context));
         root.Subcommands.Add(RunProject(context));
+        root.Subcommands.Add(Traces(context));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
