@@ -28,6 +28,7 @@ internal sealed partial class MlflowTraceExporter : BaseExporter<Activity>
     private readonly Channel<TraceInfoWire> _infos = Channel.CreateBounded<TraceInfoWire>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly Task _writer;
     private int _failing, _infoFailing;
+    private long _infosInFlight; // queued or being written
 
     public MlflowTraceExporter(MlflowTraceExporterOptions options)
     {
@@ -77,9 +78,14 @@ internal sealed partial class MlflowTraceExporter : BaseExporter<Activity>
 
             foreach (var root in roots)
             {
-                if (_pending.TryRemove(root, out var info) && !_infos.Writer.TryWrite(info))
+                if (_pending.TryRemove(root, out var info))
                 {
-                    _options.Statistics.TraceInfoFailure();
+                    Interlocked.Increment(ref _infosInFlight);
+                    if (!_infos.Writer.TryWrite(info))
+                    {
+                        Interlocked.Decrement(ref _infosInFlight);
+                        _options.Statistics.TraceInfoFailure();
+                    }
                 }
             }
         }
@@ -104,12 +110,12 @@ internal sealed partial class MlflowTraceExporter : BaseExporter<Activity>
     {
         var flushed = _otlp.ForceFlush(timeoutMilliseconds);
         var until = Stopwatch.StartNew();
-        while (_infos.Reader.Count > 0 && (timeoutMilliseconds < 0 || until.ElapsedMilliseconds < timeoutMilliseconds))
+        while (Interlocked.Read(ref _infosInFlight) > 0 && (timeoutMilliseconds < 0 || until.ElapsedMilliseconds < timeoutMilliseconds))
         {
-            Thread.Sleep(10); // OpenTelemetry's flush is synchronous: wait (bounded) for the infos written by the async loop
+            Thread.Sleep(10); // OpenTelemetry's flush is synchronous: wait (bounded) for the infos the async loop writes
         }
 
-        return flushed && _infos.Reader.Count == 0;
+        return flushed && Interlocked.Read(ref _infosInFlight) == 0;
     }
 
     protected override bool OnShutdown(int timeoutMilliseconds)
@@ -152,6 +158,10 @@ internal sealed partial class MlflowTraceExporter : BaseExporter<Activity>
                 {
                     Log.InfoFailed(_logger, info.TraceId ?? "", ex.Message.Split('\n')[0]);
                 }
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _infosInFlight);
             }
         }
     }
