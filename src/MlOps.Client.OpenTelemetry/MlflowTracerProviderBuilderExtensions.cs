@@ -7,14 +7,18 @@ namespace MlOps.Client.OpenTelemetry;
 /// <summary><c>AddMlflowExporter</c>: OpenTelemetry traces to MLflow 3's trace view.</summary>
 public static class MlflowTracerProviderBuilderExtensions
 {
+    /// <summary>Microsoft.Extensions.AI's <c>UseOpenTelemetry()</c> default source, which the exporter listens to as well.</summary>
+    public const string MicrosoftExtensionsAISource = "Experimental.Microsoft.Extensions.AI";
+
     /// <summary>
     /// Sends the provider's spans to the MLflow tracking server, and listens to <see cref="MlflowTracing"/>'s source:
     /// OpenTelemetry's own OTLP exporter (HTTP/protobuf) to <c>{server}/v1/traces</c> with the
     /// <c>x-mlflow-experiment-id</c> header and the SDK's authentication, in batches (OpenTelemetry's batch processor:
     /// the application thread only queues); after a trace's spans are in, its info — the run it ran in
     /// (<c>mlflow.sourceRun</c>), model, user, session, tags, previews, token usage — is written as Python MLflow's
-    /// exporter writes it. Add other sources (<c>AddSource("Experimental.Microsoft.Extensions.AI")</c>, ASP.NET Core…)
-    /// as usual.
+    /// exporter writes it. Microsoft.Extensions.AI's chat and embedding spans (<see cref="MicrosoftExtensionsAISource"/>)
+    /// are listened to too, their messages and token usage shown as MLflow shows a chat model's; add other sources
+    /// (ASP.NET Core, HttpClient…) as usual.
     /// </summary>
     /// <param name="builder">The tracer provider builder.</param>
     /// <param name="configure">Sets the server and experiment (else the <c>MLFLOW_*</c> environment).</param>
@@ -26,6 +30,7 @@ public static class MlflowTracerProviderBuilderExtensions
         var exporter = new MlflowTraceExporter(options);
         return builder
             .AddSource(MlflowTracing.ActivitySourceName)
+            .AddSource(MicrosoftExtensionsAISource)
             .AddProcessor(new TraceInfoCapture(exporter))
             .AddProcessor(new BatchActivityExportProcessor(exporter));
     }

@@ -23,6 +23,7 @@ internal sealed class TraceInfoCapture(MlflowTraceExporter exporter) : BaseProce
 
     public override void OnEnd(Activity data)
     {
+        GenAiSpans.Translate(data);
         if (TokenUsage(data) is { } usage)
         {
             var sum = _tokens.GetOrAdd(data.TraceId, _ => new long[2]);

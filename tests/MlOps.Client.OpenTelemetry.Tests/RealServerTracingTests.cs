@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.AI;
 using MlOps.Client.Stores;
 using MlOps.Client.Tracing;
 using MlOps.Client.Tracking;
@@ -91,6 +92,54 @@ public sealed class RealServerTracingTests
             Assert.Equal("It is sunny.", spans["chat"][4]!["content"]!.GetValue<string>());
             Assert.Equal(17, spans["chat"][5]!["total_tokens"]!.GetValue<int>());
         }
+    }
+}
+
+/// <summary>Opt-in: Microsoft.Extensions.AI's chat span on a real MLflow 3.x server.</summary>
+public sealed class RealServerChatClientTests
+{
+    [RealServerFact]
+    public async Task A_chat_client_span_reads_back_as_a_chat_model_with_messages_tokens_and_previews()
+    {
+        var uri = Environment.GetEnvironmentVariable("MLFLOW_INTEGRATION_URI")!;
+        using var client = new MlflowClient(new MlflowClientOptions { TrackingUri = uri });
+        var experimentId = await client.CreateExperimentAsync("csharp-chat-" + Guid.NewGuid().ToString("N")[..8]);
+        using (var provider = Sdk.CreateTracerProviderBuilder().AddMlflowExporter(o => { o.Client = new MlflowClientOptions { TrackingUri = uri }; o.ExperimentId = experimentId; }).Build()!)
+        {
+            using var chat = new Microsoft.Extensions.AI.ChatClientBuilder(new ChatClientSpanTestsFake()).UseOpenTelemetry(configure: c => c.EnableSensitiveData = true).Build();
+            await chat.GetResponseAsync([new Microsoft.Extensions.AI.ChatMessage(Microsoft.Extensions.AI.ChatRole.User, "weather in Paris?")], new Microsoft.Extensions.AI.ChatOptions { ModelId = "fake-1" });
+            Assert.True(provider.ForceFlush(60_000));
+        }
+
+        var info = Assert.Single((await client.SearchTracesAsync([experimentId])).Values);
+        var trace = await client.GetTraceAsync(info.TraceId);
+        var span = Assert.Single(trace.Spans);
+        Assert.Equal(SpanType.ChatModel, span.SpanType);
+        Assert.Equal("weather in Paris?", span.Inputs!.Value.GetProperty("messages")[0].GetProperty("content").GetString());
+        Assert.Equal("It is sunny.", span.Outputs!.Value.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+        Assert.Equal(17, span.TokenUsage!.Value.GetProperty("total_tokens").GetInt32());
+        Assert.Equal(("weather in Paris?", "It is sunny."), (trace.Info.RequestPreview, trace.Info.ResponsePreview));
+    }
+}
+
+/// <summary>A chat client that answers "It is sunny." with 12 + 5 tokens.</summary>
+internal sealed class ChatClientSpanTestsFake : Microsoft.Extensions.AI.IChatClient
+{
+    public Task<Microsoft.Extensions.AI.ChatResponse> GetResponseAsync(IEnumerable<Microsoft.Extensions.AI.ChatMessage> messages, Microsoft.Extensions.AI.ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        Task.FromResult(new Microsoft.Extensions.AI.ChatResponse(new Microsoft.Extensions.AI.ChatMessage(Microsoft.Extensions.AI.ChatRole.Assistant, "It is sunny."))
+        {
+            ModelId = "fake-1",
+            FinishReason = Microsoft.Extensions.AI.ChatFinishReason.Stop,
+            Usage = new Microsoft.Extensions.AI.UsageDetails { InputTokenCount = 12, OutputTokenCount = 5, TotalTokenCount = 17 },
+        });
+
+    public IAsyncEnumerable<Microsoft.Extensions.AI.ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<Microsoft.Extensions.AI.ChatMessage> messages, Microsoft.Extensions.AI.ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException();
+
+    public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+    public void Dispose()
+    {
     }
 }
 

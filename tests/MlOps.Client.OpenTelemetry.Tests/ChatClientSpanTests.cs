@@ -1,0 +1,75 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.AI;
+using OpenTelemetry;
+using OpenTelemetry.Trace;
+using WireMock.Server;
+using WireMock.Settings;
+using Request = WireMock.RequestBuilders.Request;
+using Response = WireMock.ResponseBuilders.Response;
+
+namespace MlOps.Client.OpenTelemetry.Tests;
+
+/// <summary>
+/// Microsoft.Extensions.AI's <c>UseOpenTelemetry()</c> chat spans (a fake <see cref="IChatClient"/>: no model service is
+/// reachable here) reach MLflow as a chat model's: type CHAT_MODEL, the messages as <c>{"messages": [...]}</c> and
+/// <c>{"choices": [...]}</c>, the token usage as the server reads it, the previews and token total in the trace's info.
+/// </summary>
+public sealed class ChatClientSpanTests : IDisposable
+{
+    private readonly WireMockServer _server = WireMockServer.Start(new WireMockServerSettings { Urls = ["http://127.0.0.1:0"], StartAdminInterface = false });
+
+    public ChatClientSpanTests()
+    {
+        _server.Given(Request.Create().WithPath("/v1/traces").UsingPost()).RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody("""{"partialSuccess":null}"""));
+        _server.Given(Request.Create().WithPath("/api/3.0/mlflow/traces").UsingPost()).RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody("""{"trace":{"trace_info":{"trace_id":"x"}}}"""));
+    }
+
+    public void Dispose() => _server.Stop();
+
+    [Fact]
+    public async Task A_chat_call_is_a_chat_model_span_with_its_messages_and_tokens()
+    {
+        using (var provider = Sdk.CreateTracerProviderBuilder()
+            .AddMlflowExporter(o => { o.Client = new MlflowClientOptions { TrackingUri = _server.Url }; o.ExperimentId = "1"; })
+            .Build()!)
+        {
+            using var chat = new ChatClientBuilder(new FakeChatClient()).UseOpenTelemetry(configure: c => c.EnableSensitiveData = true).Build();
+            var answer = await chat.GetResponseAsync([new ChatMessage(ChatRole.System, "Be brief."), new ChatMessage(ChatRole.User, "weather in Paris?")], new ChatOptions { ModelId = "fake-1" });
+            Assert.Equal("It is sunny.", answer.Text);
+            Assert.True(provider.ForceFlush(30_000));
+        }
+
+        var wire = Encoding.UTF8.GetString(_server.LogEntries.Where(e => e.RequestMessage!.Path == "/v1/traces").SelectMany(e => e.RequestMessage!.BodyAsBytes!).ToArray());
+        Assert.Contains("CHAT_MODEL", wire, StringComparison.Ordinal);
+        Assert.Contains("""{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"weather in Paris?"}]}""", wire, StringComparison.Ordinal);
+        Assert.Contains("""{"choices":[{"message":{"role":"assistant","content":"It is sunny."},"finish_reason":"stop"}]}""", wire, StringComparison.Ordinal);
+        Assert.Contains("gen_ai.usage.input_tokens", wire, StringComparison.Ordinal);
+
+        var info = JsonNode.Parse(_server.LogEntries.Single(e => e.RequestMessage!.Path == "/api/3.0/mlflow/traces").RequestMessage!.Body!)!["trace"]!["trace_info"]!;
+        Assert.Equal("It is sunny.", info["response_preview"]!.GetValue<string>());
+        Assert.Equal("weather in Paris?", info["request_preview"]!.GetValue<string>());
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"input_tokens": 12, "output_tokens": 5, "total_tokens": 17}"""), JsonNode.Parse(info["trace_metadata"]![TraceMetadataKeys.TokenUsage]!.GetValue<string>())));
+        Assert.Equal("chat fake-1", info["tags"]![TraceTagKeys.TraceName]!.GetValue<string>());
+    }
+
+    private sealed class FakeChatClient : IChatClient
+    {
+        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+            Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, "It is sunny."))
+            {
+                ModelId = "fake-1",
+                FinishReason = ChatFinishReason.Stop,
+                Usage = new UsageDetails { InputTokenCount = 12, OutputTokenCount = 5, TotalTokenCount = 17 },
+            });
+
+        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException();
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+        public void Dispose()
+        {
+        }
+    }
+}
