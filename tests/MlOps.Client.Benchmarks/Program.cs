@@ -9,7 +9,13 @@ using MlOps.Client.Benchmarks;
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- xgboost-memory [iterations]   (finalizer-only loop vs Dispose; predict paths)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- system-metrics [samples]   (the sampler's CPU per sample)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- artifacts S3_ENDPOINT [MiB] [rounds] [python]   (S3ArtifactRepository vs boto3, same run)
+// dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- tracing [spans] [rounds]   (AddMlflowExporter vs OpenTelemetry's OTLP exporter alone, same run)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- --filter '*HotPath*'
+if (args.Length > 0 && args[0] == "tracing")
+{
+    return await TracingHarness.RunAsync(args);
+}
+
 if (args.Length > 0 && args[0] == "ceiling")
 {
     return await CeilingHarness.RunAsync(args);
