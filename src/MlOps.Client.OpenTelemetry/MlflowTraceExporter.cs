@@ -24,7 +24,7 @@ internal sealed partial class MlflowTraceExporter : BaseExporter<Activity>
     private readonly OtlpTraceExporter _otlp;
     private readonly ILogger _logger;
     private readonly Lazy<Task<string>> _experimentId;
-    private readonly ConcurrentDictionary<ActivitySpanId, TraceInfoWire> _pending = new();
+    private readonly TraceInfoCapture _capture = new();
     private readonly Channel<TraceInfoWire> _infos = Channel.CreateBounded<TraceInfoWire>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly Task _writer;
     private int _failing, _infoFailing;
@@ -49,20 +49,18 @@ internal sealed partial class MlflowTraceExporter : BaseExporter<Activity>
         _writer = Task.Run(WriteInfosAsync);
     }
 
-    /// <summary>The root's trace info, built when the root ended (<see cref="TraceInfoCapture"/>); written once its batch is in.</summary>
-    internal void Pending(ActivitySpanId rootSpan, TraceInfoWire info) => _pending[rootSpan] = info;
-
     public override ExportResult Export(in Batch<Activity> batch)
     {
-        // A batch from the batch processor drains its buffer as it is enumerated: take it once, hand on a copy.
+        // A batch from the batch processor drains its buffer as it is enumerated: take it once, hand on a copy. The
+        // traces' infos are built here, on the exporter's thread, before the spans are serialised.
         var spans = new List<Activity>();
-        var roots = new List<ActivitySpanId>();
+        var infos = new List<TraceInfoWire>();
         foreach (var activity in batch)
         {
             spans.Add(activity);
-            if (_pending.ContainsKey(activity.SpanId))
+            if (_capture.Process(activity) is { } info)
             {
-                roots.Add(activity.SpanId);
+                infos.Add(info);
             }
         }
 
@@ -76,26 +74,19 @@ internal sealed partial class MlflowTraceExporter : BaseExporter<Activity>
                 Log.Recovered(_logger);
             }
 
-            foreach (var root in roots)
+            foreach (var info in infos)
             {
-                if (_pending.TryRemove(root, out var info))
+                Interlocked.Increment(ref _infosInFlight);
+                if (!_infos.Writer.TryWrite(info))
                 {
-                    Interlocked.Increment(ref _infosInFlight);
-                    if (!_infos.Writer.TryWrite(info))
-                    {
-                        Interlocked.Decrement(ref _infosInFlight);
-                        _options.Statistics.TraceInfoFailure();
-                    }
+                    Interlocked.Decrement(ref _infosInFlight);
+                    _options.Statistics.TraceInfoFailure();
                 }
             }
         }
         else
         {
-            _options.Statistics.Failed(count);
-            foreach (var root in roots)
-            {
-                _pending.TryRemove(root, out _); // its spans are not there: no info without them
-            }
+            _options.Statistics.Failed(count); // and no info for traces whose spans are not there
 
             if (Interlocked.Exchange(ref _failing, 1) == 0)
             {

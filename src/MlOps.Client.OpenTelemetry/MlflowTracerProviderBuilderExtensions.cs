@@ -31,7 +31,6 @@ public static class MlflowTracerProviderBuilderExtensions
         return builder
             .AddSource(MlflowTracing.ActivitySourceName)
             .AddSource(MicrosoftExtensionsAISource)
-            .AddProcessor(new TraceInfoCapture(exporter))
             .AddProcessor(new BatchActivityExportProcessor(exporter));
     }
 }

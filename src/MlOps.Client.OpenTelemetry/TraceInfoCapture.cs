@@ -9,19 +9,22 @@ using OpenTelemetry;
 namespace MlOps.Client.OpenTelemetry;
 
 /// <summary>
-/// Runs before the batch processor: sums each trace's token usage as its spans end, and when a root ends builds the
-/// trace's info as Python's exporter does (<c>processor/mlflow_v3.py</c>) — metadata (schema version 3, user, source,
-/// the run, the model, the application's user and session, the summed tokens, inputs and outputs cut at 250),
-/// <c>mlflow.traceName</c> and the user's tags, request and response previews (1000 characters) — and takes the
-/// carrier attributes (<c>mlops.trace.*</c>) off the span before it is exported.
+/// On the exporter's thread, before a batch is serialised (never on the application's): translates GenAI spans, sums
+/// each trace's token usage as its spans pass, and for a root builds the trace's info as Python's exporter does
+/// (<c>processor/mlflow_v3.py</c>) — metadata (schema version 3, user, source, the run, the model, the application's
+/// user and session, the summed tokens, inputs and outputs cut at 250), <c>mlflow.traceName</c> and the user's tags,
+/// request and response previews (1000 characters) — taking the carrier attributes (<c>mlops.trace.*</c>) off the span.
 /// </summary>
-internal sealed class TraceInfoCapture(MlflowTraceExporter exporter) : BaseProcessor<Activity>
+internal sealed class TraceInfoCapture
 {
+    private static readonly string UserName = Tracking.SystemTags.SafeUserName();
+    private static readonly string? SourceName = System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name;
     private const int MetadataLimit = 250;
     private const int PreviewLimit = 1000;
     private readonly ConcurrentDictionary<ActivityTraceId, long[]> _tokens = new();
 
-    public override void OnEnd(Activity data)
+    /// <summary>One span of a batch; for a root, its trace's info.</summary>
+    public TraceInfoWire? Process(Activity data)
     {
         GenAiSpans.Translate(data);
         if (TokenUsage(data) is { } usage)
@@ -31,18 +34,18 @@ internal sealed class TraceInfoCapture(MlflowTraceExporter exporter) : BaseProce
             Interlocked.Add(ref sum[1], usage.Output);
         }
 
-        if (data.Parent is not null || data.ParentSpanId != default)
+        if (data.ParentSpanId != default)
         {
-            return;
+            return null;
         }
 
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             [TraceMetadataKeys.SchemaVersion] = "3",
-            [MlflowTags.User] = Tracking.SystemTags.SafeUserName(),
+            [MlflowTags.User] = UserName,
             [MlflowTags.SourceType] = "LOCAL",
         };
-        if (System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name is { } entry)
+        if (SourceName is { } entry)
         {
             metadata[MlflowTags.SourceName] = entry;
         }
@@ -85,7 +88,7 @@ internal sealed class TraceInfoCapture(MlflowTraceExporter exporter) : BaseProce
             metadata[TraceMetadataKeys.TokenUsage] = $$"""{"input_tokens": {{total[0]}}, "output_tokens": {{total[1]}}, "total_tokens": {{total[0] + total[1]}}}""";
         }
 
-        var info = new TraceInfoWire(
+        return new TraceInfoWire(
             MlflowTracing.TraceIdOf(data.TraceId),
             null,
             data.StartTimeUtc.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
@@ -97,7 +100,6 @@ internal sealed class TraceInfoCapture(MlflowTraceExporter exporter) : BaseProce
             outputs is null ? null : Preview(outputs, "assistant"),
             null,
             null);
-        exporter.Pending(data.SpanId, info);
     }
 
     /// <summary><c>mlflow.chat.tokenUsage</c> (JSON), else the GenAI conventions' <c>gen_ai.usage.input_tokens</c>/<c>output_tokens</c>.</summary>
