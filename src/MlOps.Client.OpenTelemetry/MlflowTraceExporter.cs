@@ -1,12 +1,7 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
-using MlOps.Client.Configuration;
 using MlOps.Client.Rest;
-using MlOps.Client.Tracing;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
 
@@ -159,29 +154,11 @@ internal sealed partial class MlflowTraceExporter : BaseExporter<Activity>
 
     internal Task<string> ExperimentIdAsync() => _experimentId.Value;
 
-    private async Task<string> ResolveExperimentAsync(CancellationToken cancellationToken)
-    {
-        var id = _options.ExperimentId;
-        var name = _options.ExperimentName;
-        if (id is null && name is null)
-        {
-            id = Environment.GetEnvironmentVariable(MlflowEnvironment.ExperimentId) is { Length: > 0 } e ? e : null;
-            name = id is null && Environment.GetEnvironmentVariable(MlflowEnvironment.ExperimentName) is { Length: > 0 } n ? n : null;
-        }
-
-        if (id is not null)
-        {
-            return id;
-        }
-
-        if (name is null)
-        {
-            return "0";
-        }
-
-        var found = await _client.FindExperimentByNameAsync(name, cancellationToken).ConfigureAwait(false);
-        return found?.ExperimentId ?? await _client.CreateExperimentAsync(name, cancellationToken: cancellationToken).ConfigureAwait(false);
-    }
+    private Task<string> ResolveExperimentAsync(CancellationToken cancellationToken) =>
+        Tracking.ExperimentChoice.ResolveAsync(
+            _options.ExperimentId, _options.ExperimentName,
+            async (name, ct) => (await _client.FindExperimentByNameAsync(name, ct).ConfigureAwait(false))?.ExperimentId,
+            (name, ct) => _client.CreateExperimentAsync(name, cancellationToken: ct), null, cancellationToken);
 
     /// <summary>Adds the experiment header and the credentials to OTLP requests (which OpenTelemetry sends synchronously on its exporter thread).</summary>
     private sealed class OtlpHandler(MlflowTraceExporter exporter, Uri server, IMlflowAuthProvider? auth) : DelegatingHandler

@@ -206,35 +206,13 @@ public sealed class ProjectRunner : IAsyncDisposable
         return tags;
     }
 
-    private async Task<string> ExperimentIdAsync(ProjectRunOptions options, CancellationToken cancellationToken)
-    {
-        var name = options.ExperimentName;
-        var id = options.ExperimentId;
-        if (name is null && id is null)
-        {
-            name = Environment.GetEnvironmentVariable(MlflowEnvironment.ExperimentName) is { Length: > 0 } n ? n : null;
-            id = name is null && Environment.GetEnvironmentVariable(MlflowEnvironment.ExperimentId) is { Length: > 0 } i ? i : null;
-        }
-
-        if (id is not null)
-        {
-            return id;
-        }
-
-        if (name is null)
-        {
-            return "0";
-        }
-
-        var found = await _store.FindExperimentByNameAsync(name, cancellationToken).ConfigureAwait(false);
-        if (found is not null)
-        {
-            return found.ExperimentId;
-        }
-
-        options.Messages?.WriteLine($"Experiment '{name}' does not exist. Creating a new experiment");
-        return await _store.CreateExperimentAsync(name, null, null, cancellationToken).ConfigureAwait(false);
-    }
+    private Task<string> ExperimentIdAsync(ProjectRunOptions options, CancellationToken cancellationToken) =>
+        ExperimentChoice.ResolveAsync(
+            options.ExperimentId, options.ExperimentName,
+            async (name, ct) => (await _store.FindExperimentByNameAsync(name, ct).ConfigureAwait(false))?.ExperimentId,
+            (name, ct) => _store.CreateExperimentAsync(name, null, null, ct),
+            name => options.Messages?.WriteLine($"Experiment '{name}' does not exist. Creating a new experiment"),
+            cancellationToken);
 
     /// <summary><c>path</c> parameters given as local paths (no scheme, or <c>file:</c>): they must exist, and are made absolute (against the launcher's folder, as Python does).</summary>
     private static Dictionary<string, string> LocalPathValues(ProjectEntryPoint entryPoint, ProjectParameterValues values)
