@@ -21,6 +21,7 @@ internal sealed class TraceInfoCapture
     private static readonly string? SourceName = System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name;
     private const int MetadataLimit = 250;
     private const int PreviewLimit = 1000;
+    private const int MaxOpenTraces = 10_000;
     private readonly ConcurrentDictionary<ActivityTraceId, long[]> _tokens = new();
 
     /// <summary>One span of a batch; for a root, its trace's info.</summary>
@@ -29,12 +30,18 @@ internal sealed class TraceInfoCapture
         GenAiSpans.Translate(data);
         if (TokenUsage(data) is { } usage)
         {
+            if (_tokens.Count >= MaxOpenTraces)
+            {
+                _tokens.Clear(); // traces whose root never came (bounded memory; their token totals are the server's own)
+            }
+
             var sum = _tokens.GetOrAdd(data.TraceId, _ => new long[2]);
             Interlocked.Add(ref sum[0], usage.Input);
             Interlocked.Add(ref sum[1], usage.Output);
         }
 
-        if (data.ParentSpanId != default)
+        // The trace's root here: no parent, or a parent in another process (a request that came with a traceparent).
+        if (data.ParentSpanId != default && !data.HasRemoteParent)
         {
             return null;
         }

@@ -159,6 +159,28 @@ public sealed class MlflowExporterTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_request_that_came_with_a_traceparent_gets_its_trace_info_from_this_process()
+    {
+        Answer(200);
+        var traceId = ActivityTraceId.CreateRandom();
+        using (var provider = Provider())
+        {
+            var remote = new ActivityContext(traceId, ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded, isRemote: true);
+            using (var incoming = MlflowTracing.Source.StartActivity("handle request", ActivityKind.Server, remote))
+            {
+                Assert.NotNull(incoming);
+                using var step = MlflowTracing.StartSpan("step", SpanType.Chain);
+            }
+
+            Assert.True(provider.ForceFlush(30_000));
+        }
+
+        var info = JsonNode.Parse(_server.LogEntries.Single(e => e.RequestMessage!.Path == "/api/3.0/mlflow/traces").RequestMessage!.Body!)!["trace"]!["trace_info"]!;
+        Assert.Equal("tr-" + traceId.ToHexString(), info["trace_id"]!.GetValue<string>());
+        Assert.Equal("handle request", info["tags"]![TraceTagKeys.TraceName]!.GetValue<string>());
+    }
+
+    [Fact]
     public void Without_a_listener_spans_cost_nothing_and_record_nothing()
     {
         using var span = MlflowTracing.StartSpan("alone", SpanType.Chain, new JsonObject { ["x"] = 1 });
