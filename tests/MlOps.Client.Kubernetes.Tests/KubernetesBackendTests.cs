@@ -166,7 +166,7 @@ public sealed class KubernetesBackendTests : IAsyncLifetime
     {
         var project = MlProject.Load(_dir);
         var launch = new ProjectLaunch(project, project.GetEntryPoint("main"), "python train.py", "run-1", "0",
-            new Dictionary<string, string> { ["MLFLOW_TRACKING_URI"] = "sqlite:////tmp/mlflow.db" });
+            new Dictionary<string, string> { ["MLFLOW_TRACKING_URI"] = "sqlite:///" + Path.Combine(_dir, "mlflow.db") });
 
         var error = await Assert.ThrowsAsync<ProjectExecutionException>(() => Backend().SubmitAsync(launch, CancellationToken.None));
         Assert.Contains("KUBE_MLFLOW_TRACKING_URI", error.Message, StringComparison.Ordinal);

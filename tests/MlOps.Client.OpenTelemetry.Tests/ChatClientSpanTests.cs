@@ -4,9 +4,6 @@ using Microsoft.Extensions.AI;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
 using WireMock.Server;
-using WireMock.Settings;
-using Request = WireMock.RequestBuilders.Request;
-using Response = WireMock.ResponseBuilders.Response;
 
 namespace MlOps.Client.OpenTelemetry.Tests;
 
@@ -17,13 +14,9 @@ namespace MlOps.Client.OpenTelemetry.Tests;
 /// </summary>
 public sealed class ChatClientSpanTests : IDisposable
 {
-    private readonly WireMockServer _server = WireMockServer.Start(new WireMockServerSettings { Urls = ["http://127.0.0.1:0"], StartAdminInterface = false });
+    private readonly WireMockServer _server = FakeTraceEndpoints.Start();
 
-    public ChatClientSpanTests()
-    {
-        _server.Given(Request.Create().WithPath("/v1/traces").UsingPost()).RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody("""{"partialSuccess":null}"""));
-        _server.Given(Request.Create().WithPath("/api/3.0/mlflow/traces").UsingPost()).RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody("""{"trace":{"trace_info":{"trace_id":"x"}}}"""));
-    }
+    public ChatClientSpanTests() => FakeTraceEndpoints.Answer(_server);
 
     public void Dispose() => _server.Stop();
 

@@ -7,9 +7,6 @@ using MlOps.Client.Tracking;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
 using WireMock.Server;
-using WireMock.Settings;
-using Request = WireMock.RequestBuilders.Request;
-using Response = WireMock.ResponseBuilders.Response;
 
 namespace MlOps.Client.OpenTelemetry.Tests;
 
@@ -21,7 +18,7 @@ namespace MlOps.Client.OpenTelemetry.Tests;
 /// </summary>
 public sealed class MlflowExporterTests : IAsyncLifetime
 {
-    private readonly WireMockServer _server = WireMockServer.Start(new WireMockServerSettings { Urls = ["http://127.0.0.1:0"], StartAdminInterface = false });
+    private readonly WireMockServer _server = FakeTraceEndpoints.Start();
     private readonly string _dir = Directory.CreateTempSubdirectory("mlops-otel-").FullName;
     private Tracker _tracker = null!;
 
@@ -40,17 +37,7 @@ public sealed class MlflowExporterTests : IAsyncLifetime
         Directory.Delete(_dir, recursive: true);
     }
 
-    private void Answer(int otlpStatus)
-    {
-        _server.Given(Request.Create().WithPath("/v1/traces").UsingPost())
-            .RespondWith(Response.Create().WithStatusCode(otlpStatus).WithHeader("Content-Type", "application/json").WithBody(otlpStatus == 200 ? """{"partialSuccess":null}""" : """{"detail":"Invalid OpenTelemetry protobuf format"}"""));
-        _server.Given(Request.Create().WithPath("/api/3.0/mlflow/traces").UsingPost())
-            .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithCallback(r => new WireMock.ResponseMessage
-            {
-                StatusCode = 200,
-                BodyData = new WireMock.Util.BodyData { BodyAsString = r.Body, DetectedBodyType = WireMock.Types.BodyType.String },
-            }));
-    }
+    private void Answer(int otlpStatus) => FakeTraceEndpoints.Answer(_server, otlpStatus);
 
     private TracerProvider Provider() =>
         Sdk.CreateTracerProviderBuilder()

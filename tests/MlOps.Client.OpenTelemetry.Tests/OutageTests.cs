@@ -4,9 +4,6 @@ using MlOps.Client.Tracing;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
 using WireMock.Server;
-using WireMock.Settings;
-using Request = WireMock.RequestBuilders.Request;
-using Response = WireMock.ResponseBuilders.Response;
 
 namespace MlOps.Client.OpenTelemetry.Tests;
 
@@ -33,22 +30,14 @@ public sealed partial class OutageTests : IDisposable
 
     private void Start()
     {
-        _server = WireMockServer.Start(new WireMockServerSettings { Urls = [$"http://127.0.0.1:{_port}"], StartAdminInterface = false });
-        _server.Given(Request.Create().WithPath("/v1/traces").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
+        _server = FakeTraceEndpoints.Start(_port);
+        FakeTraceEndpoints.Answer(_server, onSpans: body =>
         {
-            foreach (Match m in SpanName().Matches(Encoding.UTF8.GetString(request.BodyAsBytes ?? [])))
+            foreach (Match m in SpanName().Matches(Encoding.UTF8.GetString(body)))
             {
-                _received.Enqueue(m.Value);
+                _received.Enqueue(m.Value); // counted as each request arrives
             }
-
-            return new WireMock.ResponseMessage
-            {
-                StatusCode = 200,
-                Headers = new Dictionary<string, WireMock.Types.WireMockList<string>> { ["Content-Type"] = new("application/json") },
-                BodyData = new WireMock.Util.BodyData { BodyAsString = """{"partialSuccess":null}""", DetectedBodyType = WireMock.Types.BodyType.String },
-            };
-        }));
-        _server.Given(Request.Create().WithPath("/api/3.0/mlflow/traces").UsingPost()).RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody("""{"trace":{"trace_info":{"trace_id":"x"}}}"""));
+        });
     }
 
     private void Stop()

@@ -150,7 +150,7 @@ internal sealed class RealServerFactAttribute : FactAttribute
     {
         if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("MLFLOW_INTEGRATION_URI")))
         {
-            Skip = "Set MLFLOW_INTEGRATION_URI to a real MLflow 3.x server (../shared/tools/mlflow-server/start3.sh; docs/tracing.md) to run it.";
+            Skip = "Set MLFLOW_INTEGRATION_URI to a real MLflow 3.x server (docs/tracing.md says how it was tried) to run it.";
         }
     }
 }
