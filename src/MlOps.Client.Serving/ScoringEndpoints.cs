@@ -216,6 +216,11 @@ public static class ScoringEndpoints
             context.Response.StatusCode = 200;
             context.Response.ContentType = "application/json";
             await predictions.WriteAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
+            if (captured is not null)
+            {
+                // The answer is complete before its rows are handed to the log: the client never waits for the capture.
+                await context.Response.CompleteAsync().ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (!context.Response.HasStarted && ex is XGBoost.XGBoostException or InvalidOperationException or ArgumentException or FormatException or OverflowException)
         {

@@ -396,7 +396,7 @@ public sealed partial class InferenceLog : IAsyncDisposable, IDisposable
         _buffer.ResetWrittenCount();
         if (_json is null)
         {
-            _json = new Utf8JsonWriter(_buffer);
+            _json = new Utf8JsonWriter(_buffer, new JsonWriterOptions { SkipValidation = true }); // the log writes its own structure
         }
         else
         {
@@ -470,7 +470,7 @@ public sealed partial class InferenceLog : IAsyncDisposable, IDisposable
                 case NumberValues numbers:
                     foreach (var d in numbers.Values)
                     {
-                        WriteNumber(json, d);
+                        LogNumbers.Write(json, d);
                     }
 
                     break;
@@ -480,7 +480,7 @@ public sealed partial class InferenceLog : IAsyncDisposable, IDisposable
                         json.WriteStartArray();
                         for (var i = 0; i < vectors.Width; i++)
                         {
-                            WriteNumber(json, vectors.Values[(r * vectors.Width) + i]);
+                            LogNumbers.Write(json, vectors.Values[(r * vectors.Width) + i]);
                         }
 
                         json.WriteEndArray();
@@ -510,10 +510,10 @@ public sealed partial class InferenceLog : IAsyncDisposable, IDisposable
                 json.WriteNullValue();
                 break;
             case double d:
-                WriteNumber(json, d);
+                LogNumbers.Write(json, d);
                 break;
             case float f:
-                WriteNumber(json, f);
+                LogNumbers.Write(json, f);
                 break;
             case long l:
                 json.WriteNumberValue(l);
@@ -531,7 +531,7 @@ public sealed partial class InferenceLog : IAsyncDisposable, IDisposable
                 json.WriteStartArray();
                 foreach (var d in vector)
                 {
-                    WriteNumber(json, d);
+                    LogNumbers.Write(json, d);
                 }
 
                 json.WriteEndArray();
@@ -540,7 +540,7 @@ public sealed partial class InferenceLog : IAsyncDisposable, IDisposable
                 json.WriteStartArray();
                 foreach (var f in vector)
                 {
-                    WriteNumber(json, f);
+                    LogNumbers.Write(json, f);
                 }
 
                 json.WriteEndArray();
@@ -557,18 +557,6 @@ public sealed partial class InferenceLog : IAsyncDisposable, IDisposable
             default:
                 json.WriteStringValue(Convert.ToString(value, CultureInfo.InvariantCulture));
                 break;
-        }
-    }
-
-    private static void WriteNumber(Utf8JsonWriter json, double value)
-    {
-        if (double.IsFinite(value))
-        {
-            json.WriteNumberValue(value);
-        }
-        else
-        {
-            json.WriteNullValue();
         }
     }
 

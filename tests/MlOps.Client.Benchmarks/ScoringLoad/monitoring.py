@@ -6,8 +6,9 @@ usage (from the project root):
 
 MODEL_DIR: a model with reference_profile.json whose input columns are iris' "sepal length (cm)", … — the one
 samples/MonitorDrift logs (mlruns/<experiment>/<run>/artifacts/model). Each round starts `mlops models serve -m MODEL_DIR`
-on 127.0.0.1:5598 three times — off; with `--log-dir <temp>` (every request logged); with `--log-dir <temp>
---monitor-drift` (also windows of 1,000 rows tested) — and loads each with `wrk` (Debian package `wrk`: C, one thread,
+on 127.0.0.1:5598 four times — off; with `--log-dir <temp>` (every request logged); with `--log-dir <temp>
+--monitor-drift` (also windows of 1,000 rows tested); off again beside a SCHED_IDLE process that busies a core 0.5 ms
+every 5 ms (`chrt`, util-linux) — and loads each with `wrk` (Debian package `wrk`: C, one thread,
 so the load takes a fraction of a core and leaves the server the CPU it needs; post.lua sends the body), 2 s of warm-up
 then DURATION s per body and connection count; the table gives each cell's median over the rounds and the ratios to off.
 The bodies: 1 row of the iris test split and the first 100 rows of iris.csv (as load.py sends them)."""
@@ -82,13 +83,23 @@ def measure(extra):
 
 subprocess.run(["dotnet", "build", "src/MlOps.Cli", "-c", "Release", "-v", "q", "-nologo"], check=True, stdout=subprocess.DEVNULL)
 cli = os.path.join("src", "MlOps.Cli", "bin", "Release", "net10.0", "MlOps.Cli.dll")
-MODES = {"off": [], "log": ["--log-dir", "LOG"], "log+drift": ["--log-dir", "LOG", "--monitor-drift"]}
+MODES = {"off": [], "log": ["--log-dir", "LOG"], "log+drift": ["--log-dir", "LOG", "--monitor-drift"], "off+burner": []}
+# "off+burner": the server without monitoring while another process at the lowest CPU priority (SCHED_IDLE) busies a
+# core 0.5 ms every 5 ms — about the CPU the log's writer takes — the anchor that says what any work beside the requests
+# costs their p99 on this machine, whoever does it.
+BURNER = "import time\nwhile True:\n    t = time.perf_counter()\n    while time.perf_counter() - t < 0.0005: pass\n    time.sleep(0.0045)"
 results = {m: [] for m in MODES}
 for r in range(ROUNDS):
     for mode, extra in MODES.items():
         log = tempfile.mkdtemp(prefix="mlops-bench-log-")
         try:
-            results[mode].append(measure([log if a == "LOG" else a for a in extra]))
+            burner = subprocess.Popen(["chrt", "-i", "0", sys.executable, "-c", BURNER]) if mode == "off+burner" else None
+            try:
+                results[mode].append(measure([log if a == "LOG" else a for a in extra]))
+            finally:
+                if burner:
+                    burner.kill()
+                    burner.wait()
             size = sum(os.path.getsize(os.path.join(log, f)) for f in os.listdir(log))
             print(f"round {r + 1}, {mode}: log {size / 1e6:.1f} MB", flush=True)
         finally:
