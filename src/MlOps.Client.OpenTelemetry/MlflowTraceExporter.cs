@@ -178,6 +178,13 @@ internal sealed partial class MlflowTraceExporter : BaseExporter<Activity>
                 }
             }
 
+            if (request.Content is { } content)
+            {
+                using var body = new MemoryStream();
+                content.CopyTo(body, null, cancellationToken);
+                TypeJsonAttributes(request, content, body.GetBuffer().AsSpan(0, (int)body.Length));
+            }
+
             return base.Send(request, cancellationToken);
         }
 
@@ -189,7 +196,29 @@ internal sealed partial class MlflowTraceExporter : BaseExporter<Activity>
                 await auth.AuthenticateAsync(request, cancellationToken).ConfigureAwait(false);
             }
 
+            if (request.Content is { } content)
+            {
+                TypeJsonAttributes(request, content, await content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false));
+            }
+
             return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+
+        /// <summary>Inputs and outputs with the OTLP value types Python's client gives them (<see cref="OtlpJsonAttributes"/>).</summary>
+        private static void TypeJsonAttributes(HttpRequestMessage request, HttpContent content, ReadOnlySpan<byte> body)
+        {
+            var typed = OtlpJsonAttributes.Rewrite(body);
+            var replacement = new ByteArrayContent(typed ?? body.ToArray());
+            foreach (var header in content.Headers)
+            {
+                if (!header.Key.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
+                {
+                    replacement.Headers.TryAddWithoutValidation(header.Key, header.Value);
+                }
+            }
+
+            request.Content = replacement;
+            content.Dispose();
         }
 
         private bool SameOrigin(HttpRequestMessage request) =>

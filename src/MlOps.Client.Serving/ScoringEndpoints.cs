@@ -96,6 +96,8 @@ public static class ScoringEndpoints
     private static async Task InvokeAsync(HttpContext context, ServedModel model, ScoringOptions options, BodyBudget budget, ScoringMetrics metrics, ILogger logger, InferenceCapture? capture)
     {
         var start = Stopwatch.GetTimestamp();
+        // Traces made while this request is answered belong to the served model (MLflow 3's model_id in its MLmodel).
+        using var traced = model.Description.ModelId is { } modelId ? Tracing.MlflowTracing.UseModel(modelId) : null;
         var rows = 0;
         string? requestId = null;
         EnforcedInput? captured = null;

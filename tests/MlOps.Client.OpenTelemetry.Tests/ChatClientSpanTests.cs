@@ -1,6 +1,6 @@
-using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.AI;
+using MlOps.Client.Tracing;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
 using WireMock.Server;
@@ -33,11 +33,12 @@ public sealed class ChatClientSpanTests : IDisposable
             Assert.True(provider.ForceFlush(30_000));
         }
 
-        var wire = Encoding.UTF8.GetString(_server.LogEntries.Where(e => e.RequestMessage!.Path == "/v1/traces").SelectMany(e => e.RequestMessage!.BodyAsBytes!).ToArray());
-        Assert.Contains("CHAT_MODEL", wire, StringComparison.Ordinal);
-        Assert.Contains("""{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"weather in Paris?"}]}""", wire, StringComparison.Ordinal);
-        Assert.Contains("""{"choices":[{"message":{"role":"assistant","content":"It is sunny."},"finish_reason":"stop"}]}""", wire, StringComparison.Ordinal);
-        Assert.Contains("gen_ai.usage.input_tokens", wire, StringComparison.Ordinal);
+        var span = Assert.Single(_server.LogEntries.Where(e => e.RequestMessage!.Path == "/v1/traces").SelectMany(e => OtlpReader.Spans(e.RequestMessage!.BodyAsBytes!))).Attributes;
+        Assert.Equal("CHAT_MODEL", span[SpanAttributeKeys.SpanType]);
+        // As Python's client sends them: key-value lists and arrays, not JSON text.
+        Assert.Equal("""{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"weather in Paris?"}]}""", OtlpReader.ToJson(span[SpanAttributeKeys.Inputs])!.ToJsonString());
+        Assert.Equal("""{"choices":[{"message":{"role":"assistant","content":"It is sunny."},"finish_reason":"stop"}]}""", OtlpReader.ToJson(span[SpanAttributeKeys.Outputs])!.ToJsonString());
+        Assert.Equal(12L, span["gen_ai.usage.input_tokens"]);
 
         var info = JsonNode.Parse(_server.LogEntries.Single(e => e.RequestMessage!.Path == "/api/3.0/mlflow/traces").RequestMessage!.Body!)!["trace"]!["trace_info"]!;
         Assert.Equal("It is sunny.", info["response_preview"]!.GetValue<string>());

@@ -38,8 +38,12 @@ public sealed class RealServerTracingTests
                 MlflowTracing.UpdateCurrentTrace(metadata: new Dictionary<string, string> { [TraceMetadataKeys.User] = "alice" });
                 using (var toolSpan = MlflowTracing.StartSpan("get_weather", SpanType.Tool, new JsonObject { ["city"] = "Paris" }))
                 {
-                    using var chatSpan = MlflowTracing.StartSpan("chat", SpanType.ChatModel, new JsonObject { ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "weather in Paris?" }) });
-                    chatSpan.SetTokenUsage(12, 5).SetOutputs(new JsonObject { ["content"] = "It is sunny." });
+                    using (var chatSpan = MlflowTracing.StartSpan("chat", SpanType.ChatModel, new JsonObject { ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "weather in Paris?" }) }))
+                    {
+                        chatSpan.SetTokenUsage(12, 5).SetOutputs(new JsonObject { ["content"] = "It is sunny." });
+                    }
+
+                    toolSpan.SetOutputs(new JsonArray("sunny", 21)); // a list: Python reads a list back, not JSON text
                 }
 
                 agent.SetOutputs(new JsonObject { ["answer"] = "It is sunny." });
@@ -58,6 +62,7 @@ public sealed class RealServerTracingTests
         Assert.Equal((SpanType.Agent, SpanType.Tool, SpanType.ChatModel), (root.SpanType, tool.SpanType, chat.SpanType));
         Assert.Equal("What is the weather in Paris?", root.Inputs!.Value.GetProperty("question").GetString());
         Assert.Equal("It is sunny.", root.Outputs!.Value.GetProperty("answer").GetString());
+        Assert.Equal("[\"sunny\",21]", JsonSerializer.Serialize(tool.Outputs));
         Assert.Equal(17, chat.TokenUsage!.Value.GetProperty("total_tokens").GetInt32());
         Assert.Equal(17, JsonDocument.Parse(trace.Info.Metadata[TraceMetadataKeys.TokenUsage]).RootElement.GetProperty("total_tokens").GetInt32());
         var found = await client.SearchTracesAsync([experimentId], $"metadata.`mlflow.sourceRun` = '{runId}'");
@@ -70,11 +75,10 @@ public sealed class RealServerTracingTests
             start.ArgumentList.Add($$"""
                 import json, mlflow
                 t = mlflow.MlflowClient("{{uri}}").get_trace("{{traceId}}")
-                # OpenTelemetry .NET's OTLP exporter sends attributes as strings (no key-value lists): Python reads the
-                # inputs and outputs as JSON text (docs/tracing.md), decoded here.
-                j = lambda v: json.loads(v) if isinstance(v, str) else v
+                # Inputs and outputs as Python's own spans have them: objects as dicts, lists as lists (not JSON text).
                 print(json.dumps({"run": t.info.trace_metadata.get("mlflow.sourceRun"),
-                  "spans": [[s.name, s.span_type, s.parent_id is None, j(s.inputs), j(s.outputs), s.get_attribute("mlflow.chat.tokenUsage")] for s in t.data.spans]}))
+                  "spans": [[s.name, s.span_type, s.parent_id is None, s.inputs, s.outputs, s.get_attribute("mlflow.chat.tokenUsage"),
+                             type(s.inputs).__name__, type(s.outputs).__name__] for s in t.data.spans]}))
                 """);
             using var process = Process.Start(start)!;
             var output = await process.StandardOutput.ReadToEndAsync();
@@ -91,6 +95,9 @@ public sealed class RealServerTracingTests
             Assert.Equal("What is the weather in Paris?", spans["agent"][3]!["question"]!.GetValue<string>());
             Assert.Equal("It is sunny.", spans["chat"][4]!["content"]!.GetValue<string>());
             Assert.Equal(17, spans["chat"][5]!["total_tokens"]!.GetValue<int>());
+            Assert.Equal(("dict", "dict"), (spans["agent"][6]!.GetValue<string>(), spans["agent"][7]!.GetValue<string>()));
+            Assert.Equal("list", spans["get_weather"][7]!.GetValue<string>());
+            Assert.Equal("[\"sunny\",21]", spans["get_weather"][4]!.ToJsonString());
         }
     }
 }

@@ -171,4 +171,36 @@ public sealed class ServingMonitoringTests : IDisposable
             dir.Delete(recursive: true);
         }
     }
+
+    [XGBoostFact]
+    public async Task A_request_served_by_a_logged_model_links_its_trace_to_that_model()
+    {
+        var (folder, xTest, _) = await SaveAsync(profile: false);
+        var description = MlflowModel.Load(folder);
+        description.ModelId = "m-0f3a9c7e5b1d4e2f8a6b0c9d7e5f3a1b"; // what MLflow 3 writes in the MLmodel of a logged model
+        description.Save(folder);
+
+        // The host traces its requests (ASP.NET Core's own source), as a host exporting to MLflow does.
+        var linked = new TaskCompletionSource<System.Diagnostics.Activity>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Microsoft.AspNetCore",
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity =>
+            {
+                if (activity.GetTagItem("mlops.trace.metadata." + MlOps.Client.TraceMetadataKeys.ModelId) is string)
+                {
+                    linked.TrySetResult(activity);
+                }
+            },
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        await using var host = await ServingHost.StartAsync(folder);
+        var (response, _) = await PostAsync(host.Http, "/invocations", Body(xTest.Take(2)));
+        Assert.True(response.IsSuccessStatusCode);
+
+        var request = await linked.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(description.ModelId, request.GetTagItem("mlops.trace.metadata." + MlOps.Client.TraceMetadataKeys.ModelId));
+        Assert.Null(request.Parent); // on the trace's root, where the exporter reads trace metadata
+    }
 }

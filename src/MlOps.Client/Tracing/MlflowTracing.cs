@@ -8,7 +8,8 @@ namespace MlOps.Client.Tracing;
 /// MLflow's tracing vocabulary for code no library instruments: spans of the <see cref="ActivitySourceName"/> source
 /// (plain <see cref="Activity"/> objects, so any OpenTelemetry exporter sees them) with MLflow's span type, inputs and
 /// outputs as JSON, token usage; trace metadata and tags. A trace started while a run scope is active
-/// (<c>using var run = tracker.StartRun()</c>) is linked to that run (<c>mlflow.sourceRun</c>). Export them to MLflow
+/// (<c>using var run = tracker.StartRun()</c>) is linked to that run (<c>mlflow.sourceRun</c>), and one started inside
+/// <see cref="UseModel"/> — as the serving host does around each request — to that logged model (<c>mlflow.modelId</c>). Export them to MLflow
 /// with <c>AddMlflowExporter</c> (package <c>MlOps.Client.OpenTelemetry</c>).
 /// <code>
 /// using (var span = MlflowTracing.StartSpan("retrieve", SpanType.Retriever))
@@ -28,6 +29,8 @@ public static class MlflowTracing
 
     /// <summary>The root span's attribute prefix that carries trace tags to the exporter (removed before export).</summary>
     internal const string TagPrefix = "mlops.trace.tag.";
+
+    private static readonly AsyncLocal<string?> ActiveModel = new();
 
     internal static readonly ActivitySource Source = new(ActivitySourceName, typeof(MlflowTracing).Assembly.GetName().Version?.ToString());
 
@@ -56,9 +59,68 @@ public static class MlflowTracing
             {
                 activity.SetTag(MetadataPrefix + TraceMetadataKeys.SourceRun, run.RunId);
             }
+
+            if (ActiveModel.Value is { } modelId)
+            {
+                Root(activity).SetTag(MetadataPrefix + TraceMetadataKeys.ModelId, modelId);
+            }
         }
 
         return span;
+    }
+
+    /// <summary>
+    /// Links the traces of this scope (this asynchronous flow, until the result is disposed) to a logged model: their
+    /// metadata <c>mlflow.modelId</c>, which MLflow's UI shows on the model's page — what Python's
+    /// <c>mlflow.set_active_model</c> does, scoped. The trace already under way (the request's span, when the host traces
+    /// its requests) is linked at once; the traces started inside by <see cref="StartSpan"/> as they start. The serving
+    /// host (<c>MapMlflowModel</c>, <c>mlops models serve</c>) does this around each request for a model with a
+    /// <c>model_id</c>.
+    /// </summary>
+    /// <param name="modelId">The logged model's id (<c>m-…</c>).</param>
+    /// <returns>Ends the scope (the model of the enclosing scope applies again).</returns>
+    public static IDisposable UseModel(string modelId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(modelId);
+        if (Activity.Current is null && !Source.HasListeners())
+        {
+            return NoScope.Instance; // nothing is traced here: a request of a host without tracing pays nothing
+        }
+
+        var previous = ActiveModel.Value;
+        ActiveModel.Value = modelId;
+        if (Activity.Current is { } current)
+        {
+            Root(current).SetTag(MetadataPrefix + TraceMetadataKeys.ModelId, modelId);
+        }
+
+        return new ModelScope(previous);
+    }
+
+    /// <summary>The model <see cref="UseModel"/> links traces to here, or <see langword="null"/>.</summary>
+    public static string? CurrentModelId => ActiveModel.Value;
+
+    private sealed class NoScope : IDisposable
+    {
+        public static readonly NoScope Instance = new();
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private sealed class ModelScope(string? previous) : IDisposable
+    {
+        private bool _disposed;
+
+        public void Dispose()
+        {
+            if (!_disposed)
+            {
+                _disposed = true;
+                ActiveModel.Value = previous;
+            }
+        }
     }
 
     /// <summary>
@@ -71,16 +133,12 @@ public static class MlflowTracing
     /// <param name="metadata">Metadata to set.</param>
     public static void UpdateCurrentTrace(IReadOnlyDictionary<string, string>? tags = null, IReadOnlyDictionary<string, string>? metadata = null)
     {
-        var root = Activity.Current;
-        while (root?.Parent is { } parent)
-        {
-            root = parent;
-        }
-
-        if (root is null)
+        if (Activity.Current is not { } current)
         {
             return;
         }
+
+        var root = Root(current);
 
         foreach (var (key, value) in tags ?? new Dictionary<string, string>())
         {
@@ -96,6 +154,17 @@ public static class MlflowTracing
     /// <summary>The MLflow trace id of an OpenTelemetry trace: <c>tr-</c> and its 32 hex digits, as MLflow's server names traces it receives.</summary>
     /// <param name="traceId">The OpenTelemetry trace id.</param>
     public static string TraceIdOf(ActivityTraceId traceId) => "tr-" + traceId.ToHexString();
+
+    /// <summary>The first span of the trace in this process (its parent, if any, is in another process).</summary>
+    private static Activity Root(Activity activity)
+    {
+        while (activity.Parent is { } parent)
+        {
+            activity = parent;
+        }
+
+        return activity;
+    }
 
     private static bool IsRoot(Activity activity) => activity.Parent is null && activity.ParentSpanId == default;
 }
