@@ -102,6 +102,51 @@ public sealed class RealServerTracingTests
     }
 }
 
+/// <summary>Opt-in: a trace made inside <see cref="MlflowTracing.UseModel"/> is found by the logged model on a real MLflow 3.x server.</summary>
+public sealed class RealServerModelLinkTests
+{
+    [RealServerFact]
+    public async Task A_trace_made_for_a_logged_model_is_found_by_that_model()
+    {
+        var uri = Environment.GetEnvironmentVariable("MLFLOW_INTEGRATION_URI")!;
+        using var client = new MlflowClient(new MlflowClientOptions { TrackingUri = uri });
+        var experimentId = await client.CreateExperimentAsync("csharp-model-link-" + Guid.NewGuid().ToString("N")[..8]);
+        var model = await client.CreateLoggedModelAsync(experimentId, "served");
+        string traceId;
+        using (var provider = Sdk.CreateTracerProviderBuilder().AddMlflowExporter(o => { o.Client = new MlflowClientOptions { TrackingUri = uri }; o.ExperimentId = experimentId; }).Build()!)
+        {
+            using (MlflowTracing.UseModel(model.ModelId))
+            using (var span = MlflowTracing.StartSpan("predict", SpanType.Chain, new JsonObject { ["rows"] = 2 }))
+            {
+                traceId = span.TraceId!;
+            }
+
+            Assert.True(provider.ForceFlush(60_000), "not flushed within a minute");
+        }
+
+        Assert.Equal(model.ModelId, (await client.GetTraceAsync(traceId)).Info.Metadata[TraceMetadataKeys.ModelId]);
+        var found = await client.SearchTracesAsync([experimentId], $"metadata.`mlflow.modelId` = '{model.ModelId}'");
+        Assert.Equal(traceId, Assert.Single(found.Values).TraceId);
+        if (Environment.GetEnvironmentVariable("MLOPS_MLFLOW_PYTHON") is { Length: > 0 } python)
+        {
+            // Python's own way to ask: search_traces(model_id=...).
+            var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add($$"""
+                import mlflow
+                mlflow.set_tracking_uri("{{uri}}")
+                print([t.info.trace_id for t in mlflow.search_traces(locations=["{{experimentId}}"], model_id="{{model.ModelId}}", return_type="list")])
+                """);
+            using var process = Process.Start(start)!;
+            var output = await process.StandardOutput.ReadToEndAsync();
+            var error = await process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+            Assert.True(process.ExitCode == 0, error);
+            Assert.Equal($"['{traceId}']", output.Trim().Split('\n')[^1]);
+        }
+    }
+}
+
 /// <summary>Opt-in: Microsoft.Extensions.AI's chat span on a real MLflow 3.x server.</summary>
 public sealed class RealServerChatClientTests
 {
