@@ -1,3 +1,4 @@
+using MlOps.Client.Rest;
 using MlOps.Client.Tracing;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
@@ -18,7 +19,9 @@ public static class MlflowTracerProviderBuilderExtensions
     /// (<c>mlflow.sourceRun</c>), model, user, session, tags, previews, token usage — is written as Python MLflow's
     /// exporter writes it. Microsoft.Extensions.AI's chat and embedding spans (<see cref="MicrosoftExtensionsAISource"/>)
     /// are listened to too, their messages and token usage shown as MLflow shows a chat model's; add other sources
-    /// (ASP.NET Core, HttpClient…) as usual.
+    /// (ASP.NET Core, HttpClient…) as usual. With an embedded store (<c>sqlite:///…</c>, or no tracking URI at all: the
+    /// SDK's default <c>sqlite:///mlflow.db</c>) the spans and infos go into the file's MLflow 3 tables instead, as the
+    /// server would store them (a new file is created in MLflow 3's schema).
     /// </summary>
     /// <param name="builder">The tracer provider builder.</param>
     /// <param name="configure">Sets the server and experiment (else the <c>MLFLOW_*</c> environment).</param>
@@ -27,7 +30,11 @@ public static class MlflowTracerProviderBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         var options = new MlflowTraceExporterOptions();
         configure?.Invoke(options);
-        var exporter = new MlflowTraceExporter(options);
+        var client = options.Client ?? MlflowClientOptions.FromEnvironment();
+        var uri = string.IsNullOrWhiteSpace(client.TrackingUri) ? Stores.TrackingStores.DefaultUri : client.TrackingUri.Trim();
+        BaseExporter<System.Diagnostics.Activity> exporter = uri.StartsWith("sqlite:", StringComparison.OrdinalIgnoreCase)
+            ? new SqliteTraceExporter(options, uri, MlflowHttpPipeline.CreateLogger(client))
+            : new MlflowTraceExporter(options);
         return builder
             .AddSource(MlflowTracing.ActivitySourceName)
             .AddSource(MicrosoftExtensionsAISource)

@@ -20,7 +20,6 @@ internal sealed class TraceInfoCapture
     private static readonly string UserName = Tracking.SystemTags.SafeUserName();
     private static readonly string? SourceName = System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name;
     private const int MetadataLimit = 250;
-    private const int PreviewLimit = 1000;
     private const int MaxOpenTraces = 10_000;
     private readonly ConcurrentDictionary<ActivityTraceId, long[]> _tokens = new();
 
@@ -82,12 +81,12 @@ internal sealed class TraceInfoCapture
         var outputs = data.GetTagItem(SpanAttributeKeys.Outputs) as string;
         if (inputs is not null)
         {
-            metadata[TraceMetadataKeys.Inputs] = Cut(inputs, MetadataLimit);
+            metadata[TraceMetadataKeys.Inputs] = TracePreviews.Cut(inputs, MetadataLimit);
         }
 
         if (outputs is not null)
         {
-            metadata[TraceMetadataKeys.Outputs] = Cut(outputs, MetadataLimit);
+            metadata[TraceMetadataKeys.Outputs] = TracePreviews.Cut(outputs, MetadataLimit);
         }
 
         if (_tokens.TryRemove(data.TraceId, out var total))
@@ -103,8 +102,8 @@ internal sealed class TraceInfoCapture
             data.Status == ActivityStatusCode.Error ? "ERROR" : "OK",
             metadata,
             tags,
-            inputs is null ? null : Preview(inputs, "user"),
-            outputs is null ? null : Preview(outputs, "assistant"),
+            inputs is null ? null : TracePreviews.Preview(inputs, "user"),
+            outputs is null ? null : TracePreviews.Preview(outputs, "assistant"),
             null,
             null);
     }
@@ -130,50 +129,4 @@ internal sealed class TraceInfoCapture
             ? (Convert.ToInt64(input, CultureInfo.InvariantCulture), Convert.ToInt64(output, CultureInfo.InvariantCulture))
             : null;
     }
-
-    /// <summary>
-    /// A preview as Python's <c>_get_truncated_preview</c> makes one: a chat's last message of the role
-    /// (<c>{"messages": [...]}</c>, <c>{"choices": [{"message"}]}</c>), else the text; cut at 1000 characters.
-    /// </summary>
-    private static string Preview(string json, string role)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(json);
-            var root = document.RootElement;
-            if (root.ValueKind == JsonValueKind.Object)
-            {
-                if (root.TryGetProperty("messages", out var messages) && messages.ValueKind == JsonValueKind.Array)
-                {
-                    foreach (var message in messages.EnumerateArray().Reverse())
-                    {
-                        if (message.ValueKind == JsonValueKind.Object && message.TryGetProperty("role", out var r) && r.ValueKind == JsonValueKind.String && r.GetString() == role
-                            && message.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String)
-                        {
-                            return Cut(content.GetString()!, PreviewLimit);
-                        }
-                    }
-                }
-
-                if (root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0
-                    && choices[0].ValueKind == JsonValueKind.Object && choices[0].TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.Object
-                    && m.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String)
-                {
-                    return Cut(c.GetString()!, PreviewLimit);
-                }
-            }
-            else if (root.ValueKind == JsonValueKind.String)
-            {
-                return Cut(root.GetString()!, PreviewLimit);
-            }
-        }
-        catch (JsonException)
-        {
-            // Not JSON: the text itself.
-        }
-
-        return Cut(json, PreviewLimit);
-    }
-
-    private static string Cut(string text, int limit) => text.Length <= limit ? text : text[..(limit - 3)] + "...";
 }

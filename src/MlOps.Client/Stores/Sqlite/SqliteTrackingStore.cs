@@ -26,6 +26,9 @@ public sealed partial class SqliteTrackingStore : ITrackingStore, ILifecycleStor
     /// <summary>The alembic revision of the schema this store creates (MLflow 2.22).</summary>
     internal const string SchemaRevision = "0584bdc529eb";
 
+    /// <summary>The alembic revision of MLflow 3.5–3.6's schema, which a file opened with <see cref="SqliteSchema.Mlflow3"/> is created in.</summary>
+    internal const string TraceSchemaRevision = "bf29a5ff90ea";
+
     private readonly SqliteConnection _connection;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly string _artifactRoot;
@@ -57,7 +60,17 @@ public sealed partial class SqliteTrackingStore : ITrackingStore, ILifecycleStor
     /// </summary>
     /// <param name="uri">The URI.</param>
     /// <param name="timeProvider">The clock for creation and update times; the system clock when <see langword="null"/>.</param>
-    public static SqliteTrackingStore Open(string uri, TimeProvider? timeProvider = null)
+    public static SqliteTrackingStore Open(string uri, TimeProvider? timeProvider = null) => Open(uri, SqliteSchema.Mlflow2, timeProvider);
+
+    /// <summary>
+    /// Opens the database a <c>sqlite:///…</c> URI names, creating a new file in the schema asked for: MLflow 2.22's (the
+    /// default: every MLflow from 2.22 opens it, MLflow 3 upgrading it in place) or MLflow 3.5–3.6's (alembic
+    /// <c>bf29a5ff90ea</c>), which holds traces as well (<see cref="LogSpansAsync"/>). An existing file is used as it is.
+    /// </summary>
+    /// <param name="uri">The URI.</param>
+    /// <param name="newFileSchema">The schema of a file created now.</param>
+    /// <param name="timeProvider">The clock for creation and update times; the system clock when <see langword="null"/>.</param>
+    public static SqliteTrackingStore Open(string uri, SqliteSchema newFileSchema, TimeProvider? timeProvider = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(uri);
         var path = PathFromUri(uri);
@@ -83,7 +96,7 @@ public sealed partial class SqliteTrackingStore : ITrackingStore, ILifecycleStor
             Execute(connection, "PRAGMA wal_autocheckpoint = 10000;"); // checkpoint every ~40 MB of WAL rather than every 4 MB
             var time = timeProvider ?? TimeProvider.System;
             var artifactRoot = Path.Combine(dir, "mlruns");
-            var revision = EnsureSchema(connection, artifactRoot, time);
+            var revision = EnsureSchema(connection, artifactRoot, time, newFileSchema == SqliteSchema.Mlflow3 ? TraceSchemaRevision : SchemaRevision);
             return new SqliteTrackingStore("sqlite:///" + (Path.IsPathRooted(path) ? fullPath.TrimStart('/').Insert(0, "/") : path).Replace('\\', '/'), fullPath, connection, artifactRoot, revision, time);
         }
         catch
@@ -119,7 +132,7 @@ public sealed partial class SqliteTrackingStore : ITrackingStore, ILifecycleStor
 
     private static string Uri_UnescapePath(string path) => System.Uri.UnescapeDataString(path);
 
-    private static string EnsureSchema(SqliteConnection connection, string artifactRoot, TimeProvider time)
+    private static string EnsureSchema(SqliteConnection connection, string artifactRoot, TimeProvider time, string newFileRevision)
     {
         using var tx = connection.BeginTransaction(deferred: false); // BEGIN IMMEDIATE: one process creates the schema
         var hasAlembic = Scalar<long>(connection, tx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'") > 0;
@@ -133,7 +146,7 @@ public sealed partial class SqliteTrackingStore : ITrackingStore, ILifecycleStor
                     "The SQLite file already holds tables but no alembic_version: it is not an MLflow tracking database.");
             }
 
-            using var stream = typeof(SqliteTrackingStore).Assembly.GetManifestResourceStream("MlOps.Client.Stores.Sqlite.mlflow-schema-" + SchemaRevision + ".sql")!;
+            using var stream = typeof(SqliteTrackingStore).Assembly.GetManifestResourceStream("MlOps.Client.Stores.Sqlite.mlflow-schema-" + newFileRevision + ".sql")!;
             using var reader = new StreamReader(stream, Encoding.UTF8);
             using (var create = connection.CreateCommand())
             {
@@ -142,7 +155,7 @@ public sealed partial class SqliteTrackingStore : ITrackingStore, ILifecycleStor
                 create.ExecuteNonQuery();
             }
 
-            revision = SchemaRevision;
+            revision = newFileRevision;
         }
         else
         {
@@ -468,9 +481,15 @@ public sealed partial class SqliteTrackingStore : ITrackingStore, ILifecycleStor
     /// <inheritdoc />
     public ValueTask DisposeAsync()
     {
+        Close();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Closes the connection (synchronous: what <see cref="DisposeAsync"/> does, for an exporter's synchronous disposal).</summary>
+    internal void Close()
+    {
         _connection.Dispose();
         _gate.Dispose();
-        return ValueTask.CompletedTask;
     }
 
     /// <inheritdoc />
