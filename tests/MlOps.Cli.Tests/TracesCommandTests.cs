@@ -73,11 +73,36 @@ public sealed class TracesCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task The_embedded_store_says_traces_need_a_server()
+    public async Task The_embedded_store_s_traces_are_searched_and_shown()
     {
-        var result = await Mlops.RunAsync(_dir.FullName, null, "traces", "search", "-x", "1");
+        const string traceId = "tr-0af7651916cd43dd8448eb211c80319c";
+        await using (var store = MlOps.Client.Stores.SqliteTrackingStore.Open("sqlite:///" + Path.Combine(_dir.FullName, "mlflow.db"), MlOps.Client.Stores.SqliteSchema.Mlflow3))
+        {
+            var start = DateTimeOffset.FromUnixTimeMilliseconds(1_765_000_000_000);
+            await store.LogSpansAsync("0", [new MlOps.Client.TraceSpan
+            {
+                TraceId = traceId, SpanId = "b7ad6b7169203331", Name = "agent", Status = "OK", StartTime = start, EndTime = start.AddMilliseconds(250),
+                Attributes = new Dictionary<string, System.Text.Json.JsonElement>
+                {
+                    ["mlflow.spanType"] = System.Text.Json.JsonDocument.Parse("\"AGENT\"").RootElement.Clone(),
+                    ["mlflow.spanInputs"] = System.Text.Json.JsonDocument.Parse("""{"question": "weather in Paris?"}""").RootElement.Clone(),
+                },
+            }]);
+            await store.StartTraceAsync(new MlOps.Client.TraceInfo
+            {
+                TraceId = traceId, ExperimentId = "0", RequestTime = start, ExecutionDuration = TimeSpan.FromMilliseconds(250), State = "OK",
+                Tags = new Dictionary<string, string> { ["mlflow.traceName"] = "agent", ["team"] = "support" },
+            });
+        }
 
-        Assert.Equal(1, result.ExitCode);
-        Assert.StartsWith("mlops: Traces are read from an MLflow 3 tracking server", result.Error, StringComparison.Ordinal);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        var search = await Mlops.RunAsync(_dir.FullName, null, "traces", "search", "-x", "0", "--filter", "tags.team = 'support'", "-f", "csv");
+        Assert.True(search.ExitCode == 0, search.Error);
+        Assert.Contains(traceId + ",", search.Output, StringComparison.Ordinal);
+        var show = await Mlops.RunAsync(_dir.FullName, null, "traces", "show", traceId);
+        Assert.True(show.ExitCode == 0, show.Error);
+        Assert.Contains("agent", show.Output, StringComparison.Ordinal);
+        Assert.Contains("AGENT", show.Output, StringComparison.Ordinal);
+        Assert.Contains("weather in Paris?", show.Output, StringComparison.Ordinal);
     }
 }

@@ -1,3 +1,4 @@
+using MlOps.Client.Stores;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
@@ -25,12 +26,12 @@ internal static partial class MlopsCommandLine
         };
         search.SetAction((parse, ct) => Guard(context(parse), async ctx =>
         {
-            using var client = TraceClient(ctx);
+            await using var client = TraceSource.Open(ctx);
             var ids = new List<string>(parse.GetValue(experimentIds) ?? []);
             foreach (var name in parse.GetValue(experimentNames) ?? [])
             {
-                ids.Add((await client.FindExperimentByNameAsync(name, ct).ConfigureAwait(false)
-                    ?? throw new MlflowException(404, MlflowErrorCodes.ResourceDoesNotExist, $"No experiment named '{name}'.")).ExperimentId);
+                ids.Add(await client.ExperimentIdAsync(name, ct).ConfigureAwait(false)
+                    ?? throw new MlflowException(404, MlflowErrorCodes.ResourceDoesNotExist, $"No experiment named '{name}'."));
             }
 
             if (ids.Count == 0)
@@ -73,7 +74,7 @@ internal static partial class MlopsCommandLine
         var show = new Command("show", "A trace: its info and its spans as a tree (type, duration, inputs, outputs, tokens), or as JSON.") { traceId, showFormat };
         show.SetAction((parse, ct) => Guard(context(parse), async ctx =>
         {
-            using var client = TraceClient(ctx);
+            await using var client = TraceSource.Open(ctx);
             var trace = await client.GetTraceAsync(parse.GetValue(traceId)!, ct).ConfigureAwait(false);
             if (parse.GetValue(showFormat) == "json")
             {
@@ -139,15 +140,42 @@ internal static partial class MlopsCommandLine
         }
     }
 
-    private static MlflowClient TraceClient(CliContext ctx)
+    /// <summary>Where traces are read: an MLflow 3 server's REST API, or the embedded store's MLflow 3 tables (<c>sqlite:///…</c>, the default).</summary>
+    private sealed class TraceSource : IAsyncDisposable
     {
-        var options = ctx.ClientOptions();
-        if (string.IsNullOrWhiteSpace(options.TrackingUri) || options.TrackingUri.StartsWith("sqlite:", StringComparison.OrdinalIgnoreCase))
+        private readonly MlflowClient? _client;
+        private readonly SqliteTrackingStore? _store;
+
+        private TraceSource(MlflowClient? client, SqliteTrackingStore? store) => (_client, _store) = (client, store);
+
+        public static TraceSource Open(CliContext ctx)
         {
-            throw new NotSupportedException("Traces are read from an MLflow 3 tracking server: set MLFLOW_TRACKING_URI (or --tracking-uri) to its http(s) address; the embedded mlflow.db keeps no traces yet.");
+            var options = ctx.ClientOptions();
+            var uri = string.IsNullOrWhiteSpace(options.TrackingUri) ? TrackingStores.DefaultUri : options.TrackingUri.Trim();
+            return uri.StartsWith("sqlite:", StringComparison.OrdinalIgnoreCase)
+                ? new TraceSource(null, SqliteTrackingStore.Open(uri))
+                : new TraceSource(new MlflowClient(options), null);
         }
 
-        return new MlflowClient(options);
+        public async Task<string?> ExperimentIdAsync(string name, CancellationToken cancellationToken) => _client is { } client
+            ? (await client.FindExperimentByNameAsync(name, cancellationToken).ConfigureAwait(false))?.ExperimentId
+            : (await _store!.FindExperimentByNameAsync(name, cancellationToken).ConfigureAwait(false))?.ExperimentId;
+
+        public Task<MlflowPage<TraceInfo>> SearchTracesAsync(IReadOnlyList<string> experimentIds, string? filter, IReadOnlyList<string>? orderBy, int maxResults, string? pageToken, CancellationToken cancellationToken) =>
+            _client?.SearchTracesAsync(experimentIds, filter, orderBy, maxResults, pageToken, cancellationToken)
+            ?? _store!.SearchTracesAsync(experimentIds, filter, orderBy, maxResults, pageToken, cancellationToken);
+
+        public Task<Trace> GetTraceAsync(string traceId, CancellationToken cancellationToken) =>
+            _client?.GetTraceAsync(traceId, cancellationToken) ?? _store!.GetTraceAsync(traceId, cancellationToken);
+
+        public async ValueTask DisposeAsync()
+        {
+            _client?.Dispose();
+            if (_store is not null)
+            {
+                await _store.DisposeAsync().ConfigureAwait(false);
+            }
+        }
     }
 
     private static async Task WriteSpanAsync(TextWriter output, Trace trace, TraceSpan span, int depth)

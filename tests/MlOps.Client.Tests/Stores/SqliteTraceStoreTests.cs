@@ -96,4 +96,43 @@ public sealed class SqliteTraceStoreTests : IDisposable
         Assert.Equal(404, trace.Status);
         await Assert.ThrowsAnyAsync<ArgumentException>(() => store.StartTraceAsync(new TraceInfo { TraceId = TraceId })); // no experiment
     }
+
+    [Fact]
+    public async Task Traces_are_searched_by_attributes_tags_and_metadata_newest_first_in_pages()
+    {
+        await using var store = Open();
+        for (var i = 0; i < 5; i++)
+        {
+            var id = $"tr-{i:x32}";
+            await store.StartTraceAsync(new TraceInfo
+            {
+                TraceId = id, ExperimentId = "0", RequestTime = T0.AddSeconds(i), ExecutionDuration = TimeSpan.FromMilliseconds(100 * (5 - i)),
+                State = i == 3 ? "ERROR" : "OK",
+                Tags = new Dictionary<string, string> { ["team"] = i % 2 == 0 ? "support" : "sales", [TraceTagKeys.TraceName] = "agent-" + i },
+                Metadata = new Dictionary<string, string> { [TraceMetadataKeys.ModelId] = i < 2 ? "m-old" : "m-new", [TraceMetadataKeys.SourceRun] = "run-" + i },
+            });
+        }
+
+        async Task<string> Ids(string? filter, params string[] orderBy) =>
+            string.Join(",", (await store.SearchTracesAsync(["0"], filter, orderBy)).Values.Select(t => int.Parse(t.TraceId[^1..], System.Globalization.CultureInfo.InvariantCulture)));
+
+        Assert.Equal("4,3,2,1,0", await Ids(null)); // newest first
+        Assert.Equal("4,2,0", await Ids("tags.team = 'support'"));
+        Assert.Equal("3", await Ids("trace.status = 'ERROR'"));
+        Assert.Equal("4,3,2", await Ids("metadata.`mlflow.modelId` = 'm-new'"));
+        Assert.Equal("2", await Ids("trace.run_id = 'run-2'"));
+        Assert.Equal("1", await Ids("trace.name LIKE '%-1'"));
+        Assert.Equal("4,3", await Ids($"trace.timestamp_ms >= {T0.AddSeconds(3).ToUnixTimeMilliseconds()}"));
+        Assert.Equal("4,3,2,1,0", await Ids("attributes.execution_time_ms > 0", "execution_time_ms ASC"));
+        Assert.Equal("4,2", await Ids("tags.team = 'support' AND metadata.`mlflow.modelId` = 'm-new'"));
+
+        var first = await store.SearchTracesAsync(["0"], maxResults: 2);
+        var second = await store.SearchTracesAsync(["0"], maxResults: 2, pageToken: first.NextPageToken);
+        Assert.Equal(["tr-" + 4.ToString("x32", System.Globalization.CultureInfo.InvariantCulture), "tr-" + 3.ToString("x32", System.Globalization.CultureInfo.InvariantCulture)], first.Values.Select(t => t.TraceId));
+        Assert.Equal(2, second.Values.Count);
+        Assert.NotNull(second.NextPageToken);
+
+        var bad = await Assert.ThrowsAsync<MlflowException>(() => store.SearchTracesAsync(["0"], "trace.colour = 'red'"));
+        Assert.Contains("Invalid attribute key 'colour'", bad.Message, StringComparison.Ordinal);
+    }
 }

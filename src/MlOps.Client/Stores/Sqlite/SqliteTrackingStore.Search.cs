@@ -65,10 +65,29 @@ public sealed partial class SqliteTrackingStore
             new HashSet<string>(["model_id"], StringComparer.Ordinal),
             new HashSet<string>(["name", "model_id", "creation_timestamp", "creation_time", "last_updated_timestamp"], StringComparer.Ordinal));
 
+        /// <summary>
+        /// <c>search_traces</c> (MLflow 3's <c>SearchTraceUtils</c>): the trace's attributes (<c>trace.</c> or
+        /// <c>attributes.</c>), its tags and its metadata (<c>metadata.</c> / <c>request_metadata.</c>); <c>name</c> is the
+        /// <c>mlflow.traceName</c> tag and <c>run_id</c> the <c>mlflow.sourceRun</c> metadata, as MLflow maps them.
+        /// Span, feedback and expectation filters and <c>RLIKE</c> are not supported here.
+        /// </summary>
+        public static readonly SearchVocabulary Traces = new(
+            "traces",
+            new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["tag"] = "tag", ["tags"] = "tag",
+                ["attribute"] = "attribute", ["attributes"] = "attribute", ["trace"] = "attribute",
+                ["metadata"] = "metadata", ["request_metadata"] = "metadata",
+            },
+            new HashSet<string>(["request_id", "timestamp", "timestamp_ms", "execution_time", "execution_time_ms", "end_time", "end_time_ms", "status", "client_request_id", "name", "run_id"], StringComparer.Ordinal),
+            new HashSet<string>(["timestamp", "timestamp_ms", "execution_time", "execution_time_ms", "end_time", "end_time_ms"], StringComparer.Ordinal),
+            new HashSet<string>(["request_id"], StringComparer.Ordinal),
+            new HashSet<string>(["experiment_id", "timestamp", "timestamp_ms", "execution_time", "execution_time_ms", "end_time", "end_time_ms", "status", "request_id", "name", "run_id"], StringComparer.Ordinal));
+
         private static readonly string[] NumberComparators = [">", ">=", "!=", "=", "<", "<="];
         private static readonly string[] TextComparators = ["!=", "=", "LIKE", "ILIKE"];
         private static readonly string[] ListComparators = ["!=", "=", "LIKE", "ILIKE", "IN", "NOT IN"];
-        private static readonly string[] EntityOrder = ["metric", "parameter", "tag", "attribute", "dataset"];
+        private static readonly string[] EntityOrder = ["metric", "parameter", "tag", "attribute", "dataset", "metadata"];
         private static readonly string[] DatasetKeys = ["context", "digest", "name"];
 
         /// <summary>MLflow's aliases: <c>created</c> is <c>start_time</c>, <c>Run name</c> is <c>run_name</c>.</summary>
@@ -242,7 +261,7 @@ public sealed partial class SqliteTrackingStore
             var allowed = entity switch
             {
                 "metric" => NumberComparators,
-                "parameter" or "tag" => TextComparators,
+                "parameter" or "tag" or "metadata" => TextComparators,
                 "attribute" when numeric => NumberComparators,
                 "attribute" when vocabulary.ListAttributes.Count == 0 => TextComparators,
                 _ => ListComparators,
@@ -555,6 +574,59 @@ public sealed partial class SqliteTrackingStore
 
             parts.Add("runs.run_uuid ASC");
             return (joins.ToString(), string.Join(", ", parts));
+        }
+
+        /// <summary>The column (or expression) a trace attribute is compared on.</summary>
+        private static string TraceColumn(string key, List<object> args) => key switch
+        {
+            "timestamp" or "timestamp_ms" => "trace_info.timestamp_ms",
+            "execution_time" or "execution_time_ms" => "trace_info.execution_time_ms",
+            "end_time" or "end_time_ms" => "(trace_info.timestamp_ms + trace_info.execution_time_ms)",
+            "name" => $"(SELECT t.value FROM trace_tags t WHERE t.request_id = trace_info.request_id AND t.key = {Slot(args, "mlflow.traceName")})",
+            "run_id" => $"(SELECT m.value FROM trace_request_metadata m WHERE m.request_id = trace_info.request_id AND m.key = {Slot(args, "mlflow.sourceRun")})",
+            "experiment_id" => "trace_info.experiment_id",
+            var column => "trace_info." + column,
+        };
+
+        /// <summary>The WHERE conditions of a <c>search_traces</c> filter.</summary>
+        public static void TraceFilter(string filter, StringBuilder sql, List<object> args)
+        {
+            foreach (var c in SearchGrammar.ParseFilter(filter, SearchGrammar.Traces))
+            {
+                sql.Append(" AND ").Append(c.Entity switch
+                {
+                    "tag" => $"EXISTS (SELECT 1 FROM trace_tags t WHERE t.request_id = trace_info.request_id AND t.key = {Slot(args, c.Key)} AND {Compare("t.value", c, args)})",
+                    "metadata" => $"EXISTS (SELECT 1 FROM trace_request_metadata m WHERE m.request_id = trace_info.request_id AND m.key = {Slot(args, c.Key)} AND {Compare("m.value", c, args)})",
+                    _ => Compare(TraceColumn(c.Key, args), c, args),
+                });
+            }
+        }
+
+        /// <summary>The ORDER BY of <c>search_traces</c>: the clauses given, then <c>timestamp_ms DESC</c> (unless ordered by it) and the trace id, as MLflow's SQL store.</summary>
+        public static string TraceOrder(IList<string> orderBy, List<object> args)
+        {
+            var parts = new List<string>();
+            var byTime = false;
+            foreach (var clause in orderBy)
+            {
+                var o = SearchGrammar.ParseOrderBy(clause, SearchGrammar.Traces);
+                var column = o.Entity switch
+                {
+                    "tag" => $"(SELECT t.value FROM trace_tags t WHERE t.request_id = trace_info.request_id AND t.key = {Slot(args, o.Key)})",
+                    "metadata" => $"(SELECT m.value FROM trace_request_metadata m WHERE m.request_id = trace_info.request_id AND m.key = {Slot(args, o.Key)})",
+                    _ => TraceColumn(o.Key, args),
+                };
+                byTime |= o.Entity == "attribute" && o.Key is "timestamp" or "timestamp_ms";
+                parts.Add(column + (o.Ascending ? " ASC" : " DESC"));
+            }
+
+            if (!byTime)
+            {
+                parts.Add("trace_info.timestamp_ms DESC");
+            }
+
+            parts.Add("trace_info.request_id ASC");
+            return string.Join(", ", parts);
         }
 
         /// <summary>The WHERE conditions of a <c>search_experiments</c> filter.</summary>

@@ -72,6 +72,61 @@ public sealed partial class SqliteTrackingStore
         return WithLockAsync(() => ReadTrace(traceId), cancellationToken);
     }
 
+    /// <summary>
+    /// Searches the traces of experiments as MLflow's SQL store does (<c>search_traces</c>): a filter on the trace's
+    /// attributes (<c>trace.status = 'OK'</c>, <c>trace.timestamp_ms &gt; …</c>, <c>trace.name</c>, <c>trace.run_id</c>),
+    /// tags (<c>tags.team = 'support'</c>) and metadata (<c>metadata.`mlflow.modelId` = 'm-…'</c>) with <c>= != LIKE
+    /// ILIKE</c> (numbers with <c>&lt; &lt;= &gt; &gt;=</c>); ordered by the clauses given, then newest first. Infos only, as
+    /// MLflow's search returns them (<see cref="GetTraceAsync"/> for the spans).
+    /// </summary>
+    /// <param name="experimentIds">The experiments (at least one).</param>
+    /// <param name="filter">MLflow's filter, or <see langword="null"/>.</param>
+    /// <param name="orderBy">Order clauses (<c>timestamp_ms DESC</c>, <c>execution_time_ms ASC</c>, <c>tags.x</c>…).</param>
+    /// <param name="maxResults">The page size (1–50,000).</param>
+    /// <param name="pageToken">The previous page's <see cref="MlflowPage{T}.NextPageToken"/>.</param>
+    /// <param name="cancellationToken">Cancels before the read.</param>
+    /// <exception cref="MlflowException">A filter or order clause MLflow would refuse (400, naming it), or no trace tables.</exception>
+    public Task<MlflowPage<TraceInfo>> SearchTracesAsync(
+        IReadOnlyList<string> experimentIds, string? filter = null, IReadOnlyList<string>? orderBy = null, int maxResults = 100, string? pageToken = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(experimentIds);
+        if (experimentIds.Count == 0)
+        {
+            throw new ArgumentException("Give at least one experiment id.", nameof(experimentIds));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxResults, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxResults, 50_000);
+        return WithLockAsync(() =>
+        {
+            RequireTraceTables();
+            var args = new List<object>();
+            var sql = new StringBuilder("SELECT trace_info.request_id FROM trace_info WHERE trace_info.experiment_id IN (");
+            sql.Append(string.Join(", ", experimentIds.Select(id => SearchSql.Slot(args, ParseId(id))))).Append(')');
+            if (!string.IsNullOrWhiteSpace(filter))
+            {
+                SearchSql.TraceFilter(filter, sql, args);
+            }
+
+            var offset = DecodeToken(pageToken);
+            sql.Append(" ORDER BY ").Append(SearchSql.TraceOrder([.. orderBy ?? []], args))
+                .Append(CultureInfo.InvariantCulture, $" LIMIT {maxResults + 1} OFFSET {offset}");
+            var ids = new List<string>();
+            using (var cmd = Command(null, sql.ToString(), [.. args]))
+            using (var reader = cmd.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    ids.Add(reader.GetString(0));
+                }
+            }
+
+            var more = ids.Count > maxResults;
+            var infos = ids.Take(maxResults).Select(id => ReadTraceInfo(id)!).ToList();
+            return new MlflowPage<TraceInfo>(infos, more ? EncodeToken(offset + maxResults) : null);
+        }, cancellationToken);
+    }
+
     /// <summary>The synchronous body of <see cref="LogSpansAsync"/>, for an exporter's thread (SQLite's work is synchronous).</summary>
     internal void LogSpans(string experimentId, IReadOnlyList<TraceSpan> spans)
     {
@@ -312,32 +367,7 @@ public sealed partial class SqliteTrackingStore
     private Trace ReadTrace(string traceId)
     {
         RequireTraceTables();
-        TraceInfo? info = null;
-        using (var cmd = Command(null, "SELECT experiment_id, timestamp_ms, execution_time_ms, status, request_preview, response_preview FROM trace_info WHERE request_id = $p0", traceId))
-        using (var reader = cmd.ExecuteReader())
-        {
-            if (reader.Read())
-            {
-                info = new TraceInfo
-                {
-                    TraceId = traceId,
-                    ExperimentId = reader.GetInt64(0).ToString(CultureInfo.InvariantCulture),
-                    RequestTime = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
-                    ExecutionDuration = reader.IsDBNull(2) ? null : TimeSpan.FromMilliseconds(reader.GetInt64(2)),
-                    State = reader.GetString(3),
-                    RequestPreview = reader.IsDBNull(4) ? null : reader.GetString(4),
-                    ResponsePreview = reader.IsDBNull(5) ? null : reader.GetString(5),
-                    Tags = Pairs("SELECT key, value FROM trace_tags WHERE request_id = $p0", traceId),
-                    Metadata = Pairs("SELECT key, value FROM trace_request_metadata WHERE request_id = $p0", traceId),
-                };
-            }
-        }
-
-        if (info is null)
-        {
-            throw new MlflowException(404, MlflowErrorCodes.ResourceDoesNotExist, $"Trace with ID {traceId} is not found.");
-        }
-
+        var info = ReadTraceInfo(traceId) ?? throw new MlflowException(404, MlflowErrorCodes.ResourceDoesNotExist, $"Trace with ID {traceId} is not found.");
         var spans = new List<TraceSpan>();
         using (var cmd = Command(null, "SELECT content FROM spans WHERE trace_id = $p0 ORDER BY start_time_unix_nano, span_id", traceId))
         using (var reader = cmd.ExecuteReader())
@@ -349,6 +379,29 @@ public sealed partial class SqliteTrackingStore
         }
 
         return new Trace { Info = info, Spans = spans };
+    }
+
+    private TraceInfo? ReadTraceInfo(string traceId)
+    {
+        using var cmd = Command(null, "SELECT experiment_id, timestamp_ms, execution_time_ms, status, request_preview, response_preview FROM trace_info WHERE request_id = $p0", traceId);
+        using var reader = cmd.ExecuteReader();
+        if (!reader.Read())
+        {
+            return null;
+        }
+
+        return new TraceInfo
+        {
+            TraceId = traceId,
+            ExperimentId = reader.GetInt64(0).ToString(CultureInfo.InvariantCulture),
+            RequestTime = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
+            ExecutionDuration = reader.IsDBNull(2) ? null : TimeSpan.FromMilliseconds(reader.GetInt64(2)),
+            State = reader.GetString(3),
+            RequestPreview = reader.IsDBNull(4) ? null : reader.GetString(4),
+            ResponsePreview = reader.IsDBNull(5) ? null : reader.GetString(5),
+            Tags = Pairs("SELECT key, value FROM trace_tags WHERE request_id = $p0", traceId),
+            Metadata = Pairs("SELECT key, value FROM trace_request_metadata WHERE request_id = $p0", traceId),
+        };
     }
 
     private Dictionary<string, string> Pairs(string sql, string traceId)
