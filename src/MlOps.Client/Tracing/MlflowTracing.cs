@@ -70,6 +70,69 @@ public static class MlflowTracing
     }
 
     /// <summary>
+    /// Runs <paramref name="body"/> in a span — what Python's <c>@mlflow.trace</c> does for a function: the span starts
+    /// before the body and ends when its task ends; a body that throws ends it failed, with the exception recorded, and
+    /// the exception goes on to the caller; <paramref name="outputs"/> turns the result into the span's outputs. Spans
+    /// the body starts are its children.
+    /// </summary>
+    /// <typeparam name="T">The body's result.</typeparam>
+    /// <param name="name">The span's name.</param>
+    /// <param name="body">The work, given its span (to set more attributes).</param>
+    /// <param name="spanType">Its type (<see cref="SpanType"/>).</param>
+    /// <param name="inputs">Its inputs, as JSON.</param>
+    /// <param name="outputs">The result as the span's outputs (none when <see langword="null"/>).</param>
+    /// <returns>The body's result.</returns>
+    public static async Task<T> TraceAsync<T>(string name, Func<MlflowSpan, Task<T>> body, string spanType = SpanType.Unknown, JsonNode? inputs = null, Func<T, JsonNode?>? outputs = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        using var span = StartSpan(name, spanType, inputs);
+        try
+        {
+            var result = await body(span).ConfigureAwait(false);
+            if (outputs is not null && span.Activity is not null)
+            {
+                span.SetOutputs(outputs(result));
+            }
+
+            return result;
+        }
+        catch (Exception ex)
+        {
+            span.RecordException(ex);
+            throw;
+        }
+    }
+
+    /// <summary>The synchronous form of <see cref="TraceAsync{T}"/>: <paramref name="body"/> in a span, failures recorded and rethrown.</summary>
+    /// <typeparam name="T">The body's result.</typeparam>
+    /// <param name="name">The span's name.</param>
+    /// <param name="body">The work, given its span.</param>
+    /// <param name="spanType">Its type (<see cref="SpanType"/>).</param>
+    /// <param name="inputs">Its inputs, as JSON.</param>
+    /// <param name="outputs">The result as the span's outputs (none when <see langword="null"/>).</param>
+    /// <returns>The body's result.</returns>
+    public static T Trace<T>(string name, Func<MlflowSpan, T> body, string spanType = SpanType.Unknown, JsonNode? inputs = null, Func<T, JsonNode?>? outputs = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        using var span = StartSpan(name, spanType, inputs);
+        try
+        {
+            var result = body(span);
+            if (outputs is not null && span.Activity is not null)
+            {
+                span.SetOutputs(outputs(result));
+            }
+
+            return result;
+        }
+        catch (Exception ex)
+        {
+            span.RecordException(ex);
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Links the traces of this scope (this asynchronous flow, until the result is disposed) to a logged model: their
     /// metadata <c>mlflow.modelId</c>, which MLflow's UI shows on the model's page — what Python's
     /// <c>mlflow.set_active_model</c> does, scoped. The trace already under way (the request's span, when the host traces
