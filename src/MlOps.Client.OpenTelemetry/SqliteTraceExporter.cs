@@ -15,7 +15,7 @@ namespace MlOps.Client.OpenTelemetry;
 /// spans go into the file's MLflow 3 tables as MLflow's server stores the spans it receives, then the infos of the traces
 /// whose root the batch held (<see cref="SqliteTrackingStore.LogSpansAsync"/>, <see cref="SqliteTrackingStore.StartTraceAsync"/>),
 /// so that Python MLflow 3 opening the file finds the traces. A file created here has MLflow 3's schema; a file in MLflow
-/// 2.22's is refused with what to do (said once, batches counted as failed).
+/// 2.22's (made for runs) is upgraded first, as MLflow 3 upgrades it when it opens it (said once).
 /// </summary>
 internal sealed partial class SqliteTraceExporter : BaseExporter<Activity>
 {
@@ -52,6 +52,12 @@ internal sealed partial class SqliteTraceExporter : BaseExporter<Activity>
         {
             // OpenTelemetry's exporter API is synchronous, and so is SQLite's work: the store's calls complete here.
             var store = _store ??= SqliteTrackingStore.Open(_uri, SqliteSchema.Mlflow3);
+            if (!store.SupportsTraces && store.UpgradeToMlflow3())
+            {
+                // A file made for runs in MLflow 2.22's schema: upgraded as MLflow 3 upgrades it when it opens it.
+                Log.Upgraded(_logger, _uri);
+            }
+
             var experiment = _experimentId ??= Tracking.ExperimentChoice.ResolveAsync(
                 _options.ExperimentId, _options.ExperimentName,
                 async (name, ct) => (await store.FindExperimentByNameAsync(name, ct).ConfigureAwait(false))?.ExperimentId,
@@ -187,6 +193,9 @@ internal sealed partial class SqliteTraceExporter : BaseExporter<Activity>
     {
         [LoggerMessage(EventId = 7004, Level = LogLevel.Warning, Message = "MLflow tracing: a batch of {Spans} spans could not be written to {Uri} ({Reason}); its spans are dropped and counted (MlflowTraceExporterOptions.Statistics.SpansFailed). Said once until a batch is written.")]
         public static partial void WriteFailed(ILogger logger, long spans, string uri, string reason);
+
+        [LoggerMessage(EventId = 7006, Level = LogLevel.Information, Message = "MLflow tracing: {Uri} was in MLflow 2.22's schema; it is upgraded to MLflow 3's (as MLflow 3 does when it opens it) to hold traces. MLflow 2.x no longer opens it.")]
+        public static partial void Upgraded(ILogger logger, string uri);
 
         [LoggerMessage(EventId = 7005, Level = LogLevel.Information, Message = "MLflow tracing: spans are written to the embedded store again.")]
         public static partial void Recovered(ILogger logger);

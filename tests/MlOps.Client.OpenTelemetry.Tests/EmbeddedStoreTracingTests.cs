@@ -13,8 +13,8 @@ namespace MlOps.Client.OpenTelemetry.Tests;
 /// <summary>
 /// AddMlflowExporter with an embedded store (<c>sqlite:///…</c>): a 3-level trace made in a run lands in the file's
 /// MLflow 3 tables as MLflow's server stores the spans it receives — spans with their content, the trace's info, state,
-/// previews, token usage, run and tags — and reads back with its tree; a file in MLflow 2.22's schema is refused, counted
-/// and said once. With MLOPS_MLFLOW_PYTHON (a Python with mlflow 3), Python's own client reads the same file.
+/// previews, token usage, run and tags — and reads back with its tree; a file in MLflow 2.22's schema (made for runs) is
+/// upgraded first, as MLflow 3 upgrades it. With MLOPS_MLFLOW_PYTHON (a Python with mlflow 3), Python's own client reads the same file.
 /// </summary>
 public sealed class EmbeddedStoreTracingTests : IDisposable
 {
@@ -112,16 +112,16 @@ public sealed class EmbeddedStoreTracingTests : IDisposable
     }
 
     [Fact]
-    public async Task A_file_in_mlflow_2_schema_is_refused_counted_and_left_as_it_is()
+    public async Task A_file_made_for_runs_in_mlflow_2_schema_is_upgraded_as_mlflow_3_does_and_keeps_the_trace()
     {
-        await using var store = SqliteTrackingStore.Open(Uri); // MLflow 2.22's schema, the default for runs
+        await using var store = SqliteTrackingStore.Open(Uri); // the Tracker's default: MLflow 2.22's schema
         Assert.False(store.SupportsTraces);
-        var (_, _, options) = TraceInRun(store);
-        Assert.Equal((0L, 3L), (options.Statistics.SpansExported, options.Statistics.SpansFailed));
-        var refused = await Assert.ThrowsAsync<MlflowException>(() => store.LogSpansAsync("0", []));
-        Assert.Contains("MLflow 2.22's schema", refused.Message, StringComparison.Ordinal);
-        Assert.Contains("SqliteSchema.Mlflow3", refused.Message, StringComparison.Ordinal);
-        Assert.Equal("0584bdc529eb", store.SchemaVersion); // never altered
+        var (traceId, runId, options) = TraceInRun(store);
+        Assert.Equal((3L, 0L, 1L), (options.Statistics.SpansExported, options.Statistics.SpansFailed, options.Statistics.TracesWritten));
+        await using var reopened = SqliteTrackingStore.Open(Uri);
+        Assert.Equal("bf29a5ff90ea", reopened.SchemaVersion);
+        Assert.Equal(runId, (await reopened.GetTraceAsync(traceId)).Info.SourceRunId);
+        Assert.Equal("traced", (await reopened.GetRunAsync(runId, default)).Info.RunName); // the run the Tracker wrote before the upgrade
     }
 
     [Fact]
@@ -149,7 +149,7 @@ public sealed class EmbeddedStoreTracingTests : IDisposable
     public async Task Python_mlflow_3_reads_the_trace_from_the_file()
     {
         string traceId, runId;
-        await using (var store = SqliteTrackingStore.Open(Uri, SqliteSchema.Mlflow3))
+        await using (var store = SqliteTrackingStore.Open(Uri)) // MLflow 2.22's schema, upgraded by the exporter: Python must open it as it is
         {
             (traceId, runId, _) = TraceInRun(store);
         }

@@ -135,4 +135,92 @@ public sealed class SqliteTraceStoreTests : IDisposable
         var bad = await Assert.ThrowsAsync<MlflowException>(() => store.SearchTracesAsync(["0"], "trace.colour = 'red'"));
         Assert.Contains("Invalid attribute key 'colour'", bad.Message, StringComparison.Ordinal);
     }
+
+    /// <summary>Every table's columns (name, type, not null, default, key) and every index's columns, in a comparable text.</summary>
+    private static SortedDictionary<string, string> SchemaOf(string path)
+    {
+        var schema = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        using var db = new SqliteConnection("Data Source=" + path);
+        db.Open();
+        var tables = new List<string>();
+        using (var cmd = db.CreateCommand())
+        {
+            cmd.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name";
+            using var reader = cmd.ExecuteReader();
+            while (reader.Read())
+            {
+                tables.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (var table in tables)
+        {
+            var columns = new List<string>();
+            using (var cmd = db.CreateCommand())
+            {
+                cmd.CommandText = $"SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info('{table}') ORDER BY name";
+                using var reader = cmd.ExecuteReader();
+                while (reader.Read())
+                {
+                    columns.Add($"{reader.GetString(0)} {reader.GetString(1)} nn={reader.GetInt64(2)} d={(reader.IsDBNull(3) ? "" : reader.GetString(3))} pk={reader.GetInt64(4)}");
+                }
+            }
+
+            using (var cmd = db.CreateCommand())
+            {
+                cmd.CommandText = $"SELECT il.name, il.\"unique\", group_concat(ii.name, ',') FROM pragma_index_list('{table}') il JOIN pragma_index_info(il.name) ii GROUP BY il.name ORDER BY il.name";
+                using var reader = cmd.ExecuteReader();
+                while (reader.Read())
+                {
+                    var name = reader.GetString(0);
+                    columns.Add($"index {(name.StartsWith("sqlite_autoindex_", StringComparison.Ordinal) ? "(auto)" : name)} unique={reader.GetInt64(1)} ({reader.GetString(2)})");
+                }
+            }
+
+            schema[table] = string.Join("; ", columns.Order(StringComparer.Ordinal));
+        }
+
+        return schema;
+    }
+
+    [Fact]
+    public async Task A_file_in_mlflow_2_schema_upgrades_to_exactly_mlflow_3s_tables_and_keeps_its_data()
+    {
+        var old = "sqlite:///" + Path.Combine(_dir.FullName, "v2.db");
+        string runId;
+        await using (var v2 = SqliteTrackingStore.Open(old))
+        {
+            var run = await v2.CreateRunAsync("0", new CreateRunOptions { RunName = "before" }, default);
+            runId = run.Info.RunId;
+            await v2.LogBatchAsync(runId, [new Metric("m", 1, 1, 0)], [new Param("p", "1")], [], default);
+            await v2.LogInputsAsync(runId, [new DatasetInput { Dataset = new Dataset { Name = "d", Digest = "x", SourceType = "code", Source = "{}" } }], default);
+            Assert.False(v2.SupportsTraces);
+            Assert.True(await v2.UpgradeToMlflow3Async());
+            Assert.False(await v2.UpgradeToMlflow3Async()); // once
+            Assert.True(v2.SupportsTraces);
+            await v2.LogSpansAsync("0", [Span(RootId, null, 0, 5)]);
+        }
+
+        SqliteConnection.ClearAllPools();
+        await using (var fresh = Open())
+        {
+            Assert.Equal("bf29a5ff90ea", fresh.SchemaVersion);
+        }
+
+        SqliteConnection.ClearAllPools();
+        var upgraded = SchemaOf(Path.Combine(_dir.FullName, "v2.db"));
+        var expected = SchemaOf(Path.Combine(_dir.FullName, "mlflow.db"));
+        Assert.Equal(expected.Keys, upgraded.Keys);
+        foreach (var (table, columns) in expected)
+        {
+            Assert.True(columns == upgraded[table], $"{table}:\n  MLflow 3.6: {columns}\n  upgraded:   {upgraded[table]}");
+        }
+
+        await using var reopened = SqliteTrackingStore.Open(old);
+        Assert.Equal("bf29a5ff90ea", reopened.SchemaVersion);
+        var got = await reopened.GetRunAsync(runId, default);
+        Assert.Equal(("before", 1), (got.Info.RunName, got.Data.Metrics.Count));
+        Assert.Single(got.Inputs.DatasetInputs);
+        Assert.Single((await reopened.GetTraceAsync(TraceId)).Spans);
+    }
 }

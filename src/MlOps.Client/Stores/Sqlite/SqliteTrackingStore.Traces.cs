@@ -127,6 +127,88 @@ public sealed partial class SqliteTrackingStore
         }, cancellationToken);
     }
 
+    /// <summary>
+    /// Upgrades a file in MLflow 2.22's schema (alembic <c>0584bdc529eb</c>) to MLflow 3.5–3.6's (<c>bf29a5ff90ea</c>), as
+    /// MLflow 3's migrations do when Python MLflow 3 opens it (they only add tables, indexes and columns and widen one
+    /// column): afterwards the file holds traces, and MLflow 2.x no longer opens it. One transaction; a file already in
+    /// MLflow 3's schema is left as it is.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels before the upgrade.</param>
+    /// <returns>Whether the file was upgraded now.</returns>
+    /// <exception cref="MlflowException">The file is at another alembic revision this store does not know how to upgrade.</exception>
+    public Task<bool> UpgradeToMlflow3Async(CancellationToken cancellationToken = default) => WithLockAsync(UpgradeToMlflow3, cancellationToken);
+
+    /// <summary>The synchronous body of <see cref="UpgradeToMlflow3Async"/>.</summary>
+    internal bool UpgradeToMlflow3()
+    {
+        using var tx = _connection.BeginTransaction(deferred: false);
+        var revision = Scalar<string>(_connection, tx, "SELECT version_num FROM alembic_version LIMIT 1");
+        if (Scalar<long>(_connection, tx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'spans'") > 0)
+        {
+            _hasTraceTables = true;
+            return false;
+        }
+
+        if (revision != SchemaRevision)
+        {
+            throw new MlflowException(400, MlflowErrorCodes.InvalidState,
+                $"The SQLite file {DatabasePath} is at alembic revision {revision}, which this store cannot upgrade to MLflow 3's schema: upgrade it with Python MLflow 3 ('mlflow db upgrade sqlite:///…').");
+        }
+
+        var existing = new HashSet<string>(StringComparer.Ordinal);
+        using (var cmd = Command(tx, "SELECT name FROM sqlite_master WHERE type = 'table'"))
+        using (var reader = cmd.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                existing.Add(reader.GetString(0));
+            }
+        }
+
+        // The tables (and their indexes) MLflow 3 added, as its migrations create them: the statements of its fresh schema.
+        using var stream = typeof(SqliteTrackingStore).Assembly.GetManifestResourceStream("MlOps.Client.Stores.Sqlite.mlflow-schema-" + TraceSchemaRevision + ".sql")!;
+        using var text = new StreamReader(stream, Encoding.UTF8);
+        var statements = text.ReadToEnd().Split(";\n", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var statement in statements.Select(s => string.Join('\n', s.Split('\n').Where(l => !l.StartsWith("--", StringComparison.Ordinal))).Trim()))
+        {
+            var table = TableOf(statement);
+            if (table is not null && !existing.Contains(table))
+            {
+                Exec(tx, statement);
+            }
+        }
+
+        // The columns and the type MLflow 3 changed (migrations 6953534de441, cbc13b556ace, bda7b8c39065), as alembic does them on SQLite.
+        Exec(tx, "ALTER TABLE inputs ADD COLUMN step BIGINT DEFAULT '0' NOT NULL");
+        Exec(tx, "ALTER TABLE trace_info ADD COLUMN client_request_id VARCHAR(50)");
+        Exec(tx, "ALTER TABLE trace_info ADD COLUMN request_preview VARCHAR(1000)");
+        Exec(tx, "ALTER TABLE trace_info ADD COLUMN response_preview VARCHAR(1000)");
+        Exec(tx, """
+            CREATE TABLE _alembic_tmp_model_version_tags (
+            	"key" VARCHAR(250) NOT NULL, 
+            	value TEXT, 
+            	name VARCHAR(256) NOT NULL, 
+            	version INTEGER NOT NULL, 
+            	CONSTRAINT model_version_tag_pk PRIMARY KEY ("key", name, version), 
+            	FOREIGN KEY(name, version) REFERENCES model_versions (name, version) ON UPDATE CASCADE
+            )
+            """);
+        Exec(tx, "INSERT INTO _alembic_tmp_model_version_tags (\"key\", value, name, version) SELECT \"key\", value, name, version FROM model_version_tags");
+        Exec(tx, "DROP TABLE model_version_tags");
+        Exec(tx, "ALTER TABLE _alembic_tmp_model_version_tags RENAME TO model_version_tags");
+        Exec(tx, "UPDATE alembic_version SET version_num = $p0", TraceSchemaRevision);
+        tx.Commit();
+        _hasTraceTables = true;
+        return true;
+    }
+
+    /// <summary>The table a <c>CREATE TABLE</c> or <c>CREATE INDEX … ON</c> statement is about, or <see langword="null"/>.</summary>
+    private static string? TableOf(string statement)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(statement, @"^CREATE (?:TABLE ""?(\w+)""?|(?:UNIQUE )?INDEX \w+ ON ""?(\w+)""?)", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+        return !match.Success ? null : match.Groups[1].Success ? match.Groups[1].Value : match.Groups[2].Value;
+    }
+
     /// <summary>The synchronous body of <see cref="LogSpansAsync"/>, for an exporter's thread (SQLite's work is synchronous).</summary>
     internal void LogSpans(string experimentId, IReadOnlyList<TraceSpan> spans)
     {
@@ -295,8 +377,8 @@ public sealed partial class SqliteTrackingStore
         {
             throw new MlflowException(400, MlflowErrorCodes.InvalidState,
                 $"The SQLite file {DatabasePath} is in MLflow 2.22's schema (alembic {SchemaVersion}), which has no table for spans. " +
-                "Open it once with Python MLflow 3 (it upgrades the file in place; or 'mlflow db upgrade sqlite:///…'), or keep runs and traces in a file " +
-                "created in MLflow 3's schema: SqliteTrackingStore.Open(uri, SqliteSchema.Mlflow3) before anything else opens it (the trace exporter creates a new file so).");
+                "Upgrade it as MLflow 3 does when it opens it (UpgradeToMlflow3Async, which the trace exporter does by itself; MLflow 2.x no longer opens it then), " +
+                "or create new files in MLflow 3's schema: SqliteTrackingStore.Open(uri, SqliteSchema.Mlflow3).");
         }
     }
 
