@@ -73,14 +73,7 @@ internal static class OtlpJsonAttributes
                 continue;
             }
 
-            var length = checked((int)ReadVarint(message, ref position));
-            if (length < 0 || position + length > message.Length)
-            {
-                throw new FormatException("A length past the end of the message.");
-            }
-
-            var body = message.Slice(position, length);
-            position += length;
+            var body = ReadLengthDelimited(message, ref position);
             var child = (level, field) switch
             {
                 (Level.Request, RequestResourceSpans) => Level.ResourceSpans,
@@ -131,14 +124,7 @@ internal static class OtlpJsonAttributes
                 continue;
             }
 
-            var length = checked((int)ReadVarint(keyValue, ref position));
-            if (length < 0 || position + length > keyValue.Length)
-            {
-                throw new FormatException("A length past the end of the message.");
-            }
-
-            var body = keyValue.Slice(position, length);
-            position += length;
+            var body = ReadLengthDelimited(keyValue, ref position);
             switch ((int)(tag >> 3))
             {
                 case KeyValueKey:
@@ -255,6 +241,20 @@ internal static class OtlpJsonAttributes
         WriteVarint(output, ((ulong)field << 3) | WireLength);
         WriteVarint(output, (ulong)body.Length);
         output.Write(body);
+    }
+
+    /// <summary>A length-delimited field's bytes (its length read first).</summary>
+    private static ReadOnlySpan<byte> ReadLengthDelimited(ReadOnlySpan<byte> data, scoped ref int position)
+    {
+        var length = checked((int)ReadVarint(data, ref position));
+        if (length < 0 || position + length > data.Length)
+        {
+            throw new FormatException("A length past the end of the message.");
+        }
+
+        var body = data.Slice(position, length);
+        position += length;
+        return body;
     }
 
     private static ulong ReadVarint(ReadOnlySpan<byte> data, ref int position)

@@ -15,7 +15,12 @@ internal static class LogNumbers
     private static readonly double[] Powers = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 
     /// <summary>Writes <paramref name="value"/> (JSON <c>null</c> when it is not finite).</summary>
-    public static void Write(Utf8JsonWriter json, double value)
+    public static void Write(Utf8JsonWriter json, double value) => Write(json, value, single: false);
+
+    /// <summary>Writes a float32 as the shortest decimal that reads back as it (JSON <c>null</c> when it is not finite).</summary>
+    public static void Write(Utf8JsonWriter json, float value) => Write(json, value, single: true);
+
+    private static void Write(Utf8JsonWriter json, double value, bool single)
     {
         if (!double.IsFinite(value))
         {
@@ -24,31 +29,14 @@ internal static class LogNumbers
         }
 
         Span<byte> text = stackalloc byte[24];
-        var length = ShortDecimal(value, single: false, text);
+        var length = ShortDecimal(value, single, text);
         if (length > 0)
         {
             json.WriteRawValue(text[..length], skipInputValidation: true);
         }
-        else
+        else if (single)
         {
-            json.WriteNumberValue(value);
-        }
-    }
-
-    /// <summary>Writes a float32 as the shortest decimal that reads back as it (JSON <c>null</c> when it is not finite).</summary>
-    public static void Write(Utf8JsonWriter json, float value)
-    {
-        if (!float.IsFinite(value))
-        {
-            json.WriteNullValue();
-            return;
-        }
-
-        Span<byte> text = stackalloc byte[24];
-        var length = ShortDecimal(value, single: true, text);
-        if (length > 0)
-        {
-            json.WriteRawValue(text[..length], skipInputValidation: true);
+            json.WriteNumberValue((float)value);
         }
         else
         {

@@ -88,13 +88,7 @@ public static class MlflowTracing
         using var span = StartSpan(name, spanType, inputs);
         try
         {
-            var result = await body(span).ConfigureAwait(false);
-            if (outputs is not null && span.Activity is not null)
-            {
-                span.SetOutputs(outputs(result));
-            }
-
-            return result;
+            return Outputs(span, await body(span).ConfigureAwait(false), outputs);
         }
         catch (Exception ex)
         {
@@ -117,19 +111,24 @@ public static class MlflowTracing
         using var span = StartSpan(name, spanType, inputs);
         try
         {
-            var result = body(span);
-            if (outputs is not null && span.Activity is not null)
-            {
-                span.SetOutputs(outputs(result));
-            }
-
-            return result;
+            return Outputs(span, body(span), outputs);
         }
         catch (Exception ex)
         {
             span.RecordException(ex);
             throw;
         }
+    }
+
+    /// <summary>Sets the result as the span's outputs (when recorded and asked for) and gives it back.</summary>
+    private static T Outputs<T>(MlflowSpan span, T result, Func<T, JsonNode?>? outputs)
+    {
+        if (outputs is not null && span.Activity is not null)
+        {
+            span.SetOutputs(outputs(result));
+        }
+
+        return result;
     }
 
     /// <summary>

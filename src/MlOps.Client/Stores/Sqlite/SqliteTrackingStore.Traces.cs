@@ -168,8 +168,9 @@ public sealed partial class SqliteTrackingStore
         // The tables (and their indexes) MLflow 3 added, as its migrations create them: the statements of its fresh schema.
         using var stream = typeof(SqliteTrackingStore).Assembly.GetManifestResourceStream("MlOps.Client.Stores.Sqlite.mlflow-schema-" + TraceSchemaRevision + ".sql")!;
         using var text = new StreamReader(stream, Encoding.UTF8);
-        var statements = text.ReadToEnd().Split(";\n", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        foreach (var statement in statements.Select(s => string.Join('\n', s.Split('\n').Where(l => !l.StartsWith("--", StringComparison.Ordinal))).Trim()))
+        var statements = text.ReadToEnd().Split(";\n", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(s => string.Join('\n', s.Split('\n').Where(l => !l.StartsWith("--", StringComparison.Ordinal))).Trim()).ToList();
+        foreach (var statement in statements)
         {
             var table = TableOf(statement);
             if (table is not null && !existing.Contains(table))
@@ -178,21 +179,14 @@ public sealed partial class SqliteTrackingStore
             }
         }
 
-        // The columns and the type MLflow 3 changed (migrations 6953534de441, cbc13b556ace, bda7b8c39065), as alembic does them on SQLite.
+        // The columns MLflow 3 added (migrations 6953534de441, cbc13b556ace), as alembic adds them on SQLite.
         Exec(tx, "ALTER TABLE inputs ADD COLUMN step BIGINT DEFAULT '0' NOT NULL");
         Exec(tx, "ALTER TABLE trace_info ADD COLUMN client_request_id VARCHAR(50)");
         Exec(tx, "ALTER TABLE trace_info ADD COLUMN request_preview VARCHAR(1000)");
         Exec(tx, "ALTER TABLE trace_info ADD COLUMN response_preview VARCHAR(1000)");
-        Exec(tx, """
-            CREATE TABLE _alembic_tmp_model_version_tags (
-            	"key" VARCHAR(250) NOT NULL, 
-            	value TEXT, 
-            	name VARCHAR(256) NOT NULL, 
-            	version INTEGER NOT NULL, 
-            	CONSTRAINT model_version_tag_pk PRIMARY KEY ("key", name, version), 
-            	FOREIGN KEY(name, version) REFERENCES model_versions (name, version) ON UPDATE CASCADE
-            )
-            """);
+        // bda7b8c39065 widens model_version_tags.value to TEXT: alembic's batch mode on SQLite copies the table into MLflow 3's definition.
+        var tags = statements.Single(s => s.StartsWith("CREATE TABLE \"model_version_tags\"", StringComparison.Ordinal));
+        Exec(tx, "CREATE TABLE _alembic_tmp_model_version_tags" + tags["CREATE TABLE \"model_version_tags\"".Length..]);
         Exec(tx, "INSERT INTO _alembic_tmp_model_version_tags (\"key\", value, name, version) SELECT \"key\", value, name, version FROM model_version_tags");
         Exec(tx, "DROP TABLE model_version_tags");
         Exec(tx, "ALTER TABLE _alembic_tmp_model_version_tags RENAME TO model_version_tags");
