@@ -15,10 +15,10 @@ public sealed partial class SqliteTrackingStore
 {
     private const string SpansLocationTag = "mlflow.trace.spansLocation";
     private const string ArtifactLocationTag = "mlflow.artifactLocation";
-    private bool? _hasTraceTables;
+    private bool _hasTraceTables; // once true, for good; asked again while false (another process may upgrade the file)
 
     /// <summary>Whether the file holds MLflow 3's trace tables (a file in MLflow 2.22's schema does not).</summary>
-    public bool SupportsTraces => _hasTraceTables ??= Scalar<long>(_connection, null, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'spans'") > 0;
+    public bool SupportsTraces => _hasTraceTables || (_hasTraceTables = Scalar<long>(_connection, null, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'spans'") > 0);
 
     /// <summary>
     /// Writes spans as MLflow's SQL store does with the spans its OTLP endpoint receives (<c>log_spans</c>): a trace not
