@@ -155,9 +155,7 @@ public sealed class EmbeddedStoreTracingTests : IDisposable
         }
 
         SqliteConnection.ClearAllPools();
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("MLOPS_MLFLOW_PYTHON")!) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir.FullName };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add($$"""
+        var lastLine = await PythonScript.RunAsync(Environment.GetEnvironmentVariable("MLOPS_MLFLOW_PYTHON")!, $$"""
             import json, mlflow
             c = mlflow.MlflowClient("{{Uri}}")
             t = c.get_trace("{{traceId}}")
@@ -166,13 +164,8 @@ public sealed class EmbeddedStoreTracingTests : IDisposable
             print(json.dumps({"run": t.info.trace_metadata.get("mlflow.sourceRun"), "state": str(t.info.state), "found": found,
               "tokens": t.info.token_usage, "preview": t.info.request_preview,
               "spans": [[s.name, s.span_type, s.parent_id is None, s.inputs, s.outputs] for s in t.data.spans]}))
-            """);
-        using var process = Process.Start(start)!;
-        var output = await process.StandardOutput.ReadToEndAsync();
-        var error = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
-        Assert.True(process.ExitCode == 0, error);
-        var seen = JsonNode.Parse(output.Trim().Split('\n')[^1])!;
+            """, _dir.FullName);
+        var seen = JsonNode.Parse(lastLine)!;
         Assert.Equal(runId, seen["run"]!.GetValue<string>());
         Assert.Contains("OK", seen["state"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal(traceId, Assert.Single(seen["found"]!.AsArray())!.GetValue<string>());

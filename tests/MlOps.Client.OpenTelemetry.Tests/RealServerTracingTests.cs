@@ -70,9 +70,7 @@ public sealed class RealServerTracingTests
 
         if (Environment.GetEnvironmentVariable("MLOPS_MLFLOW_PYTHON") is { Length: > 0 } python)
         {
-            var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
-            start.ArgumentList.Add("-c");
-            start.ArgumentList.Add($$"""
+            var lastLine = await PythonScript.RunAsync(python, $$"""
                 import json, mlflow
                 t = mlflow.MlflowClient("{{uri}}").get_trace("{{traceId}}")
                 # Inputs and outputs as Python's own spans have them: objects as dicts, lists as lists (not JSON text).
@@ -80,12 +78,7 @@ public sealed class RealServerTracingTests
                   "spans": [[s.name, s.span_type, s.parent_id is None, s.inputs, s.outputs, s.get_attribute("mlflow.chat.tokenUsage"),
                              type(s.inputs).__name__, type(s.outputs).__name__] for s in t.data.spans]}))
                 """);
-            using var process = Process.Start(start)!;
-            var output = await process.StandardOutput.ReadToEndAsync();
-            var error = await process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
-            Assert.True(process.ExitCode == 0, error);
-            var seen = JsonNode.Parse(output.Trim().Split('\n')[^1])!;
+            var seen = JsonNode.Parse(lastLine)!;
             Assert.Equal(runId, seen["run"]!.GetValue<string>());
             var spans = seen["spans"]!.AsArray().ToDictionary(s => s![0]!.GetValue<string>(), s => s!.AsArray());
             Assert.Equal("AGENT", spans["agent"][1]!.GetValue<string>());
@@ -130,19 +123,12 @@ public sealed class RealServerModelLinkTests
         if (Environment.GetEnvironmentVariable("MLOPS_MLFLOW_PYTHON") is { Length: > 0 } python)
         {
             // Python's own way to ask: search_traces(model_id=...).
-            var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
-            start.ArgumentList.Add("-c");
-            start.ArgumentList.Add($$"""
+            var lastLine = await PythonScript.RunAsync(python, $$"""
                 import mlflow
                 mlflow.set_tracking_uri("{{uri}}")
                 print([t.info.trace_id for t in mlflow.search_traces(locations=["{{experimentId}}"], model_id="{{model.ModelId}}", return_type="list")])
                 """);
-            using var process = Process.Start(start)!;
-            var output = await process.StandardOutput.ReadToEndAsync();
-            var error = await process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
-            Assert.True(process.ExitCode == 0, error);
-            Assert.Equal($"['{traceId}']", output.Trim().Split('\n')[^1]);
+            Assert.Equal($"['{traceId}']", lastLine);
         }
     }
 }
