@@ -66,7 +66,7 @@ internal sealed partial class SqliteTraceExporter : BaseExporter<Activity>
             _options.Statistics.Exported(spans.Count);
             foreach (var info in infos)
             {
-                store.StartTrace(ToInfo(info, experiment));
+                store.StartTrace(TraceConversions.ToEntity(info with { TraceLocation = TraceLocationWire.Experiment(experiment) })); // the REST path's own conversion
                 _options.Statistics.TraceWritten();
             }
 
@@ -175,19 +175,6 @@ internal sealed partial class SqliteTraceExporter : BaseExporter<Activity>
             return null;
         }
     }
-
-    private static TraceInfo ToInfo(TraceInfoWire wire, string experimentId) => new()
-    {
-        TraceId = wire.TraceId ?? "",
-        ExperimentId = experimentId,
-        RequestTime = wire.RequestTime is { } time ? DateTimeOffset.Parse(time, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal) : null,
-        ExecutionDuration = wire.ExecutionDuration is { } duration ? TimeSpan.FromSeconds(double.Parse(duration.TrimEnd('s'), CultureInfo.InvariantCulture)) : null,
-        State = wire.State ?? "OK",
-        Metadata = wire.TraceMetadata ?? [],
-        Tags = wire.Tags ?? [],
-        RequestPreview = wire.RequestPreview,
-        ResponsePreview = wire.ResponsePreview,
-    };
 
     private static partial class Log
     {
