@@ -468,7 +468,9 @@ public sealed class Booster : IDisposable, INativeOwner
                 // numpy's __array_interface__ (version 3): XGBoost reads the pinned values during the call.
                 var array = string.Create(CultureInfo.InvariantCulture,
                     $"{{\"data\": [{(nint)p}, true], \"shape\": [{rows}, {columns}], \"typestr\": \"<f4\", \"version\": 3}}");
-                XGBoostLibrary.Check(NativeMethods.XGBoosterPredictFromDense(self.Handle, array, config, 0, out var shape, out var dimension, out var result), "XGBoosterPredictFromDense");
+                var proxy = ThreadProxy();
+                XGBoostLibrary.Check(NativeMethods.XGBoosterPredictFromDense(self.Handle, array, config, proxy?.DangerousGetHandle() ?? 0, out var shape, out var dimension, out var result), "XGBoosterPredictFromDense");
+                GC.KeepAlive(proxy);
                 return CopyPrediction(shape, dimension, result);
             }
         }
@@ -477,6 +479,37 @@ public sealed class Booster : IDisposable, INativeOwner
             _gate.ExitReadLock();
         }
     }
+
+    /// <summary>
+    /// This thread's proxy DMatrix for <see cref="InplacePredict"/>, made once (<c>XGProxyDMatrixCreate</c>) and freed with the
+    /// thread (its handle's finalizer); <see langword="null"/> when the library has none (XGBoost then makes one per call).
+    /// Without it every in-place prediction builds a new proxy, whose context reads the cgroup CPU quota files
+    /// (<c>GetCfsCPUCount</c>: two file opens per call, XGBoost 1.7 to 3.x) — a seventh of a 1-row scoring request's CPU.
+    /// The proxy only points at the data during a call, and one thread makes one call at a time.
+    /// </summary>
+    private static SafeDMatrixHandle? ThreadProxy()
+    {
+        if (t_proxy is { IsInvalid: false } proxy || s_noProxy)
+        {
+            return t_proxy;
+        }
+
+        try
+        {
+            XGBoostLibrary.Check(NativeMethods.XGProxyDMatrixCreate(out proxy), "XGProxyDMatrixCreate");
+            return t_proxy = proxy;
+        }
+        catch (Exception ex) when (ex is EntryPointNotFoundException or XGBoostException)
+        {
+            s_noProxy = true;
+            return null;
+        }
+    }
+
+    [ThreadStatic]
+    private static SafeDMatrixHandle? t_proxy;
+
+    private static bool s_noProxy;
 
     /// <summary>Copies XGBoost's result: it lives in a thread-local buffer of XGBoost, overwritten by the next call on this thread.</summary>
     private static unsafe Prediction CopyPrediction(ulong* shape, ulong dimension, float* result)

@@ -10,10 +10,16 @@ using MlOps.Client.Benchmarks;
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- system-metrics [samples]   (the sampler's CPU per sample)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- artifacts S3_ENDPOINT [MiB] [rounds] [python]   (S3ArtifactRepository vs boto3, same run)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- tracing [spans] [rounds]   (AddMlflowExporter vs OpenTelemetry's OTLP exporter alone, same run)
+// dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- scoring-anchor MODEL_FILE [ROWS_FILE] [seconds]   (XGBoost's in-place predict in-process: the 100-row scoring limit)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- --filter '*HotPath*'
 if (args.Length > 0 && args[0] == "tracing")
 {
     return await TracingHarness.RunAsync(args);
+}
+
+if (args.Length > 0 && args[0] == "scoring-anchor")
+{
+    return ScoringAnchorHarness.Run(args);
 }
 
 if (args.Length > 0 && args[0] == "ceiling")

@@ -69,6 +69,50 @@ public sealed class DataFormatsTests
     }
 
     [XGBoostFact]
+    public async Task Inplace_predictions_that_share_a_threads_proxy_matrix_each_get_their_own_rows()
+    {
+        // One proxy DMatrix per thread serves every in-place prediction of that thread, whatever the booster, the row
+        // count or the width: each answer must still be the DMatrix prediction of its own rows.
+        var (x4, y4) = TestData.Binary(120, 4, 21);
+        var (x6, y6) = TestData.Binary(90, 6, 22);
+        using var train4 = new DMatrix(x4, y4);
+        using var train6 = new DMatrix(x6, y6);
+        using var model4 = XGBoost.Train(TestData.BinaryParams(), train4, numBoostRound: 4);
+        using var model6 = XGBoost.Train(TestData.BinaryParams(), train6, numBoostRound: 4);
+        var expected4 = model4.Predict(train4);
+        var expected6 = model6.Predict(train6);
+        var flat4 = x4.SelectMany(r => r).ToArray();
+        var flat6 = x6.SelectMany(r => r).ToArray();
+
+        void Check(int i)
+        {
+            var rows = 1 + (i * 7 % 90);
+            if (i % 2 == 0)
+            {
+                Assert.Equal(expected4.AsSpan(0, rows).ToArray(), model4.InplacePredict(flat4.AsSpan(0, rows * 4), rows, 4).Values);
+            }
+            else
+            {
+                Assert.Equal(expected6.AsSpan(0, rows).ToArray(), model6.InplacePredict(flat6.AsSpan(0, rows * 6), rows, 6).Values);
+            }
+        }
+
+        for (var i = 0; i < 40; i++)
+        {
+            Check(i); // one thread, alternating models and sizes
+        }
+
+        // Several threads at once, each with its own proxy.
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(t => Task.Run(() =>
+        {
+            for (var i = 0; i < 200; i++)
+            {
+                Check(i + t);
+            }
+        }))).WaitAsync(TimeSpan.FromMinutes(2));
+    }
+
+    [XGBoostFact]
     public void Estimators_predict_inplace_with_the_boosters_answer()
     {
         var (x, y) = TestData.Binary(200, 4, 13);

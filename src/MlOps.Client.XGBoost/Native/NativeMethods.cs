@@ -90,6 +90,10 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName)]
     internal static partial int XGBoosterPredictFromDMatrix(SafeBoosterHandle handle, SafeDMatrixHandle dmat, [MarshalAs(UnmanagedType.LPUTF8Str)] string config, out ulong* shape, out ulong dimension, out float* result);
 
+    /// <summary>An empty proxy DMatrix: what <see cref="XGBoosterPredictFromDense"/> points at a caller's data (XGBoost ≥ 1.5).</summary>
+    [LibraryImport(LibraryName)]
+    internal static partial int XGProxyDMatrixCreate(out SafeDMatrixHandle handle);
+
     [LibraryImport(LibraryName)]
     internal static partial int XGBoosterPredictFromDense(SafeBoosterHandle handle, [MarshalAs(UnmanagedType.LPUTF8Str)] string arrayInterface, [MarshalAs(UnmanagedType.LPUTF8Str)] string config, nint proxy, out ulong* shape, out ulong dimension, out float* result);
 
