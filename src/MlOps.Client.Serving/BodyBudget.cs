@@ -46,7 +46,7 @@ internal sealed class BodyBudget(long capacity, TimeProvider time)
     public async ValueTask<Lease?> ReserveAsync(long bytes, TimeSpan wait, CancellationToken cancellationToken)
     {
         bytes = Math.Clamp(bytes, 0, capacity);
-        using var timeout = NewTimeout(wait); // before anything is queued: an invalid wait throws with nothing to undo
+        CheckWait(wait); // before anything is queued: an invalid wait throws with nothing to undo
         Waiter waiter;
         lock (_gate)
         {
@@ -59,6 +59,7 @@ internal sealed class BodyBudget(long capacity, TimeProvider time)
             waiter.Node = _waiters.AddLast(waiter);
         }
 
+        using var timeout = NewTimeout(wait); // only for a body that waits: no timer per request
         return await WaitAsync(waiter, _waiters, timeout, cancellationToken).ConfigureAwait(false) ? waiter.Lease : null;
     }
 
@@ -89,10 +90,15 @@ internal sealed class BodyBudget(long capacity, TimeProvider time)
         }
     }
 
-    private CancellationTokenSource? NewTimeout(TimeSpan wait) => wait == Timeout.InfiniteTimeSpan ? null
-        : wait < TimeSpan.Zero || wait.TotalMilliseconds > int.MaxValue
-            ? throw new ArgumentOutOfRangeException(nameof(wait), wait, "The wait for room in the body budget is between 0 and 24 days, or infinite.")
-            : new CancellationTokenSource(wait, time);
+    private static void CheckWait(TimeSpan wait)
+    {
+        if (wait != Timeout.InfiniteTimeSpan && (wait < TimeSpan.Zero || wait.TotalMilliseconds > int.MaxValue))
+        {
+            throw new ArgumentOutOfRangeException(nameof(wait), wait, "The wait for room in the body budget is between 0 and 24 days, or infinite.");
+        }
+    }
+
+    private CancellationTokenSource? NewTimeout(TimeSpan wait) => wait == Timeout.InfiniteTimeSpan ? null : new CancellationTokenSource(wait, time);
 
     private async ValueTask<bool> WaitAsync(Waiter waiter, LinkedList<Waiter> line, CancellationTokenSource? timeoutSource, CancellationToken cancellationToken)
     {
@@ -193,7 +199,7 @@ internal sealed class BodyBudget(long capacity, TimeProvider time)
         public async ValueTask<bool> GrowAsync(long more, TimeSpan wait, CancellationToken cancellationToken)
         {
             more = Math.Max(0, more);
-            using var timeout = budget.NewTimeout(wait);
+            CheckWait(wait);
             Waiter waiter;
             lock (budget._gate)
             {
@@ -209,6 +215,7 @@ internal sealed class BodyBudget(long capacity, TimeProvider time)
                 waiter.Node = budget._growers.AddLast(waiter);
             }
 
+            using var timeout = budget.NewTimeout(wait);
             return await budget.WaitAsync(waiter, budget._growers, timeout, cancellationToken).ConfigureAwait(false);
         }
 

@@ -117,13 +117,14 @@ public static class ScoringEndpoints
                 limit.MaxRequestBodySize = options.MaxRequestBodyBytes;
             }
 
-            var tooLarge = new ScoringError(413, "BAD_REQUEST", $"The request body is larger than {options.MaxRequestBodyBytes} bytes (ScoringOptions.MaxRequestBodyBytes).");
-            var busy = new ScoringError(503, "TEMPORARILY_UNAVAILABLE",
+            // The refusals' texts are made only when one is answered (not on every request).
+            ScoringError TooLarge() => new(413, "BAD_REQUEST", $"The request body is larger than {options.MaxRequestBodyBytes} bytes (ScoringOptions.MaxRequestBodyBytes).");
+            ScoringError Busy() => new(503, "TEMPORARILY_UNAVAILABLE",
                 $"The server holds as many request bodies as it may at once ({budget.Capacity} bytes, ScoringOptions.MaxInFlightBodyBytes) and this one waited {options.InFlightBodyWait.TotalSeconds:0.#} s for room: retry later.");
             var declared = context.Request.ContentLength;
             if (declared > options.MaxRequestBodyBytes)
             {
-                errorCode = await ErrorAsync(context, tooLarge).ConfigureAwait(false); // refused before a byte is read
+                errorCode = await ErrorAsync(context, TooLarge()).ConfigureAwait(false); // refused before a byte is read
                 return;
             }
 
@@ -133,7 +134,7 @@ public static class ScoringEndpoints
             if (lease is null)
             {
                 context.Response.Headers.RetryAfter = "1";
-                errorCode = await ErrorAsync(context, busy).ConfigureAwait(false);
+                errorCode = await ErrorAsync(context, Busy()).ConfigureAwait(false);
                 return;
             }
 
@@ -158,7 +159,7 @@ public static class ScoringEndpoints
                     {
                         if (stream.Length + read > options.MaxRequestBodyBytes)
                         {
-                            errorCode = await ErrorAsync(context, tooLarge).ConfigureAwait(false);
+                            errorCode = await ErrorAsync(context, TooLarge()).ConfigureAwait(false);
                             return;
                         }
 
@@ -169,7 +170,7 @@ public static class ScoringEndpoints
                             if (!await lease.GrowAsync(more, options.InFlightBodyWait, context.RequestAborted).ConfigureAwait(false))
                             {
                                 context.Response.Headers.RetryAfter = "1";
-                                errorCode = await ErrorAsync(context, busy).ConfigureAwait(false);
+                                errorCode = await ErrorAsync(context, Busy()).ConfigureAwait(false);
                                 return;
                             }
                         }
@@ -182,7 +183,7 @@ public static class ScoringEndpoints
             }
             catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
             {
-                errorCode = await ErrorAsync(context, tooLarge).ConfigureAwait(false);
+                errorCode = await ErrorAsync(context, TooLarge()).ConfigureAwait(false);
                 return;
             }
             catch (BadHttpRequestException ex)

@@ -452,7 +452,9 @@ public sealed class Booster : IDisposable, INativeOwner
 
         var missingText = float.IsNaN(missing) ? "NaN" : float.IsPositiveInfinity(missing) ? "Infinity" : float.IsNegativeInfinity(missing) ? "-Infinity"
             : missing.ToString("R", CultureInfo.InvariantCulture);
-        var config = options.ToConfig()[..^1] + ", \"missing\": " + missingText + ", \"cache_id\": 0}";
+        var config = ReferenceEquals(options, PredictionOptions.Default) && float.IsNaN(missing)
+            ? DefaultInplaceConfig // the serving path's: made once
+            : options.ToConfig()[..^1] + ", \"missing\": " + missingText + ", \"cache_id\": 0}";
         using var self = Lease();
         _gate.EnterReadLock();
         try
@@ -505,6 +507,8 @@ public sealed class Booster : IDisposable, INativeOwner
             return null;
         }
     }
+
+    private static readonly string DefaultInplaceConfig = PredictionOptions.Default.ToConfig()[..^1] + ", \"missing\": NaN, \"cache_id\": 0}";
 
     [ThreadStatic]
     private static SafeDMatrixHandle? t_proxy;

@@ -124,9 +124,17 @@ public sealed class InputSchemaTests
     [Fact]
     public void An_inputs_dictionary_of_columns_is_a_named_frame()
     {
-        var (input, error) = Enforce("""{"inputs": {"a": [1, 2], "b": [3, 4], "c": [5, 6]}}""");
+        var (input, error) = Enforce("""{"inputs": {"c": [5, 6], "a": [1, 2], "b": [3, 4]}}""");
         Assert.Null(error);
-        Assert.Equal([5.0, 6.0], input!.Column("c")!.Select(c => c.Number));
+        Assert.Equal(2, input!.Rows);
+        Assert.Equal([1.0, 2.0], input.Column("a")!.Select(c => c.Number));
+        Assert.Equal([3.0, 4.0], input.Column("b")!.Select(c => c.Number));
+        Assert.Equal([5.0, 6.0], input.Column("c")!.Select(c => c.Number));
+
+        (input, error) = Enforce("""{"inputs": {"a": 1, "b": 3, "c": 5}}"""); // scalars: one row
+        Assert.Null(error);
+        Assert.Equal(1, input!.Rows);
+        Assert.Equal([1.0, 3.0, 5.0], new[] { "a", "b", "c" }.Select(n => input.Column(n)![0].Number));
     }
 
     [Fact]

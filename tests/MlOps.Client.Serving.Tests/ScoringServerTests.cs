@@ -168,6 +168,45 @@ public sealed class ScoringServerTests : IAsyncLifetime
     }
 
     [XGBoostTheory]
+    [InlineData("""{"instances": [[5.1, 3.5, 1.4, 0.2], [5.1, 3.5]]}""")]
+    [InlineData("""{"inputs": [[5.1, 3.5, 1.4, 0.2], 1.0]}""")]
+    [InlineData("""{"dataframe_split": {"data": [[5.1, 3.5, 1.4, 0.2], [5.1, 3.5, 1.4]]}}""")]
+    public async Task Positional_rows_of_different_widths_are_refused_naming_the_problem(string body)
+    {
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        using var response = await Http.PostAsync("/invocations", content);
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("Invalid input. The rows have different numbers of values.", error["message"]!.GetValue<string>());
+    }
+
+    [XGBoostFact]
+    public async Task Every_table_shape_reads_the_same_rows()
+    {
+        // The same two rows as positional lists, records (keys in another order), split, and
+        // a body whose format key comes twice (the last value counts, as Python's dict keeps it): the same predictions.
+        string[] bodies =
+        [
+            """{"instances": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}""",
+            """{"dataframe_records": [{"a": 5.1, "b": 3.5, "c": 1.4, "d": 0.2}, {"d": 2.3, "c": 5.2, "b": 3.0, "a": 6.7}]}""",
+            """{"dataframe_split": {"columns": ["a", "b", "c", "d"], "data": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}}""",
+            """{"inputs": [[0, 0, 0, 0]], "inputs": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}""",
+        ];
+        var answers = new List<JsonNode>();
+        foreach (var body in bodies)
+        {
+            using var content = new StringContent(body, Encoding.UTF8, "application/json");
+            using var response = await Http.PostAsync("/invocations", content);
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, body + " → " + text);
+            answers.Add(JsonNode.Parse(text)!);
+        }
+
+        Assert.Equal(2, answers[0]["predictions"]!.AsArray().Count);
+        Assert.All(answers, a => Assert.True(JsonNode.DeepEquals(answers[0], a), a.ToJsonString()));
+    }
+
+    [XGBoostTheory]
     [MemberData(nameof(Hostile))]
     public async Task Hostile_bodies_get_a_4xx_with_the_error_JSON_and_the_server_keeps_serving(string contentType, string body)
     {

@@ -80,8 +80,18 @@ internal sealed class XGBoostServing : IServingFlavor
             labels[r] = outputs == 1 ? (row[0] > 0.5f ? 1 : 0) : row.IndexOf(Max(row));
         }
 
-        return new Predictions(input.Rows, [new OutputColumn(null, labels, 1, [.. labels.Select(l => ((int)l).ToString(System.Globalization.CultureInfo.InvariantCulture))], IsClass: true, IsNumericLabel: true)]);
+        var names = new string[input.Rows];
+        for (var r = 0; r < names.Length; r++)
+        {
+            var label = (int)labels[r];
+            names[r] = label < ClassNames.Length ? ClassNames[label] : label.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return new Predictions(input.Rows, [new OutputColumn(null, labels, 1, names, IsClass: true, IsNumericLabel: true)]);
     }
+
+    /// <summary>The classes' names as text, made once (not a string per predicted row).</summary>
+    private static readonly string[] ClassNames = [.. Enumerable.Range(0, 256).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture))];
 
     private static float Max(ReadOnlySpan<float> row)
     {

@@ -104,8 +104,8 @@ internal sealed class InputSchema
     public EnforcedInput? Enforce(InputFrame frame, out ScoringError? error)
     {
         error = null;
-        var rows = frame.Rows.Count;
-        if (rows > 0 && frame.Names is null && frame.Rows.Any(r => r.Length != frame.Rows[0].Length))
+        var rows = frame.RowCount;
+        if (frame.IsRagged)
         {
             error = new ScoringError(400, "BAD_REQUEST", "Invalid input. The rows have different numbers of values.");
             return null;
@@ -118,7 +118,7 @@ internal sealed class InputSchema
             return null;
         }
 
-        var width = frame.Names?.Length ?? (rows > 0 ? frame.Rows[0].Length : 0);
+        var width = frame.Names?.Length ?? (rows > 0 ? frame.Width : 0);
         int[] sources;
         if (IsNamed)
         {
@@ -171,17 +171,18 @@ internal sealed class InputSchema
             var spec = Columns[c];
             var name = spec.Name ?? frame.Names?[sources[c]] ?? sources[c].ToString(CultureInfo.InvariantCulture);
             var column = new Cell[rows];
-            var objectColumn = IsObjectColumn(frame.Rows, sources[c]);
+            var objectColumn = IsObjectColumn(frame, sources[c]);
             for (var r = 0; r < rows; r++)
             {
-                if (frame.IsCsv && IsNamed && CsvProblem(frame.Rows[r][sources[c]], spec, sources[c]) is { } csv)
+                var cell = frame[r, sources[c]];
+                if (frame.IsCsv && IsNamed && CsvProblem(cell, spec, sources[c]) is { } csv)
                 {
                     error = new ScoringError(400, "BAD_REQUEST",
                         $"Failed to parse input as a Pandas DataFrame. Ensure that the input is a valid CSV-formatted Pandas DataFrame produced using the `pandas.DataFrame.to_csv()` method. Error: '{csv}'");
                     return null;
                 }
 
-                if (Cast(frame.Rows[r][sources[c]], spec.ItemType ?? spec.Type, spec.ItemType is not null, objectColumn, out column[r]) is { } problem)
+                if (Cast(cell, spec.ItemType ?? spec.Type, spec.ItemType is not null, objectColumn, out column[r]) is { } problem)
                 {
                     error = new ScoringError(400, "BAD_REQUEST",
                         $"Invalid input. Data is not compatible with model signature. Failed to convert column {name} to type '{spec.PandasType}'. Error: '{problem}'");
@@ -214,12 +215,12 @@ internal sealed class InputSchema
     };
 
     /// <summary>Whether pandas reads the column as <c>object</c> (not numbers): text, booleans, lists, or nothing but nulls.</summary>
-    private static bool IsObjectColumn(List<Cell[]> rows, int column)
+    private static bool IsObjectColumn(InputFrame frame, int column)
     {
         var allNull = true;
-        foreach (var row in rows)
+        for (var r = 0; r < frame.RowCount; r++)
         {
-            var kind = row[column].Kind;
+            var kind = frame[r, column].Kind;
             if (kind is not (CellKind.Integer or CellKind.Float or CellKind.Null))
             {
                 return true;

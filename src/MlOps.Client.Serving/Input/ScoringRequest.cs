@@ -22,6 +22,12 @@ internal static class ScoringRequest
         }
 
         error = null;
+        if (string.Equals(contentType, "application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            // The usual case, without taking the header apart.
+            return System.Text.Unicode.Utf8.IsValid(body.Span) ? ParseJson(body, out error) : InvalidUtf8(body.Span, out error);
+        }
+
         var parts = (contentType ?? "").Split(';').Select(p => p.Trim()).ToArray();
         var mediaType = parts[0].ToLowerInvariant();
         var parameters = parts.Skip(1).Where(p => p.Length > 0).ToList();
@@ -49,13 +55,20 @@ internal static class ScoringRequest
 
         if (!System.Text.Unicode.Utf8.IsValid(body.Span))
         {
-            // Wherever the bad bytes are (a key, a value the model does not use): the whole body is refused, as a text
-            // decoder refuses it, before any of it is read.
-            error = new ScoringError(400, "BAD_REQUEST", $"Invalid input. The request body is not valid UTF-8 (at byte {FirstInvalidUtf8(body.Span)}).");
-            return null;
+            return InvalidUtf8(body.Span, out error);
         }
 
         return mediaType == "text/csv" ? ParseCsv(body.Span, out error) : ParseJson(body, out error);
+    }
+
+    /// <summary>
+    /// Wherever the bad bytes are (a key, a value the model does not use): the whole body is refused, as a text decoder
+    /// refuses it, before any of it is read.
+    /// </summary>
+    private static InputFrame? InvalidUtf8(ReadOnlySpan<byte> body, out ScoringError? error)
+    {
+        error = new ScoringError(400, "BAD_REQUEST", $"Invalid input. The request body is not valid UTF-8 (at byte {FirstInvalidUtf8(body)}).");
+        return null;
     }
 
     private static int FirstInvalidUtf8(ReadOnlySpan<byte> bytes)
@@ -96,8 +109,31 @@ internal static class ScoringRequest
         using (document)
         {
             var root = document.RootElement;
-            // Distinct: a key sent twice is one key, as Python's dict keeps the last.
-            var keys = root.ValueKind == JsonValueKind.Object ? root.EnumerateObject().Select(p => p.Name).Where(FormatKeys.Contains).Distinct().ToList() : [];
+            // A key sent twice is one key with its last value, as Python's dict keeps it; the keys in first-seen order.
+            var keys = new List<string>(1);
+            var value = default(JsonElement);
+            if (root.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var property in root.EnumerateObject())
+                {
+                    var key = FormatKey(property);
+                    if (key is null)
+                    {
+                        continue;
+                    }
+
+                    if (!keys.Contains(key))
+                    {
+                        keys.Add(key);
+                    }
+
+                    if (key == keys[0])
+                    {
+                        value = property.Value;
+                    }
+                }
+            }
+
             if (keys.Count != 1)
             {
                 error = new ScoringError(400, "BAD_REQUEST",
@@ -106,7 +142,6 @@ internal static class ScoringRequest
                 return null;
             }
 
-            var value = root.EnumerateObject().Last(p => p.Name == keys[0]).Value;
             return keys[0] switch
             {
                 "dataframe_split" => Split(value, out error),
@@ -114,6 +149,19 @@ internal static class ScoringRequest
                 _ => Tensor(value, out error),
             };
         }
+    }
+
+    private static string? FormatKey(JsonProperty property)
+    {
+        foreach (var key in FormatKeys)
+        {
+            if (property.NameEquals(key))
+            {
+                return key;
+            }
+        }
+
+        return null;
     }
 
     private static InputFrame? Split(JsonElement split, out ScoringError? error)
@@ -133,22 +181,78 @@ internal static class ScoringRequest
             return null;
         }
 
-        string[]? names = split.TryGetProperty("columns", out var c) && c.ValueKind == JsonValueKind.Array ? [.. c.EnumerateArray().Select(x => x.ToString())] : null;
-        var rows = new List<Cell[]>(data.GetArrayLength());
+        string[]? names = null;
+        if (split.TryGetProperty("columns", out var c) && c.ValueKind == JsonValueKind.Array)
+        {
+            names = new string[c.GetArrayLength()];
+            var i = 0;
+            foreach (var name in c.EnumerateArray())
+            {
+                names[i++] = name.ToString();
+            }
+        }
+
+        if (names is null)
+        {
+            return Positional(data);
+        }
+
+        // Named: every row as wide as the columns, read straight into one array.
+        var count = data.GetArrayLength();
+        var cells = new Cell[count * names.Length];
+        var r = 0;
         foreach (var row in data.EnumerateArray())
         {
-            Cell[] cells = row.ValueKind == JsonValueKind.Array ? [.. row.EnumerateArray().Select(Cell.From)] : [Cell.From(row)];
-            if (names is not null && cells.Length != names.Length)
+            var length = row.ValueKind == JsonValueKind.Array ? row.GetArrayLength() : 1;
+            if (length != names.Length)
             {
                 error = new ScoringError(400, "BAD_REQUEST",
-                    $"Invalid input. dataframe_split row {rows.Count} has {cells.Length} values for {names.Length} columns.");
+                    $"Invalid input. dataframe_split row {r} has {length} values for {names.Length} columns.");
                 return null;
             }
 
-            rows.Add(cells);
+            var at = r * names.Length;
+            if (row.ValueKind != JsonValueKind.Array)
+            {
+                cells[at] = Cell.From(row);
+            }
+            else
+            {
+                foreach (var value in row.EnumerateArray())
+                {
+                    cells[at++] = Cell.From(value);
+                }
+            }
+
+            r++;
         }
 
-        return new InputFrame(names, rows);
+        return new InputFrame(names, cells, count, names.Length);
+    }
+
+    /// <summary>Rows without names (a list of lists, or of scalars: one value per row), which may be ragged.</summary>
+    private static InputFrame Positional(JsonElement data)
+    {
+        var cells = new List<Cell>();
+        var widths = new List<int>(data.GetArrayLength());
+        foreach (var row in data.EnumerateArray())
+        {
+            if (row.ValueKind != JsonValueKind.Array)
+            {
+                cells.Add(Cell.From(row));
+                widths.Add(1);
+                continue;
+            }
+
+            foreach (var value in row.EnumerateArray())
+            {
+                cells.Add(Cell.From(value));
+            }
+
+            widths.Add(row.GetArrayLength());
+        }
+
+        return InputFrame.Positional(cells, widths);
     }
 
     private static InputFrame? Records(JsonElement records, out ScoringError? error)
@@ -180,8 +284,17 @@ internal static class ScoringRequest
             return null;
         }
 
-        var rows = records.EnumerateArray().Select(r => names.Select(n => r.TryGetProperty(n, out var v) ? Cell.From(v) : Cell.Missing).ToArray()).ToList();
-        return new InputFrame(names, rows);
+        var cells = new Cell[count * names.Length];
+        var at = 0;
+        foreach (var record in records.EnumerateArray())
+        {
+            foreach (var name in names)
+            {
+                cells[at++] = record.TryGetProperty(name, out var v) ? Cell.From(v) : Cell.Missing;
+            }
+        }
+
+        return new InputFrame(names, cells, count, names.Length);
     }
 
     /// <summary>How many values a records table may hold however sparse it is (beyond that, at most 4 per value sent).</summary>
@@ -254,8 +367,24 @@ internal static class ScoringRequest
             }
 
             var count = lengths.FirstOrDefault();
-            var rows = Enumerable.Range(0, count).Select(r => columns.Select(c => c.Value.ValueKind == JsonValueKind.Array ? Cell.From(c.Value[r]) : Cell.From(c.Value)).ToArray()).ToList();
-            return new InputFrame([.. columns.Select(c => c.Name)], rows, IsDictionary: true);
+            var cells = new Cell[count * columns.Count];
+            for (var c = 0; c < columns.Count; c++)
+            {
+                var column = columns[c].Value;
+                var r = 0;
+                if (column.ValueKind != JsonValueKind.Array)
+                {
+                    cells[c] = Cell.From(column); // a scalar: one row
+                    continue;
+                }
+
+                foreach (var item in column.EnumerateArray())
+                {
+                    cells[(r++ * columns.Count) + c] = Cell.From(item);
+                }
+            }
+
+            return new InputFrame([.. columns.Select(c => c.Name)], cells, count, columns.Count, IsDictionary: true);
         }
 
         if (value.ValueKind != JsonValueKind.Array)
@@ -269,8 +398,7 @@ internal static class ScoringRequest
             return FromRecords(value, out error);
         }
 
-        var positional = value.EnumerateArray().Select(r => r.ValueKind == JsonValueKind.Array ? r.EnumerateArray().Select(Cell.From).ToArray() : [Cell.From(r)]).ToList();
-        return new InputFrame(null, positional);
+        return Positional(value);
     }
 
     /// <summary>
@@ -311,19 +439,24 @@ internal static class ScoringRequest
             || lines[0].Select((f, i) => f == i.ToString(System.Globalization.CultureInfo.InvariantCulture)).All(same => same);
         var names = hasHeader ? lines[0] : null;
         var width = lines[0].Length;
-        var rows = new List<Cell[]>(lines.Count);
-        foreach (var line in lines.Skip(hasHeader ? 1 : 0))
+        var count = lines.Count - (hasHeader ? 1 : 0);
+        var cells = new Cell[count * width];
+        for (var r = 0; r < count; r++)
         {
+            var line = lines[r + (hasHeader ? 1 : 0)];
             if (line.Length != width)
             {
                 error = new ScoringError(400, "BAD_REQUEST",
-                    $"Failed to parse input as a Pandas DataFrame. Ensure that the input is a valid CSV-formatted Pandas DataFrame produced using the `pandas.DataFrame.to_csv()` method. Error: 'Error tokenizing data. Expected {width} fields in line {rows.Count + (hasHeader ? 2 : 1)}, saw {line.Length}'");
+                    $"Failed to parse input as a Pandas DataFrame. Ensure that the input is a valid CSV-formatted Pandas DataFrame produced using the `pandas.DataFrame.to_csv()` method. Error: 'Error tokenizing data. Expected {width} fields in line {r + (hasHeader ? 2 : 1)}, saw {line.Length}'");
                 return null;
             }
 
-            rows.Add([.. line.Select(Cell.FromCsv)]);
+            for (var c = 0; c < width; c++)
+            {
+                cells[(r * width) + c] = Cell.FromCsv(line[c]);
+            }
         }
 
-        return new InputFrame(names, rows, IsCsv: true);
+        return new InputFrame(names, cells, count, width, IsCsv: true);
     }
 }
