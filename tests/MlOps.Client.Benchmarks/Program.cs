@@ -10,6 +10,7 @@ using MlOps.Client.Benchmarks;
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- system-metrics [samples]   (the sampler's CPU per sample)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- artifacts S3_ENDPOINT [MiB] [rounds] [python]   (S3ArtifactRepository vs boto3, same run)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- tracing [spans] [rounds]   (AddMlflowExporter vs OpenTelemetry's OTLP exporter alone, same run)
+// dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- sqlite [rounds]   (the embedded store's ingest against SQLite's own prepared insert, same run)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- scoring-anchor MODEL_FILE [ROWS_FILE] [seconds]   (XGBoost's in-place predict in-process: the 100-row scoring limit)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- --filter '*HotPath*'
 if (args.Length > 0 && args[0] == "tracing")
@@ -49,7 +50,7 @@ if (args.Length > 0 && args[0] == "xgboost-memory")
 
 if (args.Length > 0 && args[0] == "sqlite")
 {
-    return await ThroughputHarness.SqliteIngestAsync();
+    return await ThroughputHarness.SqliteIngestAsync(args);
 }
 
 if (args.Length > 0 && args[0] == "system-metrics")

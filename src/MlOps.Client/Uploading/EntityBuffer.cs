@@ -104,7 +104,8 @@ internal sealed class EntityBuffer : IDisposable
         return AddResult.AddedAfterWait;
     }
 
-    private bool TryAdd(ref PendingEntity entity)
+    /// <summary>Adds <paramref name="entity"/> when the ring has room (lock-free, one CAS); <see langword="false"/> when full.</summary>
+    public bool TryAdd(ref PendingEntity entity)
     {
         var pos = Volatile.Read(ref _enqueuePos.Value);
         while (true)

@@ -19,14 +19,30 @@ internal struct PendingEntity
 {
     public string RunId;
     public string Key;
-    public string? Text;
     public double Value;
     public long Timestamp;
     public long Step;
     public EntityKind Kind;
 
+    /// <summary>
+    /// A param's or tag's value, or a metric's link: one field for both (an entity has one or the other), so that an
+    /// entity and its ring sequence fill one 64-byte cache line.
+    /// </summary>
+    private object? _extra;
+
+    /// <summary>A param's or tag's value.</summary>
+    public string? Text
+    {
+        readonly get => _extra as string;
+        set => _extra = value;
+    }
+
     /// <summary>The logged model and dataset a metric is linked to (MLflow 3), or <see langword="null"/>.</summary>
-    public MetricLink? Link;
+    public MetricLink? Link
+    {
+        readonly get => _extra as MetricLink;
+        set => _extra = value;
+    }
 
     public static PendingEntity ForMetric(string runId, string key, double value, long timestamp, long step) =>
         new() { RunId = runId, Key = key, Value = value, Timestamp = timestamp, Step = step, Kind = EntityKind.Metric };
