@@ -8,6 +8,7 @@ is given, a Python scoring server already serving the same model there (`mlflow 
 --env-manager local -h 127.0.0.1 -p PYTHON_PORT`) gets the same load first; the table then ends with the ratios.
 LOAD_BODIES / LOAD_CONNS narrow the cells as for load.py."""
 import os, re, subprocess, sys, time, urllib.request
+from serving import wait
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODEL = sys.argv[1]
@@ -27,16 +28,6 @@ def load(port, pid, label):
         if m:
             cells[(m.group(1), int(m.group(2)))] = (float(m.group(3)), float(m.group(4)), float(m.group(5)))
     return cells
-
-
-def wait(port):
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1).read()
-            return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit(f"no scoring server answered on 127.0.0.1:{port}")
 
 
 python = None

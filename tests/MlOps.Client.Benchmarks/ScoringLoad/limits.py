@@ -13,6 +13,7 @@ project's `scoring-anchor` predicts the same 100 rows in-process with XGBoost's 
 no JSON): the limit of the 100-row path. The table gives each figure's median over the rounds and its ratio to its limit;
 wrk's own CPU is printed (it shares the machine's cores with the server)."""
 import csv, json, os, re, resource, statistics, subprocess, sys, tempfile, time, urllib.request
+from serving import wait
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODEL = sys.argv[1]
@@ -56,16 +57,6 @@ def wrk(path, body, seconds):
     return int(m.group(1)) / (int(m.group(2)) / 1e6), cpu / float(seconds)
 
 
-def wait():
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/ping", timeout=1).read()
-            return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit(f"no scoring server answered on 127.0.0.1:{PORT}")
-
-
 for project in ("src/MlOps.Cli", "tests/MlOps.Client.Benchmarks"):
     subprocess.run(["dotnet", "build", project, "-c", "Release", "-v", "q", "-nologo"], check=True, stdout=subprocess.DEVNULL)
 cli = os.path.join("src", "MlOps.Cli", "bin", "Release", "net10.0", "MlOps.Cli.dll")
@@ -75,7 +66,7 @@ wrk_cpu = []
 for r in range(ROUNDS):
     server = subprocess.Popen(["dotnet", cli, "models", "serve", "-m", MODEL, "-p", PORT], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait()
+        wait(PORT)
         for name, path, body in (("ping", "/ping", None), ("1-row", "/invocations", BODIES["1-row"]), ("100-row", "/invocations", BODIES["100-row"])):
             wrk(path, body, 2)  # warm-up: JIT tiers, connections
             rps, cpu = wrk(path, body, DURATION)

@@ -13,6 +13,7 @@ so the load takes a fraction of a core and leaves the server the CPU it needs; p
 then DURATION s per body and connection count; the table gives each cell's median over the rounds and the ratios to off.
 The bodies: 1 row of the iris test split and the first 100 rows of iris.csv (as load.py sends them)."""
 import os, re, shutil, statistics, subprocess, sys, tempfile, time, urllib.request
+from serving import wait
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODEL = sys.argv[1]
@@ -20,16 +21,6 @@ DURATION = sys.argv[2] if len(sys.argv) > 2 else "10"
 ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 3
 PORT = "5598"
 os.environ.setdefault("LOAD_COLUMNS", "sepal length (cm),sepal width (cm),petal length (cm),petal width (cm)")
-
-
-def wait():
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/ping", timeout=1).read()
-            return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit(f"no scoring server answered on 127.0.0.1:{PORT}")
 
 
 import csv, json
@@ -66,7 +57,7 @@ def measure(extra):
     server = subprocess.Popen(["dotnet", cli, "models", "serve", "-m", MODEL, "-p", PORT, *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     cells = {}
     try:
-        wait()
+        wait(PORT)
         for name, body in BODIES.items():
             for conns in CONNS:
                 wrk(body, conns, 2)  # warm-up (JIT tiers, connections)
