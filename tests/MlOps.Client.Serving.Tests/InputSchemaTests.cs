@@ -121,6 +121,48 @@ public sealed class InputSchemaTests
         Assert.Equal("x, y", input.Column("f")![0].Text);
     }
 
+    [Theory]
+    [InlineData("""{"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2.5], [null, -0.0], [9007199254740993, 1e400], [-3, 1E-7]]}}""")]
+    [InlineData("""{"dataframe_split": {"data": [[1, 2]], "columns": ["a\u0062", "c"]}}""")]
+    [InlineData("""{"dataframe_split": {"columns": [], "data": []}}""")]
+    [InlineData("""{"dataframe_split": {"columns": ["a"], "data": []}}""")]
+    [InlineData(" {\"dataframe_split\" :\n{\"columns\": [\"a\"],\"data\": [[0.1], [1e-320]]} } \n")]
+    public void The_one_pass_reader_of_the_usual_split_body_reads_what_the_general_reader_reads(string json)
+    {
+        var bytes = Encoding.UTF8.GetBytes(json);
+        var fast = ScoringRequest.SimpleSplit(bytes);
+        var general = ScoringRequest.ParseJsonDocument(bytes, out var error);
+        Assert.Null(error);
+        Assert.NotNull(fast);
+        Assert.Equal(general!.Names, fast.Names);
+        Assert.Equal((general.RowCount, general.Width), (fast.RowCount, fast.Width));
+        for (var r = 0; r < general.RowCount; r++)
+        {
+            for (var c = 0; c < general.Width; c++)
+            {
+                Assert.Equal(general[r, c], fast[r, c]);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("""{"dataframe_split": {"columns": ["a"], "data": [[1]], "index": [0]}}""")] // an index: checked by the general reader
+    [InlineData("""{"dataframe_split": {"columns": ["a"], "data": [[1]]}, "params": {}}""")] // another key
+    [InlineData("""{"dataframe_split": {"columns": ["a"], "data": [["x"]]}}""")] // text
+    [InlineData("""{"dataframe_split": {"columns": ["a"], "data": [[true]]}}""")] // a boolean
+    [InlineData("""{"dataframe_split": {"columns": ["a"], "data": [[[1, 2]]]}}""")] // a list as a value
+    [InlineData("""{"dataframe_split": {"columns": ["a"], "data": [1, 2]}}""")] // scalar rows
+    [InlineData("""{"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2], [3]]}}""")] // a short row: the general reader's message
+    [InlineData("""{"dataframe_split": {"data": [[1, 2]]}}""")] // no columns: positional
+    [InlineData("""{"dataframe_split": {"columns": [1], "data": [[1]]}}""")] // a column name that is not text
+    [InlineData("""{"dataframe_split": {"columns": ["a"], "columns": ["b"], "data": [[1]]}}""")] // a key twice
+    [InlineData("""{"dataframe_split": {"columns": ["a"], "data": [[1]]}, "dataframe_split": {"columns": ["a"], "data": [[2]]}}""")]
+    [InlineData("""{"dataframe_split": {"columns": ["a"], "data": [[NaN]]}}""")] // Python's constant
+    [InlineData("""{"dataframe_split": {"columns": ["a"], "data": [[1]]}} x""")] // trailing text
+    [InlineData("""{"dataframe_split": {"columns": ["a"], "data": [[1]]""")] // cut short
+    [InlineData("""{"inputs": [[1]]}""")]
+    public void Any_other_body_goes_to_the_general_reader(string json) => Assert.Null(ScoringRequest.SimpleSplit(Encoding.UTF8.GetBytes(json)));
+
     [Fact]
     public void An_inputs_dictionary_of_columns_is_a_named_frame()
     {

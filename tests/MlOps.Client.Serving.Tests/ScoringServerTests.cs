@@ -180,6 +180,27 @@ public sealed class ScoringServerTests : IAsyncLifetime
         Assert.Equal("Invalid input. The rows have different numbers of values.", error["message"]!.GetValue<string>());
     }
 
+    [XGBoostTheory]
+    [InlineData("instances")]
+    [InlineData("dataframe_split")]
+    [InlineData("csv")]
+    public async Task A_wide_first_row_before_many_short_ones_is_refused_without_making_room_for_them_all(string format)
+    {
+        // 5,000 values, then 200,000 rows of one: a table of 10⁹ values if it were made before the widths are checked.
+        var wide = string.Join(",", Enumerable.Repeat("1", 5000));
+        var body = format switch
+        {
+            "instances" => "{\"instances\": [[" + wide + "]" + string.Concat(Enumerable.Repeat(",[1]", 200_000)) + "]}",
+            "dataframe_split" => "{\"dataframe_split\": {\"columns\": [" + string.Join(",", Enumerable.Range(0, 5000).Select(i => $"\"c{i}\"")) + "], \"data\": [[" + wide + "]" + string.Concat(Enumerable.Repeat(",[1]", 200_000)) + "]}}",
+            _ => wide + "\n" + wide + "\n" + string.Concat(Enumerable.Repeat("1\n", 200_000)),
+        };
+        using var content = new StringContent(body, Encoding.UTF8, format == "csv" ? "text/csv" : "application/json");
+        using var response = await Http.PostAsync("/invocations", content);
+        var message = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["message"]!.GetValue<string>();
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(format switch { "instances" => "different numbers of values", "dataframe_split" => "row 1 has 1 values for 5000 columns", _ => "Expected 5000 fields in line 3, saw 1" }, message, StringComparison.Ordinal);
+    }
+
     [XGBoostFact]
     public async Task Every_table_shape_reads_the_same_rows()
     {

@@ -90,6 +90,119 @@ internal static class ScoringRequest
     private static InputFrame? ParseJson(ReadOnlyMemory<byte> body, out ScoringError? error)
     {
         error = null;
+        return SimpleSplit(body.Span) ?? ParseJsonDocument(body, out error);
+    }
+
+    /// <summary>
+    /// The usual body — <c>{"dataframe_split": {"columns": [names], "data": [[numbers or nulls], …]}}</c> and nothing
+    /// else — read in one pass without building a <see cref="JsonDocument"/>, each value as <see cref="Cell.From"/> reads
+    /// it. Anything else (other keys, an index, text, booleans or lists as values, a scalar row, a row of another width,
+    /// a key twice, invalid JSON, Python's NaN) gives <see langword="null"/>: the general reader then takes the whole
+    /// body, with its own answers and messages.
+    /// </summary>
+    internal static InputFrame? SimpleSplit(ReadOnlySpan<byte> body)
+    {
+        if (body.Length > SimpleSplitMaxBytes)
+        {
+            return null; // a large body: the general reader sizes its arrays from the parsed document
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(body);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject
+                || !reader.Read() || reader.TokenType != JsonTokenType.PropertyName || !reader.ValueTextEquals("dataframe_split"u8)
+                || !reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            string[]? names = null;
+            CellChunks? cells = null;
+            int rows = 0, width = -1;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (names is null && reader.ValueTextEquals("columns"u8))
+                {
+                    if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
+                    {
+                        return null;
+                    }
+
+                    var list = new List<string>();
+                    while (reader.Read() && reader.TokenType == JsonTokenType.String)
+                    {
+                        list.Add(reader.GetString()!);
+                    }
+
+                    if (reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        return null;
+                    }
+
+                    names = [.. list];
+                }
+                else if (cells is null && reader.ValueTextEquals("data"u8))
+                {
+                    if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
+                    {
+                        return null;
+                    }
+
+                    cells = CellChunks.Growing();
+                    while (reader.Read() && reader.TokenType == JsonTokenType.StartArray)
+                    {
+                        var start = cells.Count;
+                        while (reader.Read() && reader.TokenType is JsonTokenType.Number or JsonTokenType.Null)
+                        {
+                            cells.Add(reader.TokenType == JsonTokenType.Null ? Cell.Missing
+                                : reader.TryGetInt64(out var l) ? new Cell(CellKind.Integer, l, Integer: l)
+                                : reader.TryGetDouble(out var d) ? new Cell(CellKind.Float, d)
+                                : new Cell(CellKind.Float, double.Parse(Encoding.UTF8.GetString(reader.ValueSpan), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture)));
+                        }
+
+                        if (reader.TokenType != JsonTokenType.EndArray || (width >= 0 && cells.Count - start != width))
+                        {
+                            return null;
+                        }
+
+                        width = cells.Count - start;
+                        rows++;
+                    }
+
+                    if (reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        return null;
+                    }
+                }
+                else
+                {
+                    return null;
+                }
+            }
+
+            // The end of dataframe_split, then of the body, then nothing after it.
+            if (reader.TokenType != JsonTokenType.EndObject || !reader.Read() || reader.TokenType != JsonTokenType.EndObject || reader.Read()
+                || names is null || cells is null || (rows > 0 && width != names.Length))
+            {
+                return null;
+            }
+
+            return new InputFrame(names, cells, rows, names.Length);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The largest body <see cref="SimpleSplit"/> reads (it does not know the row count before it reads them; the usual request is a few KiB).</summary>
+    private const int SimpleSplitMaxBytes = 256 * 1024;
+
+    /// <summary>Any JSON body, read through a <see cref="JsonDocument"/> (the general reader).</summary>
+    internal static InputFrame? ParseJsonDocument(ReadOnlyMemory<byte> body, out ScoringError? error)
+    {
+        error = null;
         JsonDocument document;
         try
         {
@@ -197,9 +310,9 @@ internal static class ScoringRequest
             return Positional(data);
         }
 
-        // Named: every row as wide as the columns, read straight into one array.
+        // Named: every row as wide as the columns (checked before the array is made, so that it holds what was sent),
+        // read straight into one array.
         var count = data.GetArrayLength();
-        var cells = new Cell[count * names.Length];
         var r = 0;
         foreach (var row in data.EnumerateArray())
         {
@@ -211,20 +324,23 @@ internal static class ScoringRequest
                 return null;
             }
 
-            var at = r * names.Length;
+            r++;
+        }
+
+        var cells = CellChunks.Sized(count * names.Length);
+        var at = 0;
+        foreach (var row in data.EnumerateArray())
+        {
             if (row.ValueKind != JsonValueKind.Array)
             {
-                cells[at] = Cell.From(row);
-            }
-            else
-            {
-                foreach (var value in row.EnumerateArray())
-                {
-                    cells[at++] = Cell.From(value);
-                }
+                cells[at++] = Cell.From(row);
+                continue;
             }
 
-            r++;
+            foreach (var value in row.EnumerateArray())
+            {
+                cells[at++] = Cell.From(value);
+            }
         }
 
         return new InputFrame(names, cells, count, names.Length);
@@ -233,26 +349,38 @@ internal static class ScoringRequest
     /// <summary>Rows without names (a list of lists, or of scalars: one value per row), which may be ragged.</summary>
     private static InputFrame Positional(JsonElement data)
     {
-        var cells = new List<Cell>();
-        var widths = new List<int>(data.GetArrayLength());
+        // Sized from the first row: one array for all values, no growing copies (a 16 MiB body is millions of values).
+        // The widths are checked first (the parsed document knows each row's length), so that the array is only as large
+        // as the values sent.
+        var count = data.GetArrayLength();
+        var width = count == 0 ? 0 : Width(data[0]);
+        foreach (var row in data.EnumerateArray())
+        {
+            if (Width(row) != width)
+            {
+                return InputFrame.Ragged(count, width);
+            }
+        }
+
+        var cells = CellChunks.Sized(count * width);
+        var at = 0;
         foreach (var row in data.EnumerateArray())
         {
             if (row.ValueKind != JsonValueKind.Array)
             {
-                cells.Add(Cell.From(row));
-                widths.Add(1);
+                cells[at++] = Cell.From(row);
                 continue;
             }
 
             foreach (var value in row.EnumerateArray())
             {
-                cells.Add(Cell.From(value));
+                cells[at++] = Cell.From(value);
             }
-
-            widths.Add(row.GetArrayLength());
         }
 
-        return InputFrame.Positional(cells, widths);
+        return new InputFrame(null, cells, count, width);
+
+        static int Width(JsonElement row) => row.ValueKind == JsonValueKind.Array ? row.GetArrayLength() : 1;
     }
 
     private static InputFrame? Records(JsonElement records, out ScoringError? error)
@@ -284,7 +412,7 @@ internal static class ScoringRequest
             return null;
         }
 
-        var cells = new Cell[count * names.Length];
+        var cells = CellChunks.Sized(count * names.Length);
         var at = 0;
         foreach (var record in records.EnumerateArray())
         {
@@ -367,7 +495,7 @@ internal static class ScoringRequest
             }
 
             var count = lengths.FirstOrDefault();
-            var cells = new Cell[count * columns.Count];
+            var cells = CellChunks.Sized(count * columns.Count);
             for (var c = 0; c < columns.Count; c++)
             {
                 var column = columns[c].Value;
@@ -440,7 +568,6 @@ internal static class ScoringRequest
         var names = hasHeader ? lines[0] : null;
         var width = lines[0].Length;
         var count = lines.Count - (hasHeader ? 1 : 0);
-        var cells = new Cell[count * width];
         for (var r = 0; r < count; r++)
         {
             var line = lines[r + (hasHeader ? 1 : 0)];
@@ -450,7 +577,12 @@ internal static class ScoringRequest
                     $"Failed to parse input as a Pandas DataFrame. Ensure that the input is a valid CSV-formatted Pandas DataFrame produced using the `pandas.DataFrame.to_csv()` method. Error: 'Error tokenizing data. Expected {width} fields in line {r + (hasHeader ? 2 : 1)}, saw {line.Length}'");
                 return null;
             }
+        }
 
+        var cells = CellChunks.Sized(count * width); // every line checked first: the array holds what was sent
+        for (var r = 0; r < count; r++)
+        {
+            var line = lines[r + (hasHeader ? 1 : 0)];
             for (var c = 0; c < width; c++)
             {
                 cells[(r * width) + c] = Cell.FromCsv(line[c]);
