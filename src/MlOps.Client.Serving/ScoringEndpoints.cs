@@ -218,7 +218,7 @@ public static class ScoringEndpoints
 
             context.Response.StatusCode = 200;
             context.Response.ContentType = "application/json";
-            await predictions.WriteAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
+            await predictions.WriteAsync(context.Response.BodyWriter, context.RequestAborted).ConfigureAwait(false);
             if (captured is not null)
             {
                 // The answer is complete before its rows are handed to the log: the client never waits for the capture.

@@ -26,10 +26,13 @@ internal sealed record OutputColumn(string? Name, float[]? Numbers, int Width, s
 /// </param>
 internal sealed record Predictions(int Rows, IReadOnlyList<OutputColumn> Columns, bool ClassIndex = false)
 {
-    /// <summary>Writes <c>{"predictions": …}</c>; float32 values as Python writes them once widened to float64.</summary>
-    public async Task WriteAsync(Stream body, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes <c>{"predictions": …}</c> into the response's pipe (no stream in between); float32 values as Python writes
+    /// them once widened to float64. The structure is this method's own, so the writer does not re-check it.
+    /// </summary>
+    public async Task WriteAsync(System.IO.Pipelines.PipeWriter body, CancellationToken cancellationToken)
     {
-        await using var json = new Utf8JsonWriter(body);
+        await using var json = new Utf8JsonWriter(body, new JsonWriterOptions { SkipValidation = true });
         json.WriteStartObject();
         json.WriteStartArray("predictions");
         var records = Columns.Count > 1;
@@ -37,7 +40,8 @@ internal sealed record Predictions(int Rows, IReadOnlyList<OutputColumn> Columns
         {
             if (json.BytesPending > 32 * 1024)
             {
-                await json.FlushAsync(cancellationToken).ConfigureAwait(false); // streamed: a large answer is never whole in memory
+                json.Flush(); // into the pipe, then sent: a large answer is never whole in memory
+                await body.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
 
             if (!records)
@@ -58,7 +62,8 @@ internal sealed record Predictions(int Rows, IReadOnlyList<OutputColumn> Columns
 
         json.WriteEndArray();
         json.WriteEndObject();
-        await json.FlushAsync(cancellationToken).ConfigureAwait(false);
+        json.Flush();
+        await body.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private static void WriteValue(Utf8JsonWriter json, OutputColumn column, int row)
