@@ -327,7 +327,15 @@ internal static class ScoringRequest
             r++;
         }
 
-        var cells = CellChunks.Sized(count * names.Length);
+        var cells = Values(data, count * names.Length);
+
+        return new InputFrame(names, cells, count, names.Length);
+    }
+
+    /// <summary>The values of rows already checked to hold <paramref name="total"/> in all (a scalar row holds one).</summary>
+    private static CellChunks Values(JsonElement data, int total)
+    {
+        var cells = CellChunks.Sized(total);
         var at = 0;
         foreach (var row in data.EnumerateArray())
         {
@@ -343,15 +351,14 @@ internal static class ScoringRequest
             }
         }
 
-        return new InputFrame(names, cells, count, names.Length);
+        return cells;
     }
 
     /// <summary>Rows without names (a list of lists, or of scalars: one value per row), which may be ragged.</summary>
     private static InputFrame Positional(JsonElement data)
     {
-        // Sized from the first row: one array for all values, no growing copies (a 16 MiB body is millions of values).
-        // The widths are checked first (the parsed document knows each row's length), so that the array is only as large
-        // as the values sent.
+        // The widths are checked first (the parsed document knows each row's length), so that the values' room is made
+        // once, no larger than what was sent (a 16 MiB body is millions of values).
         var count = data.GetArrayLength();
         var width = count == 0 ? 0 : Width(data[0]);
         foreach (var row in data.EnumerateArray())
@@ -362,21 +369,7 @@ internal static class ScoringRequest
             }
         }
 
-        var cells = CellChunks.Sized(count * width);
-        var at = 0;
-        foreach (var row in data.EnumerateArray())
-        {
-            if (row.ValueKind != JsonValueKind.Array)
-            {
-                cells[at++] = Cell.From(row);
-                continue;
-            }
-
-            foreach (var value in row.EnumerateArray())
-            {
-                cells[at++] = Cell.From(value);
-            }
-        }
+        var cells = Values(data, count * width);
 
         return new InputFrame(null, cells, count, width);
 
