@@ -450,11 +450,9 @@ public sealed class Booster : IDisposable, INativeOwner
             return new Prediction([], [0]);
         }
 
-        var missingText = float.IsNaN(missing) ? "NaN" : float.IsPositiveInfinity(missing) ? "Infinity" : float.IsNegativeInfinity(missing) ? "-Infinity"
-            : missing.ToString("R", CultureInfo.InvariantCulture);
         var config = ReferenceEquals(options, PredictionOptions.Default) && float.IsNaN(missing)
             ? DefaultInplaceConfig // the serving path's: made once
-            : options.ToConfig()[..^1] + ", \"missing\": " + missingText + ", \"cache_id\": 0}";
+            : options.ToConfig()[..^1] + ", \"missing\": " + MissingText(missing) + ", \"cache_id\": 0}";
         using var self = Lease();
         _gate.EnterReadLock();
         try
@@ -508,7 +506,11 @@ public sealed class Booster : IDisposable, INativeOwner
         }
     }
 
-    private static readonly string DefaultInplaceConfig = PredictionOptions.Default.ToConfig()[..^1] + ", \"missing\": NaN, \"cache_id\": 0}";
+    private static readonly string DefaultInplaceConfig = PredictionOptions.Default.ToConfig()[..^1] + ", \"missing\": " + MissingText(float.NaN) + ", \"cache_id\": 0}";
+
+    /// <summary>The missing-value marker as XGBoost's JSON config reads it.</summary>
+    private static string MissingText(float missing) => float.IsNaN(missing) ? "NaN" : float.IsPositiveInfinity(missing) ? "Infinity"
+        : float.IsNegativeInfinity(missing) ? "-Infinity" : missing.ToString("R", CultureInfo.InvariantCulture);
 
     [ThreadStatic]
     private static SafeDMatrixHandle? t_proxy;

@@ -58,6 +58,13 @@ internal readonly record struct Cell(CellKind Kind, double Number = 0, string? T
         _ => Missing,
     };
 
+    /// <summary>Reads the number or <c>null</c> under <paramref name="reader"/> exactly as <see cref="From"/> reads it from a document.</summary>
+    public static Cell FromNumberOrNull(ref Utf8JsonReader reader) =>
+        reader.TokenType == JsonTokenType.Null ? Missing
+        : reader.TryGetInt64(out var l) ? new Cell(CellKind.Integer, l, Integer: l)
+        : reader.TryGetDouble(out var d) ? new Cell(CellKind.Float, d)
+        : new Cell(CellKind.Float, double.Parse(System.Text.Encoding.UTF8.GetString(reader.ValueSpan), NumberStyles.Float, CultureInfo.InvariantCulture)); // 1e400 → inf
+
     /// <summary>
     /// Reads a CSV field as pandas' <c>read_csv</c> does: empty and pandas' NA tokens = NaN, integers, floats (also
     /// <c>inf</c>), <c>True</c>/<c>False</c>, else text. The field's text is kept, so that a text column gets <c>"007"</c>

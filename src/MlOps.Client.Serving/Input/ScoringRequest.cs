@@ -155,10 +155,7 @@ internal static class ScoringRequest
                         var start = cells.Count;
                         while (reader.Read() && reader.TokenType is JsonTokenType.Number or JsonTokenType.Null)
                         {
-                            cells.Add(reader.TokenType == JsonTokenType.Null ? Cell.Missing
-                                : reader.TryGetInt64(out var l) ? new Cell(CellKind.Integer, l, Integer: l)
-                                : reader.TryGetDouble(out var d) ? new Cell(CellKind.Float, d)
-                                : new Cell(CellKind.Float, double.Parse(Encoding.UTF8.GetString(reader.ValueSpan), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture)));
+                            cells.Add(Cell.FromNumberOrNull(ref reader));
                         }
 
                         if (reader.TokenType != JsonTokenType.EndArray || (width >= 0 && cells.Count - start != width))

@@ -121,11 +121,6 @@ internal sealed class BatchUploader : IAsyncDisposable, Diagnostics.IUploaderGau
             throw new ObjectDisposedException(nameof(BatchUploader), "The tracker was disposed: nothing more can be logged.");
         }
 
-        if (_buffer.TryAdd(ref entity))
-        {
-            return; // the common case: room in the ring, nothing else read
-        }
-
         var policy = _options.BufferFullPolicy == BufferFullPolicy.Wait && _delivery.Spooling ? BufferFullPolicy.Spill : _options.BufferFullPolicy;
         switch (_buffer.Add(ref entity, policy))
         {

@@ -104,8 +104,7 @@ internal sealed class EntityBuffer : IDisposable
         return AddResult.AddedAfterWait;
     }
 
-    /// <summary>Adds <paramref name="entity"/> when the ring has room (lock-free, one CAS); <see langword="false"/> when full.</summary>
-    public bool TryAdd(ref PendingEntity entity)
+    private bool TryAdd(ref PendingEntity entity)
     {
         var pos = Volatile.Read(ref _enqueuePos.Value);
         while (true)
