@@ -26,11 +26,53 @@ internal static class HotPathHarness
         }
 
         var sorted = burst.OrderBy(b => b.Ns).ToList();
+        var limit = Limit();
         Console.WriteLine($"burst median of {runs}: {sorted[runs / 2].Ns:F1} ns/op (min {sorted[0].Ns:F1}, max {sorted[^1].Ns:F1}); training-thread bytes/op max {burst.Max(b => b.Bytes):F3}");
+        Console.WriteLine($"limit (same run): one clock read + one compare-and-swap + a 64-byte slot written in a ring as large as the burst's = {limit:F1} ns; burst median ÷ limit = {sorted[runs / 2].Ns / limit:F2}");
 
         // Sustained: the uploader must keep up; backpressure shows when it cannot.
         Measure("sustained", calls, buffer: new TrackerOptions().Uploader.MaxBufferedEntities);
         return 0;
+    }
+
+    /// <summary>
+    /// What one call cannot do without (issue V's anchor): <c>Environment.TickCount64</c>, a compare-and-swap of the ring's
+    /// position and 64 bytes written to the next slot of a 4 M-slot ring (the burst's size, so the same memory traffic),
+    /// nothing else. The median of seven runs of 2 M operations.
+    /// </summary>
+    private static double Limit()
+    {
+        var ring = new long[4_194_304 * 8]; // 4 M slots of 64 bytes
+        long position = 0, sink = 0;
+        var times = new List<double>();
+        for (var r = 0; r < 8; r++)
+        {
+            var sw = Stopwatch.StartNew();
+            for (var i = 0; i < 2_000_000; i++)
+            {
+                var now = Environment.TickCount64;
+                var pos = Volatile.Read(ref position);
+                Interlocked.CompareExchange(ref position, pos + 1, pos);
+                var slot = (int)(pos & 4_194_303) * 8;
+                ring[slot] = pos + 1;
+                ring[slot + 1] = now;
+                ring[slot + 2] = i;
+                ring[slot + 3] = i;
+                ring[slot + 4] = now;
+                ring[slot + 5] = i;
+                ring[slot + 6] = pos;
+                Volatile.Write(ref ring[slot + 7], now);
+            }
+
+            sink += ring[(int)(position & 4_194_303) * 8];
+            if (r > 0)
+            {
+                times.Add(sw.Elapsed.TotalNanoseconds / 2_000_000); // the first run warms the JIT and the pages
+            }
+        }
+
+        GC.KeepAlive(sink);
+        return times.Order().ElementAt(times.Count / 2);
     }
 
     private static (double Ns, double Bytes) Measure(string label, int calls, int buffer)
