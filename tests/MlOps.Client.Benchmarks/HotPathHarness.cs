@@ -19,7 +19,7 @@ internal static class HotPathHarness
         // Burst: the buffer holds every call, so this is the training thread's own cost. This VM's timing noise is
         // ±30 %: seven runs, and their median is the figure.
         var runs = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 7;
-        var burst = new List<(double Ns, double Bytes)>();
+        var burst = new List<(double Ns, double Bytes, double NsOutsideCollections)>();
         for (var r = 0; r < runs; r++)
         {
             burst.Add(Measure($"burst run {r + 1} (buffer never full)", calls: 2_000_000, buffer: 4_194_304));
@@ -27,7 +27,9 @@ internal static class HotPathHarness
 
         var sorted = burst.OrderBy(b => b.Ns).ToList();
         var limit = Limit();
+        var outside = burst.Select(b => b.NsOutsideCollections).Order().ToList();
         Console.WriteLine($"burst median of {runs}: {sorted[runs / 2].Ns:F1} ns/op (min {sorted[0].Ns:F1}, max {sorted[^1].Ns:F1}); training-thread bytes/op max {burst.Max(b => b.Bytes):F3}");
+        Console.WriteLine($"  the same outside the collections the uploader's allocations cause (pauses that stop the training thread too): median {outside[runs / 2]:F1} ns/op (min {outside[0]:F1}, max {outside[^1]:F1})");
         Console.WriteLine($"limit (same run): one clock read + one compare-and-swap + a 64-byte slot written in a ring as large as the burst's = {limit:F1} ns; burst median ÷ limit = {sorted[runs / 2].Ns / limit:F2}");
 
         // Sustained: the uploader must keep up; backpressure shows when it cannot.
@@ -75,7 +77,7 @@ internal static class HotPathHarness
         return times.Order().ElementAt(times.Count / 2);
     }
 
-    private static (double Ns, double Bytes) Measure(string label, int calls, int buffer)
+    private static (double Ns, double Bytes, double NsOutsideCollections) Measure(string label, int calls, int buffer)
     {
         var store = new NullStore();
         var options = new TrackerOptions { HandleProcessExit = false, SetSystemTags = false };
@@ -88,7 +90,14 @@ internal static class HotPathHarness
             run.LogMetric(key, i, i); // warm-up: JIT, ring, validated-key cache
         }
 
+        // The previous run's ring (hundreds of MiB) is garbage now: collect it before the clock starts, as
+        // BenchmarkDotNet does between iterations, so that no background collection of it runs during the measurement.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
         var before = GC.GetAllocatedBytesForCurrentThread();
+        var gcs = GC.CollectionCount(0);
+        var paused = GC.GetTotalPauseDuration();
         var sw = Stopwatch.StartNew();
         for (var i = 0; i < calls; i++)
         {
@@ -96,8 +105,10 @@ internal static class HotPathHarness
         }
 
         sw.Stop();
+        var pausedInLoop = GC.GetTotalPauseDuration() - paused;
+        var collectionsInLoop = GC.CollectionCount(0) - gcs;
         var bytes = GC.GetAllocatedBytesForCurrentThread() - before;
-        Console.WriteLine($"{label}: {calls:N0} LogMetric calls on one thread; ns/op: {sw.Elapsed.TotalNanoseconds / calls:F1}; training-thread bytes/op: {(double)bytes / calls:F3} ({bytes:N0} bytes in all); backpressure waits: {tracker.Counters.BackpressureWaits:N0}");
-        return (sw.Elapsed.TotalNanoseconds / calls, (double)bytes / calls);
+        Console.WriteLine($"{label}: {calls:N0} LogMetric calls on one thread; ns/op: {sw.Elapsed.TotalNanoseconds / calls:F1}; training-thread bytes/op: {(double)bytes / calls:F3} ({bytes:N0} bytes in all); backpressure waits: {tracker.Counters.BackpressureWaits:N0}; collections during the loop: {collectionsInLoop} ({pausedInLoop.TotalMilliseconds:F1} ms paused)");
+        return (sw.Elapsed.TotalNanoseconds / calls, (double)bytes / calls, (sw.Elapsed - pausedInLoop).TotalNanoseconds / calls);
     }
 }

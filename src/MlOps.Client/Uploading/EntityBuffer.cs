@@ -116,7 +116,7 @@ internal sealed class EntityBuffer : IDisposable
                 var seen = Interlocked.CompareExchange(ref _enqueuePos.Value, pos + 1, pos);
                 if (seen == pos)
                 {
-                    cell.Item = entity;
+                    entity.CopyTo(ref cell.Item);
                     Volatile.Write(ref cell.Sequence, pos + 1);
                     // Checked every 64 entities only: the reader's position lives on a contended cache line.
                     if ((pos & 63) == 0
@@ -156,7 +156,7 @@ internal sealed class EntityBuffer : IDisposable
                 break; // empty, or the next slot is reserved but not yet written
             }
 
-            destination[n++] = cell.Item;
+            cell.Item.CopyTo(ref destination[n++]);
             cell.Item = default; // release string references
             Volatile.Write(ref cell.Sequence, pos + _cells.Length);
             pos++;
