@@ -274,7 +274,7 @@ public sealed class Booster : IDisposable, INativeOwner
         });
     }
 
-    /// <summary>Boosts one iteration with a custom objective's gradient and hessian (<c>XGBoosterBoostOneIter</c>).</summary>
+    /// <summary>Boosts one iteration with a custom objective's gradient and hessian (<c>XGBoosterTrainOneIter</c>, or <c>XGBoosterBoostOneIter</c> before XGBoost 2.1).</summary>
     /// <param name="dtrain">The training data.</param>
     /// <param name="gradient">First-order gradients, one per row (and output group).</param>
     /// <param name="hessian">Second-order gradients, same length.</param>
@@ -298,7 +298,19 @@ public sealed class Booster : IDisposable, INativeOwner
                 fixed (float* g = gradient)
                 fixed (float* h = hessian)
                 {
-                    XGBoostLibrary.Check(NativeMethods.XGBoosterBoostOneIter(Handle, data.Handle, g, h, (ulong)gradient.Length), "XGBoosterBoostOneIter");
+                    if (XGBoostLibrary.Has(XGBoostFunction.TrainOneIter))
+                    {
+                        // XGBoost ≥ 2.1: the gradient as a (rows, groups) array, as Python's xgboost passes it.
+                        var groups = gradient.Length / Math.Max(1, dtrain.RowCount);
+                        XGBoostLibrary.Check(NativeMethods.XGBoosterBoostedRounds(Handle, out var round), "XGBoosterBoostedRounds");
+                        XGBoostLibrary.Check(
+                            NativeMethods.XGBoosterTrainOneIter(Handle, data.Handle, round, ArrayInterface.Matrix(g, gradient.Length / groups, groups), ArrayInterface.Matrix(h, hessian.Length / groups, groups)),
+                            "XGBoosterTrainOneIter");
+                    }
+                    else
+                    {
+                        XGBoostLibrary.Check(NativeMethods.XGBoosterBoostOneIter(Handle, data.Handle, g, h, (ulong)gradient.Length), "XGBoosterBoostOneIter");
+                    }
                 }
             }
 
@@ -465,9 +477,7 @@ public sealed class Booster : IDisposable, INativeOwner
 
             fixed (float* p = data)
             {
-                // numpy's __array_interface__ (version 3): XGBoost reads the pinned values during the call.
-                var array = string.Create(CultureInfo.InvariantCulture,
-                    $"{{\"data\": [{(nint)p}, true], \"shape\": [{rows}, {columns}], \"typestr\": \"<f4\", \"version\": 3}}");
+                var array = ArrayInterface.Matrix(p, rows, columns); // XGBoost reads the pinned values during the call
                 var proxy = ThreadProxy();
                 XGBoostLibrary.Check(NativeMethods.XGBoosterPredictFromDense(self.Handle, array, config, proxy?.DangerousGetHandle() ?? 0, out var shape, out var dimension, out var result), "XGBoosterPredictFromDense");
                 GC.KeepAlive(proxy);

@@ -82,7 +82,7 @@ public sealed class DMatrix : IDisposable, INativeOwner
         }
 
         var rows = checked(rowOffsets.Length - 1);
-        var offsets = new nuint[rowOffsets.Length];
+        var offsets = new ulong[rowOffsets.Length];
         for (var i = 0; i < rowOffsets.Length; i++)
         {
             if (i > 0 && rowOffsets[i] < rowOffsets[i - 1])
@@ -90,7 +90,7 @@ public sealed class DMatrix : IDisposable, INativeOwner
                 throw new ArgumentException($"rowOffsets[{i}] ({rowOffsets[i]}) is smaller than rowOffsets[{i - 1}] ({rowOffsets[i - 1]}); offsets never decrease.", nameof(rowOffsets));
             }
 
-            offsets[i] = (nuint)rowOffsets[i];
+            offsets[i] = (ulong)rowOffsets[i];
         }
 
         var indices = new uint[columnIndices.Length];
@@ -112,12 +112,16 @@ public sealed class DMatrix : IDisposable, INativeOwner
         SafeDMatrixHandle handle;
         unsafe
         {
-            fixed (nuint* o = offsets)
+            fixed (ulong* o = offsets)
             fixed (uint* c = indices)
             fixed (float* v = values)
             {
+                // numpy's __array_interface__, as Python's xgboost passes a scipy CSR matrix (XGBoost copies during the call).
                 XGBoostLibrary.Check(
-                    NativeMethods.XGDMatrixCreateFromCSREx(o, c, v, (nuint)offsets.Length, (nuint)values.Length, (nuint)columns, out handle), "XGDMatrixCreateFromCSREx");
+                    NativeMethods.XGDMatrixCreateFromCSR(
+                        ArrayInterface.Vector(o, offsets.Length, "<u8"), ArrayInterface.Vector(c, indices.Length, "<u4"), ArrayInterface.Vector(v, values.Length, "<f4"),
+                        (ulong)columns, """{"missing": NaN, "nthread": 0}""", out handle),
+                    "XGDMatrixCreateFromCSR");
             }
         }
 
@@ -441,9 +445,7 @@ public sealed class DMatrix : IDisposable, INativeOwner
         {
             fixed (float* p = values)
             {
-                // numpy's __array_interface__ (version 3), which XGBoost reads: XGBoost copies the values during the call.
-                var json = string.Create(CultureInfo.InvariantCulture,
-                    $"{{\"data\": [{(nint)p}, true], \"shape\": [{rows}, {columns}], \"typestr\": \"<f4\", \"version\": 3}}");
+                var json = ArrayInterface.Matrix(p, rows, columns); // XGBoost copies the values during the call
                 XGBoostLibrary.Check(NativeMethods.XGDMatrixSetInfoFromInterface(lease.Handle, field, json), "XGDMatrixSetInfoFromInterface");
             }
         }

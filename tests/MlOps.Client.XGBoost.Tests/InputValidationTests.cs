@@ -41,7 +41,7 @@ public sealed class InputValidationTests
             var fake = Path.Combine(dir.FullName, "libxgboost.so");
             File.WriteAllText(fake, "not a shared library");
             var error = Assert.Throws<XGBoostLibraryNotFoundException>(() => XGBoostLibrary.Load(fake));
-            Assert.Contains("The loader said: " + fake + ":", error.Message, StringComparison.Ordinal);
+            Assert.Contains("XGBOOST_LIBRARY_PATH: " + fake + ":", error.Message, StringComparison.Ordinal);
             if (OperatingSystem.IsLinux())
             {
                 Assert.Contains(fake + ": file too short", error.Message, StringComparison.Ordinal); // dlopen's own words

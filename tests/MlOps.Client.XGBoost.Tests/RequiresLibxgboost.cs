@@ -40,3 +40,15 @@ public sealed class XGBoostTheoryAttribute : TheoryAttribute
 {
     public XGBoostTheoryAttribute() => Skip = Libxgboost.SkipReason;
 }
+
+/// <summary>A fact that needs libxgboost and Linux (it finds the loaded library's file in /proc/self/maps).</summary>
+public sealed class XGBoostOnLinuxFactAttribute : FactAttribute
+{
+    public XGBoostOnLinuxFactAttribute() => Skip = OperatingSystem.IsLinux() ? Libxgboost.SkipReason : "Linux only: finds the loaded library's file in /proc/self/maps";
+}
+
+/// <summary>A fact that runs shell scripts (skipped on Windows, with that reason).</summary>
+public sealed class UnixFactAttribute : FactAttribute
+{
+    public UnixFactAttribute() => Skip = OperatingSystem.IsWindows() ? "runs a shell script" : null;
+}

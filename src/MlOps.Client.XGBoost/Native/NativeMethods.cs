@@ -31,8 +31,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName)]
     internal static partial int XGDMatrixCreateFromMat_omp(float* data, ulong nrow, ulong ncol, float missing, out SafeDMatrixHandle handle, int nthread);
 
+    /// <summary>A matrix from CSR arrays described by numpy array-interface JSON (XGBoost ≥ 1.7; the older <c>XGDMatrixCreateFromCSREx</c> is gone from 3.1).</summary>
     [LibraryImport(LibraryName)]
-    internal static partial int XGDMatrixCreateFromCSREx(nuint* indptr, uint* indices, float* data, nuint indptrLength, nuint valueCount, nuint columns, out SafeDMatrixHandle handle);
+    internal static partial int XGDMatrixCreateFromCSR([MarshalAs(UnmanagedType.LPUTF8Str)] string indptr, [MarshalAs(UnmanagedType.LPUTF8Str)] string indices, [MarshalAs(UnmanagedType.LPUTF8Str)] string data, ulong columns, [MarshalAs(UnmanagedType.LPUTF8Str)] string config, out SafeDMatrixHandle handle);
 
     [LibraryImport(LibraryName)]
     internal static partial int XGDMatrixSetInfoFromInterface(SafeDMatrixHandle handle, [MarshalAs(UnmanagedType.LPUTF8Str)] string field, [MarshalAs(UnmanagedType.LPUTF8Str)] string arrayInterface);
@@ -81,8 +82,13 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName)]
     internal static partial int XGBoosterUpdateOneIter(SafeBoosterHandle handle, int iteration, SafeDMatrixHandle dtrain);
 
+    /// <summary>A boosting round from a custom objective's gradient (XGBoost 1.x–2.0; deprecated in 2.1, where it logs a warning).</summary>
     [LibraryImport(LibraryName)]
     internal static partial int XGBoosterBoostOneIter(SafeBoosterHandle handle, SafeDMatrixHandle dtrain, float* gradient, float* hessian, ulong length);
+
+    /// <summary>A boosting round from a custom objective's gradient as array-interface JSON (XGBoost ≥ 2.1).</summary>
+    [LibraryImport(LibraryName)]
+    internal static partial int XGBoosterTrainOneIter(SafeBoosterHandle handle, SafeDMatrixHandle dtrain, int iteration, [MarshalAs(UnmanagedType.LPUTF8Str)] string gradient, [MarshalAs(UnmanagedType.LPUTF8Str)] string hessian);
 
     [LibraryImport(LibraryName)]
     internal static partial int XGBoosterEvalOneIter(SafeBoosterHandle handle, int iteration, nint* dmats, nint* names, ulong length, out nint result);

@@ -66,23 +66,23 @@ public sealed class XGBoostLibraryNotFoundException : DllNotFoundException
         Tried = [];
     }
 
-    internal XGBoostLibraryNotFoundException(string? configuredPath, IReadOnlyList<string> tried, IReadOnlyList<string>? reasons = null)
-        : base(BuildMessage(configuredPath, tried, reasons ?? []))
+    internal XGBoostLibraryNotFoundException(string? configuredPath, IReadOnlyList<string> tried, IReadOnlyList<string>? places = null)
+        : base(BuildMessage(configuredPath, places ?? []))
     {
         Tried = tried;
     }
 
-    /// <summary>The file names or paths that were tried.</summary>
+    /// <summary>The library files or names that were tried, in order.</summary>
     public IReadOnlyList<string> Tried { get; }
 
-    private static string BuildMessage(string? configuredPath, IReadOnlyList<string> tried, IReadOnlyList<string> reasons)
+    private static string BuildMessage(string? configuredPath, IReadOnlyList<string> places)
     {
         var where = string.IsNullOrWhiteSpace(configuredPath)
-            ? $"Tried {string.Join(", ", tried)} on the library search path."
-            : $"XGBOOST_LIBRARY_PATH is '{configuredPath}', which does not load (tried {string.Join(", ", tried)}).";
+            ? "Searched, in order: " + string.Join(" | ", places) + "."
+            : $"XGBOOST_LIBRARY_PATH is '{configuredPath}', which does not load, and nothing else is searched when it is set: " + string.Join(" | ", places) + ".";
         return "The XGBoost native library (libxgboost, version 1.7 or later) could not be loaded. " + where +
-            " Install it (Debian/Ubuntu: 'apt-get install libxgboost0'; macOS: 'brew install xgboost'; Windows: xgboost.dll from the xgboost Python wheel)," +
-            " or set XGBOOST_LIBRARY_PATH to the library file or its folder." +
-            (reasons.Count > 0 ? " The loader said: " + string.Join(" | ", reasons) : "");
+            " Install it where it is searched (any OS: 'pip install xgboost' in the Python environment that is active, or MLOPS_XGBOOST_PYTHON=1 to ask python3;" +
+            " Debian/Ubuntu: 'apt-get install libxgboost0'; macOS: 'brew install xgboost'; Windows: xgboost.dll from the xgboost wheel beside the application)," +
+            " or set XGBOOST_LIBRARY_PATH to the library file or its folder.";
     }
 }

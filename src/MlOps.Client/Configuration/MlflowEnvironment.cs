@@ -143,6 +143,12 @@ public static class MlflowEnvironment
     /// <summary>The <c>libxgboost</c> file or folder for MlOps.Client.XGBoost.</summary>
     public const string XGBoostLibraryPath = "XGBOOST_LIBRARY_PATH";
 
+    /// <summary>
+    /// Lets MlOps.Client.XGBoost ask a Python interpreter where its <c>xgboost</c> package (and the libxgboost it ships)
+    /// is: <c>1</c> for <c>python3</c> (<c>python</c> on Windows), or an interpreter's path. Off by default.
+    /// </summary>
+    public const string XGBoostPython = "MLOPS_XGBOOST_PYTHON";
+
     /// <summary>The AWS region (SageMaker, API Gateway, S3).</summary>
     public const string AwsRegion = "AWS_REGION";
 
