@@ -555,8 +555,15 @@ public sealed class Booster : IDisposable, INativeOwner
 
     /// <summary>Serialises the model (<c>XGBoosterSaveModelToBuffer</c>).</summary>
     /// <param name="format">The format. Default JSON.</param>
+    /// <exception cref="NotSupportedException"><see cref="ModelFormat.Legacy"/> with XGBoost 3.1 or later, which no longer writes it.</exception>
     public unsafe byte[] SaveToBuffer(ModelFormat format = ModelFormat.Json)
     {
+        if (format == ModelFormat.Legacy && LibraryVersion >= XGBoostLibrary.LegacyBinaryDropped)
+        {
+            throw new NotSupportedException(
+                $"libxgboost {LibraryVersion} no longer writes the legacy binary format (dropped in XGBoost {XGBoostLibrary.LegacyBinaryDropped.ToString(2)}): use ModelFormat.Ubj or ModelFormat.Json.");
+        }
+
         var config = format switch
         {
             ModelFormat.Json => "{\"format\": \"json\"}",
@@ -812,7 +819,7 @@ public enum ModelFormat
     /// <summary>Universal Binary JSON.</summary>
     Ubj,
 
-    /// <summary>XGBoost's legacy binary format (deprecated by XGBoost; what 1.x writes for <c>.xgb</c> files).</summary>
+    /// <summary>XGBoost's legacy binary format (what 1.x writes for <c>.xgb</c> files; XGBoost 3.1 and later neither write nor read it).</summary>
     Legacy,
 }
 

@@ -43,6 +43,11 @@ internal static class ModelValidation
     {
         switch (Detect(model))
         {
+            case Format.Legacy when allowLegacyBinary && Booster.LibraryVersion >= Native.XGBoostLibrary.LegacyBinaryDropped:
+                throw new NotSupportedException(
+                    $"The model is in XGBoost's legacy binary format (what XGBoost 1.x writes, e.g. MLflow's model.xgb), which libxgboost {Booster.LibraryVersion} " +
+                    $"no longer reads (XGBoost {Native.XGBoostLibrary.LegacyBinaryDropped.ToString(2)} and later read only JSON and UBJSON). Load it once with an XGBoost from 1.7 to 3.0 " +
+                    "and save it as .ubj or .json.");
             case Format.Legacy when allowLegacyBinary:
                 return;
             case Format.Legacy:

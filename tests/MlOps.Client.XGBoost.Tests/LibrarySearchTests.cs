@@ -184,10 +184,9 @@ public sealed class LibrarySearchTests : IDisposable
             NativeLibrary.Load("libm.so.6");
         }
 
-        // Not a copy another test loaded from a temporary folder (it may be deleted by now).
-        var temp = Path.GetTempPath();
+        // Not a copy these tests loaded from their temporary folders (it may be deleted by now).
         var line = File.ReadLines("/proc/self/maps").FirstOrDefault(l =>
-            l.Contains('/' + namePart, StringComparison.Ordinal) && !l.Contains(temp, StringComparison.Ordinal) && !l.EndsWith("(deleted)", StringComparison.Ordinal));
+            l.Contains('/' + namePart, StringComparison.Ordinal) && !l.Contains("/mlops-xgb", StringComparison.Ordinal) && !l.EndsWith("(deleted)", StringComparison.Ordinal));
         Assert.True(line is not null, $"{namePart} is not mapped in this process");
         return line[line.IndexOf('/', StringComparison.Ordinal)..].Trim();
     }

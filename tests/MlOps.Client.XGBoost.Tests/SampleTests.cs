@@ -38,6 +38,17 @@ public sealed class SampleTests
         Assert.Equal(0.02123498513052861, history["train", "mlogloss"][9], 1e-12);
     }
 
+    /// <summary>
+    /// The seed example's figures per libxgboost version: 1.7.4's are Python's (recorded with xgboost 1.7.4); 3.4.1's were
+    /// printed by the sample on libxgboost 3.4.1 built from its release sources — the library Python's 3.4.1 wheel wraps —
+    /// since no Python 3.x run could be recorded here (no Python package index).
+    /// </summary>
+    private static readonly Dictionary<Version, (string LogLoss, string Accuracy, int Correct)> Figures = new()
+    {
+        [new Version(1, 7, 4)] = ("0.163284836", "0.933333333", 42),
+        [new Version(3, 4, 1)] = ("0.165332791", "0.955555556", 43),
+    };
+
     [XGBoostFact]
     public async Task The_sample_runs_with_no_server_and_prints_the_figures()
     {
@@ -45,10 +56,11 @@ public sealed class SampleTests
         try
         {
             var output = await SampleProcess.RunAsync("XGBoostIris.dll", dir.FullName, TimeSpan.FromSeconds(120));
-            if (Booster.LibraryVersion == new Version(1, 7, 4))
+            var known = Figures.TryGetValue(Booster.LibraryVersion, out var figures);
+            if (known)
             {
-                Assert.Contains("log_loss=0.163284836", output, StringComparison.Ordinal);
-                Assert.Contains("accuracy=0.933333333", output, StringComparison.Ordinal);
+                Assert.Contains("log_loss=" + figures.LogLoss, output, StringComparison.Ordinal);
+                Assert.Contains("accuracy=" + figures.Accuracy, output, StringComparison.Ordinal);
             }
 
             var runId = SampleProcess.RunId(output);
@@ -63,7 +75,15 @@ public sealed class SampleTests
             cmd.CommandText = $"SELECT count(*) FROM params WHERE run_uuid = '{runId}'";
             Assert.Equal(10L, cmd.ExecuteScalar());
             cmd.CommandText = $"SELECT value FROM metrics WHERE run_uuid = '{runId}' AND key = 'accuracy'";
-            Assert.Equal(42.0 / 45, Convert.ToDouble(cmd.ExecuteScalar(), CultureInfo.InvariantCulture), 1e-12);
+            var accuracy = Convert.ToDouble(cmd.ExecuteScalar(), CultureInfo.InvariantCulture);
+            if (known)
+            {
+                Assert.Equal(figures.Correct / 45.0, accuracy, 1e-12);
+            }
+            else
+            {
+                Assert.InRange(accuracy, 40.0 / 45, 1.0); // a version without recorded figures: iris is still learned
+            }
         }
         finally
         {

@@ -3,6 +3,9 @@ namespace MlOps.Client.XGBoost.Tests;
 /// <summary>Small deterministic data sets.</summary>
 internal static class TestData
 {
+    /// <summary>Whether the loaded libxgboost writes and reads the legacy binary format (before 3.1).</summary>
+    public static bool LegacyBinary => Booster.LibraryVersion < new Version(3, 1);
+
     /// <summary>Rows with <paramref name="columns"/> features; the label is 1 when a noisy linear score is positive.</summary>
     public static (float[][] X, float[] Y) Binary(int rows, int columns, int seed, double noise = 0.3)
     {

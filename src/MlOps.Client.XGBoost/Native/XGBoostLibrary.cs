@@ -59,6 +59,9 @@ internal static class XGBoostLibrary
         };
     }
 
+    /// <summary>The first XGBoost that neither writes nor reads the legacy binary model format (3.1: only JSON and UBJSON).</summary>
+    internal static readonly Version LegacyBinaryDropped = new(3, 1);
+
     /// <summary>The oldest libxgboost this binding works with (it calls functions added up to 1.7).</summary>
     internal static readonly Version MinimumVersion = new(1, 7, 0);
 
