@@ -37,6 +37,7 @@ internal static class XGBoostLibrary
         {
             var handle = Load(LibrarySearch.Current, assembly, searchPath);
             s_trainOneIter = NativeLibrary.TryGetExport(handle, "XGBoosterTrainOneIter", out _);
+            s_version = ReadVersion(handle);
             s_handle = handle;
         }
 
@@ -151,7 +152,6 @@ internal static class XGBoostLibrary
                     continue;
                 }
 
-                s_version = ReadVersion(handle);
                 loadedFrom = candidate;
                 return handle;
             }
