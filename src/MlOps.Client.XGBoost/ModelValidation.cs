@@ -59,7 +59,7 @@ internal static class ModelValidation
                 ValidateJson(UbjsonToJson(model));
                 return;
             default:
-                ValidateJson(model[SkipSpace(model, 0)..].ToArray());
+                ValidateJson(WithoutNonFiniteLiterals(model[SkipSpace(model, 0)..]));
                 return;
         }
     }
@@ -72,6 +72,63 @@ internal static class ModelValidation
         }
 
         return i;
+    }
+
+    /// <summary>
+    /// XGBoost writes non-finite floats as bare <c>NaN</c>, <c>Infinity</c> and <c>-Infinity</c> (a categorical split's
+    /// condition is NaN), which JSON — and System.Text.Json — does not allow: outside strings they become <c>null</c>,
+    /// as the UBJSON reader writes them (irrelevant to the checks). Anything else is left for the parser to judge.
+    /// </summary>
+    internal static byte[] WithoutNonFiniteLiterals(ReadOnlySpan<byte> json)
+    {
+        // "NaN" → "null" is one byte longer: room for every NaN (an upper bound: some may sit in strings).
+        var extra = 0;
+        for (var rest = json; rest.IndexOf("NaN"u8) is var at and >= 0; rest = rest[(at + 3)..])
+        {
+            extra++;
+        }
+
+        var output = new byte[json.Length + extra];
+        var length = 0;
+        var inString = false;
+        for (var i = 0; i < json.Length; i++)
+        {
+            var b = json[i];
+            if (inString)
+            {
+                output[length++] = b;
+                if (b == (byte)'\\' && i + 1 < json.Length)
+                {
+                    output[length++] = json[++i];
+                }
+                else if (b == (byte)'"')
+                {
+                    inString = false;
+                }
+
+                continue;
+            }
+
+            var literal = b switch
+            {
+                (byte)'N' when json[i..].StartsWith("NaN"u8) => 3,
+                (byte)'I' when json[i..].StartsWith("Infinity"u8) => 8,
+                (byte)'-' when json[i..].StartsWith("-Infinity"u8) => 9,
+                _ => 0,
+            };
+            if (literal > 0)
+            {
+                "null"u8.CopyTo(output.AsSpan(length));
+                length += 4;
+                i += literal - 1;
+                continue;
+            }
+
+            inString = b == (byte)'"';
+            output[length++] = b;
+        }
+
+        return output.AsSpan(0, length).ToArray();
     }
 
     private static void ValidateJson(byte[] json)
@@ -372,7 +429,7 @@ internal static class ModelValidation
         }
 
         // Every per-node array XGBoost reads must have one entry per node: it indexes them without checking.
-        foreach (var name in (string[])["parents", "split_conditions", "default_left", "base_weights", "loss_changes", "sum_hessian", "split_type"])
+        foreach (var name in (string[])["parents", "split_conditions", "default_left", "loss_changes", "sum_hessian", "split_type"])
         {
             if (tree.TryGetProperty(name, out var array) && array.ValueKind == JsonValueKind.Array && array.GetArrayLength() != n)
             {
@@ -380,9 +437,38 @@ internal static class ModelValidation
             }
         }
 
-        if (tree.TryGetProperty("tree_param", out var treeParam) && treeParam.TryGetProperty("num_nodes", out var declared) && Number(declared, "num_nodes") != n)
+        var hasParam = tree.TryGetProperty("tree_param", out var treeParam);
+        if (hasParam && treeParam.TryGetProperty("num_nodes", out var declared) && Number(declared, "num_nodes") != n)
         {
             throw new InvalidDataException($"XGBoost model tree {index}: tree_param.num_nodes is {declared} but the tree has {n} nodes.");
+        }
+
+        // A tree with a leaf vector (XGBoost 2.0+, multi_strategy=multi_output_tree) keeps up to that many weights per
+        // node, and (3.x) the leaves' vectors in leaf_weights, one per leaf in order.
+        var vector = hasParam && treeParam.TryGetProperty("size_leaf_vector", out var size) ? Math.Max(1, Number(size, "size_leaf_vector")) : 1;
+        if (vector > 1024)
+        {
+            throw new InvalidDataException($"XGBoost model tree {index}: tree_param.size_leaf_vector is {vector}; at most 1024 targets are accepted.");
+        }
+
+        if (tree.TryGetProperty("base_weights", out var weights) && weights.ValueKind == JsonValueKind.Array)
+        {
+            var count = weights.GetArrayLength();
+            if (count % n != 0 || count / n < 1 || count / n > vector)
+            {
+                throw new InvalidDataException(
+                    $"XGBoost model tree {index}: 'base_weights' has {count} entries for {n} nodes" + (vector > 1 ? $" of up to {vector} weights each." : "."));
+            }
+        }
+
+        var leafCount = -1; // no leaf_weights: leaves are -1/-1 pairs
+        if (tree.TryGetProperty("leaf_weights", out var leafWeights) && leafWeights.ValueKind == JsonValueKind.Array)
+        {
+            var leaves = leafCount = left.Count(l => l == -1);
+            if (leafWeights.GetArrayLength() != (long)leaves * vector)
+            {
+                throw new InvalidDataException($"XGBoost model tree {index}: 'leaf_weights' has {leafWeights.GetArrayLength()} entries for {leaves} leaves of {vector} targets.");
+            }
         }
 
         var parents = tree.TryGetProperty("parents", out _) ? Ints(tree, "parents", index) : null;
@@ -391,9 +477,20 @@ internal static class ModelValidation
         for (var node = 0; node < n; node++)
         {
             var (l, r) = (left[node], right[node]);
-            if (l == -1 && r == -1)
+            if (l == -1 && r == -1 && leafCount < 0)
             {
                 continue; // a leaf
+            }
+
+            if (l == -1 && leafCount >= 0)
+            {
+                // XGBoost 3.x leaf-vector trees: a leaf's right child is its row in leaf_weights, read without a check.
+                if (r < 0 || r >= leafCount)
+                {
+                    throw new InvalidDataException($"XGBoost model tree {index}, leaf {node}: its weights are row {r} of leaf_weights, which has {leafCount} leaves.");
+                }
+
+                continue;
             }
 
             // XGBoost numbers a node's children after it, so "child > node" also rules out cycles.

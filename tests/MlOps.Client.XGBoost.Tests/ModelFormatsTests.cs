@@ -79,6 +79,69 @@ public sealed class ModelFormatsTests
     }
 
     [XGBoostFact]
+    public void Categorical_splits_and_vector_leaf_trees_pass_the_checks_and_predict_the_same_after_a_round_trip()
+    {
+        // Column 0 is a category (0…4) the label depends on by set, not by order: partition splits, not one-hot.
+        var random = new Random(7);
+        const int rows = 400;
+        var x = new float[rows * 3];
+        var y = new float[rows];
+        var y2 = new float[rows * 2];
+        for (var r = 0; r < rows; r++)
+        {
+            var category = random.Next(5);
+            x[r * 3] = category;
+            x[(r * 3) + 1] = (float)random.NextDouble();
+            x[(r * 3) + 2] = (float)random.NextDouble();
+            y[r] = (category is 1 or 3 ? 2 : -1) + x[(r * 3) + 1];
+            y2[r * 2] = y[r];
+            y2[(r * 2) + 1] = x[(r * 3) + 2] - (category == 4 ? 1 : 0);
+        }
+
+        using var categorical = new DMatrix(x, rows, 3, y) { FeatureTypes = ["c", "q", "q"] };
+        using var byCategory = XGBoost.Train(
+            new Dictionary<string, object?> { ["tree_method"] = "hist", ["max_cat_to_onehot"] = 1, ["max_depth"] = 3, ["seed"] = 1 }, categorical, numBoostRound: 5);
+        var text = System.Text.Encoding.UTF8.GetString(byCategory.SaveToBuffer(ModelFormat.Json));
+        if (Booster.LibraryVersion < new Version(2, 0))
+        {
+            Assert.Contains("\"split_conditions\":[NaN", text, StringComparison.Ordinal); // what XGBoost 1.x writes for a categorical split: not JSON
+        }
+
+        var json = System.Text.Json.Nodes.JsonNode.Parse(ModelValidation.WithoutNonFiniteLiterals(System.Text.Encoding.UTF8.GetBytes(text)))!;
+        var tree = json["learner"]!["gradient_booster"]!["model"]!["trees"]![0]!;
+        Assert.NotEmpty(tree["categories_nodes"]!.AsArray()); // the trees really split on categories
+        RoundTrips(byCategory, categorical);
+
+        // Two targets; XGBoost 2.0+ grows one tree with a leaf vector for both (multi_strategy), 1.7 a tree per target.
+        using var twoTargets = new DMatrix(x, rows, 3);
+        twoTargets.SetLabels(y2, 2);
+        var parameters = new Dictionary<string, object?> { ["tree_method"] = "hist", ["max_depth"] = 3, ["seed"] = 1 };
+        if (Booster.LibraryVersion >= new Version(2, 0))
+        {
+            parameters["multi_strategy"] = "multi_output_tree";
+        }
+
+        using var vector = XGBoost.Train(parameters, twoTargets, numBoostRound: 5);
+        if (Booster.LibraryVersion >= new Version(2, 0))
+        {
+            var model = System.Text.Json.Nodes.JsonNode.Parse(ModelValidation.WithoutNonFiniteLiterals(vector.SaveToBuffer(ModelFormat.Json)))!["learner"]!["gradient_booster"]!["model"]!;
+            Assert.Equal("2", model["trees"]![0]!["tree_param"]!["size_leaf_vector"]!.GetValue<string>());
+        }
+
+        RoundTrips(vector, twoTargets);
+
+        static void RoundTrips(Booster booster, DMatrix data)
+        {
+            var expected = booster.Predict(data);
+            foreach (var format in new[] { ModelFormat.Json, ModelFormat.Ubj })
+            {
+                using var loaded = Booster.LoadFromBuffer(booster.SaveToBuffer(format));
+                Assert.Equal(expected, loaded.Predict(data));
+            }
+        }
+    }
+
+    [XGBoostFact]
     public void Legacy_binary_models_are_refused_unless_the_caller_trusts_them()
     {
         using var model = Train(out var data);
@@ -114,5 +177,47 @@ public sealed class ModelFormatsTests
                 File.Delete(path);
             }
         }
+    }
+
+    [Theory]
+    [InlineData("[NaN,1,Infinity,-Infinity]", "[null,1,null,null]")]
+    [InlineData("{\"name\":\"NaN\",\"v\":NaN}", "{\"name\":\"NaN\",\"v\":null}")]
+    [InlineData("{\"a\":\"x\\\" NaN\",\"b\":[-1.5,NaN]}", "{\"a\":\"x\\\" NaN\",\"b\":[-1.5,null]}")]
+    [InlineData("{\"a\":-2}", "{\"a\":-2}")]
+    public void XGBoosts_non_finite_literals_become_null_outside_strings_only(string written, string read)
+    {
+        Assert.Equal(read, System.Text.Encoding.UTF8.GetString(ModelValidation.WithoutNonFiniteLiterals(System.Text.Encoding.UTF8.GetBytes(written))));
+    }
+
+    /// <summary>
+    /// A two-target model of libxgboost 3.4.1 (multi_strategy=multi_output_tree, built from its release sources: the
+    /// library Python's 3.4.1 wheel wraps): its trees keep a weight vector per node and the leaves' vectors in
+    /// leaf_weights, where a leaf's right child is its row — read by XGBoost without a bound check.
+    /// </summary>
+    private static System.Text.Json.Nodes.JsonNode VectorLeafModel() =>
+        System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Models", "vector-leaf-xgboost-3.4.1.json")))!;
+
+    private static System.Text.Json.Nodes.JsonNode FirstTree(System.Text.Json.Nodes.JsonNode model) => model["learner"]!["gradient_booster"]!["model"]!["trees"]![0]!;
+
+    [Fact]
+    public void A_vector_leaf_model_of_XGBoost_3_passes_the_checks_and_its_corruptions_do_not()
+    {
+        var model = VectorLeafModel();
+        ModelValidation.Validate(System.Text.Encoding.UTF8.GetBytes(model.ToJsonString()), allowLegacyBinary: false);
+
+        string Refused(Action<System.Text.Json.Nodes.JsonNode> corrupt)
+        {
+            var copy = VectorLeafModel();
+            corrupt(FirstTree(copy));
+            return Assert.Throws<InvalidDataException>(() => ModelValidation.Validate(System.Text.Encoding.UTF8.GetBytes(copy.ToJsonString()), allowLegacyBinary: false)).Message;
+        }
+
+        var leaf = FirstTree(model)["left_children"]!.AsArray().Select((l, i) => (l!.GetValue<int>(), i)).First(p => p.Item1 == -1).i;
+        Assert.Contains($"leaf {leaf}: its weights are row 99", Refused(t => t["right_children"]![leaf] = 99), StringComparison.Ordinal);
+        Assert.Contains($"leaf {leaf}: its weights are row -2", Refused(t => t["right_children"]![leaf] = -2), StringComparison.Ordinal);
+        Assert.Contains("'leaf_weights' has", Refused(t => t["leaf_weights"]!.AsArray().RemoveAt(0)), StringComparison.Ordinal);
+        Assert.Contains("'base_weights' has", Refused(t => t["base_weights"]!.AsArray().RemoveAt(0)), StringComparison.Ordinal);
+        Assert.Contains("size_leaf_vector", Refused(t => t["tree_param"]!["size_leaf_vector"] = "100000"), StringComparison.Ordinal);
+        Assert.Contains("'base_weights' has", Refused(t => t["tree_param"]!["size_leaf_vector"] = "1"), StringComparison.Ordinal); // two weights a node, one declared
     }
 }
