@@ -36,11 +36,8 @@ public sealed class ScoringServerTests : IAsyncLifetime
             return;
         }
 
-        // The model samples/XGBoostIris logs: the seed example's training, with its tensor signature float32 [-1, 4] → [-1, 3].
-        var (xTrain, yTrain, _, _) = Iris.LoadSplit();
-        using var dtrain = new DMatrix(xTrain, yTrain);
-        using var booster = XGBoost.XGBoost.Train(
-            new Dictionary<string, object?> { ["objective"] = "multi:softprob", ["num_class"] = 3, ["learning_rate"] = 1, ["eval_metric"] = "mlogloss", ["seed"] = 42 }, dtrain);
+        // The model samples/XGBoostIris logs: the seed example's booster, with its tensor signature float32 [-1, 4] → [-1, 3].
+        using var booster = SeedModel.Load();
         var folder = Directory.CreateDirectory(Path.Combine(_dir.FullName, "model")).FullName;
         var config = await new XGBoostFlavor().SaveAsync(booster, folder, default);
         var description = MlflowModel.Create("model", "run");
