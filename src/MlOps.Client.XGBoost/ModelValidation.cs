@@ -88,6 +88,11 @@ internal static class ModelValidation
             extra++;
         }
 
+        if (extra == 0 && json.IndexOf("Infinity"u8) < 0)
+        {
+            return json.ToArray(); // the usual model: one copy, as before
+        }
+
         var output = new byte[json.Length + extra];
         var length = 0;
         var inString = false;

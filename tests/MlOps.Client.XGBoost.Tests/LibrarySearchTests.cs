@@ -79,7 +79,7 @@ public sealed class LibrarySearchTests : IDisposable
         string? Answer(string interpreter)
         {
             asked.Add(interpreter);
-            return "/home/me/.local/lib/python3.11/site-packages/xgboost";
+            return "/srv/env/site-packages/xgboost";
         }
 
         Search(OSPlatform.Linux, Architecture.X64, "/app", [], Answer).Places();
@@ -87,7 +87,7 @@ public sealed class LibrarySearchTests : IDisposable
 
         var places = Search(OSPlatform.Linux, Architecture.X64, "/app", new() { ["MLOPS_XGBOOST_PYTHON"] = "1" }, Answer).Places();
         Assert.Equal(["python3"], asked);
-        Assert.Contains(places, p => p.Name == "python3 (MLOPS_XGBOOST_PYTHON)" && p.Folder == Path.Combine("/home/me/.local/lib/python3.11/site-packages/xgboost", "lib"));
+        Assert.Contains(places, p => p.Name == "python3 (MLOPS_XGBOOST_PYTHON)" && p.Folder == Path.Combine("/srv/env/site-packages/xgboost", "lib"));
 
         Search(OSPlatform.Windows, Architecture.X64, "C:/app", new() { ["MLOPS_XGBOOST_PYTHON"] = "true" }, Answer).Places();
         Search(OSPlatform.Linux, Architecture.X64, "/app", new() { ["MLOPS_XGBOOST_PYTHON"] = "/opt/py/bin/python" }, Answer).Places();
