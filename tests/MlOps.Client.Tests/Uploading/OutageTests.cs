@@ -143,11 +143,18 @@ public sealed class OutageTests : IDisposable
     [Fact]
     public async Task A_run_refused_as_a_whole_is_dropped_once_and_the_next_logging_call_throws()
     {
+        // The server's refusal is held until the 5,000 calls are made: the first batch could otherwise be refused while
+        // the loop still runs, and its next call throw (seen once the ring got faster).
+        using var logged = new ManualResetEventSlim();
         var store = new FakeTrackingStore
         {
-            BatchFault = (runId, _, _, _) => new MlflowException(400, MlflowErrorCodes.InvalidParameterValue, $"The run {runId} must be in the 'active' state. Current state is deleted.")
+            BatchFault = (runId, _, _, _) =>
             {
-                ServerMessage = $"The run {runId} must be in the 'active' state. Current state is deleted.",
+                Assert.True(logged.Wait(TimeSpan.FromSeconds(30)), "the 5,000 calls did not end within 30 s");
+                return new MlflowException(400, MlflowErrorCodes.InvalidParameterValue, $"The run {runId} must be in the 'active' state. Current state is deleted.")
+                {
+                    ServerMessage = $"The run {runId} must be in the 'active' state. Current state is deleted.",
+                };
             },
         };
         await using var tracker = NewTracker(store);
@@ -156,6 +163,8 @@ public sealed class OutageTests : IDisposable
         {
             run.LogMetric("m", i, i);
         }
+
+        logged.Set();
 
         Assert.True(await tracker.FlushAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal(5_000, tracker.Counters.Abandoned);
