@@ -219,6 +219,49 @@ public partial class MlflowClient
             MlflowValidator.ValidateMetric(m);
         }
 
+        ValidateParamsAndTags(parameters, tags);
+        return SendJsonAsync(HttpMethod.Post, "runs/log-batch",
+            new LogBatchRequest(runId, metrics.Count == 0 ? null : metrics, parameters.Count == 0 ? null : parameters, tags.Count == 0 ? null : tags),
+            MlflowJsonContext.Default.LogBatchRequest, MlflowJsonContext.Default.EmptyMessage, cancellationToken, singleAttempt);
+    }
+
+    /// <summary>
+    /// Validates and sends one <c>log-batch</c> request from the uploader's metric rows, one attempt: the same checks and
+    /// the same request bytes as <see cref="LogBatchCoreAsync"/>, written into a pooled buffer without a
+    /// <see cref="Metric"/> object per value.
+    /// </summary>
+    internal async Task LogBatchOnceAsync(string runId, ReadOnlyMemory<MetricRow> metrics, IReadOnlyList<Param> parameters, IReadOnlyList<RunTag> tags, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(runId);
+        MlflowValidator.ValidateBatchCounts(metrics.Length, parameters, tags.Count);
+        ValidateMetricRows(metrics.Span);
+        ValidateParamsAndTags(parameters, tags);
+        var body = new PooledBufferWriter();
+        LogBatchWriter.Write(body, runId, metrics.Span, parameters, tags);
+        await SendBodyAsync(HttpMethod.Post, "runs/log-batch", body.WrittenMemory, MlflowJsonContext.Default.EmptyMessage, cancellationToken, singleAttempt: true).ConfigureAwait(false);
+        // Back to the pool only once the server has answered success, having read the whole body. After a failure the
+        // buffer is left to the garbage collector: a connection that failed mid-request may still be reading it.
+        body.Dispose();
+    }
+
+    /// <summary>The checks <see cref="MlflowValidator.ValidateMetric(Metric)"/> makes, for rows: a key once per run of the same key.</summary>
+    internal static void ValidateMetricRows(ReadOnlySpan<MetricRow> metrics)
+    {
+        string? lastKey = null;
+        foreach (ref readonly var m in metrics)
+        {
+            if (!ReferenceEquals(m.Key, lastKey))
+            {
+                MlflowValidator.ValidateMetricKey(m.Key);
+                lastKey = m.Key;
+            }
+
+            MlflowValidator.ValidateMetricTimestamp(m.Key, m.Timestamp);
+        }
+    }
+
+    private static void ValidateParamsAndTags(IReadOnlyList<Param> parameters, IReadOnlyList<RunTag> tags)
+    {
         foreach (var p in parameters)
         {
             MlflowValidator.ValidateParam(p.Key, p.Value);
@@ -228,10 +271,6 @@ public partial class MlflowClient
         {
             MlflowValidator.ValidateTag(t.Key, t.Value);
         }
-
-        return SendJsonAsync(HttpMethod.Post, "runs/log-batch",
-            new LogBatchRequest(runId, metrics.Count == 0 ? null : metrics, parameters.Count == 0 ? null : parameters, tags.Count == 0 ? null : tags),
-            MlflowJsonContext.Default.LogBatchRequest, MlflowJsonContext.Default.EmptyMessage, cancellationToken, singleAttempt);
     }
 
     /// <summary>Logs datasets used by a run (<c>POST runs/log-inputs</c>).</summary>

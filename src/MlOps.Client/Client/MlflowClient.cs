@@ -231,8 +231,15 @@ public partial class MlflowClient : IDisposable
         HttpMethod method, string endpoint, TRequest body, JsonTypeInfo<TRequest> requestInfo, JsonTypeInfo<TResponse> responseInfo, CancellationToken cancellationToken, bool singleAttempt = false)
     {
         var bytes = JsonSerializer.SerializeToUtf8Bytes(body, requestInfo);
+        return await SendBodyAsync(method, endpoint, bytes, responseInfo, cancellationToken, singleAttempt).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends a JSON body already written (<paramref name="body"/> is read until the call returns).</summary>
+    internal async Task<TResponse> SendBodyAsync<TResponse>(
+        HttpMethod method, string endpoint, ReadOnlyMemory<byte> body, JsonTypeInfo<TResponse> responseInfo, CancellationToken cancellationToken, bool singleAttempt = false)
+    {
         using var request = new HttpRequestMessage(method, ApiUri(endpoint));
-        request.Content = new ByteArrayContent(bytes) { Headers = { ContentType = JsonMediaType } };
+        request.Content = new ReadOnlyMemoryContent(body) { Headers = { ContentType = JsonMediaType } };
         if (singleAttempt)
         {
             // The caller (the batched uploader) owns re-sends: no retry budget here, one attempt.

@@ -352,7 +352,7 @@ internal static class MlflowHttpPipeline
         }
 
         /// <summary>A body that can be sent again as it is (buffered); a streamed upload is not re-sent here.</summary>
-        private static bool Resendable(HttpContent? content) => content is null or ByteArrayContent;
+        private static bool Resendable(HttpContent? content) => content is null or ByteArrayContent or ReadOnlyMemoryContent;
 
         internal static readonly HttpRequestOptionsKey<bool> NoAuthKey = new("MlOps.Client.NoAuth");
     }

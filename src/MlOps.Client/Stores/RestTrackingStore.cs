@@ -49,8 +49,8 @@ public sealed class RestTrackingStore(MlflowClient client, bool ownsClient = fal
         Client.LogBatchCoreAsync(runId, metrics, parameters, tags, cancellationToken);
 
     /// <inheritdoc />
-    Task IUploadStore.LogBatchOnceAsync(string runId, IReadOnlyList<Metric> metrics, IReadOnlyList<Param> parameters, IReadOnlyList<RunTag> tags, CancellationToken cancellationToken) =>
-        Client.LogBatchCoreAsync(runId, metrics, parameters, tags, cancellationToken, singleAttempt: true);
+    Task IUploadStore.LogBatchOnceAsync(string runId, ReadOnlyMemory<MetricRow> metrics, IReadOnlyList<Param> parameters, IReadOnlyList<RunTag> tags, CancellationToken cancellationToken) =>
+        Client.LogBatchOnceAsync(runId, metrics, parameters, tags, cancellationToken);
 
     /// <inheritdoc />
     Task IUploadStore.EndRunOnceAsync(string runId, RunStatus status, DateTimeOffset endTime, CancellationToken cancellationToken) =>

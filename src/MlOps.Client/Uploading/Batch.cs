@@ -12,7 +12,8 @@ internal sealed class Batch(string runId)
 
     public string RunId { get; } = runId;
 
-    public List<Metric> Metrics { get; } = [];
+    /// <summary>The metrics, as rows in a pooled array (no <see cref="Metric"/> object per value).</summary>
+    public PooledMetricRows Metrics { get; } = new();
 
     public List<Param> Params { get; } = [];
 
@@ -56,8 +57,7 @@ internal sealed class Batch(string runId)
         switch (e.Kind)
         {
             case EntityKind.Metric:
-                var metric = new Metric(e.Key, e.Value, e.Timestamp, e.Step);
-                Metrics.Add(e.Link is null ? metric : e.Link.Apply(metric));
+                Metrics.Add(new MetricRow(e.Key, e.Value, e.Timestamp, e.Step, e.Link));
                 break;
             case EntityKind.Param:
                 // One value per key in a batch (the server refuses duplicates); the run scope already refused conflicts.
@@ -91,9 +91,9 @@ internal sealed class Batch(string runId)
         var right = new Batch(RunId) { Foreign = Foreign };
         var half = Count / 2;
         var i = 0;
-        foreach (var m in Metrics)
+        foreach (ref readonly var m in Metrics.Span)
         {
-            (i++ < half ? left : right).Metrics.Add(m);
+            (i++ < half ? left : right).Metrics.Add(in m);
         }
 
         foreach (var p in Params)
@@ -116,9 +116,9 @@ internal sealed class Batch(string runId)
             yield return new RejectedEntity(RunId, "run end", end.Status.ToString().ToUpperInvariant(), error);
         }
 
-        foreach (var m in Metrics)
+        for (var i = 0; i < Metrics.Count; i++)
         {
-            yield return new RejectedEntity(RunId, "metric", m.Key, error);
+            yield return new RejectedEntity(RunId, "metric", Metrics.Span[i].Key, error);
         }
 
         foreach (var p in Params)
@@ -131,6 +131,9 @@ internal sealed class Batch(string runId)
             yield return new RejectedEntity(RunId, "tag", t.Key, error);
         }
     }
+
+    /// <summary>Gives the metrics' pooled array back once the batch is settled for good (delivered); nothing reads it after.</summary>
+    public void Release() => Metrics.Release();
 
     public override string ToString() => End is { } e ? $"end of run {RunId} ({e.Status})" : $"log-batch of {Count} entities for run {RunId}";
 }

@@ -31,6 +31,7 @@ internal sealed class Delivery
 
     private readonly ITrackingStore _store;
     private readonly IUploadStore? _once;
+    private readonly IMetricRowsStore? _rows;
     private readonly UploaderOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -50,6 +51,7 @@ internal sealed class Delivery
     {
         _store = store;
         _once = store.UploadsOf();
+        _rows = store.MetricRowsOf();
         _options = options;
         _time = time;
         _logger = logger;
@@ -371,7 +373,16 @@ internal sealed class Delivery
         {
             case SendStatus.Delivered:
                 _policy.Succeeded();
-                Effect(effects, () => CountDelivered(batch));
+                if (effects is null)
+                {
+                    CountDelivered(batch);
+                    batch.Release(); // a live batch delivered is settled for good: its rows' array goes back to the pool
+                }
+                else
+                {
+                    effects.Add(() => CountDelivered(batch));
+                }
+
                 return Fate.Delivered;
             case SendStatus.Unavailable:
                 return Unreachable(batch, outcome, effects);
@@ -529,8 +540,10 @@ internal sealed class Delivery
             }
             else
             {
-                await (_once?.LogBatchOnceAsync(batch.RunId, batch.Metrics, batch.Params, batch.Tags, linked.Token)
-                    ?? _store.LogBatchAsync(batch.RunId, batch.Metrics, batch.Params, batch.Tags, linked.Token)).ConfigureAwait(false);
+                // The built-in stores take the batch's rows as they are; another store gets Metric objects.
+                await (_once?.LogBatchOnceAsync(batch.RunId, batch.Metrics.Memory, batch.Params, batch.Tags, linked.Token)
+                    ?? _rows?.LogBatchAsync(batch.RunId, batch.Metrics.Memory, batch.Params, batch.Tags, linked.Token)
+                    ?? _store.LogBatchAsync(batch.RunId, batch.Metrics.ToMetrics(), batch.Params, batch.Tags, linked.Token)).ConfigureAwait(false);
             }
 
             return SendOutcome.Delivered;

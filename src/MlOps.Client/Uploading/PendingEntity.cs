@@ -83,17 +83,3 @@ internal struct PendingEntity
         _ => $"tag '{Key}' of run {RunId}",
     };
 }
-
-/// <summary>What an MLflow 3 metric is linked to: a logged model and/or the dataset it was measured on.</summary>
-/// <param name="ModelId">The logged model, or <see langword="null"/>.</param>
-/// <param name="DatasetName">The dataset's name, or <see langword="null"/>.</param>
-/// <param name="DatasetDigest">The dataset's digest, or <see langword="null"/>.</param>
-internal sealed record MetricLink(string? ModelId, string? DatasetName, string? DatasetDigest)
-{
-    /// <summary>The link of <paramref name="metric"/>, or <see langword="null"/> when it has none.</summary>
-    public static MetricLink? Of(Metric metric) =>
-        metric.ModelId is null && metric.DatasetName is null && metric.DatasetDigest is null ? null : new(metric.ModelId, metric.DatasetName, metric.DatasetDigest);
-
-    /// <summary>The metric carrying this link.</summary>
-    public Metric Apply(Metric metric) => metric with { ModelId = ModelId, DatasetName = DatasetName, DatasetDigest = DatasetDigest };
-}

@@ -183,7 +183,7 @@ internal sealed class SpoolQueue(DiskSpool spool, bool replayPending)
 
     internal static SpoolRecord ToRecord(Batch batch) => batch.End is { } end
         ? new SpoolRecord { Kind = SpoolRecordKind.RunEnd, RunId = batch.RunId, Status = end.Status, EndTimeMs = end.EndTimeMs }
-        : new SpoolRecord { Kind = SpoolRecordKind.Batch, RunId = batch.RunId, Metrics = [.. batch.Metrics], Params = [.. batch.Params], Tags = [.. batch.Tags] };
+        : new SpoolRecord { Kind = SpoolRecordKind.Batch, RunId = batch.RunId, Metrics = batch.Metrics.ToMetrics(), Params = [.. batch.Params], Tags = [.. batch.Tags] };
 
     internal static Batch ToBatch(SpoolRecord record, bool foreign = false)
     {

@@ -57,11 +57,27 @@ internal static class MlflowValidator
     public static void ValidateMetric(Metric metric)
     {
         ArgumentNullException.ThrowIfNull(metric);
-        ValidateMetricKey(metric.Key);
-        if (metric.Timestamp < 0)
+        ValidateMetric(metric.Key, metric.Timestamp);
+    }
+
+    /// <summary>Checks a metric's key and timestamp (what <see cref="ValidateMetric(Metric)"/> checks, for a value not held in a <see cref="Metric"/>).</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="timestamp">Milliseconds since the Unix epoch.</param>
+    public static void ValidateMetric(string key, long timestamp)
+    {
+        ValidateMetricKey(key);
+        ValidateMetricTimestamp(key, timestamp);
+    }
+
+    /// <summary>Checks a metric's timestamp: a non-negative number of milliseconds since the Unix epoch.</summary>
+    /// <param name="key">The metric's key (named in the message).</param>
+    /// <param name="timestamp">The timestamp.</param>
+    public static void ValidateMetricTimestamp(string key, long timestamp)
+    {
+        if (timestamp < 0)
         {
             throw new MlflowValidationException("timestamp",
-                $"Metric '{metric.Key}' has timestamp {metric.Timestamp.ToString(CultureInfo.InvariantCulture)}; it must be a non-negative number of milliseconds since the Unix epoch.");
+                $"Metric '{key}' has timestamp {timestamp.ToString(CultureInfo.InvariantCulture)}; it must be a non-negative number of milliseconds since the Unix epoch.");
         }
     }
 

@@ -7,8 +7,8 @@ namespace MlOps.Client.Stores;
 /// </summary>
 internal interface IUploadStore
 {
-    /// <summary>Sends one <c>log-batch</c> request, one attempt.</summary>
-    Task LogBatchOnceAsync(string runId, IReadOnlyList<Metric> metrics, IReadOnlyList<Param> parameters, IReadOnlyList<RunTag> tags, CancellationToken cancellationToken);
+    /// <summary>Sends one <c>log-batch</c> request, one attempt, its metrics written from the uploader's rows (no <see cref="Metric"/> per value).</summary>
+    Task LogBatchOnceAsync(string runId, ReadOnlyMemory<MetricRow> metrics, IReadOnlyList<Param> parameters, IReadOnlyList<RunTag> tags, CancellationToken cancellationToken);
 
     /// <summary>Sets a run's final status and end time, one attempt.</summary>
     Task EndRunOnceAsync(string runId, RunStatus status, DateTimeOffset endTime, CancellationToken cancellationToken);

@@ -106,4 +106,7 @@ internal static class StoreCapabilities
 
     /// <summary>The store's one-attempt requests for the batched uploader, or <see langword="null"/> (the store is then called through <see cref="ITrackingStore"/>).</summary>
     public static IUploadStore? UploadsOf(this ITrackingStore store) => store as IUploadStore;
+
+    /// <summary>The store as one that takes the uploader's metric rows, or <see langword="null"/> (it takes <see cref="Metric"/> lists).</summary>
+    public static IMetricRowsStore? MetricRowsOf(this ITrackingStore store) => store as IMetricRowsStore;
 }

@@ -276,9 +276,9 @@ public sealed partial class SqliteTrackingStore
         }
     }
 
-    private void WriteMetrics(string runId, IReadOnlyList<Metric> metrics, SqliteTransaction tx)
+    private void WriteMetrics(string runId, ReadOnlySpan<MetricRow> metrics, SqliteTransaction tx)
     {
-        if (metrics.Count == 0)
+        if (metrics.IsEmpty)
         {
             return;
         }
@@ -292,7 +292,7 @@ public sealed partial class SqliteTrackingStore
         {
             Check(db, SQLitePCL.raw.sqlite3_bind_text(statement, 4, runId));
             string? lastValidated = null;
-            foreach (var m in metrics)
+            foreach (ref readonly var m in metrics)
             {
                 if (!ReferenceEquals(m.Key, lastValidated) && !latest.ContainsKey(m.Key))
                 {
@@ -300,10 +300,7 @@ public sealed partial class SqliteTrackingStore
                     lastValidated = m.Key;
                 }
 
-                if (m.Timestamp < 0)
-                {
-                    Validation.MlflowValidator.ValidateMetric(m);
-                }
+                Validation.MlflowValidator.ValidateMetricTimestamp(m.Key, m.Timestamp);
 
                 var isNan = double.IsNaN(m.Value);
                 var value = isNan ? 0 : double.IsPositiveInfinity(m.Value) ? double.MaxValue : double.IsNegativeInfinity(m.Value) ? double.MinValue : m.Value;

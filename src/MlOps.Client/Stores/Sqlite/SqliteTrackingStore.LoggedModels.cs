@@ -206,21 +206,27 @@ public sealed partial class SqliteTrackingStore : ILoggedModelStore, ILoggedMode
         SetLoggedModelTagsAsync(modelId, tags, cancellationToken);
 
     /// <summary>Writes the metrics linked to a logged model into <c>logged_model_metrics</c> too (Python's <c>_log_model_metrics</c>).</summary>
-    private void WriteModelMetrics(string runId, long experimentId, IReadOnlyList<Metric> metrics, Microsoft.Data.Sqlite.SqliteTransaction tx)
+    private void WriteModelMetrics(string runId, long experimentId, ReadOnlySpan<MetricRow> metrics, Microsoft.Data.Sqlite.SqliteTransaction tx)
     {
         if (!HasLoggedModels)
         {
             return;
         }
 
-        foreach (var m in metrics.Where(m => m.ModelId is not null).Distinct())
+        HashSet<MetricRow>? written = null;
+        foreach (ref readonly var m in metrics)
         {
+            if (m.Link?.ModelId is not { } modelId || !(written ??= []).Add(m))
+            {
+                continue; // not linked to a model, or the same value again
+            }
+
             var isNan = double.IsNaN(m.Value);
             var value = isNan ? 0 : Math.Clamp(m.Value, double.MinValue, double.MaxValue);
             Exec(tx, """
                 INSERT OR IGNORE INTO logged_model_metrics (model_id, metric_name, metric_timestamp_ms, metric_step, metric_value, experiment_id, run_id, dataset_uuid, dataset_name, dataset_digest)
                 VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, NULL, $p7, $p8)
-                """, m.ModelId, m.Key, m.Timestamp, m.Step, isNan ? DBNull.Value : value, experimentId, runId, m.DatasetName, m.DatasetDigest);
+                """, modelId, m.Key, m.Timestamp, m.Step, isNan ? DBNull.Value : value, experimentId, runId, m.Link.DatasetName, m.Link.DatasetDigest);
         }
     }
 

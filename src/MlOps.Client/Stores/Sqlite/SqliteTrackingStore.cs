@@ -21,7 +21,7 @@ namespace MlOps.Client.Stores;
 /// <para>Search follows MLflow's grammar as its SQL store evaluates it (filters on metrics, params, tags, attributes and
 /// datasets with <c>LIKE</c>/<c>ILIKE</c>/<c>IN</c>; ordering by any of them); see docs/embedded-store.md.</para>
 /// </remarks>
-public sealed partial class SqliteTrackingStore : ITrackingStore, ILifecycleStore
+public sealed partial class SqliteTrackingStore : ITrackingStore, ILifecycleStore, IMetricRowsStore
 {
     /// <summary>The alembic revision of the schema this store creates (MLflow 2.22).</summary>
     internal const string SchemaRevision = "0584bdc529eb";
@@ -304,15 +304,32 @@ public sealed partial class SqliteTrackingStore : ITrackingStore, ILifecycleStor
         }, cancellationToken);
 
     /// <inheritdoc />
-    public Task LogBatchAsync(string runId, IReadOnlyList<Metric> metrics, IReadOnlyList<Param> parameters, IReadOnlyList<RunTag> tags, CancellationToken cancellationToken) =>
+    public Task LogBatchAsync(string runId, IReadOnlyList<Metric> metrics, IReadOnlyList<Param> parameters, IReadOnlyList<RunTag> tags, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        var rows = new MetricRow[metrics.Count];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            ArgumentNullException.ThrowIfNull(metrics[i], nameof(metrics));
+            rows[i] = MetricRow.Of(metrics[i]);
+        }
+
+        return LogRowsAsync(runId, rows, parameters, tags, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    Task IMetricRowsStore.LogBatchAsync(string runId, ReadOnlyMemory<MetricRow> metrics, IReadOnlyList<Param> parameters, IReadOnlyList<RunTag> tags, CancellationToken cancellationToken) =>
+        LogRowsAsync(runId, metrics, parameters, tags, cancellationToken);
+
+    private Task<bool> LogRowsAsync(string runId, ReadOnlyMemory<MetricRow> metrics, IReadOnlyList<Param> parameters, IReadOnlyList<RunTag> tags, CancellationToken cancellationToken) =>
         WithLockAsync(() =>
         {
-            Validation.MlflowValidator.ValidateBatchCounts(metrics.Count, parameters, tags.Count);
+            Validation.MlflowValidator.ValidateBatchCounts(metrics.Length, parameters, tags.Count);
             using var tx = _connection.BeginTransaction(deferred: false);
             var experimentId = EnsureRunActive(runId, tx);
             WriteParams(runId, parameters, tx);
-            WriteMetrics(runId, metrics, tx);
-            WriteModelMetrics(runId, experimentId, metrics, tx);
+            WriteMetrics(runId, metrics.Span, tx);
+            WriteModelMetrics(runId, experimentId, metrics.Span, tx);
             foreach (var t in tags)
             {
                 Validation.MlflowValidator.ValidateTag(t.Key, t.Value);
