@@ -11,6 +11,8 @@ namespace MlOps.Client.Benchmarks;
 /// </summary>
 internal static class HotPathHarness
 {
+    private static Func<Stores.ITrackingStore> s_newStore = () => new NullStore();
+
     public static int Run(string[] args)
     {
         var calls = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10_000_000;
@@ -19,6 +21,14 @@ internal static class HotPathHarness
         // Burst: the buffer holds every call, so this is the training thread's own cost. This VM's timing noise is
         // ±30 %: seven runs, and their median is the figure.
         var runs = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 7;
+
+        // The ablation of issue V's last change: "metric-objects" gives the uploader a store that takes only Metric lists
+        // (as any store of the user's own does), so that it makes a Metric object per value as it did before.
+        var metricObjects = args.Contains("metric-objects");
+        Console.WriteLine(metricObjects
+            ? "store: takes Metric lists only (the uploader makes a Metric object per value, as before issue V)"
+            : "store: takes the uploader's metric rows, as the built-in stores do");
+        s_newStore = metricObjects ? () => new MetricListStore(new NullStore()) : () => new NullStore();
 
         // Warm-up, not counted: tiered compilation installs the optimized (profile-guided) code of the call path on a
         // background thread, 100 ms after the last new method ran; until then the bursts mix tiers (measured: the first
@@ -103,7 +113,7 @@ internal static class HotPathHarness
 
     private static (double Ns, double Bytes, double NsOutsideCollections) Measure(string label, int calls, int buffer)
     {
-        var store = new NullStore();
+        var store = s_newStore();
         var options = new TrackerOptions { HandleProcessExit = false, SetSystemTags = false };
         options.Uploader.MaxBufferedEntities = buffer;
         using var tracker = new Tracker(store, options);
@@ -137,4 +147,7 @@ internal static class HotPathHarness
         Console.WriteLine($"{label}: {calls:N0} LogMetric calls on one thread; ns/op: {sw.Elapsed.TotalNanoseconds / calls:F1}; training-thread bytes/op: {(double)bytes / calls:F3} ({bytes:N0} bytes in all); backpressure waits: {tracker.Counters.BackpressureWaits:N0}; collections during the loop: {collectionsInLoop} ({pausedInLoop.TotalMilliseconds:F1} ms paused); page faults: {(faults < 0 ? "n/a" : faultsInLoop.ToString("N0", CultureInfo.InvariantCulture))}");
         return (sw.Elapsed.TotalNanoseconds / calls, (double)bytes / calls, (sw.Elapsed - pausedInLoop).TotalNanoseconds / calls);
     }
+
+    /// <summary>A store that hides the rows the inner one takes: the uploader gives it Metric objects.</summary>
+    private sealed class MetricListStore(NullStore inner) : MlOps.Client.Testing.DelegatingTrackingStore(inner);
 }

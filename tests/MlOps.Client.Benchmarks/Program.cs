@@ -3,7 +3,7 @@ using MlOps.Client.Benchmarks;
 
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- ceiling URI [metrics] [rounds]   (this SDK / the server's raw ceiling, same run)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- throughput [metrics] [threads]
-// dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- hotpath [calls]   (training-thread bytes, precise)
+// dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- hotpath [calls] [runs] [metric-objects]   (training-thread bytes, precise)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- outage [metrics]   (peak memory while the server is down, spool on)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- xgboost [pairs] [rows]   (autolog overhead, 200 rounds x 50 features)
 // dotnet run -c Release --project tests/MlOps.Client.Benchmarks -- xgboost-memory [iterations]   (finalizer-only loop vs Dispose; predict paths)
