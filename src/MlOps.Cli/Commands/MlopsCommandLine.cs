@@ -457,10 +457,13 @@ internal static partial class MlopsCommandLine
         {
             await using var store = ctx.OpenStore();
             await using var model = await MlOps.Client.Serving.ServedModel.LoadAsync(store, parse.GetValue(serveUri)!, ct).ConfigureAwait(false);
+            using var consoleLog = Logging.BufferedConsoleLoggerProvider.ForConsole(); // disposed after the app: its last lines written
             var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
             // As ASP.NET Core's templates configure it: the framework's own per-request lines only from Warning up; the
-            // served model's one line per request (status, rows, time) stays.
+            // served model's one line per request (status, rows, time) stays — in the console logger's format, written in
+            // batches rather than a system call per line (Logging/BufferedConsoleLoggerProvider).
             Microsoft.Extensions.Logging.FilterLoggingBuilderExtensions.AddFilter(builder.Logging, "Microsoft.AspNetCore", Microsoft.Extensions.Logging.LogLevel.Warning);
+            consoleLog.ReplaceProviders(builder.Logging);
             var url = $"http://{parse.GetValue(host)}:{parse.GetValue(port)}";
             Microsoft.AspNetCore.Hosting.HostingAbstractionsWebHostBuilderExtensions.UseUrls(builder.WebHost, url);
             await using var app = builder.Build();
