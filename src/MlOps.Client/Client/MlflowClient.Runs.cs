@@ -236,7 +236,7 @@ public partial class MlflowClient
         MlflowValidator.ValidateBatchCounts(metrics.Length, parameters, tags.Count);
         ValidateMetricRows(metrics.Span);
         ValidateParamsAndTags(parameters, tags);
-        var body = new PooledBufferWriter();
+        var body = new PooledBufferWriter(256 + (metrics.Length * 112) + ((parameters.Count + tags.Count) * 128)); // about a request's size: no growing copies
         LogBatchWriter.Write(body, runId, metrics.Span, parameters, tags);
         await SendBodyAsync(HttpMethod.Post, "runs/log-batch", body.WrittenMemory, MlflowJsonContext.Default.EmptyMessage, cancellationToken, singleAttempt: true).ConfigureAwait(false);
         // Back to the pool only once the server has answered success, having read the whole body. After a failure the

@@ -109,9 +109,12 @@ public sealed class LogBatchWriterTests
         }
 
         // And they carry what was logged: values (NaN, ±Infinity, -0), steps and links; the timestamps are the tracker's.
-        Assert.Equal(Rows, requests.SelectMany(r => r.Metrics ?? []).Select((m, i) => MetricRow.Of(m) with { Timestamp = Rows[i].Timestamp }));
-        Assert.Equal(Params, requests.SelectMany(r => r.Params ?? []));
-        Assert.Equal(Tags, requests.SelectMany(r => r.Tags ?? []));
+        var logged = Rows.ToDictionary(r => (r.Key, r.Step)); // (key, step) tells the rows apart: requests may arrive in any order
+        var sentRows = requests.SelectMany(r => r.Metrics ?? []).Select(MetricRow.Of).ToList();
+        Assert.Equal(Rows.Length, sentRows.Count);
+        Assert.All(sentRows, m => Assert.Equal(logged[(m.Key, m.Step)] with { Timestamp = m.Timestamp }, m));
+        Assert.Equal(Params.OrderBy(p => p.Key, StringComparer.Ordinal), requests.SelectMany(r => r.Params ?? []).OrderBy(p => p.Key, StringComparer.Ordinal));
+        Assert.Equal(Tags.OrderBy(t => t.Key, StringComparer.Ordinal), requests.SelectMany(r => r.Tags ?? []).OrderBy(t => t.Key, StringComparer.Ordinal));
     }
 
     [Fact]

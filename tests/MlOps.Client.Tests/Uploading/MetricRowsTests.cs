@@ -33,7 +33,10 @@ public sealed class MetricRowsTests
 
         Assert.Equal(0, store.MetricListCalls);
         Assert.Equal(2501, store.Rows.Count);
-        Assert.Equal(Enumerable.Range(0, 2500).Select(i => (long)i), store.Rows.Where(r => r.Key == "loss").Select(r => r.Step));
+        // Batches go out concurrently (their order between them is not kept); every value arrives once and intact.
+        var loss = store.Rows.Where(r => r.Key == "loss").OrderBy(r => r.Step).ToList();
+        Assert.Equal(Enumerable.Range(0, 2500).Select(i => (long)i), loss.Select(r => r.Step));
+        Assert.All(loss, r => Assert.Equal(1.0 / (r.Step + 1), r.Value));
         var linked = Assert.Single(store.Rows, r => r.Key == "accuracy");
         Assert.Equal(new MetricLink(ModelId, "iris-test", "b90c1eab"), linked.Link);
         Assert.All(store.Rows.Where(r => r.Key == "loss"), r => Assert.Null(r.Link));
@@ -80,12 +83,22 @@ public sealed class MetricRowsTests
     [Fact]
     public void Released_rows_are_cleared_so_that_the_pool_holds_no_caller_strings()
     {
+        var rowsField = typeof(PooledMetricRows).GetField("_rows", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
         var rows = new PooledMetricRows();
-        rows.Add(new MetricRow(new string('k', 3), 1, 2, 3, new MetricLink("m", null, null)));
-        var array = (MetricRow[])typeof(PooledMetricRows).GetField("_rows", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(rows)!;
+        rows.Add(new MetricRow("lone", 1, 2, 3));
+        Assert.Equal(4, ((MetricRow[])rowsField.GetValue(rows)!).Length); // one value (a spilled entity) takes no pooled array
+        for (var i = 0; i < 9; i++)
+        {
+            rows.Add(new MetricRow(new string('k', 3), 1, 2, i, new MetricLink("m", null, null)));
+        }
+
+        var array = (MetricRow[])rowsField.GetValue(rows)!;
+        Assert.True(array.Length >= 1000, "a batch past a few values takes an array for MLflow's 1000 metrics from the pool");
+        Assert.Equal(10, rows.Count);
+        Assert.Equal(["lone", .. Enumerable.Repeat("kkk", 9)], rows.Select(r => r.Key));
         rows.Release();
         Assert.Equal(0, rows.Count);
-        Assert.Equal(default, array[0]); // the array given back to the pool keeps nothing alive
+        Assert.All(array.Take(10), r => Assert.Equal(default, r)); // the array given back to the pool keeps nothing alive
         rows.Release(); // twice is harmless
         rows.Add(new MetricRow("again", 1, 2, 3)); // and the rows can be filled again
         Assert.Equal("again", Assert.Single(rows).Key);
