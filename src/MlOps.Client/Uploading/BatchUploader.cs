@@ -135,6 +135,7 @@ internal sealed class BatchUploader : IAsyncDisposable, Diagnostics.IUploaderGau
                 var batch = new Batch(entity.RunId);
                 batch.Add(in entity);
                 _delivery.ToSpool([batch]);
+                batch.Release(); // the spool keeps a record of its own: the row's pooled array goes back at once
                 Wake();
                 return;
         }

@@ -7,16 +7,11 @@ namespace MlOps.Client.Uploading;
 /// The metrics of one <see cref="Batch"/>: rows in an array taken from a pool and given back once the batch is delivered
 /// (<see cref="Release"/>), so that the uploader's steady state allocates nothing per value. A batch that is spooled,
 /// kept for a re-send or refused keeps its array until the garbage collector takes it: only a batch settled for good
-/// gives it back, so no array is ever shared by two batches. The first few rows sit in a small array of their own: a
-/// batch of one value (an entity spilled to the spool by a full buffer, on the training thread) takes no pooled array.
+/// gives it back, so no array is ever shared by two batches.
 /// </summary>
 internal sealed class PooledMetricRows : IEnumerable<MetricRow>
 {
-    /// <summary>Rows kept in a small array of their own before the batch takes a pooled one.</summary>
-    private const int SmallRows = 4;
-
     private MetricRow[] _rows = [];
-    private bool _pooled;
 
     /// <summary>How many rows.</summary>
     public int Count { get; private set; }
@@ -62,13 +57,16 @@ internal sealed class PooledMetricRows : IEnumerable<MetricRow>
     /// <summary>Gives the array back to the pool, cleared (it holds the callers' strings); the rows are empty after it.</summary>
     public void Release()
     {
-        var (rows, pooled, count) = (_rows, _pooled, Count);
-        (_rows, _pooled, Count) = ([], false, 0);
-        if (pooled)
+        var rows = _rows;
+        if (rows.Length == 0)
         {
-            Array.Clear(rows, 0, count);
-            ArrayPool<MetricRow>.Shared.Return(rows);
+            return;
         }
+
+        _rows = [];
+        Array.Clear(rows, 0, Count);
+        Count = 0;
+        ArrayPool<MetricRow>.Shared.Return(rows);
     }
 
     public IEnumerator<MetricRow> GetEnumerator()
@@ -83,18 +81,12 @@ internal sealed class PooledMetricRows : IEnumerable<MetricRow>
 
     private void Grow()
     {
-        if (_rows.Length == 0)
-        {
-            _rows = new MetricRow[SmallRows];
-            return;
-        }
-
         // A batch holds at most MLflow's 1000 metrics: one array of that size, reused from the pool.
         var grown = ArrayPool<MetricRow>.Shared.Rent(Math.Max(Validation.MlflowLimits.MaxMetricsPerBatch, Count * 2));
         Span.CopyTo(grown);
-        var (old, pooled) = (_rows, _pooled);
-        (_rows, _pooled) = (grown, true);
-        if (pooled)
+        var old = _rows;
+        _rows = grown;
+        if (old.Length > 0)
         {
             Array.Clear(old, 0, Count);
             ArrayPool<MetricRow>.Shared.Return(old);

@@ -86,7 +86,6 @@ public sealed class MetricRowsTests
         var rowsField = typeof(PooledMetricRows).GetField("_rows", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
         var rows = new PooledMetricRows();
         rows.Add(new MetricRow("lone", 1, 2, 3));
-        Assert.Equal(4, ((MetricRow[])rowsField.GetValue(rows)!).Length); // one value (a spilled entity) takes no pooled array
         for (var i = 0; i < 9; i++)
         {
             rows.Add(new MetricRow(new string('k', 3), 1, 2, i, new MetricLink("m", null, null)));
