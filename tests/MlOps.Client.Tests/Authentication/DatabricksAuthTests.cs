@@ -304,25 +304,4 @@ public sealed class DatabricksAuthTests : IDisposable
     }
 
     private static ResponseMessage Json(int status, string body) => RecordedServer.JsonAnswer(status, body);
-
-    private sealed class GatewayKeyProvider : IMlflowAuthProvider
-    {
-        private int _key = 1;
-
-        public int Renewals { get; private set; }
-
-        public ValueTask AuthenticateAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            request.Headers.Remove("X-Gateway-Key");
-            request.Headers.Add("X-Gateway-Key", "key-" + _key);
-            return ValueTask.CompletedTask;
-        }
-
-        public ValueTask<bool> OnUnauthorizedAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            Renewals++;
-            _key++;
-            return ValueTask.FromResult(true);
-        }
-    }
 }

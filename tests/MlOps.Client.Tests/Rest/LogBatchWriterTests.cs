@@ -137,28 +137,10 @@ public sealed class LogBatchWriterTests
         using var server = new RecordedServer();
         server.Server.Given(Request.Create().WithPath("/api/2.0/mlflow/runs/log-batch").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
             RecordedServer.JsonAnswer(request.Headers!.TryGetValue("X-Gateway-Key", out var key) && key.Single() == "key-2" ? 200 : 401, "{}")));
-        using var client = server.CreateClient(o => o.AuthProvider = new RenewingProvider());
+        using var client = server.CreateClient(o => o.AuthProvider = new GatewayKeyProvider());
         await client.LogBatchOnceAsync("r", Rows, Params, Tags, default);
         Assert.Equal(2, server.Requests.Count);
         Assert.Equal(server.Requests[0].Body, server.Requests[1].Body);
         Assert.Equal(Rows.Length, RecordedServer.BodyOf(server.Requests[1])!["metrics"]!.AsArray().Count);
-    }
-
-    private sealed class RenewingProvider : IMlflowAuthProvider
-    {
-        private int _key = 1;
-
-        public ValueTask AuthenticateAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            request.Headers.Remove("X-Gateway-Key");
-            request.Headers.Add("X-Gateway-Key", "key-" + _key);
-            return ValueTask.CompletedTask;
-        }
-
-        public ValueTask<bool> OnUnauthorizedAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            _key++;
-            return ValueTask.FromResult(true);
-        }
     }
 }
