@@ -132,7 +132,7 @@ internal sealed class Batch(string runId)
         }
     }
 
-    /// <summary>Gives the metrics' pooled array back once the batch is settled for good (delivered); nothing reads it after.</summary>
+    /// <summary>Gives the metrics' pooled array back once the batch is settled for good (delivered, or a spilled value the spool has recorded); nothing reads it after.</summary>
     public void Release() => Metrics.Release();
 
     public override string ToString() => End is { } e ? $"end of run {RunId} ({e.Status})" : $"log-batch of {Count} entities for run {RunId}";

@@ -5,9 +5,10 @@ namespace MlOps.Client.Uploading;
 
 /// <summary>
 /// The metrics of one <see cref="Batch"/>: rows in an array taken from a pool and given back once the batch is delivered
-/// (<see cref="Release"/>), so that the uploader's steady state allocates nothing per value. A batch that is spooled,
-/// kept for a re-send or refused keeps its array until the garbage collector takes it: only a batch settled for good
-/// gives it back, so no array is ever shared by two batches.
+/// (<see cref="Release"/>), so that the uploader's steady state allocates nothing per value; a value spilled to the spool
+/// by a full buffer gives it back as soon as the spool has its record. Another batch that is spooled, kept for a re-send
+/// or refused keeps its array until the garbage collector takes it: only a batch settled for good gives it back, so no
+/// array is ever shared by two batches.
 /// </summary>
 internal sealed class PooledMetricRows : IEnumerable<MetricRow>
 {
