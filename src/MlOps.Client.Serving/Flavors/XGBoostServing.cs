@@ -18,6 +18,9 @@ internal sealed class XGBoostServing : IServingFlavor
 
     private readonly bool _classLabels;
 
+    /// <summary>The booster's trees in managed memory, proven equal to it at load; <see langword="null"/> when the model is not one it reproduces.</summary>
+    private readonly TreeEnsemble? _trees;
+
     private XGBoostServing(Booster booster, string? modelClass)
     {
         _booster = booster;
@@ -35,7 +38,21 @@ internal sealed class XGBoostServing : IServingFlavor
             ? InputSchema.Tensor("float32", (int)booster.FeatureCount)
             : InputSchema.Named([.. names.Select(n => new ColumnSpec(n, "float"))]);
         _classProbabilities = Objective(booster) == "multi:softprob";
+
+        // A request of a few rows is predicted from a managed copy of the trees: the same values bit for bit (proven on probe
+        // rows here), without the native call's per-call JSON configuration and OpenMP regions (docs/performance.md).
+        _trees = TreeEnsemble.TryCreate(booster, out var reason);
+        ManagedTreesReason = reason;
     }
+
+    /// <summary>The most rows a request may have to be predicted from the managed copy of the trees; larger ones go to XGBoost.</summary>
+    internal const int ManagedRows = 16;
+
+    /// <summary>Whether requests of up to <see cref="ManagedRows"/> rows are predicted from the managed copy of the trees.</summary>
+    internal bool UsesManagedTrees => _trees is not null;
+
+    /// <summary>Why there is no managed copy of the trees, or <see langword="null"/>.</summary>
+    internal string? ManagedTreesReason { get; }
 
     public string Name => "xgboost";
 
@@ -66,17 +83,20 @@ internal sealed class XGBoostServing : IServingFlavor
 
     public Predictions Predict(EnforcedInput input)
     {
-        var prediction = _booster.InplacePredict(input.ToFloatMatrix(), input.Rows, input.Columns.Count);
-        var outputs = input.Rows == 0 ? 1 : prediction.Values.Length / input.Rows;
+        var data = input.ToFloatMatrix();
+        var values = _trees is not null && input.Rows is > 0 and <= ManagedRows
+            ? _trees.Predict(data, input.Rows)
+            : _booster.InplacePredict(data, input.Rows, input.Columns.Count).Values;
+        var outputs = input.Rows == 0 ? 1 : values.Length / input.Rows;
         if (!_classLabels)
         {
-            return new Predictions(input.Rows, [new OutputColumn(null, prediction.Values, outputs, null)], ClassIndex: _classProbabilities && outputs > 1);
+            return new Predictions(input.Rows, [new OutputColumn(null, values, outputs, null)], ClassIndex: _classProbabilities && outputs > 1);
         }
 
         var labels = new float[input.Rows];
         for (var r = 0; r < input.Rows; r++)
         {
-            var row = prediction.Values.AsSpan(r * outputs, outputs);
+            var row = values.AsSpan(r * outputs, outputs);
             labels[r] = outputs == 1 ? (row[0] > 0.5f ? 1 : 0) : row.IndexOf(Max(row));
         }
 

@@ -1,0 +1,66 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using MlOps.Client.Models;
+using MlOps.Client.Serving.Flavors;
+using MlOps.Client.XGBoost;
+using MlOps.Client.XGBoost.Models;
+using MlOps.Client.XGBoost.Tests;
+
+namespace MlOps.Client.Serving.Tests;
+
+/// <summary>
+/// A scoring request of a few rows is predicted from the managed copy of the booster's trees, a larger one by XGBoost —
+/// and both answer XGBoost's own values, missing features included.
+/// </summary>
+public sealed class ManagedTreesServingTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("mlops-serving-trees-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    [XGBoostFact]
+    public async Task Small_requests_use_the_managed_trees_and_every_size_answers_XGBoosts_values()
+    {
+        using var booster = SeedModel.Load();
+        var folder = Directory.CreateDirectory(Path.Combine(_dir.FullName, "model")).FullName;
+        var config = await new XGBoostFlavor().SaveAsync(booster, folder, default);
+        var description = MlflowModel.Create("model", "run");
+        description.Flavors["xgboost"] = config.Flavor;
+        description.Signature = new ModelSignature(
+            """[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 4]}}]""", """[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 3]}}]""");
+        description.Save(folder);
+
+        using (var flavor = await XGBoostServing.LoadAsync(folder, description, default))
+        {
+            Assert.True(flavor.UsesManagedTrees, flavor.ManagedTreesReason);
+        }
+
+        await using var host = await ServingHost.StartAsync(folder);
+        var random = new Random(8);
+        foreach (var rows in new[] { 1, 2, 7, XGBoostServing.ManagedRows, XGBoostServing.ManagedRows + 1, 40 })
+        {
+            var data = new float[rows * 4];
+            for (var i = 0; i < data.Length; i++)
+            {
+                // Around iris' ranges (0.1–7.9 cm), on one-decimal values like the splits', a tenth missing.
+                data[i] = random.Next(10) == 0 ? float.NaN : MathF.Round((float)(random.NextDouble() * 8), 1);
+            }
+
+            var expected = booster.InplacePredict(data, rows, 4).Values;
+            var body = new StringBuilder("{\"inputs\": [");
+            for (var r = 0; r < rows; r++)
+            {
+                body.Append(r == 0 ? "[" : ", [").AppendJoin(", ", data.AsSpan(r * 4, 4).ToArray().Select(v => float.IsNaN(v) ? "NaN" : v.ToString("R", CultureInfo.InvariantCulture))).Append(']');
+            }
+
+            using var response = await host.Http.PostAsync("/invocations", new StringContent(body.Append("]}").ToString(), Encoding.UTF8, "application/json"));
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.IsSuccessStatusCode, text);
+            var predictions = JsonNode.Parse(text)!["predictions"]!.AsArray();
+            Assert.Equal(rows, predictions.Count);
+            var actual = predictions.SelectMany(p => p!.AsArray().Select(v => (float)v!.GetValue<double>())).ToArray();
+            Assert.Equal(expected, actual);
+        }
+    }
+}
