@@ -504,6 +504,13 @@ internal static class ModelValidation
                 throw new InvalidDataException($"XGBoost model tree {index}, node {node}: children {l} and {r} must both be -1 (a leaf) or both in ({node}, {n}).");
             }
 
+            // XGBoost's predictor takes the right branch as the left child + 1 (predict_fn.h, 1.7 to 3.x; it makes children in
+            // pairs): a right child elsewhere is predicted from the wrong node, or from outside the tree when the left one is last.
+            if (r != l + 1)
+            {
+                throw new InvalidDataException($"XGBoost model tree {index}, node {node}: children {l} and {r}; XGBoost predicts the right branch from node {l} + 1, so the right child must follow the left one.");
+            }
+
             if (splits[node] < 0 || (features > 0 && splits[node] >= features))
             {
                 throw new InvalidDataException($"XGBoost model tree {index}, node {node}: split index {splits[node]} is not one of the model's {features} features.");

@@ -10,8 +10,8 @@ using MlOps.Client.XGBoost.Tests;
 namespace MlOps.Client.Serving.Tests;
 
 /// <summary>
-/// A scoring request of a few rows is predicted from the managed copy of the booster's trees, a larger one by XGBoost —
-/// and both answer XGBoost's own values, missing features included.
+/// Scoring requests are predicted from the managed copy of the booster's trees, and every size — one row, a block of 64
+/// and more than one block — answers XGBoost's own values, missing features included.
 /// </summary>
 public sealed class ManagedTreesServingTests : IDisposable
 {
@@ -20,7 +20,7 @@ public sealed class ManagedTreesServingTests : IDisposable
     public void Dispose() => _dir.Delete(recursive: true);
 
     [XGBoostFact]
-    public async Task Small_requests_use_the_managed_trees_and_every_size_answers_XGBoosts_values()
+    public async Task Requests_use_the_managed_trees_and_every_size_answers_XGBoosts_values()
     {
         using var booster = SeedModel.Load();
         var folder = Directory.CreateDirectory(Path.Combine(_dir.FullName, "model")).FullName;
@@ -38,7 +38,7 @@ public sealed class ManagedTreesServingTests : IDisposable
 
         await using var host = await ServingHost.StartAsync(folder);
         var random = new Random(8);
-        foreach (var rows in new[] { 1, 2, 7, XGBoostServing.ManagedRows, XGBoostServing.ManagedRows + 1, 40 })
+        foreach (var rows in new[] { 1, 2, 7, 64, 65, 300 })
         {
             var data = new float[rows * 4];
             for (var i = 0; i < data.Length; i++)

@@ -152,6 +152,37 @@ public sealed class ModelValidationTests
             Assert.Equal(200, intact.Predict(data).Length);
         }
     }
+
+    [XGBoostFact]
+    public void A_tree_whose_right_child_does_not_follow_its_left_is_refused_before_a_prediction_reads_outside_it()
+    {
+        // A stump whose leaves are stored right first, parents intact: XGBoost 1.7 loads it and its predictor, which takes
+        // the right branch as left + 1, reads node 3 of a 3-node tree — found crashing the process.
+        var (x, y) = TestData.Binary(200, 6, 4);
+        using var train = new DMatrix(x, y);
+        var parameters = TestData.BinaryParams();
+        parameters["max_depth"] = 1;
+        using var stump = XGBoost.Train(parameters, train, numBoostRound: 2);
+        var root = System.Text.Json.Nodes.JsonNode.Parse(stump.SaveToBuffer(ModelFormat.Json))!;
+        var tree = root["learner"]!["gradient_booster"]!["model"]!["trees"]![0]!.AsObject();
+        foreach (var name in new[] { "base_weights", "default_left", "left_children", "loss_changes", "parents", "right_children", "split_conditions", "split_indices", "split_type", "sum_hessian" })
+        {
+            var array = tree[name]!.AsArray();
+            var (one, two) = (array[1]!.DeepClone(), array[2]!.DeepClone());
+            array[1] = two;
+            array[2] = one;
+        }
+
+        tree["left_children"]![0] = 2;
+        tree["right_children"]![0] = 1;
+        var error = Assert.Throws<InvalidDataException>(() => Booster.LoadFromBuffer(System.Text.Encoding.UTF8.GetBytes(root.ToJsonString())));
+        Assert.Contains("tree 0, node 0: children 2 and 1", error.Message, StringComparison.Ordinal);
+        Assert.Contains("must follow the left one", error.Message, StringComparison.Ordinal);
+
+        // The stump as XGBoost wrote it loads and predicts.
+        using var intact = Booster.LoadFromBuffer(stump.SaveToBuffer(ModelFormat.Json));
+        Assert.Equal(2, intact.InplacePredict(new float[12], 2, 6).Values.Length);
+    }
 }
 
 /// <summary>Renamed features are refused, as Python's validate_features does.</summary>
