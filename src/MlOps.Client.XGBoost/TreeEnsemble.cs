@@ -5,9 +5,10 @@ using System.Text.Json;
 namespace MlOps.Client.XGBoost;
 
 /// <summary>
-/// A booster's trees read into managed memory, predicting a few rows without a call into libxgboost — the same values,
-/// bit for bit, as <see cref="Booster.InplacePredict"/> with its defaults (all trees, values, missing = NaN). Made by
+/// A booster's trees read into managed memory, predicting rows without a call into libxgboost — the same values, bit for
+/// bit, as <see cref="Booster.InplacePredict"/> with its defaults (all trees, values, missing = NaN). Made by
 /// <see cref="TryCreate"/>, which refuses what it does not reproduce and proves the rest against the booster itself.
+/// Immutable: any number of threads may predict at once.
 /// </summary>
 /// <remarks>
 /// For one or a few rows, a native in-place prediction costs more around the trees than in them: XGBoost parses its JSON
@@ -86,7 +87,7 @@ public sealed class TreeEnsemble
             using var model = JsonDocument.Parse(booster.SaveToBuffer(ModelFormat.Json));
             ensemble = Read(model.RootElement, checked((int)booster.FeatureCount), out reason);
         }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or OverflowException or IndexOutOfRangeException)
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or OverflowException or IndexOutOfRangeException or ArgumentException)
         {
             reason = "the booster's JSON model is not one this reader knows: " + ex.Message;
             return null;
@@ -108,7 +109,7 @@ public sealed class TreeEnsemble
     public float[] Predict(ReadOnlySpan<float> data, int rows)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
-        var result = new float[rows * OutputsPerRow];
+        var result = new float[checked(rows * OutputsPerRow)];
         Predict(data, rows, result);
         return result;
     }
@@ -416,7 +417,7 @@ public sealed class TreeEnsemble
 
     /// <summary>
     /// Rows that reach every kind of branch: each feature exactly on one of its split conditions, one float below it, between
-    /// the conditions, beyond them, or NaN (seeded, so a refusal is reproducible); the first row all NaN.
+    /// the conditions, beyond them, ±infinity or NaN (seeded, so a refusal is reproducible); the first row all NaN.
     /// </summary>
     internal float[] ProbeData(int rows)
     {
@@ -447,6 +448,7 @@ public sealed class TreeEnsemble
                     : pick <= 3 ? cuts[random.Next(cuts.Count)]
                     : pick <= 5 ? MathF.BitDecrement(cuts[random.Next(cuts.Count)])
                     : pick == 6 ? (cuts[random.Next(cuts.Count)] + cuts[random.Next(cuts.Count)]) / 2
+                    : random.Next(4) == 0 ? (random.Next(2) == 0 ? float.PositiveInfinity : float.NegativeInfinity)
                     : cuts[random.Next(cuts.Count)] + (float)((random.NextDouble() - 0.5) * 4);
             }
         }

@@ -84,7 +84,7 @@ public sealed class TreeEnsembleTests
     }
 
     [XGBoostFact]
-    public void The_probes_reach_the_split_conditions_one_float_below_them_and_NaN()
+    public void The_probes_reach_the_split_conditions_one_float_below_them_infinities_and_NaN()
     {
         using var booster = Train("reg:squarederror", null, rounds: 10, depth: 3);
         var trees = TreeEnsemble.TryCreate(booster, out _)!;
@@ -97,6 +97,8 @@ public sealed class TreeEnsembleTests
         Assert.Contains(probes, conditions.Contains);
         Assert.Contains(probes, v => conditions.Contains(MathF.BitIncrement(v)));
         Assert.True(probes.Count(float.IsNaN) > probes.Length / 16);
+        Assert.Contains(float.PositiveInfinity, probes);
+        Assert.Contains(float.NegativeInfinity, probes);
     }
 
     [XGBoostFact]

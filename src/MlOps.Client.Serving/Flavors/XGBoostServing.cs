@@ -40,7 +40,7 @@ internal sealed class XGBoostServing : IServingFlavor
         _classProbabilities = Objective(booster) == "multi:softprob";
 
         // Requests are predicted from a managed copy of the trees: the same values bit for bit (proven on probe rows here),
-        // without the native call's per-call JSON configuration and OpenMP regions — 1-row requests/s 0.68 → 0.93 of /ping,
+        // without the native call's per-call JSON configuration and OpenMP regions — 1-row requests/s 0.68 → 0.92 of /ping,
         // and the walk itself as fast as XGBoost's or faster at 1 to 1,000 rows (docs/performance.md). A model the copy does
         // not reproduce (dart, categorical splits, other objectives) is predicted by XGBoost.
         _trees = TreeEnsemble.TryCreate(booster, out var reason);
