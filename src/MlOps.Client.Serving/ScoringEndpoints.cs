@@ -39,6 +39,10 @@ public static class ScoringEndpoints
         var budget = new BodyBudget(Math.Max(1, options.MaxInFlightBodyBytes), TimeProvider.System);
         var logger = endpoints.ServiceProvider.GetService<ILoggerFactory>()?.CreateLogger("MlOps.Client.Serving") ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         var capture = model.AttachMonitoring(options, logger);
+        if (model.NativePredictionReason is { } reason)
+        {
+            ScoringLog.NativePrediction(logger, reason);
+        }
         if (capture is not null)
         {
             // When the app stops, the log writes what is queued and the monitor ends (bounded joins), whoever owns the model.
@@ -279,6 +283,9 @@ internal static partial class ScoringLog
 {
     [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "POST /invocations → {Status}{ErrorCode}, {Rows} rows, {Milliseconds:0.0} ms")]
     public static partial void Request(ILogger logger, int status, string errorCode, int rows, double milliseconds);
+
+    [LoggerMessage(EventId = 5005, Level = LogLevel.Information, Message = "The XGBoost model is predicted by libxgboost, not from a managed copy of its trees: {Reason}")]
+    public static partial void NativePrediction(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "POST /invocations: the model threw {ExceptionType}; answered 400 BAD_REQUEST")]
     public static partial void Unexpected(ILogger logger, string exceptionType);

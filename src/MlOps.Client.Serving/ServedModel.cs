@@ -61,6 +61,9 @@ public sealed partial class ServedModel : IDisposable, IAsyncDisposable
     /// <summary>The flavor served: <c>xgboost</c> or <c>mlnet</c>.</summary>
     public string Flavor => _flavor.Name;
 
+    /// <summary>Why an XGBoost model is predicted by libxgboost rather than from the managed copy of its trees, or <see langword="null"/>.</summary>
+    internal string? NativePredictionReason => _flavor is Flavors.XGBoostServing { UsesManagedTrees: false } xgboost ? xgboost.ManagedTreesReason : null;
+
     /// <summary>The input column names of a column-based input, or <see langword="null"/> (a tensor signature).</summary>
     public IReadOnlyList<string>? InputNames => Input.IsNamed ? [.. Input.Columns.Select(c => c.Name!)] : null;
 

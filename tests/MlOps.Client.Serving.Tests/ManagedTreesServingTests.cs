@@ -1,7 +1,11 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Logging;
 using MlOps.Client.Models;
+using MlOps.Client.Stores;
 using MlOps.Client.Serving.Flavors;
 using MlOps.Client.XGBoost;
 using MlOps.Client.XGBoost.Models;
@@ -61,6 +65,53 @@ public sealed class ManagedTreesServingTests : IDisposable
             Assert.Equal(rows, predictions.Count);
             var actual = predictions.SelectMany(p => p!.AsArray().Select(v => (float)v!.GetValue<double>())).ToArray();
             Assert.Equal(expected, actual);
+        }
+    }
+
+    [XGBoostFact]
+    public async Task A_model_the_copy_does_not_reproduce_is_predicted_by_XGBoost_and_the_log_says_why()
+    {
+        var random = new Random(3);
+        var x = Enumerable.Range(0, 300).Select(_ => Enumerable.Range(0, 4).Select(_ => (float)random.NextDouble()).ToArray()).ToArray();
+        var y = x.Select(r => r[0] + r[1] > 1 ? 1f : 0f).ToArray();
+        using var train = new DMatrix(x, y);
+        using var booster = XGBoost.XGBoost.Train(new Dictionary<string, object?> { ["objective"] = "binary:logistic", ["booster"] = "dart", ["max_depth"] = 2, ["nthread"] = 1, ["seed"] = 1 }, train, numBoostRound: 4);
+        var folder = Directory.CreateDirectory(Path.Combine(_dir.FullName, "dart")).FullName;
+        var config = await new XGBoostFlavor().SaveAsync(booster, folder, default);
+        var description = MlflowModel.Create("model", "run");
+        description.Flavors["xgboost"] = config.Flavor;
+        description.Save(folder);
+
+        ServedModel model;
+        await using (var store = SqliteTrackingStore.Open("sqlite:///" + Path.Combine(_dir.FullName, "mlflow.db")))
+        {
+            model = await ServedModel.LoadAsync(store, folder);
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        using (model)
+        {
+            Assert.Contains("dart", model.NativePredictionReason, StringComparison.Ordinal);
+            var lines = new List<string>();
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Logging.ClearProviders();
+            builder.Logging.AddProvider(new ListLoggerProvider(lines));
+            await using var app = builder.Build();
+            app.MapMlflowModel(model);
+            await app.StartAsync();
+            lock (lines)
+            {
+                Assert.Single(lines, l => l.StartsWith("The XGBoost model is predicted by libxgboost, not from a managed copy of its trees: booster 'dart'", StringComparison.Ordinal));
+            }
+
+            using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+            var rows = new float[] { 0.9f, 0.8f, 0.1f, 0.2f, 0.1f, 0.2f, 0.3f, float.NaN };
+            using var response = await http.PostAsync("/invocations", new StringContent("{\"inputs\": [[0.9, 0.8, 0.1, 0.2], [0.1, 0.2, 0.3, NaN]]}", Encoding.UTF8, "application/json"));
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.IsSuccessStatusCode, text);
+            var actual = JsonNode.Parse(text)!["predictions"]!.AsArray().Select(v => (float)v!.GetValue<double>()).ToArray();
+            Assert.Equal(booster.InplacePredict(rows, 2, 4).Values, actual);
         }
     }
 }

@@ -537,31 +537,6 @@ public sealed class ScoringServerTests : IAsyncLifetime
         }
     }
 
-    private sealed class ListLoggerProvider(List<string> lines) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new ListLogger(lines);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class ListLogger(List<string> lines) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                lock (lines)
-                {
-                    lines.Add(formatter(state, exception) + exception);
-                }
-            }
-        }
-    }
-
     [XGBoostFact]
     public async Task A_model_without_a_servable_flavor_is_refused_at_start_naming_its_flavors()
     {
