@@ -27,13 +27,7 @@ public sealed class ManagedTreesServingTests : IDisposable
     public async Task Requests_use_the_managed_trees_and_every_size_answers_XGBoosts_values()
     {
         using var booster = SeedModel.Load();
-        var folder = Directory.CreateDirectory(Path.Combine(_dir.FullName, "model")).FullName;
-        var config = await new XGBoostFlavor().SaveAsync(booster, folder, default);
-        var description = MlflowModel.Create("model", "run");
-        description.Flavors["xgboost"] = config.Flavor;
-        description.Signature = new ModelSignature(
-            """[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 4]}}]""", """[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 3]}}]""");
-        description.Save(folder);
+        var (folder, description) = await SeedModel.SaveServableAsync(booster, _dir.FullName);
 
         using (var flavor = await XGBoostServing.LoadAsync(folder, description, default))
         {

@@ -38,13 +38,7 @@ public sealed class ScoringServerTests : IAsyncLifetime
 
         // The model samples/XGBoostIris logs: the seed example's booster, with its tensor signature float32 [-1, 4] → [-1, 3].
         using var booster = SeedModel.Load();
-        var folder = Directory.CreateDirectory(Path.Combine(_dir.FullName, "model")).FullName;
-        var config = await new XGBoostFlavor().SaveAsync(booster, folder, default);
-        var description = MlflowModel.Create("model", "run");
-        description.Flavors["xgboost"] = config.Flavor;
-        description.Signature = new ModelSignature(
-            """[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 4]}}]""", """[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 3]}}]""");
-        description.Save(folder);
+        var (folder, _) = await SeedModel.SaveServableAsync(booster, _dir.FullName);
         _host = await ServingHost.StartAsync(folder, new ScoringOptions { Version = "2.22.1.dev0", MaxRequestBodyBytes = 1 << 20 });
     }
 

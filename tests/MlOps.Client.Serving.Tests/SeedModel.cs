@@ -1,4 +1,6 @@
+using MlOps.Client.Models;
 using MlOps.Client.XGBoost;
+using MlOps.Client.XGBoost.Models;
 
 namespace MlOps.Client.Serving.Tests;
 
@@ -11,4 +13,21 @@ namespace MlOps.Client.Serving.Tests;
 internal static class SeedModel
 {
     public static Booster Load() => Booster.Load(Path.Combine(AppContext.BaseDirectory, "Models", "xgboost-iris-1.7.4.json"));
+
+    /// <summary>
+    /// Saves the booster as the model samples/XGBoostIris logs — the xgboost flavor with its tensor signature float32
+    /// [-1, 4] → [-1, 3] — into a new folder <paramref name="name"/> under <paramref name="parent"/>.
+    /// </summary>
+    /// <returns>The model folder and its description.</returns>
+    public static async Task<(string Folder, MlflowModel Description)> SaveServableAsync(Booster booster, string parent, string name = "model")
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(parent, name)).FullName;
+        var config = await new XGBoostFlavor().SaveAsync(booster, folder, default);
+        var description = MlflowModel.Create("model", "run");
+        description.Flavors["xgboost"] = config.Flavor;
+        description.Signature = new ModelSignature(
+            """[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 4]}}]""", """[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 3]}}]""");
+        description.Save(folder);
+        return (folder, description);
+    }
 }
