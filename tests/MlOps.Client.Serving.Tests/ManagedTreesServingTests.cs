@@ -1,11 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Logging;
 using MlOps.Client.Models;
-using MlOps.Client.Stores;
 using MlOps.Client.Serving.Flavors;
 using MlOps.Client.XGBoost;
 using MlOps.Client.XGBoost.Models;
@@ -76,36 +72,19 @@ public sealed class ManagedTreesServingTests : IDisposable
         description.Flavors["xgboost"] = config.Flavor;
         description.Save(folder);
 
-        ServedModel model;
-        await using (var store = SqliteTrackingStore.Open("sqlite:///" + Path.Combine(_dir.FullName, "mlflow.db")))
+        var lines = new List<string>();
+        await using var host = await ServingHost.StartAsync(folder, log: lines);
+        Assert.Contains("dart", host.Model.NativePredictionReason, StringComparison.Ordinal);
+        lock (lines)
         {
-            model = await ServedModel.LoadAsync(store, folder);
+            Assert.Single(lines, l => l.StartsWith("The XGBoost model is predicted by libxgboost, not from a managed copy of its trees: booster 'dart'", StringComparison.Ordinal));
         }
 
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        using (model)
-        {
-            Assert.Contains("dart", model.NativePredictionReason, StringComparison.Ordinal);
-            var lines = new List<string>();
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Logging.ClearProviders();
-            builder.Logging.AddProvider(new ListLoggerProvider(lines));
-            await using var app = builder.Build();
-            app.MapMlflowModel(model);
-            await app.StartAsync();
-            lock (lines)
-            {
-                Assert.Single(lines, l => l.StartsWith("The XGBoost model is predicted by libxgboost, not from a managed copy of its trees: booster 'dart'", StringComparison.Ordinal));
-            }
-
-            using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
-            var rows = new float[] { 0.9f, 0.8f, 0.1f, 0.2f, 0.1f, 0.2f, 0.3f, float.NaN };
-            using var response = await http.PostAsync("/invocations", new StringContent("{\"inputs\": [[0.9, 0.8, 0.1, 0.2], [0.1, 0.2, 0.3, NaN]]}", Encoding.UTF8, "application/json"));
-            var text = await response.Content.ReadAsStringAsync();
-            Assert.True(response.IsSuccessStatusCode, text);
-            var actual = JsonNode.Parse(text)!["predictions"]!.AsArray().Select(v => (float)v!.GetValue<double>()).ToArray();
-            Assert.Equal(booster.InplacePredict(rows, 2, 4).Values, actual);
-        }
+        var rows = new float[] { 0.9f, 0.8f, 0.1f, 0.2f, 0.1f, 0.2f, 0.3f, float.NaN };
+        using var response = await host.Http.PostAsync("/invocations", new StringContent("{\"inputs\": [[0.9, 0.8, 0.1, 0.2], [0.1, 0.2, 0.3, NaN]]}", Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, text);
+        var actual = JsonNode.Parse(text)!["predictions"]!.AsArray().Select(v => (float)v!.GetValue<double>()).ToArray();
+        Assert.Equal(booster.InplacePredict(rows, 2, 4).Values, actual);
     }
 }

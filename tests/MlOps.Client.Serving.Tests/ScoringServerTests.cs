@@ -511,14 +511,8 @@ public sealed class ScoringServerTests : IAsyncLifetime
     public async Task The_request_log_line_has_status_rows_and_time_but_no_payload()
     {
         var lines = new List<string>();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        builder.Logging.AddProvider(new ListLoggerProvider(lines));
-        await using var app = builder.Build();
-        app.MapMlflowModel(Model);
-        await app.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+        await using var host = await ServingHost.StartAsync(Model, null, lines, ownsModel: false);
+        var http = host.Http;
         using var ok = await http.PostAsync("/invocations", new StringContent("""{"inputs": [[5.123456, 3.5, 1.4, 0.2]]}""", Encoding.UTF8, "application/json"));
         using var bad = await http.PostAsync("/invocations", new StringContent("""{"inputs": [["secret-value", 3.5, 1.4, 0.2]]}""", Encoding.UTF8, "application/json"));
         lock (lines)

@@ -11,10 +11,12 @@ namespace MlOps.Client.Serving.Tests;
 internal sealed class ServingHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly bool _ownsModel;
 
-    private ServingHost(WebApplication app, ServedModel model)
+    private ServingHost(WebApplication app, ServedModel model, bool ownsModel)
     {
         _app = app;
+        _ownsModel = ownsModel;
         Model = model;
         Http = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(60) };
     }
@@ -23,7 +25,10 @@ internal sealed class ServingHost : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    public static async Task<ServingHost> StartAsync(string folder, ScoringOptions? options = null)
+    /// <param name="folder">The model folder.</param>
+    /// <param name="options">The scoring options.</param>
+    /// <param name="log">When given, every log message of the server is added to it (under its lock).</param>
+    public static async Task<ServingHost> StartAsync(string folder, ScoringOptions? options = null, List<string>? log = null)
     {
         // A local folder needs no tracking store to resolve; the embedded store in a temporary folder stands in.
         var dir = Directory.CreateTempSubdirectory("mlops-serving-store-");
@@ -35,13 +40,24 @@ internal sealed class ServingHost : IAsyncDisposable
 
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         dir.Delete(recursive: true);
+        return await StartAsync(model, options, log, ownsModel: true);
+    }
+
+    /// <summary>Serves a loaded model; the host disposes it only when it <paramref name="ownsModel"/>.</summary>
+    public static async Task<ServingHost> StartAsync(ServedModel model, ScoringOptions? options, List<string>? log, bool ownsModel)
+    {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
+        if (log is not null)
+        {
+            builder.Logging.AddProvider(new ListLoggerProvider(log));
+        }
+
         var app = builder.Build();
         app.MapMlflowModel(model, options);
         await app.StartAsync();
-        return new ServingHost(app, model);
+        return new ServingHost(app, model, ownsModel);
     }
 
     /// <summary>POSTs a body to /invocations; returns the status and the parsed JSON answer.</summary>
@@ -57,6 +73,9 @@ internal sealed class ServingHost : IAsyncDisposable
     {
         Http.Dispose();
         await _app.DisposeAsync();
-        Model.Dispose();
+        if (_ownsModel)
+        {
+            Model.Dispose();
+        }
     }
 }
