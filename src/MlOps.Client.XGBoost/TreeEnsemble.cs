@@ -73,7 +73,8 @@ public sealed class TreeEnsemble
 
     /// <summary>
     /// Reads the booster's trees (its JSON model) and predicts <see cref="ProbeRows"/> rows both ways — values on, just below
-    /// and between its split conditions, and NaN — keeping the copy only when every value is the booster's, bit for bit.
+    /// and between its split conditions, ±infinity and NaN — keeping the copy only when every value is the booster's, bit
+    /// for bit.
     /// </summary>
     /// <param name="booster">The booster; not changed, and not needed afterwards.</param>
     /// <param name="reason">Why there is no copy (an unsupported model, or a value that differed), or <see langword="null"/>.</param>
