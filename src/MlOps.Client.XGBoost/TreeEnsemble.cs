@@ -17,8 +17,8 @@ namespace MlOps.Client.XGBoost;
 /// CPU predictor: the base margin, each tree's leaf added in tree order to its output group, then the objective's
 /// transform (<c>common::Sigmoid</c>, <c>common::Softmax</c>, the arg-max of <c>multi:softmax</c>). A split sends a
 /// value to the left child when it is below the split condition, a NaN along the node's default branch. Supported:
-/// <c>gbtree</c> boosters with numeric splits and scalar leaves, objectives whose transform is the identity, the logistic
-/// or the softmax. Not the others, nor categorical splits, vector leaves or <c>dart</c> (their <see cref="TryCreate"/>
+/// <c>gbtree</c> boosters with numeric splits and scalar leaves, objectives whose transform is the identity, the logistic,
+/// the softmax or <c>expf</c> (<c>count:poisson</c>, <c>reg:gamma</c>, <c>reg:tweedie</c>). Not the others, nor categorical splits, vector leaves or <c>dart</c> (their <see cref="TryCreate"/>
 /// gives the reason). The ensemble is a copy: it does not follow later changes to the booster.
 /// </remarks>
 public sealed class TreeEnsemble
@@ -52,6 +52,7 @@ public sealed class TreeEnsemble
     private enum Transform
     {
         Identity,
+        Exp,
         Sigmoid,
         Softmax,
         ArgMax,
@@ -172,6 +173,13 @@ public sealed class TreeEnsemble
                 for (var g = 0; g < margins.Length; g++)
                 {
                     output[g] = Sigmoid(margins[g]);
+                }
+
+                break;
+            case Transform.Exp:
+                for (var g = 0; g < margins.Length; g++)
+                {
+                    output[g] = MathF.Exp(margins[g]); // expf: count:poisson, reg:gamma, reg:tweedie
                 }
 
                 break;
@@ -296,6 +304,11 @@ public sealed class TreeEnsemble
         {
             transform = Transform.Sigmoid;
             baseMargin = -MathF.Log((1.0f / baseScore) - 1.0f); // LogisticRegression::ProbToMargin
+        }
+        else if (objective is "count:poisson" or "reg:gamma" or "reg:tweedie")
+        {
+            transform = Transform.Exp;
+            baseMargin = MathF.Log(baseScore); // their ProbToMargin: std::log of the float
         }
         else if (Array.IndexOf(IdentityObjectives, objective) >= 0)
         {
