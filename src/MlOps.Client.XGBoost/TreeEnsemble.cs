@@ -18,8 +18,9 @@ namespace MlOps.Client.XGBoost;
 /// transform (<c>common::Sigmoid</c>, <c>common::Softmax</c>, the arg-max of <c>multi:softmax</c>). A split sends a
 /// value to the left child when it is below the split condition, a NaN along the node's default branch. Supported:
 /// <c>gbtree</c> boosters with numeric splits and scalar leaves, objectives whose transform is the identity, the logistic,
-/// the softmax or <c>expf</c> (<c>count:poisson</c>, <c>reg:gamma</c>, <c>reg:tweedie</c>). Not the others, nor categorical splits, vector leaves or <c>dart</c> (their <see cref="TryCreate"/>
-/// gives the reason). The ensemble is a copy: it does not follow later changes to the booster.
+/// the softmax or <c>expf</c> (<c>count:poisson</c>, <c>reg:gamma</c>, <c>reg:tweedie</c>). Not the others, nor
+/// categorical splits, vector leaves or <c>dart</c> (their <see cref="TryCreate"/> gives the reason). The ensemble is a
+/// copy: it does not follow later changes to the booster.
 /// </remarks>
 public sealed class TreeEnsemble
 {
@@ -390,18 +391,19 @@ public sealed class TreeEnsemble
             var value = conditions[i].GetSingle(); // parsed from XGBoost's shortest round-trip text: the stored float
             if (l == -1)
             {
-                nodes.Add(new Node(-1, -1, -1, 0, value));
+                nodes.Add(new Node(-1, -1, 0, value));
                 continue;
             }
 
             var feature = features[i].GetInt32();
+            // Model validation refuses these at load, but a trusted legacy binary model is not validated.
             if (l < 0 || l >= count || r != l + 1 || r >= count || feature < 0 || feature >= featureCount)
             {
                 return $"node {i} has children {l} and {r} and feature {feature} of {featureCount}: not a pair of neighbours inside the tree";
             }
 
             var defaultLeft = defaults[i].ValueKind == JsonValueKind.True || (defaults[i].ValueKind == JsonValueKind.Number && defaults[i].GetInt32() != 0);
-            nodes.Add(new Node(offset + l, offset + r, defaultLeft ? offset + l : offset + r, feature, value));
+            nodes.Add(new Node(offset + l, defaultLeft ? offset + l : offset + r, feature, value));
         }
 
         return null;
@@ -470,6 +472,9 @@ public sealed class TreeEnsemble
         return data;
     }
 
-    /// <summary>A node: children as indexes into the ensemble's one array (-1 for a leaf), the default child, the split feature, the condition or leaf value.</summary>
-    private readonly record struct Node(int Left, int Right, int Default, int Feature, float Value);
+    /// <summary>
+    /// A node, 16 bytes: its left child as an index into the ensemble's one array (-1 for a leaf; the right child is the
+    /// next one, checked when read), the child a missing value goes to, the split feature, the condition or leaf value.
+    /// </summary>
+    private readonly record struct Node(int Left, int Default, int Feature, float Value);
 }
