@@ -35,17 +35,20 @@ internal static class ScoringAnchorHarness
             Console.WriteLine("no managed copy of the trees: " + reason);
         }
 
-        Measure("native", seconds, () => booster.InplacePredict(rows, count, columns), count);
+        Measure("native", seconds, () => () => booster.InplacePredict(rows, count, columns), count);
         if (trees is not null)
         {
-            var output = new float[count * trees.OutputsPerRow];
-            Measure("managed", seconds, () => trees.Predict(rows, count, output), count);
+            Measure("managed", seconds, () =>
+            {
+                var output = new float[count * trees.OutputsPerRow]; // each thread its own, as each request has
+                return () => trees.Predict(rows, count, output);
+            }, count);
         }
 
         return 0;
     }
 
-    private static void Measure(string path, double seconds, Action predict, int count)
+    private static void Measure(string path, double seconds, Func<Action> perThread, int count)
     {
         foreach (var phase in new[] { 1.0, seconds })
         {
@@ -55,6 +58,7 @@ internal static class ScoringAnchorHarness
             var threads = Enumerable.Range(0, Environment.ProcessorCount).Select(_ => new Thread(() =>
             {
                 long mine = 0;
+                var predict = perThread();
                 while (watch.Elapsed.TotalSeconds < phase)
                 {
                     predict();
